@@ -1,0 +1,42 @@
+//! `identity`: the profile's identifiers in other systems (e.g. its Shopify customer id).
+
+use async_graphql::{ComplexObject, ID, SimpleObject};
+use sea_orm::entity::prelude::*;
+
+/// The profile's identifier in another system. `(handle, identifier)` is unique across
+/// all profiles, and a profile has at most one primary identity: its `externalId`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject)]
+#[sea_orm(table_name = "identity")]
+#[graphql(name = "Identity", complex)]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    #[graphql(skip)]
+    pub id: i32,
+    #[graphql(skip)]
+    pub profile_id: Uuid,
+    /// The other system, e.g. `shopify`.
+    pub handle: String,
+    /// The profile's id in that system.
+    pub identifier: String,
+    /// Whether this is the profile's primary identity (its `externalId`).
+    pub is_primary: bool,
+    /// Whether the identity is in use.
+    pub is_active: bool,
+    /// When the identity was created (UTC).
+    pub created_at: DateTimeUtc,
+    /// When the identity last changed (UTC).
+    pub updated_at: DateTimeUtc,
+}
+
+#[ComplexObject]
+impl Model {
+    /// The identity's id.
+    async fn id(&self) -> ID {
+        self.id.into()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,103 @@
+//! Gives every GraphQL error an `extensions.code` (SPEC §4.2), and keeps internals out.
+//!
+//! Parse and validation failures get `GRAPHQL_PARSE_FAILED` and
+//! `GRAPHQL_VALIDATION_FAILED`. During execution, an argument that does not parse
+//! (a malformed UUID, say) gets `BAD_USER_INPUT`; any other error without a code did
+//! not pass through `AppError`, so its text is logged and replaced. Internal errors
+//! carry the request id, which is also in the log line of their detail.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+
+use crate::error::ErrorCode;
+use crate::graphql::RequestId;
+
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+fn code_of(error: &ServerError) -> Option<&Value> {
+    error.extensions.as_ref().and_then(|ext| ext.get("code"))
+}
+
+fn set_code(error: &mut ServerError, code: &str) {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+}
+
+/// How async-graphql words the errors of arguments that do not parse.
+fn is_input_error(message: &str) -> bool {
+    message.starts_with("Failed to parse") || message.starts_with("Invalid value for argument")
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|mut error| {
+            set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+            error
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|mut errors| {
+            for error in &mut errors {
+                set_code(error, "GRAPHQL_VALIDATION_FAILED");
+            }
+            errors
+        })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
+        for error in &mut response.errors {
+            if code_of(error).is_none() {
+                if is_input_error(&error.message) {
+                    set_code(error, ErrorCode::BadUserInput.as_str());
+                } else {
+                    tracing::error!(error = %error.message, path = ?error.path, "internal error without a code");
+                    error.message = "Internal server error.".to_owned();
+                    set_code(error, ErrorCode::InternalServerError.as_str());
+                }
+            }
+            let internal =
+                code_of(error) == Some(&Value::from(ErrorCode::InternalServerError.as_str()));
+            if let (true, Some(id)) = (internal, &request_id) {
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("requestId", id.as_str());
+            }
+        }
+        response
+    }
+}

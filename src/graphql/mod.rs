@@ -1,0 +1,59 @@
+//! The GraphQL schema: its roots, per-request data, and limits.
+
+pub mod errors;
+pub mod loaders;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use chrono::NaiveDate;
+use sea_orm::DatabaseConnection;
+
+use crate::domain::phone::Region;
+use query::QueryRoot;
+
+pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// The id of the request being served: from `x-request-id`, or made.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// "Today" for birthday fields: the service's UTC date, or a fixed date in tests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Clock {
+    pub fixed_today: Option<NaiveDate>,
+}
+
+impl Clock {
+    pub fn today(&self) -> NaiveDate {
+        self.fixed_today
+            .unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+}
+
+/// What the schema needs besides the database.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SchemaOptions {
+    pub region: Region,
+    pub clock: Clock,
+}
+
+/// Builds the schema. Loaders are not here: they are made per request (see `app`).
+pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .data(db)
+        .data(options.region)
+        .data(options.clock)
+        .extension(errors::ErrorCodes)
+        // Deep enough for GraphiQL's introspection query and a fully nested profile page.
+        .limit_depth(16)
+        .limit_recursive_depth(32)
+        .finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}

@@ -1,0 +1,4 @@
+//! GraphQL object types that are not entities themselves.
+
+pub mod connection;
+pub mod profile;

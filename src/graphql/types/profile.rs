@@ -1,0 +1,499 @@
+//! The `Profile` type: stored fields, derived fields (SPEC §3) and relations.
+//!
+//! Every relation resolves through a request's [`Loaders`], unless the profile value
+//! already carries it in [`Prefetched`] (filled by a query that fetched it up front).
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::enums::{Gender, ProfileType};
+use entity::scalars::Date;
+use entity::{
+    address, appearance, comms, identity, location, profile, profile_date, status, tag, tier,
+};
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+use crate::domain::{birthday, person, phone};
+use crate::error::AppError;
+use crate::graphql::{Clock, loaders::Loaders};
+
+/// A customer profile.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub model: profile::Model,
+    pub prefetched: Prefetched,
+}
+
+impl From<profile::Model> for Profile {
+    fn from(model: profile::Model) -> Self {
+        Profile {
+            model,
+            prefetched: Prefetched::default(),
+        }
+    }
+}
+
+/// Relations fetched together with the profile; `None` means "ask the loader".
+#[derive(Clone, Debug, Default)]
+pub struct Prefetched {
+    pub addresses: Option<Vec<address::Model>>,
+    pub dates: Option<Vec<profile_date::Model>>,
+    pub identities: Option<Vec<identity::Model>>,
+    pub tags: Option<Vec<tag::Model>>,
+    pub statuses: Option<Vec<status::Model>>,
+    pub comms: Option<Option<comms::Model>>,
+    pub appearance: Option<Option<appearance::Model>>,
+    pub tier: Option<Option<tier::Model>>,
+    pub preferred_location: Option<Option<location::Model>>,
+    pub joined_location: Option<Option<location::Model>>,
+}
+
+/// The prefetched value, or the one `loader` finds for `key`.
+async fn load<L, K>(
+    prefetched: &Option<Option<L::Value>>,
+    loader: &DataLoader<L>,
+    key: Option<K>,
+) -> Result<Option<L::Value>>
+where
+    L: Loader<K, Error = DbErr>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    if let Some(value) = prefetched {
+        return Ok(value.clone());
+    }
+    match key {
+        Some(key) => Ok(loader.load_one(key).await.map_err(AppError::from)?),
+        None => Ok(None),
+    }
+}
+
+/// A list relation: prefetched, or loaded by profile id (empty when none).
+async fn load_list<L, T>(
+    prefetched: &Option<Vec<T>>,
+    loader: &DataLoader<L>,
+    id: Uuid,
+) -> Result<Vec<T>>
+where
+    L: Loader<Uuid, Value = Vec<T>, Error = DbErr>,
+    T: Clone + Send + Sync + 'static,
+{
+    let prefetched = prefetched.clone().map(Some);
+    Ok(load(&prefetched, loader, Some(id))
+        .await?
+        .unwrap_or_default())
+}
+
+fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
+    ctx.data::<Loaders>()
+}
+
+impl Profile {
+    async fn address_rows(&self, ctx: &Context<'_>) -> Result<Vec<address::Model>> {
+        load_list(
+            &self.prefetched.addresses,
+            &loaders(ctx)?.addresses,
+            self.model.id,
+        )
+        .await
+    }
+
+    async fn identity_rows(&self, ctx: &Context<'_>) -> Result<Vec<identity::Model>> {
+        load_list(
+            &self.prefetched.identities,
+            &loaders(ctx)?.identities,
+            self.model.id,
+        )
+        .await
+    }
+
+    async fn tag_rows(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
+        load_list(&self.prefetched.tags, &loaders(ctx)?.tags, self.model.id).await
+    }
+
+    async fn status_rows(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
+        load_list(
+            &self.prefetched.statuses,
+            &loaders(ctx)?.statuses,
+            self.model.id,
+        )
+        .await
+    }
+
+    async fn location(
+        &self,
+        ctx: &Context<'_>,
+        which: &Option<Option<location::Model>>,
+        id: Option<i32>,
+    ) -> Result<Option<location::Model>> {
+        load(which, &loaders(ctx)?.locations, id).await
+    }
+
+    fn phone_parts(&self) -> Option<phone::PhoneParts> {
+        self.model.mobile_phone.as_deref().and_then(phone::parts)
+    }
+
+    fn today(ctx: &Context<'_>) -> chrono::NaiveDate {
+        ctx.data_opt::<Clock>().copied().unwrap_or_default().today()
+    }
+}
+
+#[Object]
+impl Profile {
+    /// The profile's id (UUID v4, made by the server).
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+
+    /// The identifier of the profile's primary identity (read-only).
+    async fn external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self
+            .identity_rows(ctx)
+            .await?
+            .into_iter()
+            .find(|i| i.is_primary)
+            .map(|i| i.identifier))
+    }
+
+    /// Salutation, e.g. `Mr` or `Dr`.
+    async fn title(&self) -> Option<&str> {
+        self.model.title.as_deref()
+    }
+
+    /// First name.
+    async fn first_name(&self) -> Option<&str> {
+        self.model.first_name.as_deref()
+    }
+
+    /// Last name.
+    async fn last_name(&self) -> Option<&str> {
+        self.model.last_name.as_deref()
+    }
+
+    /// First and last name joined by one space; null when both are absent.
+    async fn full_name(&self) -> Option<String> {
+        person::full_name(
+            self.model.first_name.as_deref(),
+            self.model.last_name.as_deref(),
+        )
+    }
+
+    /// Email address, as given. Unique among profiles, compared case-insensitively.
+    async fn email(&self) -> Option<&str> {
+        self.model.email.as_deref()
+    }
+
+    /// Gender.
+    async fn gender(&self) -> Option<Gender> {
+        self.model.gender
+    }
+
+    /// Default currency of the customer (ISO 4217 code, e.g. `AUD`).
+    async fn currency(&self) -> Option<&str> {
+        self.model.currency.as_deref()
+    }
+
+    /// When the customer joined (UTC); defaults to when the profile was created.
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.model.joined_at
+    }
+
+    /// Mobile phone in E.164, e.g. `+61404123123`. Unique among profiles.
+    async fn mobile_phone(&self) -> Option<&str> {
+        self.model.mobile_phone.as_deref()
+    }
+
+    /// Calling code of the mobile phone, e.g. 61.
+    async fn mobile_phone_country(&self) -> Option<u16> {
+        self.phone_parts().map(|p| p.country_code)
+    }
+
+    /// National significant number of the mobile phone, e.g. `404123123`.
+    async fn mobile_phone_national(&self) -> Option<String> {
+        self.phone_parts().map(|p| p.national)
+    }
+
+    /// The mobile phone in national format with its trunk prefix, digits only, e.g.
+    /// `0404123123`.
+    async fn mobile_phone_national_prefix(&self) -> Option<String> {
+        self.phone_parts().map(|p| p.national_prefix)
+    }
+
+    /// The mobile phone in E.164, e.g. `+61404123123`.
+    async fn mobile_phone_e164(&self) -> Option<String> {
+        self.phone_parts().map(|p| p.e164)
+    }
+
+    /// Secondary phone in E.164.
+    async fn secondary_phone(&self) -> Option<&str> {
+        self.model.secondary_phone.as_deref()
+    }
+
+    /// Year of birth.
+    async fn birth_year(&self) -> Option<i32> {
+        self.model.birth_year
+    }
+
+    /// Month of birth, 1–12.
+    async fn birth_month(&self) -> Option<i32> {
+        self.model.birth_month
+    }
+
+    /// Day of birth, 1–31.
+    async fn birth_day(&self) -> Option<i32> {
+        self.model.birth_day
+    }
+
+    /// Date of birth, when year, month and day are all known.
+    async fn birth_date(&self) -> Option<Date> {
+        let m = &self.model;
+        birthday::birth_date(m.birth_year, m.birth_month, m.birth_day).map(Date)
+    }
+
+    /// The next birthday, today or later (UTC). 29 February falls on 28 February in
+    /// other years. Needs month and day only.
+    async fn next_birthday(&self, ctx: &Context<'_>) -> Option<Date> {
+        birthday::next_birthday(
+            self.model.birth_month,
+            self.model.birth_day,
+            Self::today(ctx),
+        )
+        .map(Date)
+    }
+
+    /// Days from today (UTC) to `nextBirthday`; 0 on the birthday.
+    async fn birth_days(&self, ctx: &Context<'_>) -> Option<i64> {
+        birthday::days_until(
+            self.model.birth_month,
+            self.model.birth_day,
+            Self::today(ctx),
+        )
+    }
+
+    /// Days since the most recent birthday, today or earlier (UTC); 0 on the birthday.
+    async fn birth_days_past(&self, ctx: &Context<'_>) -> Option<i64> {
+        birthday::days_since(
+            self.model.birth_month,
+            self.model.birth_day,
+            Self::today(ctx),
+        )
+    }
+
+    /// Company the customer works for.
+    async fn company(&self) -> Option<&str> {
+        self.model.company.as_deref()
+    }
+
+    /// The customer's occupation.
+    async fn occupation(&self) -> Option<&str> {
+        self.model.occupation.as_deref()
+    }
+
+    /// URL (http or https) of the profile's avatar image.
+    async fn avatar_url(&self) -> Option<&str> {
+        self.model.avatar_url.as_deref()
+    }
+
+    /// Id of the customer's preferred location.
+    async fn preferred_location_id(&self) -> Option<ID> {
+        self.model.preferred_location_id.map(ID::from)
+    }
+
+    /// External id of the preferred location (its reference in the primary system).
+    async fn preferred_location_external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let location = self
+            .location(
+                ctx,
+                &self.prefetched.preferred_location,
+                self.model.preferred_location_id,
+            )
+            .await?;
+        Ok(location.and_then(|l| l.external_id))
+    }
+
+    /// The customer's preferred location.
+    async fn preferred_location(&self, ctx: &Context<'_>) -> Result<Option<location::Model>> {
+        self.location(
+            ctx,
+            &self.prefetched.preferred_location,
+            self.model.preferred_location_id,
+        )
+        .await
+    }
+
+    /// Id of the location the customer joined at.
+    async fn joined_location_id(&self) -> Option<ID> {
+        self.model.joined_location_id.map(ID::from)
+    }
+
+    /// External id of the joined location (its reference in the primary system).
+    async fn joined_location_external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let location = self
+            .location(
+                ctx,
+                &self.prefetched.joined_location,
+                self.model.joined_location_id,
+            )
+            .await?;
+        Ok(location.and_then(|l| l.external_id))
+    }
+
+    /// The location the customer joined at.
+    async fn joined_location(&self, ctx: &Context<'_>) -> Result<Option<location::Model>> {
+        self.location(
+            ctx,
+            &self.prefetched.joined_location,
+            self.model.joined_location_id,
+        )
+        .await
+    }
+
+    /// Handle of the customer's loyalty tier.
+    async fn tier_handle(&self) -> Option<&str> {
+        self.model.tier_handle.as_deref()
+    }
+
+    /// The customer's loyalty tier.
+    async fn tier(&self, ctx: &Context<'_>) -> Result<Option<tier::Model>> {
+        load(
+            &self.prefetched.tier,
+            &loaders(ctx)?.tiers,
+            self.model.tier_handle.clone(),
+        )
+        .await
+    }
+
+    /// The profile's identities in other systems, oldest first.
+    async fn identities(&self, ctx: &Context<'_>) -> Result<Vec<identity::Model>> {
+        self.identity_rows(ctx).await
+    }
+
+    /// Tags attached to the profile, by handle.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
+        self.tag_rows(ctx).await
+    }
+
+    /// Handles of the profile's tags, sorted.
+    async fn flattened_tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(self
+            .tag_rows(ctx)
+            .await?
+            .into_iter()
+            .map(|t| t.handle)
+            .collect())
+    }
+
+    /// Statuses the profile holds, by handle.
+    async fn statuses(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
+        self.status_rows(ctx).await
+    }
+
+    /// Handles of the profile's statuses, sorted.
+    async fn flattened_statuses(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(self
+            .status_rows(ctx)
+            .await?
+            .into_iter()
+            .map(|s| s.handle)
+            .collect())
+    }
+
+    /// Communication preferences, appearance and important dates.
+    async fn attributes(&self) -> ProfileAttributes<'_> {
+        ProfileAttributes(self)
+    }
+
+    /// Custom attributes: an object of namespace → object of handle → JSON value.
+    async fn custom_attributes(&self) -> &serde_json::Value {
+        &self.model.custom_attributes
+    }
+
+    /// The default address, if the profile has any address.
+    async fn address(&self, ctx: &Context<'_>) -> Result<Option<address::Model>> {
+        Ok(self
+            .address_rows(ctx)
+            .await?
+            .into_iter()
+            .find(|a| a.is_default))
+    }
+
+    /// All addresses of the profile, oldest first.
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<address::Model>> {
+        self.address_rows(ctx).await
+    }
+
+    /// True when first name, last name, email, mobile phone and full birth date are all
+    /// present.
+    async fn is_completed(&self) -> bool {
+        let m = &self.model;
+        person::is_completed(&person::Completeness {
+            first_name: m.first_name.as_deref(),
+            last_name: m.last_name.as_deref(),
+            email: m.email.as_deref(),
+            mobile_phone: m.mobile_phone.as_deref(),
+            birth_date: birthday::birth_date(m.birth_year, m.birth_month, m.birth_day),
+        })
+    }
+
+    /// The kind of profile.
+    async fn profile_type(&self) -> ProfileType {
+        self.model.profile_type
+    }
+
+    /// Goes up by one with every change to the profile or anything it owns; pass it as
+    /// `expectedVersion` to update only what you read.
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+
+    /// When the profile was created (UTC).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    /// When the profile or anything it owns last changed (UTC).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+}
+
+/// The reference model's `attributes`: communication preferences, appearance, dates.
+pub struct ProfileAttributes<'a>(&'a Profile);
+
+#[Object]
+impl ProfileAttributes<'_> {
+    /// Communication preferences (one record per profile).
+    async fn comms(&self, ctx: &Context<'_>) -> Result<Option<comms::Model>> {
+        let profile = self.0;
+        let rows = load_list(
+            &profile.prefetched.comms.clone().map(Vec::from_iter),
+            &loaders(ctx)?.comms,
+            profile.model.id,
+        )
+        .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Appearance and sizes (one record per profile).
+    async fn appearance(&self, ctx: &Context<'_>) -> Result<Option<appearance::Model>> {
+        let profile = self.0;
+        let rows = load_list(
+            &profile.prefetched.appearance.clone().map(Vec::from_iter),
+            &loaders(ctx)?.appearance,
+            profile.model.id,
+        )
+        .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Important dates, oldest record first.
+    async fn dates(&self, ctx: &Context<'_>) -> Result<Vec<profile_date::Model>> {
+        let profile = self.0;
+        load_list(
+            &profile.prefetched.dates,
+            &loaders(ctx)?.dates,
+            profile.model.id,
+        )
+        .await
+    }
+}

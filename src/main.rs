@@ -1,0 +1,9 @@
+use clap::Parser;
+use profiles_gateway::{cli::Cli, run, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init();
+    run(cli).await
+}

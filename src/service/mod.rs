@@ -1,0 +1,6 @@
+//! Reads and writes against the database, one file per noun. Writes run in one
+//! transaction each; resolvers call these and only convert the result.
+
+pub mod page;
+pub mod profile;
+pub mod reference;

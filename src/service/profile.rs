@@ -1,0 +1,332 @@
+//! Profiles: reading one, reading a page, and creating profiles with everything they own.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::enums::ProfileType;
+use entity::{
+    address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag,
+    status, tag,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::page::{Cursor, Direction, PageArgs};
+use crate::domain::tag::normalize_handle;
+use crate::error::{AppError, AppResult};
+
+/// The order `profiles` lists in (SPEC §4.1): `createdAt`, then `id`, ascending.
+pub const DEFAULT_ORDER: &str = "createdAt";
+
+/// Profiles every read may see: all but soft-deleted ones.
+pub fn visible() -> Condition {
+    Condition::all().add(profile::Column::ProfileType.ne(ProfileType::Deleted))
+}
+
+/// One visible profile.
+pub async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<profile::Model>> {
+    Ok(profile::Entity::find_by_id(id)
+        .filter(visible())
+        .one(db)
+        .await?)
+}
+
+/// How many visible profiles match `filter`.
+pub async fn count(db: &DatabaseConnection, filter: Condition) -> AppResult<u64> {
+    Ok(profile::Entity::find().filter(filter).count(db).await?)
+}
+
+/// One page of profiles, in list order, with what Relay's `pageInfo` needs.
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<profile::Model>,
+    pub has_previous_page: bool,
+    pub has_next_page: bool,
+}
+
+impl Page {
+    /// The cursor of a row of this page.
+    pub fn cursor(row: &profile::Model) -> Cursor {
+        Cursor {
+            order: DEFAULT_ORDER.to_owned(),
+            value: serde_json::json!(row.created_at),
+            id: row.id,
+        }
+    }
+}
+
+fn sort_key(cursor: &Cursor) -> AppResult<(DateTime<Utc>, Uuid)> {
+    let created_at = serde_json::from_value(cursor.value.clone()).map_err(|_| {
+        AppError::BadUserInput("the cursor is not a cursor of this list".to_owned())
+    })?;
+    Ok((created_at, cursor.id))
+}
+
+/// The page `args` selects among the visible profiles matching `filter`.
+///
+/// Rows are fetched one past the page size to learn whether more exist in the
+/// direction of travel; the other direction is known from the cursor given.
+pub async fn page(db: &DatabaseConnection, filter: Condition, args: &PageArgs) -> AppResult<Page> {
+    let window = args.window(DEFAULT_ORDER)?;
+    let key = || {
+        Expr::tuple([
+            Expr::col(profile::Column::CreatedAt),
+            Expr::col(profile::Column::Id),
+        ])
+    };
+    let value = |(at, id): (DateTime<Utc>, Uuid)| Expr::tuple([Expr::val(at), Expr::val(id)]);
+    let mut query = profile::Entity::find().filter(filter);
+    if let Some(after) = &window.after {
+        query = query.filter(key().gt(value(sort_key(after)?)));
+    }
+    if let Some(before) = &window.before {
+        query = query.filter(key().lt(value(sort_key(before)?)));
+    }
+    let order = match window.direction {
+        Direction::Forward => sea_orm::Order::Asc,
+        Direction::Backward => sea_orm::Order::Desc,
+    };
+    let mut rows = query
+        .order_by(profile::Column::CreatedAt, order.clone())
+        .order_by(profile::Column::Id, order)
+        .limit(window.size + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > window.size;
+    rows.truncate(window.size as usize);
+    Ok(match window.direction {
+        Direction::Forward => Page {
+            rows,
+            has_next_page: more,
+            has_previous_page: window.after.is_some(),
+        },
+        Direction::Backward => {
+            rows.reverse();
+            Page {
+                rows,
+                has_previous_page: more,
+                has_next_page: window.before.is_some(),
+            }
+        }
+    })
+}
+
+/// A profile to create with everything it owns. Owned rows get their `profile_id`
+/// from `profile`; the caller sets every other column it wants written.
+#[derive(Clone, Debug)]
+pub struct NewProfile {
+    pub profile: profile::Model,
+    pub addresses: Vec<address::ActiveModel>,
+    pub dates: Vec<profile_date::ActiveModel>,
+    pub identities: Vec<identity::ActiveModel>,
+    /// Tag handles as given; normalised here, unknown ones created.
+    pub tags: Vec<String>,
+    /// Status handles; each must exist.
+    pub statuses: Vec<String>,
+    /// Columns of `comms` to set; the rest take their defaults.
+    pub comms: comms::ActiveModel,
+    /// Columns of `appearance` to set.
+    pub appearance: appearance::ActiveModel,
+}
+
+/// Creates `profiles` and all they own, one statement per table, in one transaction.
+///
+/// Rows of one table are inserted together, so within one call every `comms` (and
+/// every `appearance`) must set the same columns: a column one row leaves out would be
+/// written as NULL for it.
+pub async fn create_many(
+    db: &DatabaseConnection,
+    profiles: Vec<NewProfile>,
+) -> AppResult<Vec<Uuid>> {
+    let txn = db.begin().await?;
+    let ids = insert_profiles(&txn, profiles).await?;
+    txn.commit().await?;
+    Ok(ids)
+}
+
+async fn insert_profiles(
+    db: &impl ConnectionTrait,
+    profiles: Vec<NewProfile>,
+) -> AppResult<Vec<Uuid>> {
+    use sea_orm::{ActiveValue::Set, IntoActiveModel};
+
+    let ids: Vec<Uuid> = profiles.iter().map(|p| p.profile.id).collect();
+    let mut rows = Rows::default();
+    let mut tags = Vec::new();
+    let mut statuses = Vec::new();
+    for new in profiles {
+        let id = new.profile.id;
+        rows.profiles.push(new.profile.into_active_model());
+        rows.addresses
+            .extend(new.addresses.into_iter().map(|mut a| {
+                a.profile_id = Set(id);
+                a
+            }));
+        rows.dates.extend(new.dates.into_iter().map(|mut d| {
+            d.profile_id = Set(id);
+            d
+        }));
+        rows.identities
+            .extend(new.identities.into_iter().map(|mut i| {
+                i.profile_id = Set(id);
+                i
+            }));
+        rows.comms.push(comms::ActiveModel {
+            profile_id: Set(id),
+            ..new.comms
+        });
+        rows.appearance.push(appearance::ActiveModel {
+            profile_id: Set(id),
+            ..new.appearance
+        });
+        tags.extend(new.tags.into_iter().map(|handle| (id, handle)));
+        statuses.extend(new.statuses.into_iter().map(|handle| (id, handle)));
+    }
+    rows.insert(db).await?;
+    attach_tags(db, &tags).await?;
+    attach_statuses(db, &statuses).await?;
+    Ok(ids)
+}
+
+/// Rows of one batch, by table.
+#[derive(Default)]
+struct Rows {
+    profiles: Vec<profile::ActiveModel>,
+    addresses: Vec<address::ActiveModel>,
+    dates: Vec<profile_date::ActiveModel>,
+    identities: Vec<identity::ActiveModel>,
+    comms: Vec<comms::ActiveModel>,
+    appearance: Vec<appearance::ActiveModel>,
+}
+
+impl Rows {
+    async fn insert(self, db: &impl ConnectionTrait) -> AppResult<()> {
+        // Profiles first: every other table refers to them.
+        insert_all(db, self.profiles).await?;
+        insert_all(db, self.addresses).await?;
+        insert_all(db, self.dates).await?;
+        insert_all(db, self.identities).await?;
+        insert_all(db, self.comms).await?;
+        insert_all(db, self.appearance).await
+    }
+}
+
+/// Inserts `rows` in one statement (none for an empty list).
+async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> AppResult<()>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    if !rows.is_empty() {
+        A::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Attaches tags by handle, creating the unknown ones (named as given, trimmed).
+pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> AppResult<()> {
+    use sea_orm::ActiveValue::Set;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let now = crate::db::now();
+    let mut names: HashMap<String, String> = HashMap::new();
+    for (_, raw) in wanted {
+        names
+            .entry(normalize_handle(raw))
+            .or_insert_with(|| raw.trim().to_owned());
+    }
+    let new_tags = names.iter().map(|(handle, name)| tag::ActiveModel {
+        handle: Set(handle.clone()),
+        name: Set(name.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    tag::Entity::insert_many(new_tags)
+        .on_conflict(
+            OnConflict::column(tag::Column::Handle)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let ids: HashMap<String, i32> = tag::Entity::find()
+        .filter(tag::Column::Handle.is_in(names.keys().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|tag| (tag.handle, tag.id))
+        .collect();
+    let pairs: BTreeSet<(Uuid, i32)> = wanted
+        .iter()
+        .filter_map(|(profile, raw)| Some((*profile, *ids.get(&normalize_handle(raw))?)))
+        .collect();
+    let links = pairs
+        .into_iter()
+        .map(|(profile_id, tag_id)| profile_tag::ActiveModel {
+            profile_id: Set(profile_id),
+            tag_id: Set(tag_id),
+            created_at: Set(now),
+        });
+    profile_tag::Entity::insert_many(links)
+        .on_conflict(
+            OnConflict::columns([profile_tag::Column::ProfileId, profile_tag::Column::TagId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Attaches existing statuses by handle; an unknown handle fails the whole batch.
+pub async fn attach_statuses(
+    db: &impl ConnectionTrait,
+    wanted: &[(Uuid, String)],
+) -> AppResult<()> {
+    use sea_orm::ActiveValue::Set;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let handles: BTreeSet<&str> = wanted.iter().map(|(_, handle)| handle.as_str()).collect();
+    let ids: HashMap<String, i32> = status::Entity::find()
+        .filter(status::Column::Handle.is_in(handles.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|status| (status.handle, status.id))
+        .collect();
+    let mut pairs = BTreeSet::new();
+    for (profile, handle) in wanted {
+        let id = ids
+            .get(handle)
+            .ok_or_else(|| AppError::BadUserInput(format!("unknown status `{handle}`")))?;
+        pairs.insert((*profile, *id));
+    }
+    let now = crate::db::now();
+    let links = pairs
+        .into_iter()
+        .map(|(profile_id, status_id)| profile_status::ActiveModel {
+            profile_id: Set(profile_id),
+            status_id: Set(status_id),
+            created_at: Set(now),
+        });
+    profile_status::Entity::insert_many(links)
+        .on_conflict(
+            OnConflict::columns([
+                profile_status::Column::ProfileId,
+                profile_status::Column::StatusId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
