@@ -1,3 +1,481 @@
-pub async fn seed(_db: &sea_orm::DatabaseConnection, _n: usize, _s: u64) -> anyhow::Result<()> {
+//! `seed --profiles N [--seed S]`: realistic, deterministic demo data.
+//!
+//! The same seed always gives the same profiles: varied names, valid emails and phones
+//! in several countries, birthdays (29 February included), 0–3 addresses, dates, tags,
+//! statuses, identities, tiers, locations and custom attributes. Profiles are written
+//! in batches, each batch in one transaction, with one statement per table.
+
+use std::time::Instant;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use entity::enums::{Gender, ProfileType, RecurringSchedule, VerificationState};
+use entity::scalars::StringList;
+use entity::{address, appearance, comms, identity, location, profile, profile_date, status, tier};
+use fastrand::Rng;
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder,
+};
+
+use crate::domain::phone::{self, Region};
+use crate::service::profile::{NewProfile, create_many};
+
+/// Profiles per transaction: large enough to amortise round trips, small enough to
+/// stay under PostgreSQL's 65,535 bind parameters per statement.
+const BATCH: usize = 500;
+
+const FIRST_NAMES: [&str; 24] = [
+    "Olivia",
+    "Noah",
+    "Charlotte",
+    "Oliver",
+    "Amelia",
+    "William",
+    "Isla",
+    "Jack",
+    "Mia",
+    "Leo",
+    "Ava",
+    "Henry",
+    "Zoe",
+    "Lucas",
+    "Aisha",
+    "Mateo",
+    "Mei",
+    "Arjun",
+    "Sofia",
+    "Kai",
+    "Chloé",
+    "José",
+    "Siobhan",
+    "Ngaio",
+];
+const LAST_NAMES: [&str; 24] = [
+    "Smith",
+    "Jones",
+    "Williams",
+    "Brown",
+    "Wilson",
+    "Taylor",
+    "Nguyen",
+    "Johnson",
+    "Martin",
+    "White",
+    "Anderson",
+    "Walker",
+    "Thompson",
+    "Chen",
+    "Singh",
+    "Patel",
+    "García",
+    "O'Brien",
+    "Kowalski",
+    "Rossi",
+    "Müller",
+    "Tanaka",
+    "Papadopoulos",
+    "MacDonald",
+];
+const DOMAINS: [&str; 4] = ["example.com", "example.net", "example.org", "mail.example"];
+const TAGS: [&str; 10] = [
+    "newsletter",
+    "vip-event",
+    "online-only",
+    "in-store",
+    "gift-buyer",
+    "sale-hunter",
+    "Early Adopter",
+    "eco",
+    "footwear",
+    "accessories",
+];
+const CITIES: [(&str, &str, &str, &str); 6] = [
+    ("Melbourne", "3000", "VIC", "Australia"),
+    ("Sydney", "2000", "NSW", "Australia"),
+    ("Brisbane", "4000", "QLD", "Australia"),
+    ("Auckland", "1010", "AUK", "New Zealand"),
+    ("London", "SW1A 1AA", "", "United Kingdom"),
+    ("New York", "10001", "NY", "United States"),
+];
+const STREETS: [&str; 8] = [
+    "Collins St",
+    "George St",
+    "Queen St",
+    "High St",
+    "Chapel St",
+    "King St",
+    "Smith St",
+    "Victoria Rd",
+];
+
+pub async fn seed(db: &DatabaseConnection, count: usize, seed: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let reference = ensure_reference_data(db).await?;
+    let mut rng = Rng::with_seed(seed);
+    let progress = ProgressBar::new(count as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} profiles, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut done = 0;
+    while done < count {
+        let batch: Vec<NewProfile> = (done..count.min(done + BATCH))
+            .map(|n| demo_profile(&mut rng, seed, n, &reference))
+            .collect();
+        let size = batch.len();
+        create_many(db, batch)
+            .await
+            .map_err(|error| anyhow::anyhow!("seeding failed: {error:?}"))?;
+        done += size;
+        progress.inc(size as u64);
+    }
+    progress.finish_and_clear();
+    tracing::info!(
+        profiles = count,
+        seed,
+        seconds = started.elapsed().as_secs_f64(),
+        "seeded"
+    );
     Ok(())
+}
+
+/// Ids of the reference rows profiles point at.
+struct Reference {
+    tiers: Vec<String>,
+    locations: Vec<i32>,
+    statuses: Vec<String>,
+}
+
+/// Tiers, statuses and locations, created once (a second seed run keeps them).
+async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Reference> {
+    let now = crate::db::now();
+    let tiers = [
+        ("bronze", "Bronze", 1),
+        ("silver", "Silver", 2),
+        ("gold", "Gold", 3),
+        ("platinum", "Platinum", 4),
+    ];
+    let rows = tiers.iter().map(|(handle, name, rank)| tier::ActiveModel {
+        handle: Set((*handle).to_owned()),
+        name: Set((*name).to_owned()),
+        rank: Set(*rank),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    insert_ignoring_duplicates(db, tier::Entity::insert_many(rows), tier::Column::Handle).await?;
+
+    let statuses = [
+        ("vip", "VIP", 1),
+        ("staff", "Staff", 2),
+        ("wholesale", "Wholesale", 3),
+        ("influencer", "Influencer", 4),
+    ];
+    let rows = statuses
+        .iter()
+        .map(|(handle, name, rank)| status::ActiveModel {
+            handle: Set((*handle).to_owned()),
+            name: Set((*name).to_owned()),
+            rank: Set(*rank),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+    insert_ignoring_duplicates(
+        db,
+        status::Entity::insert_many(rows),
+        status::Column::Handle,
+    )
+    .await?;
+
+    let rows = CITIES
+        .iter()
+        .enumerate()
+        .map(|(n, (city, ..))| location::ActiveModel {
+            name: Set(format!("{city} Flagship")),
+            external_id: Set(Some(format!("STORE-{:03}", n + 1))),
+            external_code: Set(Some(format!("S{:02}", n + 1))),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+    insert_ignoring_duplicates(
+        db,
+        location::Entity::insert_many(rows),
+        location::Column::ExternalId,
+    )
+    .await?;
+
+    Ok(Reference {
+        tiers: tiers
+            .iter()
+            .map(|(handle, ..)| (*handle).to_owned())
+            .collect(),
+        statuses: statuses
+            .iter()
+            .map(|(handle, ..)| (*handle).to_owned())
+            .collect(),
+        locations: location::Entity::find()
+            .order_by_asc(location::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| l.id)
+            .collect(),
+    })
+}
+
+async fn insert_ignoring_duplicates<A>(
+    db: &impl ConnectionTrait,
+    insert: sea_orm::InsertMany<A>,
+    unique: <A::Entity as EntityTrait>::Column,
+) -> anyhow::Result<()>
+where
+    A: sea_orm::ActiveModelTrait,
+{
+    insert
+        .on_conflict(OnConflict::column(unique).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
+    &items[rng.usize(..items.len())]
+}
+
+/// A valid mobile number, unique to profile `n` of this seed, in one of four countries.
+fn mobile(rng: &mut Rng, seed: u64, n: usize) -> String {
+    // A different, deterministic number block per seed; n picks the number inside it.
+    let serial = (seed.wrapping_mul(1_000_003) % 1_000 * 100_000) as usize + n;
+    let candidates = match n % 10 {
+        0..=6 => vec![format!("+614{:08}", 10_000_000 + serial % 90_000_000)],
+        7 => vec![format!("+6421{:07}", serial % 10_000_000)],
+        8 => vec![format!("+1415{}{:06}", 2 + rng.u8(..7), serial % 1_000_000)],
+        _ => vec![format!("+4474{:08}", serial % 100_000_000)],
+    };
+    let fallback = format!("+614{:08}", 12_000_000 + serial % 88_000_000);
+    candidates
+        .into_iter()
+        .chain([fallback])
+        .find_map(|number| phone::normalize(&number, Region::default()).ok())
+        .unwrap_or_default()
+}
+
+fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> NewProfile {
+    // Deterministic bytes, marked as a version 4 UUID.
+    let id = uuid::Builder::from_random_bytes(rng.u128(..).to_be_bytes()).into_uuid();
+    let first = *pick(rng, &FIRST_NAMES);
+    let last = *pick(rng, &LAST_NAMES);
+    let ascii = |name: &str| {
+        name.chars()
+            .filter(char::is_ascii_alphabetic)
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let email = format!(
+        "{}.{}.{seed}.{n}@{}",
+        ascii(first),
+        ascii(last),
+        pick(rng, &DOMAINS)
+    );
+    let joined_at = Utc
+        .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::seconds(rng.i64(0..6 * 365 * 86_400))
+        + Duration::microseconds(rng.i64(0..1_000_000));
+    let (birth_year, birth_month, birth_day) = match n % 50 {
+        0 => (
+            Some(*pick(rng, &[1988, 1992, 2000, 2004])),
+            Some(2),
+            Some(29),
+        ),
+        1 => (None, None, None),
+        2 => (None, Some(rng.i32(1..=12)), Some(rng.i32(1..=28))),
+        _ => (
+            Some(rng.i32(1950..=2006)),
+            Some(rng.i32(1..=12)),
+            Some(rng.i32(1..=28)),
+        ),
+    };
+    let has = |rng: &mut Rng, percent: u8| rng.u8(..100) < percent;
+    let location_id = |rng: &mut Rng| {
+        reference
+            .locations
+            .get(rng.usize(..reference.locations.len().max(1)))
+            .copied()
+    };
+    let model = profile::Model {
+        id,
+        title: has(rng, 40).then(|| (*pick(rng, &["Mr", "Ms", "Mrs", "Dr", "Mx"])).to_owned()),
+        first_name: Some(first.to_owned()),
+        last_name: Some(last.to_owned()),
+        email: has(rng, 95).then_some(email),
+        gender: Some(*pick(
+            rng,
+            &[
+                Gender::Female,
+                Gender::Male,
+                Gender::Other,
+                Gender::Withheld,
+            ],
+        )),
+        currency: Some((*pick(rng, &["AUD", "AUD", "NZD", "USD", "GBP"])).to_owned()),
+        joined_at,
+        mobile_phone: has(rng, 90).then(|| mobile(rng, seed, n)),
+        secondary_phone: has(rng, 15).then(|| "+61398765432".to_owned()),
+        birth_year,
+        birth_month,
+        birth_day,
+        company: has(rng, 20)
+            .then(|| (*pick(rng, &["Acme Shoe Co.", "Globex", "Initech", "Umbrella"])).to_owned()),
+        occupation: has(rng, 30)
+            .then(|| (*pick(rng, &["Marketing", "Nurse", "Engineer", "Teacher"])).to_owned()),
+        avatar_url: has(rng, 10).then(|| format!("https://images.example.com/avatars/{id}.png")),
+        preferred_location_id: if has(rng, 60) { location_id(rng) } else { None },
+        joined_location_id: if has(rng, 70) { location_id(rng) } else { None },
+        tier_handle: has(rng, 60).then(|| pick(rng, &reference.tiers).clone()),
+        profile_type: if n % 40 == 39 {
+            ProfileType::Temporary
+        } else {
+            ProfileType::Active
+        },
+        type_before_delete: None,
+        custom_attributes: serde_json::json!({
+            "custom": { "favourite-colour": pick(rng, &["black", "navy", "green", "red"]), "visits": rng.u32(0..200) }
+        }),
+        created_at: joined_at,
+        updated_at: joined_at,
+        version: 1,
+    };
+    let now = joined_at;
+    let addresses = (0..rng.usize(0..=3))
+        .map(|k| {
+            let (city, postcode, state, country) = *pick(rng, &CITIES);
+            address::Model {
+                id: 0,
+                profile_id: id,
+                address_line_1: format!("{} {}", rng.u16(1..400), pick(rng, &STREETS)),
+                address_line_2: (k == 1).then(|| format!("Unit {}", rng.u8(1..40))),
+                address_line_3: None,
+                company: None,
+                latitude: None,
+                longitude: None,
+                city: city.to_owned(),
+                postcode: postcode.to_owned(),
+                state: (!state.is_empty()).then(|| state.to_owned()),
+                country: country.to_owned(),
+                notes: None,
+                external_id: None,
+                is_default: k == 0,
+                created_at: now + Duration::seconds(k as i64),
+                updated_at: now + Duration::seconds(k as i64),
+            }
+            .into_active_model()
+        })
+        .map(without_id::<address::ActiveModel>)
+        .collect();
+    let dates = (0..rng.usize(0..=2))
+        .map(|k| {
+            let date =
+                NaiveDate::from_ymd_opt(rng.i32(2000..=2025), rng.u32(1..=12), rng.u32(1..=28))
+                    .unwrap_or_default();
+            let (name, relationship) = *pick(
+                rng,
+                &[
+                    ("Anniversary", "partner"),
+                    ("Birthday", "child"),
+                    ("Birthday", "mother"),
+                ],
+            );
+            profile_date::Model {
+                id: 0,
+                profile_id: id,
+                date,
+                is_recurring: true,
+                recurring_schedule: Some(RecurringSchedule::Yearly),
+                name: Some(name.to_owned()),
+                handle: Some(format!("{}-{k}", name.to_lowercase())),
+                relationship: Some(relationship.to_owned()),
+                description: None,
+                meta: StringList(vec![format!("source:seed-{seed}")]),
+                note: None,
+                created_at: now,
+                updated_at: now,
+            }
+            .into_active_model()
+        })
+        .map(without_id::<profile_date::ActiveModel>)
+        .collect();
+    let identities = (0..rng.usize(0..=2))
+        .map(|k| {
+            let (handle, identifier) = match k {
+                0 => ("shopify", format!("gid://shopify/Customer/{seed}{n:08}")),
+                _ => ("pos", format!("POS-{seed}-{n}")),
+            };
+            identity::Model {
+                id: 0,
+                profile_id: id,
+                handle: handle.to_owned(),
+                identifier,
+                is_primary: k == 0,
+                is_active: true,
+                created_at: now,
+                updated_at: now,
+            }
+            .into_active_model()
+        })
+        .map(without_id::<identity::ActiveModel>)
+        .collect();
+    let tags = (0..rng.usize(0..=3))
+        .map(|_| (*pick(rng, &TAGS)).to_owned())
+        .collect();
+    let statuses = if has(rng, 25) {
+        vec![pick(rng, &reference.statuses).clone()]
+    } else {
+        Vec::new()
+    };
+    // Every row of a batch sets the same comms and appearance columns (see `create_many`).
+    let comms = comms::ActiveModel {
+        email_promo: Set(has(rng, 55)),
+        sms_promo: Set(has(rng, 30)),
+        email_verification: Set(if has(rng, 70) {
+            VerificationState::Verified
+        } else {
+            VerificationState::NotSent
+        }),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let appearance = appearance::ActiveModel {
+        hair_colour: Set(
+            has(rng, 40).then(|| (*pick(rng, &["Black", "Brown", "Blonde", "Red"])).to_owned())
+        ),
+        size_shoe: Set(has(rng, 50).then(|| rng.u8(5..13).to_string())),
+        size_top: Set(has(rng, 50).then(|| (*pick(rng, &["XS", "S", "M", "L", "XL"])).to_owned())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    NewProfile {
+        profile: model,
+        addresses,
+        dates,
+        identities,
+        tags,
+        statuses,
+        comms,
+        appearance,
+    }
+}
+
+/// Leaves the auto-increment id to the database.
+fn without_id<A: sea_orm::ActiveModelTrait>(mut model: A) -> A {
+    for key in <A::Entity as EntityTrait>::PrimaryKey::iter() {
+        model.not_set(sea_orm::PrimaryKeyToColumn::into_column(key));
+    }
+    model
 }

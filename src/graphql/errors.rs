@@ -38,9 +38,12 @@ fn set_code(error: &mut ServerError, code: &str) {
         .set("code", code);
 }
 
-/// How async-graphql words the errors of arguments that do not parse.
+/// How async-graphql words the errors of arguments that do not parse, and of required
+/// variables that were not given.
 fn is_input_error(message: &str) -> bool {
-    message.starts_with("Failed to parse") || message.starts_with("Invalid value for argument")
+    ["Failed to parse", "Invalid value for argument", "Variable "]
+        .iter()
+        .any(|start| message.starts_with(start))
 }
 
 #[async_trait::async_trait]

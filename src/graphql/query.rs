@@ -48,7 +48,7 @@ impl QueryRoot {
         };
         let filter = profiles::visible();
         let page = profiles::page(db, filter.clone(), &args).await?;
-        Ok(ProfileConnection { page, filter })
+        ProfileConnection::new(ctx, page, filter).await
     }
 
     /// Every tag, by handle.

@@ -1,7 +1,8 @@
 //! Reference data: tags, statuses, tiers and locations.
 
 use entity::{location, status, tag, tier};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, QueryOrder};
 
 use crate::error::AppResult;
 
@@ -38,4 +39,61 @@ pub async fn locations(db: &DatabaseConnection) -> AppResult<Vec<location::Model
         .order_by_asc(location::Column::Id)
         .all(db)
         .await?)
+}
+
+/// Creates a tier.
+pub async fn create_tier(
+    db: &DatabaseConnection,
+    handle: &str,
+    name: &str,
+    rank: i32,
+) -> AppResult<tier::Model> {
+    let now = crate::db::now();
+    let row = tier::ActiveModel {
+        handle: Set(handle.to_owned()),
+        name: Set(name.to_owned()),
+        rank: Set(rank),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(db).await?)
+}
+
+/// Creates a status.
+pub async fn create_status(
+    db: &DatabaseConnection,
+    handle: &str,
+    name: &str,
+    rank: i32,
+) -> AppResult<status::Model> {
+    let now = crate::db::now();
+    let row = status::ActiveModel {
+        handle: Set(handle.to_owned()),
+        name: Set(name.to_owned()),
+        rank: Set(rank),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(db).await?)
+}
+
+/// Creates a location.
+pub async fn create_location(
+    db: &DatabaseConnection,
+    name: &str,
+    external_id: Option<&str>,
+    external_code: Option<&str>,
+) -> AppResult<location::Model> {
+    let now = crate::db::now();
+    let row = location::ActiveModel {
+        name: Set(name.to_owned()),
+        external_id: Set(external_id.map(str::to_owned)),
+        external_code: Set(external_code.map(str::to_owned)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(db).await?)
 }

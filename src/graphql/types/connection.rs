@@ -3,14 +3,39 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 use sea_orm::{Condition, DatabaseConnection};
 
-use super::profile::Profile;
+use super::profile::{Profile, prefetch};
 use crate::service::profile::{self as profiles, Page};
 
 /// A page of profiles.
 pub struct ProfileConnection {
-    pub page: Page,
+    /// The profiles of the page, in list order, with their selected relations.
+    pub profiles: Vec<Profile>,
+    pub has_previous_page: bool,
+    pub has_next_page: bool,
     /// The filter of the list, for `totalCount`.
     pub filter: Condition,
+}
+
+impl ProfileConnection {
+    /// The connection over `page`, its profiles prefetched with the relations that
+    /// the selection of `edges.node` and `nodes` asks for.
+    pub async fn new(ctx: &Context<'_>, page: Page, filter: Condition) -> Result<Self> {
+        let selection = ctx.look_ahead();
+        let nodes = vec![
+            selection.field("edges").field("node"),
+            selection.field("nodes"),
+        ];
+        Ok(ProfileConnection {
+            profiles: prefetch(ctx, nodes, page.rows).await?,
+            has_previous_page: page.has_previous_page,
+            has_next_page: page.has_next_page,
+            filter,
+        })
+    }
+
+    fn cursor(profile: &Profile) -> String {
+        Page::cursor(&profile.model).encode()
+    }
 }
 
 /// A profile and its position in the list.
@@ -35,33 +60,32 @@ pub struct PageInfo {
     end_cursor: Option<String>,
 }
 
+/// A page of profiles (a Relay connection).
 #[Object]
 impl ProfileConnection {
     /// The profiles of this page with their cursors.
     async fn edges(&self) -> Vec<ProfileEdge> {
-        self.page
-            .rows
+        self.profiles
             .iter()
-            .map(|row| ProfileEdge {
-                cursor: Page::cursor(row).encode(),
-                node: row.clone().into(),
+            .map(|profile| ProfileEdge {
+                cursor: Self::cursor(profile),
+                node: profile.clone(),
             })
             .collect()
     }
 
     /// The profiles of this page.
     async fn nodes(&self) -> Vec<Profile> {
-        self.page.rows.iter().cloned().map(Profile::from).collect()
+        self.profiles.clone()
     }
 
     /// Where this page sits in the list.
     async fn page_info(&self) -> PageInfo {
-        let rows = &self.page.rows;
         PageInfo {
-            has_next_page: self.page.has_next_page,
-            has_previous_page: self.page.has_previous_page,
-            start_cursor: rows.first().map(|row| Page::cursor(row).encode()),
-            end_cursor: rows.last().map(|row| Page::cursor(row).encode()),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.profiles.first().map(Self::cursor),
+            end_cursor: self.profiles.last().map(Self::cursor),
         }
     }
 

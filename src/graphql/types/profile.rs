@@ -138,6 +138,9 @@ impl Profile {
     }
 }
 
+/// A customer profile: contact details, birthday, loyalty tier and locations,
+/// identities in other systems, tags, statuses, preferences, appearance, important
+/// dates, custom attributes and addresses.
 #[Object]
 impl Profile {
     /// The profile's id (UUID v4, made by the server).
@@ -460,6 +463,8 @@ impl Profile {
 /// The reference model's `attributes`: communication preferences, appearance, dates.
 pub struct ProfileAttributes<'a>(&'a Profile);
 
+/// The reference model's `attributes`: communication preferences, appearance and
+/// important dates.
 #[Object]
 impl ProfileAttributes<'_> {
     /// Communication preferences (one record per profile).
@@ -496,4 +501,137 @@ impl ProfileAttributes<'_> {
         )
         .await
     }
+}
+
+/// Which relations a selection of `Profile` fields uses.
+struct Wanted<'a>(Vec<async_graphql::Lookahead<'a>>);
+
+impl Wanted<'_> {
+    fn any(&self, fields: &[&str]) -> bool {
+        self.0
+            .iter()
+            .any(|selection| fields.iter().any(|field| selection.field(field).exists()))
+    }
+
+    fn attribute(&self, field: &str) -> bool {
+        self.0
+            .iter()
+            .any(|selection| selection.field("attributes").field(field).exists())
+    }
+}
+
+/// Loads `keys` in one batch when `wanted`.
+async fn batch<L, K>(
+    wanted: bool,
+    loader: &DataLoader<L>,
+    keys: impl IntoIterator<Item = K>,
+) -> Result<Option<std::collections::HashMap<K, L::Value>>, DbErr>
+where
+    L: Loader<K, Error = DbErr>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    if wanted {
+        loader.load_many(keys).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Turns a page of rows into profiles that carry every relation `selections` use,
+/// each relation kind fetched with one `load_many` over the whole page.
+///
+/// Leaving batching to the loaders' timer is not enough for a page: it dispatches
+/// after a delay, and a large page can take longer than that to register its keys,
+/// splitting one relation into several statements. Fetching up front makes the cost
+/// of a page one statement per selected relation kind, whatever its size.
+pub async fn prefetch(
+    ctx: &Context<'_>,
+    selections: Vec<async_graphql::Lookahead<'_>>,
+    rows: Vec<profile::Model>,
+) -> Result<Vec<Profile>> {
+    let wanted = Wanted(selections);
+    let loaders = loaders(ctx)?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let tiers: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.tier_handle.clone())
+        .collect();
+    let locations: Vec<i32> = rows
+        .iter()
+        .flat_map(|row| [row.preferred_location_id, row.joined_location_id])
+        .flatten()
+        .collect();
+    let location_fields = [
+        "preferredLocation",
+        "preferredLocationExternalId",
+        "joinedLocation",
+        "joinedLocationExternalId",
+    ];
+    let (addresses, dates, identities, tags, statuses, comms, appearance, tier, location) =
+        tokio::try_join!(
+            batch(
+                wanted.any(&["address", "addresses"]),
+                &loaders.addresses,
+                ids.clone()
+            ),
+            batch(wanted.attribute("dates"), &loaders.dates, ids.clone()),
+            batch(
+                wanted.any(&["identities", "externalId"]),
+                &loaders.identities,
+                ids.clone()
+            ),
+            batch(
+                wanted.any(&["tags", "flattenedTags"]),
+                &loaders.tags,
+                ids.clone()
+            ),
+            batch(
+                wanted.any(&["statuses", "flattenedStatuses"]),
+                &loaders.statuses,
+                ids.clone()
+            ),
+            batch(wanted.attribute("comms"), &loaders.comms, ids.clone()),
+            batch(
+                wanted.attribute("appearance"),
+                &loaders.appearance,
+                ids.clone()
+            ),
+            batch(wanted.any(&["tier"]), &loaders.tiers, tiers),
+            batch(wanted.any(&location_fields), &loaders.locations, locations),
+        )
+        .map_err(AppError::from)?;
+
+    fn list<T: Clone>(
+        map: &Option<std::collections::HashMap<Uuid, Vec<T>>>,
+        id: Uuid,
+    ) -> Option<Vec<T>> {
+        map.as_ref()
+            .map(|map| map.get(&id).cloned().unwrap_or_default())
+    }
+    fn one<K: std::hash::Hash + Eq, T: Clone>(
+        map: &Option<std::collections::HashMap<K, T>>,
+        key: Option<&K>,
+    ) -> Option<Option<T>> {
+        map.as_ref()
+            .map(|map| key.and_then(|key| map.get(key).cloned()))
+    }
+    Ok(rows
+        .into_iter()
+        .map(|model| {
+            let id = model.id;
+            let prefetched = Prefetched {
+                addresses: list(&addresses, id),
+                dates: list(&dates, id),
+                identities: list(&identities, id),
+                tags: list(&tags, id),
+                statuses: list(&statuses, id),
+                comms: list(&comms, id).map(|rows| rows.into_iter().next()),
+                appearance: list(&appearance, id).map(|rows| rows.into_iter().next()),
+                tier: one(&tier, model.tier_handle.as_ref()),
+                preferred_location: one(&location, model.preferred_location_id.as_ref()),
+                joined_location: one(&location, model.joined_location_id.as_ref()),
+            };
+            Profile { model, prefetched }
+        })
+        .collect())
 }

@@ -1,0 +1,203 @@
+//! `TestApp::spawn()`: a migrated database of its own and the app's router over it.
+//!
+//! Without `TEST_DATABASE_URL` the database is a SQLite file in a temporary folder.
+//! With `TEST_DATABASE_URL=postgres://…` a new database is created on that server and
+//! dropped when the test ends; a server that cannot be reached fails the test.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::NaiveDate;
+use http_body_util::BodyExt;
+use profiles_gateway::app::{AppState, router};
+use profiles_gateway::graphql::{Clock, SchemaOptions};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The date tests treat as today.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2021, 12, 7).expect("a real date")
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    statements: Arc<Mutex<Vec<String>>>,
+    _database: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { server: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { server, name } = self {
+            let (server, database) = (server.clone(), name.clone());
+            // Drop runs outside async code: use a runtime of our own on another thread.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let admin = sea_orm::Database::connect(server.as_str()).await?;
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+                        ))
+                        .await?;
+                    admin.close().await
+                })?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop test database {name}");
+            }
+        }
+    }
+}
+
+/// `postgres://user@host/db` → (`postgres://user@host/new`, same with `/postgres`).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let (url, database) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(server) if !server.is_empty() => {
+                let name = format!("pgw_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sea_orm::Database::connect(server.as_str())
+                    .await
+                    .expect("TEST_DATABASE_URL is set but PostgreSQL cannot be reached");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                admin.close().await.expect("close admin connection");
+                (
+                    with_database(&server, &name),
+                    TestDatabase::Postgres { server, name },
+                )
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (url, TestDatabase::Sqlite(dir))
+            }
+        };
+        let mut db = profiles_gateway::db::connect(&url, 5)
+            .await
+            .expect("connect to the test database");
+        // Set before the connection is cloned into the schema and loaders (STACK-NOTES 5).
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        let log = statements.clone();
+        db.set_metric_callback(move |info| {
+            if let Ok(mut log) = log.lock() {
+                log.push(info.statement.to_string());
+            }
+        });
+        profiles_gateway::db::migrate(&db)
+            .await
+            .expect("migrate the test database");
+        let options = SchemaOptions {
+            clock: Clock {
+                fixed_today: Some(today()),
+            },
+            ..SchemaOptions::default()
+        };
+        let router = router(AppState::new(db.clone(), options));
+        let app = TestApp {
+            router,
+            db,
+            statements,
+            _database: database,
+        };
+        app.reset_statements();
+        app
+    }
+
+    /// Forgets the statements counted so far.
+    pub fn reset_statements(&self) {
+        self.statements.lock().expect("statement log").clear();
+    }
+
+    /// The SQL statements run since the last reset.
+    pub fn statements(&self) -> Vec<String> {
+        self.statements.lock().expect("statement log").clone()
+    }
+
+    /// Sends a request to the router and returns its status and body.
+    pub async fn send(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a readable body")
+            .to_bytes()
+            .to_vec();
+        (status, headers, body)
+    }
+
+    /// POSTs a GraphQL operation and returns the whole JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("a valid request");
+        let (_, _, body) = self.send(request).await;
+        serde_json::from_slice(&body).expect("a JSON response")
+    }
+
+    /// Like [`graphql`](Self::graphql), but fails the test on any error and returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+}
+
+/// The `extensions.code` of each error of a response.
+pub fn error_codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,129 @@
+//! The HTTP surface: health, readiness, GraphiQL, GET requests, error codes.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+
+use crate::helpers::{TestApp, error_codes};
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = TestApp::spawn().await;
+    for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let (status, _, bytes) = app
+            .send(Request::get(path).body(Body::empty()).expect("request"))
+            .await;
+        assert_eq!(
+            (status, bytes.as_slice()),
+            (StatusCode::OK, body.as_bytes()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn readiness_turns_503_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.db.clone().close().await.expect("close the pool");
+    let (status, _, _) = app
+        .send(
+            Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_browser_gets_graphiql_and_a_client_gets_json() {
+    let app = TestApp::spawn().await;
+    let html = Request::get("/graphql")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .body(Body::empty());
+    let (status, headers, body) = app.send(html.expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    assert!(
+        String::from_utf8_lossy(&body).contains("graphiql"),
+        "the page loads GraphiQL"
+    );
+
+    let get = Request::get("/graphql?query=%7Btiers%7Bhandle%7D%7D")
+        .header(header::ACCEPT, "application/json");
+    let (status, _, body) = app.send(get.body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).expect("json"),
+        json!({ "data": { "tiers": [] } })
+    );
+}
+
+#[tokio::test]
+async fn every_error_carries_a_code() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        ("{ profiles( }", json!({}), "GRAPHQL_PARSE_FAILED"),
+        ("{ nope }", json!({}), "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ profile(id: \"not-a-uuid\") { id } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "query($id: UUID!) { profile(id: $id) { id } }",
+            json!({ "id": "nope" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "query($id: UUID!) { profile(id: $id) { id } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (query, variables, code) in cases {
+        let response = app.graphql(query, variables).await;
+        assert_eq!(error_codes(&response), vec![code], "{query}: {response}");
+    }
+}
+
+#[tokio::test]
+async fn internal_errors_are_opaque_and_carry_the_request_id() {
+    let app = TestApp::spawn().await;
+    // Renaming away a table the query needs makes the database fail with SQL in its message.
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, "ALTER TABLE tier RENAME TO tier_gone")
+        .await
+        .expect("rename a table");
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("x-request-id", "test-request-42")
+        .body(Body::from(
+            json!({ "query": "{ tiers { handle } }" }).to_string(),
+        ))
+        .expect("request");
+    let (status, headers, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-request-id"], "test-request-42");
+    let response: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(
+        response["errors"][0]["extensions"],
+        json!({ "code": "INTERNAL_SERVER_ERROR", "requestId": "test-request-42" })
+    );
+    assert_eq!(response["errors"][0]["message"], "Internal server error.");
+    let text = String::from_utf8_lossy(&body).to_lowercase();
+    for leak in [
+        "select",
+        "tier\"",
+        "sqlite",
+        "postgres",
+        "relation",
+        "no such table",
+    ] {
+        assert!(!text.contains(leak), "the response leaks {leak:?}: {text}");
+    }
+}

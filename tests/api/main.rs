@@ -1,0 +1,14 @@
+//! API tests: the real schema and router, in process, each test on its own database
+//! (SQLite, or PostgreSQL when `TEST_DATABASE_URL` is set).
+
+// The whole expected profile is one `json!` literal.
+#![recursion_limit = "256"]
+
+mod fixtures;
+mod helpers;
+
+mod batching;
+mod http;
+mod profile_read;
+mod profiles_page;
+mod schema;
