@@ -8,7 +8,7 @@ use crate::profile_read::{ADDRESS_FRAGMENT, PROFILE_FIELDS};
 
 /// One for the page, one per relation kind (addresses, dates, identities, tags,
 /// statuses, comms, appearance, tiers, locations), one for `totalCount`.
-const MOST_STATEMENTS: usize = 1 + 9 + 1;
+const STATEMENTS: usize = 1 + 9 + 1;
 
 async fn statements_for_page(app: &TestApp, size: usize) -> Vec<String> {
     let query = format!(
