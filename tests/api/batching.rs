@@ -59,9 +59,5 @@ async fn a_nested_page_costs_the_same_statements_for_10_and_100_profiles() {
         large.len(),
         "10 profiles: {small:#?}\n100 profiles: {large:#?}"
     );
-    assert!(
-        large.len() <= MOST_STATEMENTS,
-        "{} statements: {large:#?}",
-        large.len()
-    );
+    assert_eq!(large.len(), STATEMENTS, "{large:#?}");
 }
