@@ -23,10 +23,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: DatabaseConnection, options: SchemaOptions) -> Self {
-        AppState {
-            schema: build_schema(db.clone(), options),
-            db,
-        }
+        AppState { schema: build_schema(db.clone(), options), db }
     }
 }
 
@@ -52,10 +49,7 @@ fn request_id(headers: &HeaderMap) -> RequestId {
 async fn execute(state: &AppState, headers: &HeaderMap, request: GraphQLRequest) -> Response {
     let id = request_id(headers);
     let span = tracing::info_span!("graphql", request_id = %id.0);
-    let request = request
-        .into_inner()
-        .data(Loaders::new(&state.db))
-        .data(id.clone());
+    let request = request.into_inner().data(Loaders::new(&state.db)).data(id.clone());
     let response: GraphQLResponse = state.schema.execute(request).instrument(span).await.into();
     let mut response = response.into_response();
     if let Ok(value) = HeaderValue::from_str(&id.0) {
@@ -64,11 +58,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: GraphQLRequest)
     response
 }
 
-async fn graphql_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
     execute(&state, &headers, request).await
 }
 
@@ -80,13 +70,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if wants_html {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Profiles gateway")
-                .finish(),
-        )
-        .into_response();
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("Profiles gateway").finish()).into_response();
     }
     match GraphQLRequest::from_request(request, &state).await {
         Ok(graphql) => execute(&state, &headers, graphql).await,
@@ -107,18 +91,13 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Connects, migrates and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()> {
-    let options = SchemaOptions {
-        region: config.default_region,
-        ..SchemaOptions::default()
-    };
+    let options = SchemaOptions { region: config.default_region, ..SchemaOptions::default() };
     let app = router(AppState::new(db.clone(), options));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!("GraphiQL on http://{}/graphql", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     db.close().await?;
     Ok(())
 }

@@ -23,16 +23,12 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    Database::connect(options)
-        .await
-        .with_context(|| format!("cannot connect to {}", redact(url)))
+    Database::connect(options).await.with_context(|| format!("cannot connect to {}", redact(url)))
 }
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .context("cannot apply migrations")
+    Migrator::up(db, None).await.context("cannot apply migrations")
 }
 
 /// The time of a write, to the microsecond: what both databases store, so a value read
@@ -43,10 +39,7 @@ pub fn now() -> DateTime<Utc> {
 
 /// The URL without its password, for logs.
 pub fn redact(url: &str) -> String {
-    match url
-        .split_once("://")
-        .and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?)))
-    {
+    match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?))) {
         Some((scheme, (credentials, host))) => {
             let user = credentials.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:***@{host}")
@@ -59,13 +52,7 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redact_hides_only_the_password() {
-        assert_eq!(
-            super::redact("postgres://me:secret@db:5432/x"),
-            "postgres://me:***@db:5432/x"
-        );
-        assert_eq!(
-            super::redact("sqlite://profiles.db?mode=rwc"),
-            "sqlite://profiles.db?mode=rwc"
-        );
+        assert_eq!(super::redact("postgres://me:secret@db:5432/x"), "postgres://me:***@db:5432/x");
+        assert_eq!(super::redact("sqlite://profiles.db?mode=rwc"), "sqlite://profiles.db?mode=rwc");
     }
 }

@@ -57,16 +57,12 @@ impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         let (message, code) = match err {
             AppError::BadUserInput(message) => (message, ErrorCode::BadUserInput),
-            AppError::ServiceUnavailable => (
-                "The database is unavailable; try again shortly.".to_owned(),
-                ErrorCode::ServiceUnavailable,
-            ),
+            AppError::ServiceUnavailable => {
+                ("The database is unavailable; try again shortly.".to_owned(), ErrorCode::ServiceUnavailable)
+            }
             AppError::Internal(detail) => {
                 tracing::error!(error = ?detail, "internal error");
-                (
-                    "Internal server error.".to_owned(),
-                    ErrorCode::InternalServerError,
-                )
+                ("Internal server error.".to_owned(), ErrorCode::InternalServerError)
             }
         };
         async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))

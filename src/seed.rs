@@ -15,9 +15,7 @@ use fastrand::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder};
 
 use crate::domain::phone::{self, Region};
 use crate::service::profile::{NewProfile, create_many};
@@ -99,16 +97,8 @@ const CITIES: [(&str, &str, &str, &str); 6] = [
     ("London", "SW1A 1AA", "", "United Kingdom"),
     ("New York", "10001", "NY", "United States"),
 ];
-const STREETS: [&str; 8] = [
-    "Collins St",
-    "George St",
-    "Queen St",
-    "High St",
-    "Chapel St",
-    "King St",
-    "Smith St",
-    "Victoria Rd",
-];
+const STREETS: [&str; 8] =
+    ["Collins St", "George St", "Queen St", "High St", "Chapel St", "King St", "Smith St", "Victoria Rd"];
 
 pub async fn seed(db: &DatabaseConnection, count: usize, seed: u64) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -120,23 +110,15 @@ pub async fn seed(db: &DatabaseConnection, count: usize, seed: u64) -> anyhow::R
     );
     let mut done = 0;
     while done < count {
-        let batch: Vec<NewProfile> = (done..count.min(done + BATCH))
-            .map(|n| demo_profile(&mut rng, seed, n, &reference))
-            .collect();
+        let batch: Vec<NewProfile> =
+            (done..count.min(done + BATCH)).map(|n| demo_profile(&mut rng, seed, n, &reference)).collect();
         let size = batch.len();
-        create_many(db, batch)
-            .await
-            .map_err(|error| anyhow::anyhow!("seeding failed: {error:?}"))?;
+        create_many(db, batch).await.map_err(|error| anyhow::anyhow!("seeding failed: {error:?}"))?;
         done += size;
         progress.inc(size as u64);
     }
     progress.finish_and_clear();
-    tracing::info!(
-        profiles = count,
-        seed,
-        seconds = started.elapsed().as_secs_f64(),
-        "seeded"
-    );
+    tracing::info!(profiles = count, seed, seconds = started.elapsed().as_secs_f64(), "seeded");
     Ok(())
 }
 
@@ -150,12 +132,7 @@ struct Reference {
 /// Tiers, statuses and locations, created once (a second seed run keeps them).
 async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Reference> {
     let now = crate::db::now();
-    let tiers = [
-        ("bronze", "Bronze", 1),
-        ("silver", "Silver", 2),
-        ("gold", "Gold", 3),
-        ("platinum", "Platinum", 4),
-    ];
+    let tiers = [("bronze", "Bronze", 1), ("silver", "Silver", 2), ("gold", "Gold", 3), ("platinum", "Platinum", 4)];
     let rows = tiers.iter().map(|(handle, name, rank)| tier::ActiveModel {
         handle: Set((*handle).to_owned()),
         name: Set((*name).to_owned()),
@@ -166,56 +143,31 @@ async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Refere
     });
     insert_ignoring_duplicates(db, tier::Entity::insert_many(rows), tier::Column::Handle).await?;
 
-    let statuses = [
-        ("vip", "VIP", 1),
-        ("staff", "Staff", 2),
-        ("wholesale", "Wholesale", 3),
-        ("influencer", "Influencer", 4),
-    ];
-    let rows = statuses
-        .iter()
-        .map(|(handle, name, rank)| status::ActiveModel {
-            handle: Set((*handle).to_owned()),
-            name: Set((*name).to_owned()),
-            rank: Set(*rank),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
-    insert_ignoring_duplicates(
-        db,
-        status::Entity::insert_many(rows),
-        status::Column::Handle,
-    )
-    .await?;
+    let statuses =
+        [("vip", "VIP", 1), ("staff", "Staff", 2), ("wholesale", "Wholesale", 3), ("influencer", "Influencer", 4)];
+    let rows = statuses.iter().map(|(handle, name, rank)| status::ActiveModel {
+        handle: Set((*handle).to_owned()),
+        name: Set((*name).to_owned()),
+        rank: Set(*rank),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    insert_ignoring_duplicates(db, status::Entity::insert_many(rows), status::Column::Handle).await?;
 
-    let rows = CITIES
-        .iter()
-        .enumerate()
-        .map(|(n, (city, ..))| location::ActiveModel {
-            name: Set(format!("{city} Flagship")),
-            external_id: Set(Some(format!("STORE-{:03}", n + 1))),
-            external_code: Set(Some(format!("S{:02}", n + 1))),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
-    insert_ignoring_duplicates(
-        db,
-        location::Entity::insert_many(rows),
-        location::Column::ExternalId,
-    )
-    .await?;
+    let rows = CITIES.iter().enumerate().map(|(n, (city, ..))| location::ActiveModel {
+        name: Set(format!("{city} Flagship")),
+        external_id: Set(Some(format!("STORE-{:03}", n + 1))),
+        external_code: Set(Some(format!("S{:02}", n + 1))),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    insert_ignoring_duplicates(db, location::Entity::insert_many(rows), location::Column::ExternalId).await?;
 
     Ok(Reference {
-        tiers: tiers
-            .iter()
-            .map(|(handle, ..)| (*handle).to_owned())
-            .collect(),
-        statuses: statuses
-            .iter()
-            .map(|(handle, ..)| (*handle).to_owned())
-            .collect(),
+        tiers: tiers.iter().map(|(handle, ..)| (*handle).to_owned()).collect(),
+        statuses: statuses.iter().map(|(handle, ..)| (*handle).to_owned()).collect(),
         locations: location::Entity::find()
             .order_by_asc(location::Column::Id)
             .all(db)
@@ -234,10 +186,7 @@ async fn insert_ignoring_duplicates<A>(
 where
     A: sea_orm::ActiveModelTrait,
 {
-    insert
-        .on_conflict(OnConflict::column(unique).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
+    insert.on_conflict(OnConflict::column(unique).do_nothing().to_owned()).exec_without_returning(db).await?;
     Ok(())
 }
 
@@ -268,60 +217,26 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
     let id = uuid::Builder::from_random_bytes(rng.u128(..).to_be_bytes()).into_uuid();
     let first = *pick(rng, &FIRST_NAMES);
     let last = *pick(rng, &LAST_NAMES);
-    let ascii = |name: &str| {
-        name.chars()
-            .filter(char::is_ascii_alphabetic)
-            .collect::<String>()
-            .to_lowercase()
-    };
-    let email = format!(
-        "{}.{}.{seed}.{n}@{}",
-        ascii(first),
-        ascii(last),
-        pick(rng, &DOMAINS)
-    );
-    let joined_at = Utc
-        .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_default()
+    let ascii = |name: &str| name.chars().filter(char::is_ascii_alphabetic).collect::<String>().to_lowercase();
+    let email = format!("{}.{}.{seed}.{n}@{}", ascii(first), ascii(last), pick(rng, &DOMAINS));
+    let joined_at = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single().unwrap_or_default()
         + Duration::seconds(rng.i64(0..6 * 365 * 86_400))
         + Duration::microseconds(rng.i64(0..1_000_000));
     let (birth_year, birth_month, birth_day) = match n % 50 {
-        0 => (
-            Some(*pick(rng, &[1988, 1992, 2000, 2004])),
-            Some(2),
-            Some(29),
-        ),
+        0 => (Some(*pick(rng, &[1988, 1992, 2000, 2004])), Some(2), Some(29)),
         1 => (None, None, None),
         2 => (None, Some(rng.i32(1..=12)), Some(rng.i32(1..=28))),
-        _ => (
-            Some(rng.i32(1950..=2006)),
-            Some(rng.i32(1..=12)),
-            Some(rng.i32(1..=28)),
-        ),
+        _ => (Some(rng.i32(1950..=2006)), Some(rng.i32(1..=12)), Some(rng.i32(1..=28))),
     };
     let has = |rng: &mut Rng, percent: u8| rng.u8(..100) < percent;
-    let location_id = |rng: &mut Rng| {
-        reference
-            .locations
-            .get(rng.usize(..reference.locations.len().max(1)))
-            .copied()
-    };
+    let location_id = |rng: &mut Rng| reference.locations.get(rng.usize(..reference.locations.len().max(1))).copied();
     let model = profile::Model {
         id,
         title: has(rng, 40).then(|| (*pick(rng, &["Mr", "Ms", "Mrs", "Dr", "Mx"])).to_owned()),
         first_name: Some(first.to_owned()),
         last_name: Some(last.to_owned()),
         email: has(rng, 95).then_some(email),
-        gender: Some(*pick(
-            rng,
-            &[
-                Gender::Female,
-                Gender::Male,
-                Gender::Other,
-                Gender::Withheld,
-            ],
-        )),
+        gender: Some(*pick(rng, &[Gender::Female, Gender::Male, Gender::Other, Gender::Withheld])),
         currency: Some((*pick(rng, &["AUD", "AUD", "NZD", "USD", "GBP"])).to_owned()),
         joined_at,
         mobile_phone: has(rng, 90).then(|| mobile(rng, seed, n)),
@@ -329,19 +244,13 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
         birth_year,
         birth_month,
         birth_day,
-        company: has(rng, 20)
-            .then(|| (*pick(rng, &["Acme Shoe Co.", "Globex", "Initech", "Umbrella"])).to_owned()),
-        occupation: has(rng, 30)
-            .then(|| (*pick(rng, &["Marketing", "Nurse", "Engineer", "Teacher"])).to_owned()),
+        company: has(rng, 20).then(|| (*pick(rng, &["Acme Shoe Co.", "Globex", "Initech", "Umbrella"])).to_owned()),
+        occupation: has(rng, 30).then(|| (*pick(rng, &["Marketing", "Nurse", "Engineer", "Teacher"])).to_owned()),
         avatar_url: has(rng, 10).then(|| format!("https://images.example.com/avatars/{id}.png")),
         preferred_location_id: if has(rng, 60) { location_id(rng) } else { None },
         joined_location_id: if has(rng, 70) { location_id(rng) } else { None },
         tier_handle: has(rng, 60).then(|| pick(rng, &reference.tiers).clone()),
-        profile_type: if n % 40 == 39 {
-            ProfileType::Temporary
-        } else {
-            ProfileType::Active
-        },
+        profile_type: if n % 40 == 39 { ProfileType::Temporary } else { ProfileType::Active },
         type_before_delete: None,
         custom_attributes: serde_json::json!({
             "custom": { "favourite-colour": pick(rng, &["black", "navy", "green", "red"]), "visits": rng.u32(0..200) }
@@ -380,16 +289,9 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
     let dates = (0..rng.usize(0..=2))
         .map(|k| {
             let date =
-                NaiveDate::from_ymd_opt(rng.i32(2000..=2025), rng.u32(1..=12), rng.u32(1..=28))
-                    .unwrap_or_default();
-            let (name, relationship) = *pick(
-                rng,
-                &[
-                    ("Anniversary", "partner"),
-                    ("Birthday", "child"),
-                    ("Birthday", "mother"),
-                ],
-            );
+                NaiveDate::from_ymd_opt(rng.i32(2000..=2025), rng.u32(1..=12), rng.u32(1..=28)).unwrap_or_default();
+            let (name, relationship) =
+                *pick(rng, &[("Anniversary", "partner"), ("Birthday", "child"), ("Birthday", "mother")]);
             profile_date::Model {
                 id: 0,
                 profile_id: id,
@@ -429,47 +331,26 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
         })
         .map(without_id::<identity::ActiveModel>)
         .collect();
-    let tags = (0..rng.usize(0..=3))
-        .map(|_| (*pick(rng, &TAGS)).to_owned())
-        .collect();
-    let statuses = if has(rng, 25) {
-        vec![pick(rng, &reference.statuses).clone()]
-    } else {
-        Vec::new()
-    };
+    let tags = (0..rng.usize(0..=3)).map(|_| (*pick(rng, &TAGS)).to_owned()).collect();
+    let statuses = if has(rng, 25) { vec![pick(rng, &reference.statuses).clone()] } else { Vec::new() };
     // Every row of a batch sets the same comms and appearance columns (see `create_many`).
     let comms = comms::ActiveModel {
         email_promo: Set(has(rng, 55)),
         sms_promo: Set(has(rng, 30)),
-        email_verification: Set(if has(rng, 70) {
-            VerificationState::Verified
-        } else {
-            VerificationState::NotSent
-        }),
+        email_verification: Set(if has(rng, 70) { VerificationState::Verified } else { VerificationState::NotSent }),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     };
     let appearance = appearance::ActiveModel {
-        hair_colour: Set(
-            has(rng, 40).then(|| (*pick(rng, &["Black", "Brown", "Blonde", "Red"])).to_owned())
-        ),
+        hair_colour: Set(has(rng, 40).then(|| (*pick(rng, &["Black", "Brown", "Blonde", "Red"])).to_owned())),
         size_shoe: Set(has(rng, 50).then(|| rng.u8(5..13).to_string())),
         size_top: Set(has(rng, 50).then(|| (*pick(rng, &["XS", "S", "M", "L", "XL"])).to_owned())),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     };
-    NewProfile {
-        profile: model,
-        addresses,
-        dates,
-        identities,
-        tags,
-        statuses,
-        comms,
-        appearance,
-    }
+    NewProfile { profile: model, addresses, dates, identities, tags, statuses, comms, appearance }
 }
 
 /// Leaves the auto-increment id to the database.

@@ -6,17 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A profile's gender, as the customer gave it.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    Serialize,
-    Deserialize,
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum, Serialize, Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum Gender {
@@ -77,17 +67,7 @@ pub enum ProfileType {
 
 /// How often an important date recurs.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    Serialize,
-    Deserialize,
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum, Serialize, Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum RecurringSchedule {

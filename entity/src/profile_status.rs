@@ -14,11 +14,7 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::status::Entity",
-        from = "Column::StatusId",
-        to = "super::status::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::status::Entity", from = "Column::StatusId", to = "super::status::Column::Id")]
     Status,
 }
 

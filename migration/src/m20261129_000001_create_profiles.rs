@@ -25,16 +25,8 @@ const CHANNELS: [&str; 5] = ["email", "sms", "push", "phone", "post"];
 /// Flags that default to false: no marketing consent until given.
 const OFF_FLAGS: [&str; 3] = ["optout", "bounced", "promo"];
 /// Message categories, accepted until the customer says otherwise.
-const CATEGORIES: [&str; 8] = [
-    "discover",
-    "benefits",
-    "reminders",
-    "account",
-    "bookings",
-    "feedback",
-    "location",
-    "service",
-];
+const CATEGORIES: [&str; 8] =
+    ["discover", "benefits", "reminders", "account", "bookings", "feedback", "location", "service"];
 /// Channels that carry a verification state.
 const VERIFIED: [&str; 4] = ["email", "sms", "phone", "post"];
 /// The string fields of `appearance`.
@@ -78,9 +70,7 @@ const APPEARANCE: [&str; 35] = [
 
 /// `created_at` and `updated_at`, on every table.
 fn timestamps(table: &mut TableCreateStatement) -> &mut TableCreateStatement {
-    table
-        .col(timestamp_with_time_zone("created_at"))
-        .col(timestamp_with_time_zone("updated_at"))
+    table.col(timestamp_with_time_zone("created_at")).col(timestamp_with_time_zone("updated_at"))
 }
 
 /// A foreign key from `table.column` to the profile that owns the row.
@@ -95,9 +85,7 @@ fn owned_by_profile(table: &'static str) -> ForeignKeyCreateStatement {
 
 fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut index = Index::create();
-    index
-        .name(format!("ix_{table}_{}", columns.join("_")))
-        .table(table);
+    index.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
     for column in columns {
         index.col(*column);
     }
@@ -143,9 +131,7 @@ impl MigrationTrait for Migration {
             "tier",
             "location",
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }
@@ -166,10 +152,7 @@ fn reference_tables() -> Vec<TableCreateStatement> {
         .col(string_null("external_id").unique_key())
         .col(string_null("external_code"));
     let mut tag = Table::create();
-    tag.table("tag")
-        .col(pk_auto("id"))
-        .col(string_uniq("handle"))
-        .col(string("name"));
+    tag.table("tag").col(pk_auto("id")).col(string_uniq("handle")).col(string("name"));
     let mut status = Table::create();
     status
         .table("status")
@@ -177,10 +160,7 @@ fn reference_tables() -> Vec<TableCreateStatement> {
         .col(string_uniq("handle"))
         .col(string("name"))
         .col(integer("rank").default(0));
-    [tier, location, tag, status]
-        .into_iter()
-        .map(|mut table| timestamps(&mut table).to_owned())
-        .collect()
+    [tier, location, tag, status].into_iter().map(|mut table| timestamps(&mut table).to_owned()).collect()
 }
 
 fn profile_table() -> TableCreateStatement {
@@ -301,9 +281,7 @@ fn owned_tables() -> Vec<TableCreateStatement> {
         .foreign_key(&mut owned_by_profile("comms"));
 
     let mut appearance = Table::create();
-    appearance
-        .table("appearance")
-        .col(uuid("profile_id").primary_key());
+    appearance.table("appearance").col(uuid("profile_id").primary_key());
     for field in APPEARANCE {
         appearance.col(string_null(field));
     }
@@ -347,9 +325,7 @@ fn indexes() -> Vec<IndexCreateStatement> {
         index("profile_date", &["profile_id"]),
         index("identity", &["profile_id"]),
         index("identity", &["identifier"]),
-        index("identity", &["handle", "identifier"])
-            .unique()
-            .to_owned(),
+        index("identity", &["handle", "identifier"]).unique().to_owned(),
         index("profile_tag", &["tag_id"]),
         index("profile_status", &["status_id"]),
     ]

@@ -5,3 +5,4 @@ pub mod birthday;
 pub mod person;
 pub mod phone;
 pub mod tag;
+pub mod validate;

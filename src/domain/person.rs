@@ -4,12 +4,7 @@ use chrono::NaiveDate;
 
 /// First and last name joined by one space; either may be absent; `None` when both are.
 pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let parts: Vec<&str> = [first, last]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = [first, last].into_iter().flatten().map(str::trim).filter(|p| !p.is_empty()).collect();
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
@@ -39,10 +34,7 @@ mod tests {
 
     #[test]
     fn full_name_joins_what_is_there() {
-        assert_eq!(
-            full_name(Some("Example"), Some("User")).as_deref(),
-            Some("Example User")
-        );
+        assert_eq!(full_name(Some("Example"), Some("User")).as_deref(), Some("Example User"));
         assert_eq!(full_name(Some("Example"), None).as_deref(), Some("Example"));
         assert_eq!(full_name(None, Some("User")).as_deref(), Some("User"));
         assert_eq!(full_name(None, None), None);
@@ -59,25 +51,10 @@ mod tests {
             birth_date: NaiveDate::from_ymd_opt(1990, 1, 1),
         };
         assert!(is_completed(&complete));
-        assert!(!is_completed(&Completeness {
-            birth_date: None,
-            ..complete
-        }));
-        assert!(!is_completed(&Completeness {
-            email: Some(" "),
-            ..complete
-        }));
-        assert!(!is_completed(&Completeness {
-            mobile_phone: None,
-            ..complete
-        }));
-        assert!(!is_completed(&Completeness {
-            first_name: None,
-            ..complete
-        }));
-        assert!(!is_completed(&Completeness {
-            last_name: None,
-            ..complete
-        }));
+        assert!(!is_completed(&Completeness { birth_date: None, ..complete }));
+        assert!(!is_completed(&Completeness { email: Some(" "), ..complete }));
+        assert!(!is_completed(&Completeness { mobile_phone: None, ..complete }));
+        assert!(!is_completed(&Completeness { first_name: None, ..complete }));
+        assert!(!is_completed(&Completeness { last_name: None, ..complete }));
     }
 }

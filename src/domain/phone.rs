@@ -62,10 +62,7 @@ pub fn parts(stored: &str) -> Option<PhoneParts> {
     Some(PhoneParts {
         country_code: number.code().value(),
         national: number.national().to_string(),
-        national_prefix: national_format
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect(),
+        national_prefix: national_format.chars().filter(char::is_ascii_digit).collect(),
         e164: number.format().mode(Mode::E164).to_string(),
     })
 }
@@ -80,32 +77,16 @@ mod tests {
 
     #[test]
     fn national_and_international_inputs_normalise_to_the_same_e164() {
-        for input in [
-            "0404123123",
-            "0404 123 123",
-            "+61404123123",
-            "+61 404 123 123",
-            " (04) 0412 3123 ",
-        ] {
-            assert_eq!(
-                normalize(input, au()),
-                Ok("+61404123123".to_owned()),
-                "input {input:?}"
-            );
+        for input in ["0404123123", "0404 123 123", "+61404123123", "+61 404 123 123", " (04) 0412 3123 "] {
+            assert_eq!(normalize(input, au()), Ok("+61404123123".to_owned()), "input {input:?}");
         }
     }
 
     #[test]
     fn national_numbers_are_read_in_the_configured_region() {
         let us: Region = "us".parse().expect("US is a region");
-        assert_eq!(
-            normalize("(201) 555-0123", us),
-            Ok("+12015550123".to_owned())
-        );
-        assert_eq!(
-            normalize("020 7946 0958", "GB".parse().expect("GB")),
-            Ok("+442079460958".to_owned())
-        );
+        assert_eq!(normalize("(201) 555-0123", us), Ok("+12015550123".to_owned()));
+        assert_eq!(normalize("020 7946 0958", "GB".parse().expect("GB")), Ok("+442079460958".to_owned()));
     }
 
     #[test]

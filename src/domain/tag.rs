@@ -2,10 +2,7 @@
 
 /// The normal form of a tag handle.
 pub fn normalize_handle(raw: &str) -> String {
-    raw.split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join("-")
+    raw.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join("-")
 }
 
 #[cfg(test)]

@@ -32,18 +32,13 @@ fn code_of(error: &ServerError) -> Option<&Value> {
 }
 
 fn set_code(error: &mut ServerError, code: &str) {
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
 }
 
 /// How async-graphql words the errors of arguments that do not parse, and of required
 /// variables that were not given.
 fn is_input_error(message: &str) -> bool {
-    ["Failed to parse", "Invalid value for argument", "Variable "]
-        .iter()
-        .any(|start| message.starts_with(start))
+    ["Failed to parse", "Invalid value for argument", "Variable "].iter().any(|start| message.starts_with(start))
 }
 
 #[async_trait::async_trait]
@@ -92,13 +87,9 @@ impl Extension for ErrorCodesExtension {
                     set_code(error, ErrorCode::InternalServerError.as_str());
                 }
             }
-            let internal =
-                code_of(error) == Some(&Value::from(ErrorCode::InternalServerError.as_str()));
+            let internal = code_of(error) == Some(&Value::from(ErrorCode::InternalServerError.as_str()));
             if let (true, Some(id)) = (internal, &request_id) {
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("requestId", id.as_str());
+                error.extensions.get_or_insert_with(Default::default).set("requestId", id.as_str());
             }
         }
         response

@@ -13,12 +13,8 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{
-    address, appearance, comms, identity, location, profile_date, profile_status, profile_tag, tier,
-};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Related, Value,
-};
+use entity::{address, appearance, comms, identity, location, profile_date, profile_status, profile_tag, tier};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Related, Value};
 use uuid::Uuid;
 
 /// The loaders of one request.
@@ -82,10 +78,7 @@ pub struct OwnedLoader<E> {
 
 impl<E> OwnedLoader<E> {
     fn new(db: &DatabaseConnection) -> Self {
-        OwnedLoader {
-            db: db.clone(),
-            entity: PhantomData,
-        }
+        OwnedLoader { db: db.clone(), entity: PhantomData }
     }
 }
 
@@ -98,11 +91,8 @@ where
     type Error = DbErr;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, DbErr> {
-        let rows = E::find()
-            .filter(E::PROFILE.is_in(keys.iter().copied()))
-            .order_by_asc(E::ORDER)
-            .all(&self.db)
-            .await?;
+        let rows =
+            E::find().filter(E::PROFILE.is_in(keys.iter().copied())).order_by_asc(E::ORDER).all(&self.db).await?;
         let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
         for row in rows {
             grouped.entry(E::profile_id(&row)).or_default().push(row);
@@ -146,10 +136,7 @@ pub struct AttachedLoader<J> {
 
 impl<J> AttachedLoader<J> {
     fn new(db: &DatabaseConnection) -> Self {
-        AttachedLoader {
-            db: db.clone(),
-            link: PhantomData,
-        }
+        AttachedLoader { db: db.clone(), link: PhantomData }
     }
 }
 
@@ -171,10 +158,7 @@ where
         let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
         for (link, target) in rows {
             if let Some(target) = target {
-                grouped
-                    .entry(J::profile_id(&link))
-                    .or_default()
-                    .push(target);
+                grouped.entry(J::profile_id(&link)).or_default().push(target);
             }
         }
         Ok(grouped)
@@ -208,10 +192,7 @@ pub struct KeyLoader<E, K> {
 
 impl<E, K> KeyLoader<E, K> {
     fn new(db: &DatabaseConnection) -> Self {
-        KeyLoader {
-            db: db.clone(),
-            entity: PhantomData,
-        }
+        KeyLoader { db: db.clone(), entity: PhantomData }
     }
 }
 
@@ -225,10 +206,7 @@ where
     type Error = DbErr;
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, E::Model>, DbErr> {
-        let rows = E::find()
-            .filter(E::KEY.is_in(keys.iter().cloned()))
-            .all(&self.db)
-            .await?;
+        let rows = E::find().filter(E::KEY.is_in(keys.iter().cloned())).all(&self.db).await?;
         Ok(rows.into_iter().map(|row| (E::key(&row), row)).collect())
     }
 }

@@ -26,8 +26,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn today(&self) -> NaiveDate {
-        self.fixed_today
-            .unwrap_or_else(|| chrono::Utc::now().date_naive())
+        self.fixed_today.unwrap_or_else(|| chrono::Utc::now().date_naive())
     }
 }
 
@@ -53,7 +52,5 @@ pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription).finish().sdl()
 }

@@ -32,20 +32,13 @@ impl QueryRoot {
     async fn profiles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many profiles to return from the start of the window (0–250).")]
-        first: Option<i32>,
+        #[graphql(desc = "How many profiles to return from the start of the window (0–250).")] first: Option<i32>,
         #[graphql(desc = "Return profiles after this cursor.")] after: Option<String>,
-        #[graphql(desc = "How many profiles to return from the end of the window (0–250).")]
-        last: Option<i32>,
+        #[graphql(desc = "How many profiles to return from the end of the window (0–250).")] last: Option<i32>,
         #[graphql(desc = "Return profiles before this cursor.")] before: Option<String>,
     ) -> Result<ProfileConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs { first, after, last, before };
         let filter = profiles::visible();
         let page = profiles::page(db, filter.clone(), &args).await?;
         ProfileConnection::new(ctx, page, filter).await

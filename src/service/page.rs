@@ -49,34 +49,20 @@ impl PageArgs {
             u64::try_from(value)
                 .ok()
                 .filter(|size| *size <= MAX_PAGE_SIZE)
-                .ok_or_else(|| {
-                    AppError::BadUserInput(format!(
-                        "`{name}` must be between 0 and {MAX_PAGE_SIZE}"
-                    ))
-                })
+                .ok_or_else(|| AppError::BadUserInput(format!("`{name}` must be between 0 and {MAX_PAGE_SIZE}")))
         };
         let (size, direction) = match (self.first, self.last) {
             (Some(_), Some(_)) => {
-                return Err(AppError::BadUserInput(
-                    "give `first` or `last`, not both".to_owned(),
-                ));
+                return Err(AppError::BadUserInput("give `first` or `last`, not both".to_owned()));
             }
             (Some(first), None) => (size("first", first)?, Direction::Forward),
             (None, Some(last)) => (size("last", last)?, Direction::Backward),
             (None, None) => (DEFAULT_PAGE_SIZE, Direction::Forward),
         };
         let decode = |name: &str, cursor: &Option<String>| {
-            cursor
-                .as_deref()
-                .map(|text| Cursor::decode(text, order, name))
-                .transpose()
+            cursor.as_deref().map(|text| Cursor::decode(text, order, name)).transpose()
         };
-        Ok(Window {
-            size,
-            direction,
-            after: decode("after", &self.after)?,
-            before: decode("before", &self.before)?,
-        })
+        Ok(Window { size, direction, after: decode("after", &self.after)?, before: decode("before", &self.before)? })
     }
 }
 
@@ -115,32 +101,17 @@ mod tests {
     use super::*;
 
     fn args(first: Option<i32>, last: Option<i32>) -> PageArgs {
-        PageArgs {
-            first,
-            last,
-            ..PageArgs::default()
-        }
+        PageArgs { first, last, ..PageArgs::default() }
     }
 
     #[test]
     fn sizes_default_to_twenty_and_stop_at_250() {
         assert_eq!(args(None, None).window("o").expect("default").size, 20);
         assert_eq!(args(Some(250), None).window("o").expect("max").size, 250);
-        assert_eq!(
-            args(None, Some(0)).window("o").expect("zero").direction,
-            Direction::Backward
-        );
-        for (first, last) in [
-            (Some(251), None),
-            (Some(-1), None),
-            (None, Some(251)),
-            (Some(1), Some(1)),
-        ] {
+        assert_eq!(args(None, Some(0)).window("o").expect("zero").direction, Direction::Backward);
+        for (first, last) in [(Some(251), None), (Some(-1), None), (None, Some(251)), (Some(1), Some(1))] {
             assert!(
-                matches!(
-                    args(first, last).window("o"),
-                    Err(AppError::BadUserInput(_))
-                ),
+                matches!(args(first, last).window("o"), Err(AppError::BadUserInput(_))),
                 "first {first:?} last {last:?}"
             );
         }
@@ -148,22 +119,12 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage_and_other_orders() {
-        let cursor = Cursor {
-            order: "a".into(),
-            value: serde_json::json!("x"),
-            id: Uuid::new_v4(),
-        };
-        let after = PageArgs {
-            after: Some(cursor.encode()),
-            ..PageArgs::default()
-        };
+        let cursor = Cursor { order: "a".into(), value: serde_json::json!("x"), id: Uuid::new_v4() };
+        let after = PageArgs { after: Some(cursor.encode()), ..PageArgs::default() };
         assert_eq!(after.window("a").expect("own order").after, Some(cursor));
         assert!(after.window("b").is_err(), "a cursor of another order");
         for garbage in ["", "!!!", "e30", "bm90IGpzb24"] {
-            let args = PageArgs {
-                before: Some(garbage.into()),
-                ..PageArgs::default()
-            };
+            let args = PageArgs { before: Some(garbage.into()), ..PageArgs::default() };
             assert!(args.window("a").is_err(), "cursor {garbage:?}");
         }
     }

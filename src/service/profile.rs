@@ -4,14 +4,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
-use entity::{
-    address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag,
-    status, tag,
-};
+use entity::{address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag, status, tag};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -29,10 +26,7 @@ pub fn visible() -> Condition {
 
 /// One visible profile.
 pub async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<profile::Model>> {
-    Ok(profile::Entity::find_by_id(id)
-        .filter(visible())
-        .one(db)
-        .await?)
+    Ok(profile::Entity::find_by_id(id).filter(visible()).one(db).await?)
 }
 
 /// How many visible profiles match `filter`.
@@ -51,18 +45,13 @@ pub struct Page {
 impl Page {
     /// The cursor of a row of this page.
     pub fn cursor(row: &profile::Model) -> Cursor {
-        Cursor {
-            order: DEFAULT_ORDER.to_owned(),
-            value: serde_json::json!(row.created_at),
-            id: row.id,
-        }
+        Cursor { order: DEFAULT_ORDER.to_owned(), value: serde_json::json!(row.created_at), id: row.id }
     }
 }
 
 fn sort_key(cursor: &Cursor) -> AppResult<(DateTime<Utc>, Uuid)> {
-    let created_at = serde_json::from_value(cursor.value.clone()).map_err(|_| {
-        AppError::BadUserInput("the cursor is not a cursor of this list".to_owned())
-    })?;
+    let created_at = serde_json::from_value(cursor.value.clone())
+        .map_err(|_| AppError::BadUserInput("the cursor is not a cursor of this list".to_owned()))?;
     Ok((created_at, cursor.id))
 }
 
@@ -72,12 +61,7 @@ fn sort_key(cursor: &Cursor) -> AppResult<(DateTime<Utc>, Uuid)> {
 /// direction of travel; the other direction is known from the cursor given.
 pub async fn page(db: &DatabaseConnection, filter: Condition, args: &PageArgs) -> AppResult<Page> {
     let window = args.window(DEFAULT_ORDER)?;
-    let key = || {
-        Expr::tuple([
-            Expr::col(profile::Column::CreatedAt),
-            Expr::col(profile::Column::Id),
-        ])
-    };
+    let key = || Expr::tuple([Expr::col(profile::Column::CreatedAt), Expr::col(profile::Column::Id)]);
     let value = |(at, id): (DateTime<Utc>, Uuid)| Expr::tuple([Expr::val(at), Expr::val(id)]);
     let mut query = profile::Entity::find().filter(filter);
     if let Some(after) = &window.after {
@@ -99,18 +83,10 @@ pub async fn page(db: &DatabaseConnection, filter: Condition, args: &PageArgs) -
     let more = rows.len() as u64 > window.size;
     rows.truncate(window.size as usize);
     Ok(match window.direction {
-        Direction::Forward => Page {
-            rows,
-            has_next_page: more,
-            has_previous_page: window.after.is_some(),
-        },
+        Direction::Forward => Page { rows, has_next_page: more, has_previous_page: window.after.is_some() },
         Direction::Backward => {
             rows.reverse();
-            Page {
-                rows,
-                has_previous_page: more,
-                has_next_page: window.before.is_some(),
-            }
+            Page { rows, has_previous_page: more, has_next_page: window.before.is_some() }
         }
     })
 }
@@ -138,20 +114,15 @@ pub struct NewProfile {
 /// Rows of one table are inserted together, so within one call every `comms` (and
 /// every `appearance`) must set the same columns: a column one row leaves out would be
 /// written as NULL for it.
-pub async fn create_many(
-    db: &DatabaseConnection,
-    profiles: Vec<NewProfile>,
-) -> AppResult<Vec<Uuid>> {
+pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> AppResult<Vec<Uuid>> {
     let txn = db.begin().await?;
     let ids = insert_profiles(&txn, profiles).await?;
     txn.commit().await?;
     Ok(ids)
 }
 
-async fn insert_profiles(
-    db: &impl ConnectionTrait,
-    profiles: Vec<NewProfile>,
-) -> AppResult<Vec<Uuid>> {
+/// Inserts `profiles` and all they own with one statement per table.
+pub(crate) async fn insert_profiles(db: &impl ConnectionTrait, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>, DbErr> {
     use sea_orm::{ActiveValue::Set, IntoActiveModel};
 
     let ids: Vec<Uuid> = profiles.iter().map(|p| p.profile.id).collect();
@@ -161,28 +132,20 @@ async fn insert_profiles(
     for new in profiles {
         let id = new.profile.id;
         rows.profiles.push(new.profile.into_active_model());
-        rows.addresses
-            .extend(new.addresses.into_iter().map(|mut a| {
-                a.profile_id = Set(id);
-                a
-            }));
+        rows.addresses.extend(new.addresses.into_iter().map(|mut a| {
+            a.profile_id = Set(id);
+            a
+        }));
         rows.dates.extend(new.dates.into_iter().map(|mut d| {
             d.profile_id = Set(id);
             d
         }));
-        rows.identities
-            .extend(new.identities.into_iter().map(|mut i| {
-                i.profile_id = Set(id);
-                i
-            }));
-        rows.comms.push(comms::ActiveModel {
-            profile_id: Set(id),
-            ..new.comms
-        });
-        rows.appearance.push(appearance::ActiveModel {
-            profile_id: Set(id),
-            ..new.appearance
-        });
+        rows.identities.extend(new.identities.into_iter().map(|mut i| {
+            i.profile_id = Set(id);
+            i
+        }));
+        rows.comms.push(comms::ActiveModel { profile_id: Set(id), ..new.comms });
+        rows.appearance.push(appearance::ActiveModel { profile_id: Set(id), ..new.appearance });
         tags.extend(new.tags.into_iter().map(|handle| (id, handle)));
         statuses.extend(new.statuses.into_iter().map(|handle| (id, handle)));
     }
@@ -204,7 +167,7 @@ struct Rows {
 }
 
 impl Rows {
-    async fn insert(self, db: &impl ConnectionTrait) -> AppResult<()> {
+    async fn insert(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         // Profiles first: every other table refers to them.
         insert_all(db, self.profiles).await?;
         insert_all(db, self.addresses).await?;
@@ -216,20 +179,18 @@ impl Rows {
 }
 
 /// Inserts `rows` in one statement (none for an empty list).
-async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> AppResult<()>
+async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
 where
     A: sea_orm::ActiveModelTrait + Send,
 {
     if !rows.is_empty() {
-        A::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
+        A::Entity::insert_many(rows).exec_without_returning(db).await?;
     }
     Ok(())
 }
 
 /// Attaches tags by handle, creating the unknown ones (named as given, trimmed).
-pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> AppResult<()> {
+pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<(), DbErr> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());
@@ -237,9 +198,7 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -
     let now = crate::db::now();
     let mut names: HashMap<String, String> = HashMap::new();
     for (_, raw) in wanted {
-        names
-            .entry(normalize_handle(raw))
-            .or_insert_with(|| raw.trim().to_owned());
+        names.entry(normalize_handle(raw)).or_insert_with(|| raw.trim().to_owned());
     }
     let new_tags = names.iter().map(|(handle, name)| tag::ActiveModel {
         handle: Set(handle.clone()),
@@ -249,11 +208,7 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -
         ..Default::default()
     });
     tag::Entity::insert_many(new_tags)
-        .on_conflict(
-            OnConflict::column(tag::Column::Handle)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::column(tag::Column::Handle).do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
     let ids: HashMap<String, i32> = tag::Entity::find()
@@ -263,33 +218,25 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -
         .into_iter()
         .map(|tag| (tag.handle, tag.id))
         .collect();
-    let pairs: BTreeSet<(Uuid, i32)> = wanted
-        .iter()
-        .filter_map(|(profile, raw)| Some((*profile, *ids.get(&normalize_handle(raw))?)))
-        .collect();
-    let links = pairs
-        .into_iter()
-        .map(|(profile_id, tag_id)| profile_tag::ActiveModel {
-            profile_id: Set(profile_id),
-            tag_id: Set(tag_id),
-            created_at: Set(now),
-        });
+    let pairs: BTreeSet<(Uuid, i32)> =
+        wanted.iter().filter_map(|(profile, raw)| Some((*profile, *ids.get(&normalize_handle(raw))?))).collect();
+    let links = pairs.into_iter().map(|(profile_id, tag_id)| profile_tag::ActiveModel {
+        profile_id: Set(profile_id),
+        tag_id: Set(tag_id),
+        created_at: Set(now),
+    });
     profile_tag::Entity::insert_many(links)
         .on_conflict(
-            OnConflict::columns([profile_tag::Column::ProfileId, profile_tag::Column::TagId])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([profile_tag::Column::ProfileId, profile_tag::Column::TagId]).do_nothing().to_owned(),
         )
         .exec_without_returning(db)
         .await?;
     Ok(())
 }
 
-/// Attaches existing statuses by handle; an unknown handle fails the whole batch.
-pub async fn attach_statuses(
-    db: &impl ConnectionTrait,
-    wanted: &[(Uuid, String)],
-) -> AppResult<()> {
+/// Attaches existing statuses by handle. Callers check the handles first: an unknown
+/// one here is a bug, and fails the whole batch.
+pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<(), DbErr> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());
@@ -304,27 +251,20 @@ pub async fn attach_statuses(
         .collect();
     let mut pairs = BTreeSet::new();
     for (profile, handle) in wanted {
-        let id = ids
-            .get(handle)
-            .ok_or_else(|| AppError::BadUserInput(format!("unknown status `{handle}`")))?;
+        let id = ids.get(handle).ok_or_else(|| DbErr::RecordNotFound(format!("status `{handle}`")))?;
         pairs.insert((*profile, *id));
     }
     let now = crate::db::now();
-    let links = pairs
-        .into_iter()
-        .map(|(profile_id, status_id)| profile_status::ActiveModel {
-            profile_id: Set(profile_id),
-            status_id: Set(status_id),
-            created_at: Set(now),
-        });
+    let links = pairs.into_iter().map(|(profile_id, status_id)| profile_status::ActiveModel {
+        profile_id: Set(profile_id),
+        status_id: Set(status_id),
+        created_at: Set(now),
+    });
     profile_status::Entity::insert_many(links)
         .on_conflict(
-            OnConflict::columns([
-                profile_status::Column::ProfileId,
-                profile_status::Column::StatusId,
-            ])
-            .do_nothing()
-            .to_owned(),
+            OnConflict::columns([profile_status::Column::ProfileId, profile_status::Column::StatusId])
+                .do_nothing()
+                .to_owned(),
         )
         .exec_without_returning(db)
         .await?;

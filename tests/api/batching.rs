@@ -20,12 +20,10 @@ async fn statements_for_page(app: &TestApp, size: usize) -> Vec<String> {
     let edges = data["profiles"]["edges"].as_array().expect("edges");
     assert_eq!(edges.len(), size);
     assert!(
-        edges.iter().all(
-            |e| e["node"]["addresses"].as_array().map(Vec::len) == Some(2)
-                && e["node"]["flattenedTags"] == json!(["tag-two", "tag1"])
-                && e["node"]["attributes"]["comms"]["emailPromo"] == json!(true)
-                && e["node"]["joinedLocation"]["externalId"] == json!("STORE-001")
-        ),
+        edges.iter().all(|e| e["node"]["addresses"].as_array().map(Vec::len) == Some(2)
+            && e["node"]["flattenedTags"] == json!(["tag-two", "tag1"])
+            && e["node"]["attributes"]["comms"]["emailPromo"] == json!(true)
+            && e["node"]["joinedLocation"]["externalId"] == json!("STORE-001")),
         "every profile came with its relations"
     );
     statements
@@ -54,10 +52,6 @@ async fn a_nested_page_costs_the_same_statements_for_10_and_100_profiles() {
     let small = statements_for_page(&app, 10).await;
     let large = statements_for_page(&app, 100).await;
 
-    assert_eq!(
-        small.len(),
-        large.len(),
-        "10 profiles: {small:#?}\n100 profiles: {large:#?}"
-    );
+    assert_eq!(small.len(), large.len(), "10 profiles: {small:#?}\n100 profiles: {large:#?}");
     assert_eq!(large.len(), STATEMENTS, "{large:#?}");
 }

@@ -21,33 +21,17 @@ pub struct Reference {
 
 pub async fn reference_data(app: &TestApp) -> Reference {
     let db = &app.db;
-    let tier = reference::create_tier(db, "gold", "Gold", 3)
-        .await
-        .expect("tier");
-    reference::create_status(db, "vip", "VIP", 1)
-        .await
-        .expect("status");
-    reference::create_status(db, "staff", "Staff", 2)
-        .await
-        .expect("status");
-    let joined = reference::create_location(db, "Melbourne Central", Some("STORE-001"), Some("MC"))
-        .await
-        .expect("location");
-    let preferred = reference::create_location(db, "Chadstone", Some("STORE-002"), None)
-        .await
-        .expect("location");
-    Reference {
-        tier,
-        joined,
-        preferred,
-    }
+    let tier = reference::create_tier(db, "gold", "Gold", 3).await.expect("tier");
+    reference::create_status(db, "vip", "VIP", 1).await.expect("status");
+    reference::create_status(db, "staff", "Staff", 2).await.expect("status");
+    let joined =
+        reference::create_location(db, "Melbourne Central", Some("STORE-001"), Some("MC")).await.expect("location");
+    let preferred = reference::create_location(db, "Chadstone", Some("STORE-002"), None).await.expect("location");
+    Reference { tier, joined, preferred }
 }
 
 pub fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2021, 1, 27, 22, 58, 1)
-        .single()
-        .expect("a real time")
-        + Duration::seconds(seconds)
+    Utc.with_ymd_and_hms(2021, 1, 27, 22, 58, 1).single().expect("a real time") + Duration::seconds(seconds)
 }
 
 /// A profile with nothing but its required columns, created at `at(seconds)`.
@@ -86,16 +70,8 @@ pub fn bare_profile(seconds: i64) -> NewProfile {
         identities: Vec::new(),
         tags: Vec::new(),
         statuses: Vec::new(),
-        comms: comms::ActiveModel {
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        },
-        appearance: appearance::ActiveModel {
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        },
+        comms: comms::ActiveModel { created_at: Set(now), updated_at: Set(now), ..Default::default() },
+        appearance: appearance::ActiveModel { created_at: Set(now), updated_at: Set(now), ..Default::default() },
     }
 }
 
@@ -142,10 +118,7 @@ pub fn example_profile(reference: &Reference) -> NewProfile {
         email: Some("Example.User@Example.com".to_owned()),
         gender: Some(Gender::Male),
         currency: Some("AUD".to_owned()),
-        joined_at: Utc
-            .with_ymd_and_hms(2021, 1, 27, 0, 0, 0)
-            .single()
-            .expect("a real time"),
+        joined_at: Utc.with_ymd_and_hms(2021, 1, 27, 0, 0, 0).single().expect("a real time"),
         mobile_phone: Some("+61404123123".to_owned()),
         secondary_phone: Some("+61421123123".to_owned()),
         birth_year: Some(1989),
@@ -222,9 +195,7 @@ pub fn example_profile(reference: &Reference) -> NewProfile {
 
 /// Creates `profiles` through the service layer and returns their ids.
 pub async fn create(app: &TestApp, profiles: Vec<NewProfile>) -> Vec<Uuid> {
-    create_many(&app.db, profiles)
-        .await
-        .expect("fixtures are valid")
+    create_many(&app.db, profiles).await.expect("fixtures are valid")
 }
 
 /// Marks a profile deleted (soft delete) the way the service stores it.

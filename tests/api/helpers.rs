@@ -40,16 +40,10 @@ impl Drop for TestDatabase {
             let (server, database) = (server.clone(), name.clone());
             // Drop runs outside async code: use a runtime of our own on another thread.
             let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 runtime.block_on(async {
                     let admin = sea_orm::Database::connect(server.as_str()).await?;
-                    admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-                        ))
-                        .await?;
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await?;
                     admin.close().await
                 })?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
@@ -64,9 +58,7 @@ impl Drop for TestDatabase {
 
 /// `postgres://user@host/db` → (`postgres://user@host/new`, same with `/postgres`).
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
     match query {
         Some(query) => format!("{server}/{name}?{query}"),
@@ -82,15 +74,9 @@ impl TestApp {
                 let admin = sea_orm::Database::connect(server.as_str())
                     .await
                     .expect("TEST_DATABASE_URL is set but PostgreSQL cannot be reached");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
                 admin.close().await.expect("close admin connection");
-                (
-                    with_database(&server, &name),
-                    TestDatabase::Postgres { server, name },
-                )
+                (with_database(&server, &name), TestDatabase::Postgres { server, name })
             }
             _ => {
                 let dir = tempfile::tempdir().expect("temporary folder");
@@ -98,9 +84,7 @@ impl TestApp {
                 (url, TestDatabase::Sqlite(dir))
             }
         };
-        let mut db = profiles_gateway::db::connect(&url, 5)
-            .await
-            .expect("connect to the test database");
+        let mut db = profiles_gateway::db::connect(&url, 5).await.expect("connect to the test database");
         // Set before the connection is cloned into the schema and loaders (STACK-NOTES 5).
         let statements = Arc::new(Mutex::new(Vec::new()));
         let log = statements.clone();
@@ -109,22 +93,10 @@ impl TestApp {
                 log.push(info.statement.to_string());
             }
         });
-        profiles_gateway::db::migrate(&db)
-            .await
-            .expect("migrate the test database");
-        let options = SchemaOptions {
-            clock: Clock {
-                fixed_today: Some(today()),
-            },
-            ..SchemaOptions::default()
-        };
+        profiles_gateway::db::migrate(&db).await.expect("migrate the test database");
+        let options = SchemaOptions { clock: Clock { fixed_today: Some(today()) }, ..SchemaOptions::default() };
         let router = router(AppState::new(db.clone(), options));
-        let app = TestApp {
-            router,
-            db,
-            statements,
-            _database: database,
-        };
+        let app = TestApp { router, db, statements, _database: database };
         app.reset_statements();
         app
     }
@@ -140,25 +112,11 @@ impl TestApp {
     }
 
     /// Sends a request to the router and returns its status and body.
-    pub async fn send(
-        &self,
-        request: Request<Body>,
-    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router answers");
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let response = self.router.clone().oneshot(request).await.expect("the router answers");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("a readable body")
-            .to_bytes()
-            .to_vec();
+        let body = response.into_body().collect().await.expect("a readable body").to_bytes().to_vec();
         (status, headers, body)
     }
 
@@ -176,10 +134,7 @@ impl TestApp {
     /// Like [`graphql`](Self::graphql), but fails the test on any error and returns `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let response = self.graphql(query, variables).await;
-        assert!(
-            response.get("errors").is_none(),
-            "unexpected errors: {response:#}"
-        );
+        assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
         response["data"].clone()
     }
 }
@@ -188,16 +143,6 @@ impl TestApp {
 pub fn error_codes(response: &Value) -> Vec<String> {
     response["errors"]
         .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    e["extensions"]["code"]
-                        .as_str()
-                        .unwrap_or("<none>")
-                        .to_owned()
-                })
-                .collect()
-        })
+        .map(|errors| errors.iter().map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned()).collect())
         .unwrap_or_default()
 }

@@ -10,14 +10,8 @@ use crate::helpers::{TestApp, error_codes};
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
     for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let (status, _, bytes) = app
-            .send(Request::get(path).body(Body::empty()).expect("request"))
-            .await;
-        assert_eq!(
-            (status, bytes.as_slice()),
-            (StatusCode::OK, body.as_bytes()),
-            "{path}"
-        );
+        let (status, _, bytes) = app.send(Request::get(path).body(Body::empty()).expect("request")).await;
+        assert_eq!((status, bytes.as_slice()), (StatusCode::OK, body.as_bytes()), "{path}");
     }
 }
 
@@ -25,43 +19,23 @@ async fn health_and_readiness_answer() {
 async fn readiness_turns_503_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
     app.db.clone().close().await.expect("close the pool");
-    let (status, _, _) = app
-        .send(
-            Request::get("/readyz")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
+    let (status, _, _) = app.send(Request::get("/readyz").body(Body::empty()).expect("request")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[tokio::test]
 async fn a_browser_gets_graphiql_and_a_client_gets_json() {
     let app = TestApp::spawn().await;
-    let html = Request::get("/graphql")
-        .header(header::ACCEPT, "text/html,application/xhtml+xml")
-        .body(Body::empty());
+    let html = Request::get("/graphql").header(header::ACCEPT, "text/html,application/xhtml+xml").body(Body::empty());
     let (status, headers, body) = app.send(html.expect("request")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        headers[header::CONTENT_TYPE]
-            .to_str()
-            .expect("ascii")
-            .starts_with("text/html")
-    );
-    assert!(
-        String::from_utf8_lossy(&body).contains("graphiql"),
-        "the page loads GraphiQL"
-    );
+    assert!(headers[header::CONTENT_TYPE].to_str().expect("ascii").starts_with("text/html"));
+    assert!(String::from_utf8_lossy(&body).contains("graphiql"), "the page loads GraphiQL");
 
-    let get = Request::get("/graphql?query=%7Btiers%7Bhandle%7D%7D")
-        .header(header::ACCEPT, "application/json");
+    let get = Request::get("/graphql?query=%7Btiers%7Bhandle%7D%7D").header(header::ACCEPT, "application/json");
     let (status, _, body) = app.send(get.body(Body::empty()).expect("request")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&body).expect("json"),
-        json!({ "data": { "tiers": [] } })
-    );
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).expect("json"), json!({ "data": { "tiers": [] } }));
 }
 
 #[tokio::test]
@@ -70,21 +44,9 @@ async fn every_error_carries_a_code() {
     let cases = [
         ("{ profiles( }", json!({}), "GRAPHQL_PARSE_FAILED"),
         ("{ nope }", json!({}), "GRAPHQL_VALIDATION_FAILED"),
-        (
-            "{ profile(id: \"not-a-uuid\") { id } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "query($id: UUID!) { profile(id: $id) { id } }",
-            json!({ "id": "nope" }),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "query($id: UUID!) { profile(id: $id) { id } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
+        ("{ profile(id: \"not-a-uuid\") { id } }", json!({}), "BAD_USER_INPUT"),
+        ("query($id: UUID!) { profile(id: $id) { id } }", json!({ "id": "nope" }), "BAD_USER_INPUT"),
+        ("query($id: UUID!) { profile(id: $id) { id } }", json!({}), "BAD_USER_INPUT"),
     ];
     for (query, variables, code) in cases {
         let response = app.graphql(query, variables).await;
@@ -102,9 +64,7 @@ async fn internal_errors_are_opaque_and_carry_the_request_id() {
     let request = Request::post("/graphql")
         .header("content-type", "application/json")
         .header("x-request-id", "test-request-42")
-        .body(Body::from(
-            json!({ "query": "{ tiers { handle } }" }).to_string(),
-        ))
+        .body(Body::from(json!({ "query": "{ tiers { handle } }" }).to_string()))
         .expect("request");
     let (status, headers, body) = app.send(request).await;
     assert_eq!(status, StatusCode::OK);
@@ -116,14 +76,7 @@ async fn internal_errors_are_opaque_and_carry_the_request_id() {
     );
     assert_eq!(response["errors"][0]["message"], "Internal server error.");
     let text = String::from_utf8_lossy(&body).to_lowercase();
-    for leak in [
-        "select",
-        "tier\"",
-        "sqlite",
-        "postgres",
-        "relation",
-        "no such table",
-    ] {
+    for leak in ["select", "tier\"", "sqlite", "postgres", "relation", "no such table"] {
         assert!(!text.contains(leak), "the response leaks {leak:?}: {text}");
     }
 }

@@ -48,9 +48,7 @@ fragment AddressFields on Address {
 }"#;
 
 async fn read(app: &TestApp, id: uuid::Uuid) -> Value {
-    let query = format!(
-        "query($id: UUID!) {{ profile(id: $id) {{ {PROFILE_FIELDS} }} }} {ADDRESS_FRAGMENT}"
-    );
+    let query = format!("query($id: UUID!) {{ profile(id: $id) {{ {PROFILE_FIELDS} }} }} {ADDRESS_FRAGMENT}");
     app.data(&query, json!({ "id": id })).await["profile"].clone()
 }
 
@@ -69,33 +67,13 @@ async fn every_field_of_the_reference_profile_reads_back() {
     for address in profile["addresses"].as_array_mut().expect("addresses") {
         address_ids.push(address["id"].take());
     }
-    assert_eq!(
-        profile["address"]["id"].take(),
-        address_ids[0],
-        "the default address is the first one"
-    );
-    for path in [
-        ["tier", "id"],
-        ["preferredLocation", "id"],
-        ["joinedLocation", "id"],
-    ] {
-        assert!(
-            profile[path[0]][path[1]]
-                .take()
-                .as_str()
-                .is_some_and(|id| id.parse::<i64>().is_ok()),
-            "{path:?}"
-        );
+    assert_eq!(profile["address"]["id"].take(), address_ids[0], "the default address is the first one");
+    for path in [["tier", "id"], ["preferredLocation", "id"], ["joinedLocation", "id"]] {
+        assert!(profile[path[0]][path[1]].take().as_str().is_some_and(|id| id.parse::<i64>().is_ok()), "{path:?}");
     }
     for list in ["identities", "tags", "statuses"] {
         for item in profile[list].as_array_mut().expect("a list") {
-            assert!(
-                item["id"]
-                    .take()
-                    .as_str()
-                    .is_some_and(|id| id.parse::<i64>().is_ok()),
-                "{list} ids are integers"
-            );
+            assert!(item["id"].take().as_str().is_some_and(|id| id.parse::<i64>().is_ok()), "{list} ids are integers");
         }
     }
     let reference_created = profile["tier"]["createdAt"].clone();
@@ -112,22 +90,13 @@ async fn every_field_of_the_reference_profile_reads_back() {
             item["updatedAt"].take();
         }
     }
-    assert!(
-        reference_created.as_str().is_some(),
-        "reference rows have timestamps"
-    );
+    assert!(reference_created.as_str().is_some(), "reference rows have timestamps");
     let date_id = profile["attributes"]["dates"][0]["id"].take();
     assert!(date_id.as_str().is_some_and(|id| id.parse::<i64>().is_ok()));
 
     let t0 = "2021-01-27T22:58:01+00:00";
     let t60 = "2021-01-27T22:59:01+00:00";
-    let address = |line_1: &str,
-                   line_2: Value,
-                   company: Value,
-                   lat: Value,
-                   lon: Value,
-                   is_default: bool,
-                   at: &str| {
+    let address = |line_1: &str, line_2: Value, company: Value, lat: Value, lon: Value, is_default: bool, at: &str| {
         json!({
             "id": null, "addressLine1": line_1, "addressLine2": line_2, "addressLine3": null, "company": company,
             "latitude": lat, "longitude": lon, "city": "Melbourne", "postcode": "3002", "state": "VIC",
@@ -135,42 +104,20 @@ async fn every_field_of_the_reference_profile_reads_back() {
             "createdAt": at, "updatedAt": at
         })
     };
-    let first_address = address(
-        "123 Buckaby Lane",
-        Value::Null,
-        Value::Null,
-        Value::Null,
-        Value::Null,
-        true,
-        t0,
-    );
+    let first_address = address("123 Buckaby Lane", Value::Null, Value::Null, Value::Null, Value::Null, true, t0);
     let comms_flags = |channel: &str, promo: bool| {
         let mut flags = serde_json::Map::new();
         flags.insert(format!("{channel}Optout"), json!(false));
         flags.insert(format!("{channel}Bounced"), json!(false));
         flags.insert(format!("{channel}Promo"), json!(promo));
-        for category in [
-            "Discover",
-            "Benefits",
-            "Reminders",
-            "Account",
-            "Bookings",
-            "Feedback",
-            "Location",
-            "Service",
-        ] {
+        for category in ["Discover", "Benefits", "Reminders", "Account", "Bookings", "Feedback", "Location", "Service"]
+        {
             flags.insert(format!("{channel}{category}"), json!(true));
         }
         flags
     };
     let mut comms = serde_json::Map::new();
-    for (channel, promo) in [
-        ("email", true),
-        ("sms", false),
-        ("push", true),
-        ("phone", false),
-        ("post", false),
-    ] {
+    for (channel, promo) in [("email", true), ("sms", false), ("push", true), ("phone", false), ("post", false)] {
         comms.extend(comms_flags(channel, promo));
     }
     comms.extend(
@@ -329,18 +276,7 @@ async fn derived_fields_follow_what_is_known() {
             json!(0),
             json!("1990-12-07"),
         ),
-        (
-            None,
-            None,
-            Some(12),
-            None,
-            Some(1990),
-            json!(null),
-            json!(null),
-            json!(null),
-            json!(null),
-            json!(null),
-        ),
+        (None, None, Some(12), None, Some(1990), json!(null), json!(null), json!(null), json!(null), json!(null)),
         (
             None,
             None,
@@ -354,17 +290,11 @@ async fn derived_fields_follow_what_is_known() {
             json!(null),
         ),
     ];
-    for (n, (first, last, month, day, year, full, next, until, since, birth_date)) in
-        cases.into_iter().enumerate()
-    {
+    for (n, (first, last, month, day, year, full, next, until, since, birth_date)) in cases.into_iter().enumerate() {
         let mut new = bare_profile(n as i64);
         new.profile.first_name = first.map(str::to_owned);
         new.profile.last_name = last.map(str::to_owned);
-        (
-            new.profile.birth_month,
-            new.profile.birth_day,
-            new.profile.birth_year,
-        ) = (month, day, year);
+        (new.profile.birth_month, new.profile.birth_day, new.profile.birth_year) = (month, day, year);
         let id = create(&app, vec![new]).await[0];
         let data = app
             .data(
@@ -382,14 +312,7 @@ async fn derived_fields_follow_what_is_known() {
         assert_eq!(p["birthDaysPast"], since, "{case}");
         assert_eq!(p["birthDate"], birth_date, "{case}");
         assert_eq!(p["isCompleted"], json!(false), "{case}");
-        for empty in [
-            "externalId",
-            "mobilePhoneCountry",
-            "mobilePhoneE164",
-            "address",
-            "tier",
-            "preferredLocation",
-        ] {
+        for empty in ["externalId", "mobilePhoneCountry", "mobilePhoneE164", "address", "tier", "preferredLocation"] {
             assert_eq!(p[empty], Value::Null, "{case}: {empty}");
         }
         assert_eq!(p["addresses"], json!([]), "{case}");
@@ -408,12 +331,7 @@ async fn missing_and_deleted_profiles_read_as_null() {
     let app = TestApp::spawn().await;
     let ids = create(&app, vec![fixtures::deleted(bare_profile(0))]).await;
     for id in [ids[0], uuid::Uuid::new_v4()] {
-        let data = app
-            .data(
-                "query($id: UUID!) { profile(id: $id) { id } }",
-                json!({ "id": id }),
-            )
-            .await;
+        let data = app.data("query($id: UUID!) { profile(id: $id) { id } }", json!({ "id": id })).await;
         assert_eq!(data, json!({ "profile": null }), "profile {id}");
     }
 }

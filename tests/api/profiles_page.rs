@@ -20,16 +20,10 @@ const PAGE: &str = "query($first: Int, $after: String, $last: Int, $before: Stri
 /// 25 visible profiles, pairs of them created in the same second (so `id` breaks the
 /// tie), plus one deleted; returns the visible ids in list order.
 async fn twenty_five(app: &TestApp) -> Vec<Uuid> {
-    let mut rows: Vec<_> = (0..25)
-        .map(|n| named_profile(n / 2, "P", &n.to_string()))
-        .collect();
+    let mut rows: Vec<_> = (0..25).map(|n| named_profile(n / 2, "P", &n.to_string())).collect();
     rows.push(deleted(bare_profile(3)));
     let ids = create(app, rows).await;
-    let mut visible: Vec<(i64, Uuid)> = ids[..25]
-        .iter()
-        .enumerate()
-        .map(|(n, id)| (n as i64 / 2, *id))
-        .collect();
+    let mut visible: Vec<(i64, Uuid)> = ids[..25].iter().enumerate().map(|(n, id)| (n as i64 / 2, *id)).collect();
     visible.sort();
     visible.into_iter().map(|(_, id)| id).collect()
 }
@@ -57,23 +51,10 @@ async fn walking_forwards_visits_every_profile_once_in_order() {
     loop {
         let page = page(&app, json!({ "first": 10, "after": after })).await;
         assert_eq!(page["totalCount"], 25, "the deleted profile is not counted");
-        let edge_ids: Vec<&Value> = page["edges"]
-            .as_array()
-            .expect("edges")
-            .iter()
-            .map(|e| &e["node"]["id"])
-            .collect();
-        let node_ids: Vec<&Value> = page["nodes"]
-            .as_array()
-            .expect("nodes")
-            .iter()
-            .map(|n| &n["id"])
-            .collect();
+        let edge_ids: Vec<&Value> = page["edges"].as_array().expect("edges").iter().map(|e| &e["node"]["id"]).collect();
+        let node_ids: Vec<&Value> = page["nodes"].as_array().expect("nodes").iter().map(|n| &n["id"]).collect();
         assert_eq!(edge_ids, node_ids, "edges and nodes agree");
-        assert_eq!(
-            page["pageInfo"]["endCursor"],
-            page["edges"][9.min(edge_ids.len().max(1) - 1)]["cursor"]
-        );
+        assert_eq!(page["pageInfo"]["endCursor"], page["edges"][9.min(edge_ids.len().max(1) - 1)]["cursor"]);
         seen.extend(ids(&page));
         let info = &page["pageInfo"];
         flags.push((info["hasPreviousPage"].clone(), info["hasNextPage"].clone()));
@@ -83,14 +64,7 @@ async fn walking_forwards_visits_every_profile_once_in_order() {
         after = info["endCursor"].clone();
     }
     assert_eq!(seen, expected);
-    assert_eq!(
-        flags,
-        vec![
-            (json!(false), json!(true)),
-            (json!(true), json!(true)),
-            (json!(true), json!(false))
-        ]
-    );
+    assert_eq!(flags, vec![(json!(false), json!(true)), (json!(true), json!(true)), (json!(true), json!(false))]);
 }
 
 #[tokio::test]
@@ -104,19 +78,12 @@ async fn walking_backwards_visits_every_profile_once_in_order() {
         let info = page["pageInfo"].clone();
         pages.push(ids(&page));
         if info["hasPreviousPage"] != json!(true) {
-            assert_eq!(
-                info["hasNextPage"],
-                json!(true),
-                "the first page, reached from its end"
-            );
+            assert_eq!(info["hasNextPage"], json!(true), "the first page, reached from its end");
             break;
         }
         before = info["startCursor"].clone();
     }
-    assert_eq!(
-        pages.iter().map(Vec::len).collect::<Vec<_>>(),
-        vec![10, 10, 5]
-    );
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![10, 10, 5]);
     let seen: Vec<Uuid> = pages.into_iter().rev().flatten().collect();
     assert_eq!(seen, expected);
 }
@@ -130,18 +97,11 @@ async fn a_cursor_stays_valid_when_rows_are_inserted_and_deleted() {
 
     // A profile created before all others, and the profile the cursor points at purged.
     create(&app, vec![named_profile(-100, "Early", "Bird")]).await;
-    profile::Entity::delete_by_id(expected[9])
-        .exec(&app.db)
-        .await
-        .expect("delete a row");
+    profile::Entity::delete_by_id(expected[9]).exec(&app.db).await.expect("delete a row");
 
     let next = page(&app, json!({ "first": 10, "after": cursor })).await;
     assert_eq!(ids(&next), expected[10..20].to_vec());
-    let back = page(
-        &app,
-        json!({ "last": 3, "before": next["pageInfo"]["startCursor"] }),
-    )
-    .await;
+    let back = page(&app, json!({ "last": 3, "before": next["pageInfo"]["startCursor"] })).await;
     assert_eq!(ids(&back), expected[6..9].to_vec());
 }
 
@@ -173,11 +133,7 @@ async fn bad_page_arguments_are_bad_user_input() {
     ];
     for (case, variables) in cases {
         let response = app.graphql(PAGE, variables).await;
-        assert_eq!(
-            error_codes(&response),
-            vec!["BAD_USER_INPUT"],
-            "{case}: {response}"
-        );
+        assert_eq!(error_codes(&response), vec!["BAD_USER_INPUT"], "{case}: {response}");
         assert_eq!(response["data"], Value::Null, "{case}");
     }
 }

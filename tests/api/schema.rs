@@ -31,11 +31,7 @@ async fn every_type_field_argument_and_value_has_a_description() {
             json!({}),
         )
         .await;
-    let described = |item: &Value| {
-        item["description"]
-            .as_str()
-            .is_some_and(|d| !d.trim().is_empty())
-    };
+    let described = |item: &Value| item["description"].as_str().is_some_and(|d| !d.trim().is_empty());
     let mut missing = Vec::new();
     for ty in data["__schema"]["types"].as_array().expect("types") {
         let name = ty["name"].as_str().expect("a name");
@@ -45,11 +41,7 @@ async fn every_type_field_argument_and_value_has_a_description() {
         if !described(ty) {
             missing.push(name.to_owned());
         }
-        for (list, kind) in [
-            ("fields", "field"),
-            ("inputFields", "input field"),
-            ("enumValues", "value"),
-        ] {
+        for (list, kind) in [("fields", "field"), ("inputFields", "input field"), ("enumValues", "value")] {
             for item in ty[list].as_array().into_iter().flatten() {
                 if !described(item) {
                     missing.push(format!("{kind} {name}.{}", item["name"]));

@@ -21,10 +21,7 @@ impl ProfileConnection {
     /// the selection of `edges.node` and `nodes` asks for.
     pub async fn new(ctx: &Context<'_>, page: Page, filter: Condition) -> Result<Self> {
         let selection = ctx.look_ahead();
-        let nodes = vec![
-            selection.field("edges").field("node"),
-            selection.field("nodes"),
-        ];
+        let nodes = vec![selection.field("edges").field("node"), selection.field("nodes")];
         Ok(ProfileConnection {
             profiles: prefetch(ctx, nodes, page.rows).await?,
             has_previous_page: page.has_previous_page,
@@ -67,10 +64,7 @@ impl ProfileConnection {
     async fn edges(&self) -> Vec<ProfileEdge> {
         self.profiles
             .iter()
-            .map(|profile| ProfileEdge {
-                cursor: Self::cursor(profile),
-                node: profile.clone(),
-            })
+            .map(|profile| ProfileEdge { cursor: Self::cursor(profile), node: profile.clone() })
             .collect()
     }
 

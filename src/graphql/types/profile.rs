@@ -8,9 +8,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::enums::{Gender, ProfileType};
 use entity::scalars::Date;
-use entity::{
-    address, appearance, comms, identity, location, profile, profile_date, status, tag, tier,
-};
+use entity::{address, appearance, comms, identity, location, profile, profile_date, status, tag, tier};
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -27,10 +25,7 @@ pub struct Profile {
 
 impl From<profile::Model> for Profile {
     fn from(model: profile::Model) -> Self {
-        Profile {
-            model,
-            prefetched: Prefetched::default(),
-        }
+        Profile { model, prefetched: Prefetched::default() }
     }
 }
 
@@ -69,19 +64,13 @@ where
 }
 
 /// A list relation: prefetched, or loaded by profile id (empty when none).
-async fn load_list<L, T>(
-    prefetched: &Option<Vec<T>>,
-    loader: &DataLoader<L>,
-    id: Uuid,
-) -> Result<Vec<T>>
+async fn load_list<L, T>(prefetched: &Option<Vec<T>>, loader: &DataLoader<L>, id: Uuid) -> Result<Vec<T>>
 where
     L: Loader<Uuid, Value = Vec<T>, Error = DbErr>,
     T: Clone + Send + Sync + 'static,
 {
     let prefetched = prefetched.clone().map(Some);
-    Ok(load(&prefetched, loader, Some(id))
-        .await?
-        .unwrap_or_default())
+    Ok(load(&prefetched, loader, Some(id)).await?.unwrap_or_default())
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
@@ -90,21 +79,11 @@ fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
 
 impl Profile {
     async fn address_rows(&self, ctx: &Context<'_>) -> Result<Vec<address::Model>> {
-        load_list(
-            &self.prefetched.addresses,
-            &loaders(ctx)?.addresses,
-            self.model.id,
-        )
-        .await
+        load_list(&self.prefetched.addresses, &loaders(ctx)?.addresses, self.model.id).await
     }
 
     async fn identity_rows(&self, ctx: &Context<'_>) -> Result<Vec<identity::Model>> {
-        load_list(
-            &self.prefetched.identities,
-            &loaders(ctx)?.identities,
-            self.model.id,
-        )
-        .await
+        load_list(&self.prefetched.identities, &loaders(ctx)?.identities, self.model.id).await
     }
 
     async fn tag_rows(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
@@ -112,12 +91,7 @@ impl Profile {
     }
 
     async fn status_rows(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
-        load_list(
-            &self.prefetched.statuses,
-            &loaders(ctx)?.statuses,
-            self.model.id,
-        )
-        .await
+        load_list(&self.prefetched.statuses, &loaders(ctx)?.statuses, self.model.id).await
     }
 
     async fn location(
@@ -150,12 +124,7 @@ impl Profile {
 
     /// The identifier of the profile's primary identity (read-only).
     async fn external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self
-            .identity_rows(ctx)
-            .await?
-            .into_iter()
-            .find(|i| i.is_primary)
-            .map(|i| i.identifier))
+        Ok(self.identity_rows(ctx).await?.into_iter().find(|i| i.is_primary).map(|i| i.identifier))
     }
 
     /// Salutation, e.g. `Mr` or `Dr`.
@@ -175,10 +144,7 @@ impl Profile {
 
     /// First and last name joined by one space; null when both are absent.
     async fn full_name(&self) -> Option<String> {
-        person::full_name(
-            self.model.first_name.as_deref(),
-            self.model.last_name.as_deref(),
-        )
+        person::full_name(self.model.first_name.as_deref(), self.model.last_name.as_deref())
     }
 
     /// Email address, as given. Unique among profiles, compared case-insensitively.
@@ -256,30 +222,17 @@ impl Profile {
     /// The next birthday, today or later (UTC). 29 February falls on 28 February in
     /// other years. Needs month and day only.
     async fn next_birthday(&self, ctx: &Context<'_>) -> Option<Date> {
-        birthday::next_birthday(
-            self.model.birth_month,
-            self.model.birth_day,
-            Self::today(ctx),
-        )
-        .map(Date)
+        birthday::next_birthday(self.model.birth_month, self.model.birth_day, Self::today(ctx)).map(Date)
     }
 
     /// Days from today (UTC) to `nextBirthday`; 0 on the birthday.
     async fn birth_days(&self, ctx: &Context<'_>) -> Option<i64> {
-        birthday::days_until(
-            self.model.birth_month,
-            self.model.birth_day,
-            Self::today(ctx),
-        )
+        birthday::days_until(self.model.birth_month, self.model.birth_day, Self::today(ctx))
     }
 
     /// Days since the most recent birthday, today or earlier (UTC); 0 on the birthday.
     async fn birth_days_past(&self, ctx: &Context<'_>) -> Option<i64> {
-        birthday::days_since(
-            self.model.birth_month,
-            self.model.birth_day,
-            Self::today(ctx),
-        )
+        birthday::days_since(self.model.birth_month, self.model.birth_day, Self::today(ctx))
     }
 
     /// Company the customer works for.
@@ -304,24 +257,14 @@ impl Profile {
 
     /// External id of the preferred location (its reference in the primary system).
     async fn preferred_location_external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        let location = self
-            .location(
-                ctx,
-                &self.prefetched.preferred_location,
-                self.model.preferred_location_id,
-            )
-            .await?;
+        let location =
+            self.location(ctx, &self.prefetched.preferred_location, self.model.preferred_location_id).await?;
         Ok(location.and_then(|l| l.external_id))
     }
 
     /// The customer's preferred location.
     async fn preferred_location(&self, ctx: &Context<'_>) -> Result<Option<location::Model>> {
-        self.location(
-            ctx,
-            &self.prefetched.preferred_location,
-            self.model.preferred_location_id,
-        )
-        .await
+        self.location(ctx, &self.prefetched.preferred_location, self.model.preferred_location_id).await
     }
 
     /// Id of the location the customer joined at.
@@ -331,24 +274,13 @@ impl Profile {
 
     /// External id of the joined location (its reference in the primary system).
     async fn joined_location_external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        let location = self
-            .location(
-                ctx,
-                &self.prefetched.joined_location,
-                self.model.joined_location_id,
-            )
-            .await?;
+        let location = self.location(ctx, &self.prefetched.joined_location, self.model.joined_location_id).await?;
         Ok(location.and_then(|l| l.external_id))
     }
 
     /// The location the customer joined at.
     async fn joined_location(&self, ctx: &Context<'_>) -> Result<Option<location::Model>> {
-        self.location(
-            ctx,
-            &self.prefetched.joined_location,
-            self.model.joined_location_id,
-        )
-        .await
+        self.location(ctx, &self.prefetched.joined_location, self.model.joined_location_id).await
     }
 
     /// Handle of the customer's loyalty tier.
@@ -358,12 +290,7 @@ impl Profile {
 
     /// The customer's loyalty tier.
     async fn tier(&self, ctx: &Context<'_>) -> Result<Option<tier::Model>> {
-        load(
-            &self.prefetched.tier,
-            &loaders(ctx)?.tiers,
-            self.model.tier_handle.clone(),
-        )
-        .await
+        load(&self.prefetched.tier, &loaders(ctx)?.tiers, self.model.tier_handle.clone()).await
     }
 
     /// The profile's identities in other systems, oldest first.
@@ -378,12 +305,7 @@ impl Profile {
 
     /// Handles of the profile's tags, sorted.
     async fn flattened_tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(self
-            .tag_rows(ctx)
-            .await?
-            .into_iter()
-            .map(|t| t.handle)
-            .collect())
+        Ok(self.tag_rows(ctx).await?.into_iter().map(|t| t.handle).collect())
     }
 
     /// Statuses the profile holds, by handle.
@@ -393,12 +315,7 @@ impl Profile {
 
     /// Handles of the profile's statuses, sorted.
     async fn flattened_statuses(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(self
-            .status_rows(ctx)
-            .await?
-            .into_iter()
-            .map(|s| s.handle)
-            .collect())
+        Ok(self.status_rows(ctx).await?.into_iter().map(|s| s.handle).collect())
     }
 
     /// Communication preferences, appearance and important dates.
@@ -413,11 +330,7 @@ impl Profile {
 
     /// The default address, if the profile has any address.
     async fn address(&self, ctx: &Context<'_>) -> Result<Option<address::Model>> {
-        Ok(self
-            .address_rows(ctx)
-            .await?
-            .into_iter()
-            .find(|a| a.is_default))
+        Ok(self.address_rows(ctx).await?.into_iter().find(|a| a.is_default))
     }
 
     /// All addresses of the profile, oldest first.
@@ -470,12 +383,9 @@ impl ProfileAttributes<'_> {
     /// Communication preferences (one record per profile).
     async fn comms(&self, ctx: &Context<'_>) -> Result<Option<comms::Model>> {
         let profile = self.0;
-        let rows = load_list(
-            &profile.prefetched.comms.clone().map(Vec::from_iter),
-            &loaders(ctx)?.comms,
-            profile.model.id,
-        )
-        .await?;
+        let rows =
+            load_list(&profile.prefetched.comms.clone().map(Vec::from_iter), &loaders(ctx)?.comms, profile.model.id)
+                .await?;
         Ok(rows.into_iter().next())
     }
 
@@ -494,12 +404,7 @@ impl ProfileAttributes<'_> {
     /// Important dates, oldest record first.
     async fn dates(&self, ctx: &Context<'_>) -> Result<Vec<profile_date::Model>> {
         let profile = self.0;
-        load_list(
-            &profile.prefetched.dates,
-            &loaders(ctx)?.dates,
-            profile.model.id,
-        )
-        .await
+        load_list(&profile.prefetched.dates, &loaders(ctx)?.dates, profile.model.id).await
     }
 }
 
@@ -508,15 +413,11 @@ struct Wanted<'a>(Vec<async_graphql::Lookahead<'a>>);
 
 impl Wanted<'_> {
     fn any(&self, fields: &[&str]) -> bool {
-        self.0
-            .iter()
-            .any(|selection| fields.iter().any(|field| selection.field(field).exists()))
+        self.0.iter().any(|selection| fields.iter().any(|field| selection.field(field).exists()))
     }
 
     fn attribute(&self, field: &str) -> bool {
-        self.0
-            .iter()
-            .any(|selection| selection.field("attributes").field(field).exists())
+        self.0.iter().any(|selection| selection.field("attributes").field(field).exists())
     }
 }
 
@@ -530,11 +431,7 @@ where
     L: Loader<K, Error = DbErr>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
-    if wanted {
-        loader.load_many(keys).await.map(Some)
-    } else {
-        Ok(None)
-    }
+    if wanted { loader.load_many(keys).await.map(Some) } else { Ok(None) }
 }
 
 /// Turns a page of rows into profiles that carry every relation `selections` use,
@@ -552,68 +449,32 @@ pub async fn prefetch(
     let wanted = Wanted(selections);
     let loaders = loaders(ctx)?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let tiers: Vec<String> = rows
-        .iter()
-        .filter_map(|row| row.tier_handle.clone())
-        .collect();
-    let locations: Vec<i32> = rows
-        .iter()
-        .flat_map(|row| [row.preferred_location_id, row.joined_location_id])
-        .flatten()
-        .collect();
-    let location_fields = [
-        "preferredLocation",
-        "preferredLocationExternalId",
-        "joinedLocation",
-        "joinedLocationExternalId",
-    ];
-    let (addresses, dates, identities, tags, statuses, comms, appearance, tier, location) =
-        tokio::try_join!(
-            batch(
-                wanted.any(&["address", "addresses"]),
-                &loaders.addresses,
-                ids.clone()
-            ),
-            batch(wanted.attribute("dates"), &loaders.dates, ids.clone()),
-            batch(
-                wanted.any(&["identities", "externalId"]),
-                &loaders.identities,
-                ids.clone()
-            ),
-            batch(
-                wanted.any(&["tags", "flattenedTags"]),
-                &loaders.tags,
-                ids.clone()
-            ),
-            batch(
-                wanted.any(&["statuses", "flattenedStatuses"]),
-                &loaders.statuses,
-                ids.clone()
-            ),
-            batch(wanted.attribute("comms"), &loaders.comms, ids.clone()),
-            batch(
-                wanted.attribute("appearance"),
-                &loaders.appearance,
-                ids.clone()
-            ),
-            batch(wanted.any(&["tier"]), &loaders.tiers, tiers),
-            batch(wanted.any(&location_fields), &loaders.locations, locations),
-        )
-        .map_err(AppError::from)?;
+    let tiers: Vec<String> = rows.iter().filter_map(|row| row.tier_handle.clone()).collect();
+    let locations: Vec<i32> =
+        rows.iter().flat_map(|row| [row.preferred_location_id, row.joined_location_id]).flatten().collect();
+    let location_fields =
+        ["preferredLocation", "preferredLocationExternalId", "joinedLocation", "joinedLocationExternalId"];
+    let (addresses, dates, identities, tags, statuses, comms, appearance, tier, location) = tokio::try_join!(
+        batch(wanted.any(&["address", "addresses"]), &loaders.addresses, ids.clone()),
+        batch(wanted.attribute("dates"), &loaders.dates, ids.clone()),
+        batch(wanted.any(&["identities", "externalId"]), &loaders.identities, ids.clone()),
+        batch(wanted.any(&["tags", "flattenedTags"]), &loaders.tags, ids.clone()),
+        batch(wanted.any(&["statuses", "flattenedStatuses"]), &loaders.statuses, ids.clone()),
+        batch(wanted.attribute("comms"), &loaders.comms, ids.clone()),
+        batch(wanted.attribute("appearance"), &loaders.appearance, ids.clone()),
+        batch(wanted.any(&["tier"]), &loaders.tiers, tiers),
+        batch(wanted.any(&location_fields), &loaders.locations, locations),
+    )
+    .map_err(AppError::from)?;
 
-    fn list<T: Clone>(
-        map: &Option<std::collections::HashMap<Uuid, Vec<T>>>,
-        id: Uuid,
-    ) -> Option<Vec<T>> {
-        map.as_ref()
-            .map(|map| map.get(&id).cloned().unwrap_or_default())
+    fn list<T: Clone>(map: &Option<std::collections::HashMap<Uuid, Vec<T>>>, id: Uuid) -> Option<Vec<T>> {
+        map.as_ref().map(|map| map.get(&id).cloned().unwrap_or_default())
     }
     fn one<K: std::hash::Hash + Eq, T: Clone>(
         map: &Option<std::collections::HashMap<K, T>>,
         key: Option<&K>,
     ) -> Option<Option<T>> {
-        map.as_ref()
-            .map(|map| key.and_then(|key| map.get(key).cloned()))
+        map.as_ref().map(|map| key.and_then(|key| map.get(key).cloned()))
     }
     Ok(rows
         .into_iter()

@@ -1,0 +1,127 @@
+//! Checks against the database that writes make before writing, reporting problems
+//! with the path of the value at fault. Unique indexes still guard against races
+//! (see [`super::write::taken`]).
+
+use entity::{identity, location, profile, status, tier};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::domain::validate::{Path, Problems, UserErrorCode};
+
+/// A location named by the caller: by id or by its external id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocationRef {
+    Id(i32),
+    ExternalId(String),
+}
+
+/// The id of the location `reference` names, or NOT_FOUND at `path`.
+pub async fn location(
+    db: &impl ConnectionTrait,
+    reference: &LocationRef,
+    path: &Path,
+    problems: &mut Problems,
+) -> Result<Option<i32>, DbErr> {
+    let found = match reference {
+        LocationRef::Id(id) => location::Entity::find_by_id(*id).one(db).await?,
+        LocationRef::ExternalId(external) => {
+            location::Entity::find().filter(location::Column::ExternalId.eq(external.as_str())).one(db).await?
+        }
+    };
+    if found.is_none() {
+        problems.add(path, UserErrorCode::NotFound, "no such location");
+    }
+    Ok(found.map(|l| l.id))
+}
+
+/// NOT_FOUND at `path` unless a tier has `handle`.
+pub async fn tier(db: &impl ConnectionTrait, handle: &str, path: &Path, problems: &mut Problems) -> Result<(), DbErr> {
+    if tier::Entity::find().filter(tier::Column::Handle.eq(handle)).one(db).await?.is_none() {
+        problems.add(path, UserErrorCode::NotFound, "no such tier");
+    }
+    Ok(())
+}
+
+/// NOT_FOUND at each path whose status handle is not defined.
+pub async fn statuses(
+    db: &impl ConnectionTrait,
+    handles: &[(Path, String)],
+    problems: &mut Problems,
+) -> Result<(), DbErr> {
+    if handles.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<String> = status::Entity::find()
+        .select_only()
+        .column(status::Column::Handle)
+        .filter(status::Column::Handle.is_in(handles.iter().map(|(_, h)| h.as_str())))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (path, handle) in handles {
+        if !known.contains(handle) {
+            problems.add(path, UserErrorCode::NotFound, format!("no status has the handle `{handle}`"));
+        }
+    }
+    Ok(())
+}
+
+/// TAKEN at `path` when another profile (deleted ones too) has `email`, compared
+/// lower-cased by the database, as its unique index does.
+pub async fn email_free(
+    db: &impl ConnectionTrait,
+    email: &str,
+    except: Option<Uuid>,
+    path: &Path,
+    problems: &mut Problems,
+) -> Result<(), DbErr> {
+    let mut query = profile::Entity::find()
+        .filter(Expr::expr(Func::lower(Expr::col(profile::Column::Email))).eq(Func::lower(Expr::val(email))));
+    if let Some(id) = except {
+        query = query.filter(profile::Column::Id.ne(id));
+    }
+    if query.one(db).await?.is_some() {
+        problems.add(path, UserErrorCode::Taken, "another profile has this email");
+    }
+    Ok(())
+}
+
+/// TAKEN at `path` when another profile (deleted ones too) has this mobile phone.
+pub async fn phone_free(
+    db: &impl ConnectionTrait,
+    phone: &str,
+    except: Option<Uuid>,
+    path: &Path,
+    problems: &mut Problems,
+) -> Result<(), DbErr> {
+    let mut query = profile::Entity::find().filter(profile::Column::MobilePhone.eq(phone));
+    if let Some(id) = except {
+        query = query.filter(profile::Column::Id.ne(id));
+    }
+    if query.one(db).await?.is_some() {
+        problems.add(path, UserErrorCode::Taken, "another profile has this mobile phone");
+    }
+    Ok(())
+}
+
+/// TAKEN at `path` when another identity has this handle and identifier.
+pub async fn identity_free(
+    db: &impl ConnectionTrait,
+    handle: &str,
+    identifier: &str,
+    except: Option<i32>,
+    path: &Path,
+    problems: &mut Problems,
+) -> Result<(), DbErr> {
+    let mut query = identity::Entity::find()
+        .filter(identity::Column::Handle.eq(handle))
+        .filter(identity::Column::Identifier.eq(identifier));
+    if let Some(id) = except {
+        query = query.filter(identity::Column::Id.ne(id));
+    }
+    if query.one(db).await?.is_some() {
+        problems.add(path, UserErrorCode::Taken, format!("another identity is `{handle}` `{identifier}`"));
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Writing profiles: create (with everything they own), update, soft delete,
+//! restore and purge. Each is one transaction (see [`super::write`]).
+
+use chrono::NaiveDate;
+use entity::enums::ProfileType;
+use entity::profile;
+use sea_orm::ActiveValue::{self, Set, Unchanged};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::checks::{self, LocationRef};
+use super::profile::{NewProfile, insert_profiles};
+use super::write::{WriteResult, begin, taken, touch_profile, user_error};
+use crate::domain::validate::{self, Path, Problems, UserErrorCode};
+
+/// A location change: keep it, clear it, or point at another.
+pub type LocationChange = Option<Option<LocationRef>>;
+
+/// A validated `createProfile` input.
+pub struct ProfileCreate {
+    pub new: NewProfile,
+    pub preferred_location: Option<LocationRef>,
+    pub joined_location: Option<LocationRef>,
+    /// Problems found without the database; reported with those found with it.
+    pub problems: Problems,
+}
+
+/// A validated `updateProfile` input: the columns to change, and location changes.
+pub struct ProfileUpdate {
+    pub columns: profile::ActiveModel,
+    pub preferred_location: LocationChange,
+    pub joined_location: LocationChange,
+    pub problems: Problems,
+}
+
+/// Paths of the values that unique indexes guard, for races caught only on write.
+fn unique_fields(input: &Path) -> [(&'static str, Path); 3] {
+    [("email", input.key("email")), ("mobile_phone", input.key("mobilePhone")), ("identifier", input.key("identities"))]
+}
+
+const PREFERRED: [&str; 2] = ["preferredLocationId", "preferredLocationExternalId"];
+const JOINED: [&str; 2] = ["joinedLocationId", "joinedLocationExternalId"];
+
+/// The path of the field a location was given by.
+fn location_path(input: &Path, reference: &LocationRef, fields: [&str; 2]) -> Path {
+    input.key(match reference {
+        LocationRef::Id(_) => fields[0],
+        LocationRef::ExternalId(_) => fields[1],
+    })
+}
+
+pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> WriteResult<profile::Model> {
+    let ProfileCreate { mut new, preferred_location, joined_location, mut problems } = draft;
+    let input = Path::root("input");
+    let txn = begin(db).await?;
+    let p = &new.profile;
+    if let Some(email) = &p.email {
+        checks::email_free(&txn, email, None, &input.key("email"), &mut problems).await?;
+    }
+    if let Some(phone) = &p.mobile_phone {
+        checks::phone_free(&txn, phone, None, &input.key("mobilePhone"), &mut problems).await?;
+    }
+    if let Some(tier) = &p.tier_handle {
+        checks::tier(&txn, tier, &input.key("tierHandle"), &mut problems).await?;
+    }
+    if let Some(reference) = &preferred_location {
+        let path = location_path(&input, reference, PREFERRED);
+        new.profile.preferred_location_id = checks::location(&txn, reference, &path, &mut problems).await?;
+    }
+    if let Some(reference) = &joined_location {
+        let path = location_path(&input, reference, JOINED);
+        new.profile.joined_location_id = checks::location(&txn, reference, &path, &mut problems).await?;
+    }
+    let statuses: Vec<(Path, String)> =
+        new.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
+    checks::statuses(&txn, &statuses, &mut problems).await?;
+    for (i, identity) in new.identities.iter().enumerate() {
+        if let (ActiveValue::Set(handle), ActiveValue::Set(identifier)) = (&identity.handle, &identity.identifier) {
+            let path = input.key("identities").index(i).key("identifier");
+            checks::identity_free(&txn, handle, identifier, None, &path, &mut problems).await?;
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_errors().into());
+    }
+    let model = new.profile.clone();
+    insert_profiles(&txn, vec![new]).await.map_err(|err| taken(err, &unique_fields(&input)))?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// The value a column will have: the change if there is one, else the current value.
+fn merged<T: Clone + Into<sea_orm::Value>>(change: &ActiveValue<T>, current: T) -> T {
+    match change {
+        ActiveValue::Set(value) | ActiveValue::Unchanged(value) => value.clone(),
+        ActiveValue::NotSet => current,
+    }
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    id: Uuid,
+    expected_version: Option<i32>,
+    draft: ProfileUpdate,
+    today: NaiveDate,
+) -> WriteResult<profile::Model> {
+    let ProfileUpdate { mut columns, preferred_location, joined_location, mut problems } = draft;
+    let input = Path::root("input");
+    let txn = begin(db).await?;
+    let current = touch_profile(&txn, id, expected_version, &Path::root("id")).await?;
+    // Birth parts are checked as they will be stored: changes merged over current values.
+    let year = merged(&columns.birth_year, current.birth_year);
+    let month = merged(&columns.birth_month, current.birth_month);
+    let day = merged(&columns.birth_day, current.birth_day);
+    validate::birth(&mut problems, &input, year, month, day, today);
+    if let ActiveValue::Set(Some(email)) = &columns.email {
+        checks::email_free(&txn, email, Some(id), &input.key("email"), &mut problems).await?;
+    }
+    if let ActiveValue::Set(Some(phone)) = &columns.mobile_phone {
+        checks::phone_free(&txn, phone, Some(id), &input.key("mobilePhone"), &mut problems).await?;
+    }
+    if let ActiveValue::Set(Some(tier)) = &columns.tier_handle {
+        checks::tier(&txn, tier, &input.key("tierHandle"), &mut problems).await?;
+    }
+    for (change, fields, column) in [
+        (&preferred_location, PREFERRED, &mut columns.preferred_location_id),
+        (&joined_location, JOINED, &mut columns.joined_location_id),
+    ] {
+        match change {
+            None => {}
+            Some(None) => *column = Set(None),
+            Some(Some(reference)) => {
+                let path = location_path(&input, reference, fields);
+                *column = Set(checks::location(&txn, reference, &path, &mut problems).await?);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_errors().into());
+    }
+    if !columns.is_changed() {
+        txn.commit().await?;
+        return Ok(current);
+    }
+    columns.id = Unchanged(id);
+    let updated = columns.update(&txn).await.map_err(|err| taken(err, &unique_fields(&input)))?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values
+/// still reserved; `restore` brings back the type it had.
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
+    let txn = begin(db).await?;
+    let current = touch_profile(&txn, id, None, &Path::root("id")).await?;
+    let row = profile::ActiveModel {
+        id: Unchanged(id),
+        profile_type: Set(ProfileType::Deleted),
+        type_before_delete: Set(Some(current.profile_type)),
+        ..Default::default()
+    };
+    let deleted = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(deleted)
+}
+
+pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
+    let txn = begin(db).await?;
+    let Some(current) =
+        profile::Entity::find_by_id(id).filter(profile::Column::ProfileType.eq(ProfileType::Deleted)).one(&txn).await?
+    else {
+        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no deleted profile has this id"));
+    };
+    let row = profile::ActiveModel {
+        id: Unchanged(id),
+        profile_type: Set(current.type_before_delete.unwrap_or_default()),
+        type_before_delete: Set(None),
+        version: Set(current.version + 1),
+        updated_at: Set(crate::db::now()),
+        ..Default::default()
+    };
+    let restored = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(restored)
+}
+
+/// Removes the profile and everything it owns (the foreign keys cascade), deleted or
+/// not; its email, phone and identities are free again.
+pub async fn purge(db: &DatabaseConnection, id: Uuid) -> WriteResult<Uuid> {
+    let txn = begin(db).await?;
+    let result = profile::Entity::delete_by_id(id).exec(&txn).await?;
+    if result.rows_affected == 0 {
+        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no such profile"));
+    }
+    txn.commit().await?;
+    Ok(id)
+}
