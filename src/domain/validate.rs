@@ -370,7 +370,8 @@ mod tests {
     #[test]
     fn birth_parts_are_checked_together() {
         // (year, month, day) → the field and code of each problem
-        let cases: [((Option<i32>, Option<i32>, Option<i32>), Vec<(&str, UserErrorCode)>); 9] = [
+        type Parts = (Option<i32>, Option<i32>, Option<i32>);
+        let cases: [(Parts, Vec<(&str, UserErrorCode)>); 9] = [
             ((Some(1989), Some(1), Some(1)), vec![]),
             ((None, Some(2), Some(29)), vec![]),
             ((Some(2000), Some(2), Some(29)), vec![]),
