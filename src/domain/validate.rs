@@ -42,6 +42,8 @@ pub enum UserErrorCode {
     TooLong,
     /// The record changed since the `expectedVersion` the caller read.
     VersionConflict,
+    /// The record is in use and cannot be deleted.
+    InUse,
 }
 
 /// A problem with the input of a mutation. A mutation that reports any writes nothing.

@@ -17,6 +17,8 @@ use entity::{address, appearance, comms, identity, location, profile_date, profi
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Related, Value};
 use uuid::Uuid;
 
+use crate::service::owned::Owned;
+
 /// The loaders of one request.
 pub struct Loaders {
     pub addresses: DataLoader<OwnedLoader<address::Entity>>,
@@ -48,28 +50,6 @@ impl Loaders {
         }
     }
 }
-
-/// A table whose rows belong to one profile.
-pub trait Owned: EntityTrait {
-    /// The `profile_id` column.
-    const PROFILE: Self::Column;
-    /// The column the rows of one profile are listed by.
-    const ORDER: Self::Column;
-    fn profile_id(row: &Self::Model) -> Uuid;
-}
-
-macro_rules! owned {
-    ($($module:ident by $order:ident),* $(,)?) => {$(
-        impl Owned for $module::Entity {
-            const PROFILE: Self::Column = $module::Column::ProfileId;
-            const ORDER: Self::Column = $module::Column::$order;
-            fn profile_id(row: &Self::Model) -> Uuid {
-                row.profile_id
-            }
-        }
-    )*};
-}
-owned!(address by Id, profile_date by Id, identity by Id, comms by ProfileId, appearance by ProfileId);
 
 pub struct OwnedLoader<E> {
     db: DatabaseConnection,

@@ -2,17 +2,19 @@
 
 pub mod errors;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
 use crate::domain::phone::Region;
+use mutation::MutationRoot;
 use query::QueryRoot;
 
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// The id of the request being served: from `x-request-id`, or made.
 #[derive(Clone, Debug)]
@@ -39,7 +41,7 @@ pub struct SchemaOptions {
 
 /// Builds the schema. Loaders are not here: they are made per request (see `app`).
 pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(options.region)
         .data(options.clock)
@@ -52,5 +54,5 @@ pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription).finish().sdl()
 }

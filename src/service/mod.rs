@@ -1,9 +1,15 @@
 //! Reads and writes against the database, one file per noun. Writes run in one
 //! transaction each; resolvers call these and only convert the result.
 
+pub mod address;
 pub mod checks;
+pub mod identity;
+pub mod labels;
+pub mod owned;
 pub mod page;
+pub mod preferences;
 pub mod profile;
+pub mod profile_date;
 pub mod profile_write;
 pub mod reference;
 pub mod write;

@@ -1,9 +1,21 @@
 //! Reference data: tags, statuses, tiers and locations.
+//!
+//! Deleting one that profiles use: tags and statuses are labels, so they are detached
+//! from those profiles (each counts as changed, `version` + 1); tiers and locations
+//! are what a profile points at, so deleting one in use is refused with IN_USE.
+//! Changing a handle (or a location's external id) changes what the profiles that use
+//! it show, so those profiles count as changed too.
 
-use entity::{location, status, tag, tier};
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use entity::{location, profile, profile_status, profile_tag, status, tag, tier};
+use sea_orm::ActiveValue::{self, Set};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder,
+};
 
+use super::write::{WriteResult, begin, taken, touch_profiles, user_error};
+use crate::domain::validate::{Path, Problems, UserErrorCode};
 use crate::error::AppResult;
 
 /// Every tag, by handle.
@@ -26,49 +38,225 @@ pub async fn locations(db: &DatabaseConnection) -> AppResult<Vec<location::Model
     Ok(location::Entity::find().order_by_asc(location::Column::Name).order_by_asc(location::Column::Id).all(db).await?)
 }
 
-/// Creates a tier.
-pub async fn create_tier(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> AppResult<tier::Model> {
-    let now = crate::db::now();
-    let row = tier::ActiveModel {
-        handle: Set(handle.to_owned()),
-        name: Set(name.to_owned()),
-        rank: Set(rank),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    Ok(row.insert(db).await?)
+/// What deleting a record that profiles use does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnDelete {
+    /// Detach it from those profiles.
+    Detach,
+    /// Refuse with IN_USE.
+    Refuse,
 }
 
-/// Creates a status.
-pub async fn create_status(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> AppResult<status::Model> {
+/// A kind of reference record.
+pub trait Reference: EntityTrait {
+    /// What one is called in messages.
+    const NOUN: &'static str;
+    const ON_DELETE: OnDelete;
+    /// The column whose unique index guards it, as the database names it in errors,
+    /// and the input field that sets it.
+    const UNIQUE: (&'static str, &'static str);
+    /// The profiles that use `row`.
+    fn holders(row: &Self::Model) -> Condition;
+    /// Whether `change` alters what those profiles show.
+    fn shown_change(change: &Self::ActiveModel, row: &Self::Model) -> bool;
+}
+
+fn changes<T: PartialEq + Into<sea_orm::Value>>(change: &ActiveValue<T>, current: &T) -> bool {
+    matches!(change, ActiveValue::Set(value) if value != current)
+}
+
+impl Reference for tag::Entity {
+    const NOUN: &'static str = "tag";
+    const ON_DELETE: OnDelete = OnDelete::Detach;
+    const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
+    fn holders(row: &tag::Model) -> Condition {
+        let links = Query::select()
+            .column(profile_tag::Column::ProfileId)
+            .from(profile_tag::Entity)
+            .and_where(profile_tag::Column::TagId.eq(row.id))
+            .to_owned();
+        Condition::all().add(profile::Column::Id.in_subquery(links))
+    }
+    fn shown_change(change: &tag::ActiveModel, row: &tag::Model) -> bool {
+        changes(&change.handle, &row.handle)
+    }
+}
+
+impl Reference for status::Entity {
+    const NOUN: &'static str = "status";
+    const ON_DELETE: OnDelete = OnDelete::Detach;
+    const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
+    fn holders(row: &status::Model) -> Condition {
+        let links = Query::select()
+            .column(profile_status::Column::ProfileId)
+            .from(profile_status::Entity)
+            .and_where(profile_status::Column::StatusId.eq(row.id))
+            .to_owned();
+        Condition::all().add(profile::Column::Id.in_subquery(links))
+    }
+    fn shown_change(change: &status::ActiveModel, row: &status::Model) -> bool {
+        changes(&change.handle, &row.handle)
+    }
+}
+
+impl Reference for tier::Entity {
+    const NOUN: &'static str = "tier";
+    const ON_DELETE: OnDelete = OnDelete::Refuse;
+    const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
+    fn holders(row: &tier::Model) -> Condition {
+        Condition::all().add(profile::Column::TierHandle.eq(row.handle.as_str()))
+    }
+    fn shown_change(change: &tier::ActiveModel, row: &tier::Model) -> bool {
+        changes(&change.handle, &row.handle)
+    }
+}
+
+impl Reference for location::Entity {
+    const NOUN: &'static str = "location";
+    const ON_DELETE: OnDelete = OnDelete::Refuse;
+    const UNIQUE: (&'static str, &'static str) = ("external_id", "externalId");
+    fn holders(row: &location::Model) -> Condition {
+        Condition::any()
+            .add(profile::Column::PreferredLocationId.eq(row.id))
+            .add(profile::Column::JoinedLocationId.eq(row.id))
+    }
+    fn shown_change(change: &location::ActiveModel, row: &location::Model) -> bool {
+        changes(&change.external_id, &row.external_id)
+    }
+}
+
+fn unique<E: Reference>() -> [(&'static str, Path); 1] {
+    [(E::UNIQUE.0, Path::root("input").key(E::UNIQUE.1))]
+}
+
+/// Creates a record; a value already in use is TAKEN.
+pub async fn create<E>(db: &DatabaseConnection, columns: E::ActiveModel, problems: Problems) -> WriteResult<E::Model>
+where
+    E: Reference,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+{
+    problems.finish(())?;
+    let txn = begin(db).await?;
+    let row = stamped(columns, true).insert(&txn).await.map_err(|err| taken(err, &unique::<E>()))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn find<E>(txn: &sea_orm::DatabaseTransaction, id: i32) -> WriteResult<E::Model>
+where
+    E: Reference,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
+{
+    E::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)))
+}
+
+/// Changes record `id`: the columns `columns` sets.
+pub async fn update<E>(
+    db: &DatabaseConnection,
+    id: i32,
+    mut columns: E::ActiveModel,
+    problems: Problems,
+) -> WriteResult<E::Model>
+where
+    E: Reference,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
+{
+    let txn = begin(db).await?;
+    let current = find::<E>(&txn, id).await?;
+    problems.finish(())?;
+    if E::shown_change(&columns, &current) {
+        touch_profiles(&txn, E::holders(&current)).await?;
+    }
+    let row = if columns.is_changed() {
+        for key in <E::PrimaryKey as sea_orm::Iterable>::iter() {
+            columns.set(sea_orm::PrimaryKeyToColumn::into_column(key), id.into());
+        }
+        stamped(columns, false).update(&txn).await.map_err(|err| taken(err, &unique::<E>()))?
+    } else {
+        current
+    };
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a record, detaching it from profiles or refusing while they use it.
+pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> WriteResult<i32>
+where
+    E: Reference,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
+{
+    let txn = begin(db).await?;
+    let current = find::<E>(&txn, id).await?;
+    match E::ON_DELETE {
+        OnDelete::Detach => touch_profiles(&txn, E::holders(&current)).await?,
+        OnDelete::Refuse => {
+            // Deleted profiles count: restoring one brings its tier and locations back.
+            let users = profile::Entity::find().filter(E::holders(&current)).count(&txn).await?;
+            if users > 0 {
+                let message = format!("{users} profile(s) use this {}; change them first", E::NOUN);
+                return Err(user_error(&Path::root("id"), UserErrorCode::InUse, message));
+            }
+        }
+    }
+    current.into_active_model().delete(&txn).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// `columns` with `updated_at` (and, for a new record, `created_at`) set to now.
+fn stamped<A: ActiveModelTrait>(mut columns: A, created: bool) -> A
+where
+    A::Entity: EntityTrait,
+{
+    use sea_orm::Iterable;
     let now = crate::db::now();
+    for column in <A::Entity as EntityTrait>::Column::iter() {
+        let name = sea_orm::IdenStatic::as_str(&column);
+        if name == "updated_at" || (created && name == "created_at") {
+            columns.set(column, now.into());
+        }
+    }
+    columns
+}
+
+/// For tests and fixtures: a tier, created as `createTier` would.
+pub async fn create_tier(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> WriteResult<tier::Model> {
+    let row =
+        tier::ActiveModel { handle: Set(handle.into()), name: Set(name.into()), rank: Set(rank), ..Default::default() };
+    create::<tier::Entity>(db, row, Problems::default()).await
+}
+
+/// For tests and fixtures: a status, created as `createStatus` would.
+pub async fn create_status(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> WriteResult<status::Model> {
     let row = status::ActiveModel {
-        handle: Set(handle.to_owned()),
-        name: Set(name.to_owned()),
+        handle: Set(handle.into()),
+        name: Set(name.into()),
         rank: Set(rank),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
     };
-    Ok(row.insert(db).await?)
+    create::<status::Entity>(db, row, Problems::default()).await
 }
 
-/// Creates a location.
+/// For tests and fixtures: a location, created as `createLocation` would.
 pub async fn create_location(
     db: &DatabaseConnection,
     name: &str,
     external_id: Option<&str>,
     external_code: Option<&str>,
-) -> AppResult<location::Model> {
-    let now = crate::db::now();
+) -> WriteResult<location::Model> {
     let row = location::ActiveModel {
-        name: Set(name.to_owned()),
+        name: Set(name.into()),
         external_id: Set(external_id.map(str::to_owned)),
         external_code: Set(external_code.map(str::to_owned)),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
     };
-    Ok(row.insert(db).await?)
+    create::<location::Entity>(db, row, Problems::default()).await
 }

@@ -1,0 +1,70 @@
+//! The mutation root: every write of SPEC §4, one file per noun.
+//!
+//! Each mutation validates its input without the database (collecting every problem
+//! with its path), then calls one service function, which runs one transaction and adds
+//! the problems only the database can find. Problems come back as `userErrors` and
+//! nothing is written; failures are GraphQL errors.
+
+mod input;
+mod labels;
+mod owned;
+mod preferences;
+mod profile;
+mod reference;
+
+use async_graphql::{Context, MergedObject, Result};
+use sea_orm::DatabaseConnection;
+
+use crate::domain::validate::UserError;
+use crate::service::write::{WriteError, WriteResult};
+
+/// Writes: profiles, what they own, and reference data.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(
+    profile::ProfileMutation,
+    owned::OwnedMutation,
+    labels::LabelMutation,
+    preferences::PreferenceMutation,
+    reference::ReferenceMutation,
+);
+
+fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+}
+
+/// A mutation payload: the changed records, or the problems with the input.
+pub trait Payload: Sized {
+    fn failed(user_errors: Vec<UserError>) -> Self;
+}
+
+/// The payload of a service result: `ok` builds it from a success; user errors go in
+/// `userErrors`; failures become GraphQL errors.
+pub fn respond<T, P: Payload>(result: WriteResult<T>, ok: impl FnOnce(T) -> P) -> Result<P> {
+    match result {
+        Ok(value) => Ok(ok(value)),
+        Err(WriteError::User(errors)) => Ok(P::failed(errors)),
+        Err(WriteError::App(error)) => Err(error.into()),
+    }
+}
+
+/// Declares a payload type: `payload!(Name, "doc", field: Type "field doc", …)`.
+/// Every field is null when the mutation did not happen.
+macro_rules! payload {
+    ($name:ident, $doc:expr, $($field:ident : $ty:ty => $field_doc:expr),+ $(,)?) => {
+        #[doc = $doc]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            $(#[doc = $field_doc] pub $field: Option<$ty>,)+
+            /// Problems with the input. When there are any, nothing was written.
+            pub user_errors: Vec<crate::domain::validate::UserError>,
+        }
+
+        impl crate::graphql::mutation::Payload for $name {
+            fn failed(user_errors: Vec<crate::domain::validate::UserError>) -> Self {
+                $name { $($field: None,)+ user_errors }
+            }
+        }
+    };
+}
+pub(crate) use payload;

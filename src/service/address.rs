@@ -1,0 +1,125 @@
+//! Addresses. A profile with addresses has exactly one default: its first address
+//! becomes the default, making another the default clears the old one, and deleting
+//! (or un-defaulting) the default passes it to the oldest address left.
+
+use entity::{address, profile};
+use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::owned::find_and_touch;
+use super::write::{WriteResult, begin, touch_profile};
+use crate::domain::validate::{Path, Problems};
+
+/// A validated address input: the columns to write and what `isDefault` asked for.
+pub struct AddressDraft {
+    pub columns: address::ActiveModel,
+    pub make_default: Option<bool>,
+    pub problems: Problems,
+}
+
+async fn clear_default(txn: &DatabaseTransaction, profile_id: Uuid) -> Result<(), DbErr> {
+    address::Entity::update_many()
+        .col_expr(address::Column::IsDefault, false.into())
+        .filter(address::Column::ProfileId.eq(profile_id))
+        .filter(address::Column::IsDefault.eq(true))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The profile's oldest address other than `except`.
+async fn oldest_other(
+    txn: &DatabaseTransaction,
+    profile_id: Uuid,
+    except: i32,
+) -> Result<Option<address::Model>, DbErr> {
+    address::Entity::find()
+        .filter(address::Column::ProfileId.eq(profile_id))
+        .filter(address::Column::Id.ne(except))
+        .order_by_asc(address::Column::CreatedAt)
+        .order_by_asc(address::Column::Id)
+        .one(txn)
+        .await
+}
+
+async fn set_default(txn: &DatabaseTransaction, id: i32, is_default: bool) -> Result<(), DbErr> {
+    let row = address::ActiveModel { id: Unchanged(id), is_default: Set(is_default), ..Default::default() };
+    row.update(txn).await.map(drop)
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    profile_id: Uuid,
+    draft: AddressDraft,
+) -> WriteResult<(address::Model, profile::Model)> {
+    let AddressDraft { mut columns, make_default, problems } = draft;
+    let txn = begin(db).await?;
+    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    problems.finish(())?;
+    let has_default = address::Entity::find()
+        .filter(address::Column::ProfileId.eq(profile_id))
+        .filter(address::Column::IsDefault.eq(true))
+        .one(&txn)
+        .await?
+        .is_some();
+    let is_default = !has_default || make_default == Some(true);
+    if is_default && has_default {
+        clear_default(&txn, profile_id).await?;
+    }
+    let now = crate::db::now();
+    columns.id = NotSet;
+    columns.profile_id = Set(profile_id);
+    columns.is_default = Set(is_default);
+    columns.created_at = Set(now);
+    columns.updated_at = Set(now);
+    let address = columns.insert(&txn).await?;
+    txn.commit().await?;
+    Ok((address, profile))
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    id: i32,
+    draft: AddressDraft,
+) -> WriteResult<(address::Model, profile::Model)> {
+    let AddressDraft { mut columns, make_default, problems } = draft;
+    let txn = begin(db).await?;
+    let (current, profile) = find_and_touch::<address::Entity>(&txn, id).await?;
+    problems.finish(())?;
+    match make_default {
+        Some(true) if !current.is_default => clear_default(&txn, current.profile_id).await?,
+        // The default passes to the oldest other address; a profile's only address stays default.
+        Some(false) if current.is_default => {
+            if let Some(other) = oldest_other(&txn, current.profile_id, id).await? {
+                set_default(&txn, id, false).await?;
+                set_default(&txn, other.id, true).await?;
+            }
+        }
+        _ => {}
+    }
+    columns.id = Unchanged(id);
+    columns.is_default = match make_default {
+        Some(true) => Set(true),
+        _ => NotSet,
+    };
+    columns.updated_at = Set(crate::db::now());
+    let address = columns.update(&txn).await?;
+    txn.commit().await?;
+    Ok((address, profile))
+}
+
+pub async fn delete(db: &DatabaseConnection, id: i32) -> WriteResult<(i32, profile::Model)> {
+    let txn = begin(db).await?;
+    let (current, profile) = find_and_touch::<address::Entity>(&txn, id).await?;
+    address::Entity::delete_by_id(id).exec(&txn).await?;
+    if current.is_default
+        && let Some(other) = oldest_other(&txn, current.profile_id, id).await?
+    {
+        set_default(&txn, other.id, true).await?;
+    }
+    txn.commit().await?;
+    Ok((id, profile))
+}

@@ -1,0 +1,87 @@
+//! Identities in other systems: `(handle, identifier)` unique across all profiles,
+//! at most one primary identity per profile (making one primary demotes the old one).
+
+use entity::{identity, profile};
+use sea_orm::ActiveValue::{self, NotSet, Set, Unchanged};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+use super::checks;
+use super::owned::find_and_touch;
+use super::write::{WriteResult, begin, taken, touch_profile};
+use crate::domain::validate::{Path, Problems};
+
+async fn demote_primary(txn: &DatabaseTransaction, profile_id: Uuid, except: Option<i32>) -> Result<(), DbErr> {
+    let mut update = identity::Entity::update_many()
+        .col_expr(identity::Column::IsPrimary, false.into())
+        .filter(identity::Column::ProfileId.eq(profile_id))
+        .filter(identity::Column::IsPrimary.eq(true));
+    if let Some(id) = except {
+        update = update.filter(identity::Column::Id.ne(id));
+    }
+    update.exec(txn).await?;
+    Ok(())
+}
+
+fn value<T: Clone + Into<sea_orm::Value>>(column: &ActiveValue<T>, current: T) -> T {
+    match column {
+        ActiveValue::Set(v) | ActiveValue::Unchanged(v) => v.clone(),
+        ActiveValue::NotSet => current,
+    }
+}
+
+fn unique(input: &Path) -> [(&'static str, Path); 1] {
+    [("identifier", input.key("identifier"))]
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    profile_id: Uuid,
+    mut columns: identity::ActiveModel,
+    mut problems: Problems,
+) -> WriteResult<(identity::Model, profile::Model)> {
+    let input = Path::root("input");
+    let txn = begin(db).await?;
+    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let (handle, identifier) = (value(&columns.handle, String::new()), value(&columns.identifier, String::new()));
+    checks::identity_free(&txn, &handle, &identifier, None, &input.key("identifier"), &mut problems).await?;
+    problems.finish(())?;
+    if value(&columns.is_primary, false) {
+        demote_primary(&txn, profile_id, None).await?;
+    }
+    let now = crate::db::now();
+    columns.id = NotSet;
+    columns.profile_id = Set(profile_id);
+    columns.created_at = Set(now);
+    columns.updated_at = Set(now);
+    let identity = columns.insert(&txn).await.map_err(|err| taken(err, &unique(&input)))?;
+    txn.commit().await?;
+    Ok((identity, profile))
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    id: i32,
+    mut columns: identity::ActiveModel,
+    mut problems: Problems,
+) -> WriteResult<(identity::Model, profile::Model)> {
+    let input = Path::root("input");
+    let txn = begin(db).await?;
+    let (current, profile) = find_and_touch::<identity::Entity>(&txn, id).await?;
+    let handle = value(&columns.handle, current.handle.clone());
+    let identifier = value(&columns.identifier, current.identifier.clone());
+    if (&handle, &identifier) != (&current.handle, &current.identifier) {
+        checks::identity_free(&txn, &handle, &identifier, Some(id), &input.key("identifier"), &mut problems).await?;
+    }
+    problems.finish(())?;
+    if value(&columns.is_primary, false) && !current.is_primary {
+        demote_primary(&txn, current.profile_id, Some(id)).await?;
+    }
+    columns.id = Unchanged(id);
+    columns.updated_at = Set(crate::db::now());
+    let identity = columns.update(&txn).await.map_err(|err| taken(err, &unique(&input)))?;
+    txn.commit().await?;
+    Ok((identity, profile))
+}

@@ -1,0 +1,89 @@
+//! Tags and statuses on a profile. Adding and removing are idempotent; either counts
+//! as a change to the profile (`version` + 1).
+
+use entity::{profile, profile_status, profile_tag, status, tag};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::checks;
+use super::profile::{attach_statuses, attach_tags};
+use super::write::{WriteResult, begin, touch_profile};
+use crate::domain::validate::{Path, Problems};
+
+/// Which label a call is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    Tag,
+    Status,
+}
+
+/// Attaches labels by (normalised) handle. Unknown tags are created; unknown statuses
+/// are NOT_FOUND at `["handles", i]`.
+pub async fn add(
+    db: &DatabaseConnection,
+    label: Label,
+    profile_id: Uuid,
+    handles: Vec<String>,
+    mut problems: Problems,
+) -> WriteResult<profile::Model> {
+    let txn = begin(db).await?;
+    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let wanted: Vec<(Uuid, String)> = handles.iter().map(|handle| (profile_id, handle.clone())).collect();
+    match label {
+        Label::Tag => {
+            problems.finish(())?;
+            attach_tags(&txn, &wanted).await?;
+        }
+        Label::Status => {
+            let paths: Vec<(Path, String)> =
+                handles.iter().enumerate().map(|(i, h)| (Path::root("handles").index(i), h.clone())).collect();
+            checks::statuses(&txn, &paths, &mut problems).await?;
+            problems.finish(())?;
+            attach_statuses(&txn, &wanted).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(profile)
+}
+
+/// Detaches labels by (normalised) handle; handles the profile does not hold are ignored.
+pub async fn remove(
+    db: &DatabaseConnection,
+    label: Label,
+    profile_id: Uuid,
+    handles: Vec<String>,
+    problems: Problems,
+) -> WriteResult<profile::Model> {
+    let txn = begin(db).await?;
+    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    problems.finish(())?;
+    match label {
+        Label::Tag => {
+            let ids = Query::select()
+                .column(tag::Column::Id)
+                .from(tag::Entity)
+                .and_where(tag::Column::Handle.is_in(handles))
+                .to_owned();
+            profile_tag::Entity::delete_many()
+                .filter(profile_tag::Column::ProfileId.eq(profile_id))
+                .filter(profile_tag::Column::TagId.in_subquery(ids))
+                .exec(&txn)
+                .await?;
+        }
+        Label::Status => {
+            let ids = Query::select()
+                .column(status::Column::Id)
+                .from(status::Entity)
+                .and_where(status::Column::Handle.is_in(handles))
+                .to_owned();
+            profile_status::Entity::delete_many()
+                .filter(profile_status::Column::ProfileId.eq(profile_id))
+                .filter(profile_status::Column::StatusId.in_subquery(ids))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(profile)
+}

@@ -1,0 +1,72 @@
+//! Records a profile owns (addresses, dates, identities, comms, appearance): what their
+//! reads and writes share.
+
+use entity::{address, appearance, comms, identity, profile, profile_date};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel};
+use uuid::Uuid;
+
+use super::write::{WriteResult, begin, touch_profile, user_error};
+use crate::domain::validate::{Path, UserErrorCode};
+
+/// A table whose rows belong to one profile.
+pub trait Owned: EntityTrait {
+    /// The `profile_id` column.
+    const PROFILE: Self::Column;
+    /// The column the rows of one profile are listed by.
+    const ORDER: Self::Column;
+    /// What one row is called in messages.
+    const NOUN: &'static str;
+    fn profile_id(row: &Self::Model) -> Uuid;
+}
+
+macro_rules! owned {
+    ($($module:ident by $order:ident, $noun:literal);* $(;)?) => {$(
+        impl Owned for $module::Entity {
+            const PROFILE: Self::Column = $module::Column::ProfileId;
+            const ORDER: Self::Column = $module::Column::$order;
+            const NOUN: &'static str = $noun;
+            fn profile_id(row: &Self::Model) -> Uuid {
+                row.profile_id
+            }
+        }
+    )*};
+}
+owned! {
+    address by Id, "address";
+    profile_date by Id, "date";
+    identity by Id, "identity";
+    comms by ProfileId, "comms";
+    appearance by ProfileId, "appearance";
+}
+
+/// Row `id` of `E` and its profile, touched (version + 1): how every change to an
+/// owned row starts. NOT_FOUND at `["id"]` when there is no such row, or its profile
+/// is deleted.
+pub async fn find_and_touch<E>(txn: &DatabaseTransaction, id: i32) -> WriteResult<(E::Model, profile::Model)>
+where
+    E: Owned,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
+{
+    let path = Path::root("id");
+    let row = E::find_by_id(id).one(txn).await?;
+    let Some(row) = row else {
+        return Err(user_error(&path, UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)));
+    };
+    let profile = touch_profile(txn, E::profile_id(&row), None, &path).await?;
+    Ok((row, profile))
+}
+
+/// Deletes row `id` of `E`; returns its id and the profile after the change.
+pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> WriteResult<(i32, profile::Model)>
+where
+    E: Owned,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
+{
+    let txn = begin(db).await?;
+    let (row, profile) = find_and_touch::<E>(&txn, id).await?;
+    row.into_active_model().delete(&txn).await?;
+    txn.commit().await?;
+    Ok((id, profile))
+}

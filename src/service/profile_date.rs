@@ -1,0 +1,46 @@
+//! Important dates of a profile.
+
+use entity::{profile, profile_date};
+use sea_orm::ActiveModelTrait;
+use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::owned::find_and_touch;
+use super::write::{WriteResult, begin, touch_profile};
+use crate::domain::validate::{Path, Problems};
+
+pub async fn create(
+    db: &DatabaseConnection,
+    profile_id: Uuid,
+    mut columns: profile_date::ActiveModel,
+    problems: Problems,
+) -> WriteResult<(profile_date::Model, profile::Model)> {
+    let txn = begin(db).await?;
+    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    problems.finish(())?;
+    let now = crate::db::now();
+    columns.id = NotSet;
+    columns.profile_id = Set(profile_id);
+    columns.created_at = Set(now);
+    columns.updated_at = Set(now);
+    let date = columns.insert(&txn).await?;
+    txn.commit().await?;
+    Ok((date, profile))
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    id: i32,
+    mut columns: profile_date::ActiveModel,
+    problems: Problems,
+) -> WriteResult<(profile_date::Model, profile::Model)> {
+    let txn = begin(db).await?;
+    let (_, profile) = find_and_touch::<profile_date::Entity>(&txn, id).await?;
+    problems.finish(())?;
+    columns.id = Unchanged(id);
+    columns.updated_at = Set(crate::db::now());
+    let date = columns.update(&txn).await?;
+    txn.commit().await?;
+    Ok((date, profile))
+}
