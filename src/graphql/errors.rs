@@ -1,8 +1,9 @@
 //! Gives every GraphQL error an `extensions.code` (SPEC §4.2), and keeps internals out.
 //!
 //! Parse and validation failures get `GRAPHQL_PARSE_FAILED` and
-//! `GRAPHQL_VALIDATION_FAILED`. During execution, an argument that does not parse
-//! (a malformed UUID, say) gets `BAD_USER_INPUT`; any other error without a code did
+//! `GRAPHQL_VALIDATION_FAILED`, except that a value of the wrong type (in the document
+//! or in the variables) gets `BAD_USER_INPUT`, as does, during execution, an argument
+//! that does not parse (a malformed UUID, say); any other error without a code did
 //! not pass through `AppError`, so its text is logged and replaced. Internal errors
 //! carry the request id, which is also in the log line of their detail.
 
@@ -63,7 +64,9 @@ impl Extension for ErrorCodesExtension {
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|mut errors| {
             for error in &mut errors {
-                set_code(error, "GRAPHQL_VALIDATION_FAILED");
+                // A value of the wrong type is the caller's input, not the document.
+                let code = if is_input_error(&error.message) { "BAD_USER_INPUT" } else { "GRAPHQL_VALIDATION_FAILED" };
+                set_code(error, code);
             }
             errors
         })

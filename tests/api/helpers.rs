@@ -146,3 +146,53 @@ pub fn error_codes(response: &Value) -> Vec<String> {
         .map(|errors| errors.iter().map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned()).collect())
         .unwrap_or_default()
 }
+
+/// Tables of the model, for [`TestApp::row_counts`].
+const TABLES: [&str; 12] = [
+    "profile",
+    "address",
+    "profile_date",
+    "tag",
+    "profile_tag",
+    "status",
+    "profile_status",
+    "identity",
+    "comms",
+    "appearance",
+    "tier",
+    "location",
+];
+
+impl TestApp {
+    /// The number of rows of every table, to show that a failed mutation wrote nothing.
+    pub async fn row_counts(&self) -> Vec<(&'static str, i64)> {
+        let mut counts = Vec::new();
+        for table in TABLES {
+            let statement = sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            );
+            let row = self.db.query_one_raw(statement).await.expect("count rows").expect("a count");
+            counts.push((table, row.try_get::<i64>("", "n").expect("an integer")));
+        }
+        counts
+    }
+
+    /// Runs a mutation whose root field is `field` and returns its payload.
+    pub async fn mutate(&self, field: &str, query: &str, variables: Value) -> Value {
+        self.data(query, variables).await[field].clone()
+    }
+}
+
+/// `userErrors` of a payload as `(path joined by '.', code)` pairs.
+pub fn user_errors(payload: &Value) -> Vec<(String, String)> {
+    payload["userErrors"]
+        .as_array()
+        .expect("a payload with userErrors")
+        .iter()
+        .map(|e| {
+            let path: Vec<&str> = e["field"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            (path.join("."), e["code"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}

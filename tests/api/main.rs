@@ -8,7 +8,12 @@ mod fixtures;
 mod helpers;
 
 mod batching;
+mod concurrency;
 mod http;
+mod owned_write;
 mod profile_read;
+mod profile_write;
 mod profiles_page;
+mod reference_write;
 mod schema;
+mod validation;

@@ -118,19 +118,7 @@ impl ProfileFields {
     ) -> (profile::ActiveModel, LocationChange, LocationChange) {
         let at = |field: &str| input.key(field);
         let phone = |p: &mut Problems, path: &Path, v: &String| validate::phone(p, path, Some(v), region);
-        let mut profile_type = required(problems, &at("profileType"), &self.profile_type);
-        if profile_type == Set(ProfileType::Deleted) {
-            problems.add(&at("profileType"), UserErrorCode::Invalid, "use deleteProfile to delete a profile");
-            profile_type = NotSet;
-        }
-        let custom_attributes = match &self.custom_attributes {
-            MaybeUndefined::Undefined => NotSet,
-            MaybeUndefined::Null => Set(serde_json::json!({})),
-            MaybeUndefined::Value(value) => {
-                validate::custom_attributes(problems, &at("customAttributes"), value);
-                Set(value.clone())
-            }
-        };
+        // In the order of the input's fields, so that errors come in that order.
         let columns = profile::ActiveModel {
             title: text(problems, &at("title"), &self.title, MAX_NAME),
             first_name: text(problems, &at("firstName"), &self.first_name, MAX_NAME),
@@ -152,8 +140,6 @@ impl ProfileFields {
                 validate::http_url(p, path, Some(v))
             }),
             tier_handle: text(problems, &at("tierHandle"), &self.tier_handle, MAX_NAME),
-            profile_type,
-            custom_attributes,
             ..Default::default()
         };
         let preferred = location(
@@ -170,6 +156,20 @@ impl ProfileFields {
             &self.joined_location_external_id,
             ["joinedLocationId", "joinedLocationExternalId"],
         );
+        let mut profile_type = required(problems, &at("profileType"), &self.profile_type);
+        if profile_type == Set(ProfileType::Deleted) {
+            problems.add(&at("profileType"), UserErrorCode::Invalid, "use deleteProfile to delete a profile");
+            profile_type = NotSet;
+        }
+        let custom_attributes = match &self.custom_attributes {
+            MaybeUndefined::Undefined => NotSet,
+            MaybeUndefined::Null => Set(serde_json::json!({})),
+            MaybeUndefined::Value(value) => {
+                validate::custom_attributes(problems, &at("customAttributes"), value);
+                Set(value.clone())
+            }
+        };
+        let columns = profile::ActiveModel { profile_type, custom_attributes, ..columns };
         (columns, preferred, joined)
     }
 }
