@@ -10,15 +10,16 @@ use std::time::Instant;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use entity::enums::{Gender, ProfileType, RecurringSchedule, VerificationState};
 use entity::scalars::StringList;
-use entity::{address, appearance, comms, identity, location, profile, profile_date, status, tier};
+use entity::{address, appearance, comms, identity, location, profile, profile_date};
 use fastrand::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder};
+use sea_orm::{DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder};
 
 use crate::domain::phone::{self, Region};
 use crate::service::profile::{NewProfile, create_many};
+use crate::service::reference;
+use crate::service::write::{WriteError, WriteResult};
 
 /// Profiles per transaction: large enough to amortise round trips, small enough to
 /// stay under PostgreSQL's 65,535 bind parameters per statement.
@@ -131,40 +132,21 @@ struct Reference {
 
 /// Tiers, statuses and locations, created once (a second seed run keeps them).
 async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Reference> {
-    let now = crate::db::now();
     let tiers = [("bronze", "Bronze", 1), ("silver", "Silver", 2), ("gold", "Gold", 3), ("platinum", "Platinum", 4)];
-    let rows = tiers.iter().map(|(handle, name, rank)| tier::ActiveModel {
-        handle: Set((*handle).to_owned()),
-        name: Set((*name).to_owned()),
-        rank: Set(*rank),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    });
-    insert_ignoring_duplicates(db, tier::Entity::insert_many(rows), tier::Column::Handle).await?;
-
     let statuses =
         [("vip", "VIP", 1), ("staff", "Staff", 2), ("wholesale", "Wholesale", 3), ("influencer", "Influencer", 4)];
-    let rows = statuses.iter().map(|(handle, name, rank)| status::ActiveModel {
-        handle: Set((*handle).to_owned()),
-        name: Set((*name).to_owned()),
-        rank: Set(*rank),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    });
-    insert_ignoring_duplicates(db, status::Entity::insert_many(rows), status::Column::Handle).await?;
-
-    let rows = CITIES.iter().enumerate().map(|(n, (city, ..))| location::ActiveModel {
-        name: Set(format!("{city} Flagship")),
-        external_id: Set(Some(format!("STORE-{:03}", n + 1))),
-        external_code: Set(Some(format!("S{:02}", n + 1))),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    });
-    insert_ignoring_duplicates(db, location::Entity::insert_many(rows), location::Column::ExternalId).await?;
-
+    for (handle, name, rank) in tiers {
+        existing_is_fine(reference::create_tier(db, handle, name, rank).await)?;
+    }
+    for (handle, name, rank) in statuses {
+        existing_is_fine(reference::create_status(db, handle, name, rank).await)?;
+    }
+    for (n, (city, ..)) in CITIES.iter().enumerate() {
+        let (external_id, code) = (format!("STORE-{:03}", n + 1), format!("S{:02}", n + 1));
+        let created =
+            reference::create_location(db, &format!("{city} Flagship"), Some(&external_id), Some(&code)).await;
+        existing_is_fine(created)?;
+    }
     Ok(Reference {
         tiers: tiers.iter().map(|(handle, ..)| (*handle).to_owned()).collect(),
         statuses: statuses.iter().map(|(handle, ..)| (*handle).to_owned()).collect(),
@@ -178,16 +160,12 @@ async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Refere
     })
 }
 
-async fn insert_ignoring_duplicates<A>(
-    db: &impl ConnectionTrait,
-    insert: sea_orm::InsertMany<A>,
-    unique: <A::Entity as EntityTrait>::Column,
-) -> anyhow::Result<()>
-where
-    A: sea_orm::ActiveModelTrait,
-{
-    insert.on_conflict(OnConflict::column(unique).do_nothing().to_owned()).exec_without_returning(db).await?;
-    Ok(())
+/// A reference record made now or by an earlier run (TAKEN) is fine; failures are not.
+fn existing_is_fine<T>(result: WriteResult<T>) -> anyhow::Result<()> {
+    match result {
+        Ok(_) | Err(WriteError::User(_)) => Ok(()),
+        Err(WriteError::App(error)) => Err(anyhow::anyhow!("cannot create reference data: {error:?}")),
+    }
 }
 
 fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {

@@ -91,6 +91,37 @@ pub async fn page(db: &DatabaseConnection, filter: Condition, args: &PageArgs) -
     })
 }
 
+/// A profile with nothing but what every profile has: created now, `ACTIVE`, version 1.
+pub fn blank(id: Uuid, now: DateTime<Utc>) -> profile::Model {
+    profile::Model {
+        id,
+        title: None,
+        first_name: None,
+        last_name: None,
+        email: None,
+        gender: None,
+        currency: None,
+        joined_at: now,
+        mobile_phone: None,
+        secondary_phone: None,
+        birth_year: None,
+        birth_month: None,
+        birth_day: None,
+        company: None,
+        occupation: None,
+        avatar_url: None,
+        preferred_location_id: None,
+        joined_location_id: None,
+        tier_handle: None,
+        profile_type: ProfileType::Active,
+        type_before_delete: None,
+        custom_attributes: serde_json::json!({}),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
 /// A profile to create with everything it owns. Owned rows get their `profile_id`
 /// from `profile`; the caller sets every other column it wants written.
 #[derive(Clone, Debug)]

@@ -65,39 +65,29 @@ fn changes<T: PartialEq + Into<sea_orm::Value>>(change: &ActiveValue<T>, current
     matches!(change, ActiveValue::Set(value) if value != current)
 }
 
-impl Reference for tag::Entity {
-    const NOUN: &'static str = "tag";
-    const ON_DELETE: OnDelete = OnDelete::Detach;
-    const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
-    fn holders(row: &tag::Model) -> Condition {
-        let links = Query::select()
-            .column(profile_tag::Column::ProfileId)
-            .from(profile_tag::Entity)
-            .and_where(profile_tag::Column::TagId.eq(row.id))
-            .to_owned();
-        Condition::all().add(profile::Column::Id.in_subquery(links))
-    }
-    fn shown_change(change: &tag::ActiveModel, row: &tag::Model) -> bool {
-        changes(&change.handle, &row.handle)
-    }
+/// Tags and statuses: labels joined to profiles through a link table.
+macro_rules! label {
+    ($entity:ident, $noun:literal, $link:ident, $link_column:ident) => {
+        impl Reference for $entity::Entity {
+            const NOUN: &'static str = $noun;
+            const ON_DELETE: OnDelete = OnDelete::Detach;
+            const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
+            fn holders(row: &$entity::Model) -> Condition {
+                let links = Query::select()
+                    .column($link::Column::ProfileId)
+                    .from($link::Entity)
+                    .and_where($link::Column::$link_column.eq(row.id))
+                    .to_owned();
+                Condition::all().add(profile::Column::Id.in_subquery(links))
+            }
+            fn shown_change(change: &$entity::ActiveModel, row: &$entity::Model) -> bool {
+                changes(&change.handle, &row.handle)
+            }
+        }
+    };
 }
-
-impl Reference for status::Entity {
-    const NOUN: &'static str = "status";
-    const ON_DELETE: OnDelete = OnDelete::Detach;
-    const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
-    fn holders(row: &status::Model) -> Condition {
-        let links = Query::select()
-            .column(profile_status::Column::ProfileId)
-            .from(profile_status::Entity)
-            .and_where(profile_status::Column::StatusId.eq(row.id))
-            .to_owned();
-        Condition::all().add(profile::Column::Id.in_subquery(links))
-    }
-    fn shown_change(change: &status::ActiveModel, row: &status::Model) -> bool {
-        changes(&change.handle, &row.handle)
-    }
-}
+label!(tag, "tag", profile_tag, TagId);
+label!(status, "status", profile_status, StatusId);
 
 impl Reference for tier::Entity {
     const NOUN: &'static str = "tier";

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::enums::{Gender, ProfileType, RecurringSchedule, VerificationState};
 use entity::scalars::StringList;
 use entity::{address, appearance, comms, identity, location, profile, profile_date, tier};
-use profiles_gateway::service::profile::{NewProfile, create_many};
+use profiles_gateway::service::profile::{NewProfile, blank, create_many};
 use profiles_gateway::service::reference;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::IntoActiveModel;
@@ -38,33 +38,7 @@ pub fn at(seconds: i64) -> DateTime<Utc> {
 pub fn bare_profile(seconds: i64) -> NewProfile {
     let now = at(seconds);
     NewProfile {
-        profile: profile::Model {
-            id: Uuid::new_v4(),
-            title: None,
-            first_name: None,
-            last_name: None,
-            email: None,
-            gender: None,
-            currency: None,
-            joined_at: now,
-            mobile_phone: None,
-            secondary_phone: None,
-            birth_year: None,
-            birth_month: None,
-            birth_day: None,
-            company: None,
-            occupation: None,
-            avatar_url: None,
-            preferred_location_id: None,
-            joined_location_id: None,
-            tier_handle: None,
-            profile_type: ProfileType::Active,
-            type_before_delete: None,
-            custom_attributes: serde_json::json!({}),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        },
+        profile: blank(Uuid::new_v4(), now),
         addresses: Vec::new(),
         dates: Vec::new(),
         identities: Vec::new(),

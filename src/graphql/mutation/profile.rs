@@ -17,7 +17,7 @@ use crate::domain::validate::{self, MAX_NAME, MAX_TEXT, Path, Problems, UserErro
 use crate::graphql::Clock;
 use crate::graphql::types::profile::Profile;
 use crate::service::checks::LocationRef;
-use crate::service::profile::NewProfile;
+use crate::service::profile::{self as profile_service, NewProfile};
 use crate::service::profile_write::{self, LocationChange, ProfileCreate, ProfileUpdate};
 
 payload!(ProfilePayload, "The result of a profile mutation.", profile: Profile => "The profile after the mutation.");
@@ -227,33 +227,7 @@ impl ProfileCreateInput {
             today,
         );
         let now = crate::db::now();
-        let base = profile::Model {
-            id: Uuid::new_v4(),
-            title: None,
-            first_name: None,
-            last_name: None,
-            email: None,
-            gender: None,
-            currency: None,
-            joined_at: now,
-            mobile_phone: None,
-            secondary_phone: None,
-            birth_year: None,
-            birth_month: None,
-            birth_day: None,
-            company: None,
-            occupation: None,
-            avatar_url: None,
-            preferred_location_id: None,
-            joined_location_id: None,
-            tier_handle: None,
-            profile_type: ProfileType::Active,
-            type_before_delete: None,
-            custom_attributes: serde_json::json!({}),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let base = profile_service::blank(Uuid::new_v4(), now);
         let model = overlay(base.clone().into_active_model(), &changes).try_into_model().unwrap_or(base);
         let tags = self.tags.unwrap_or_default();
         handles(&mut problems, &input.key("tags"), &tags);
