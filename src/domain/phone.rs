@@ -41,6 +41,11 @@ fn parse(input: &str, region: Region) -> Option<PhoneNumber> {
     phonenumber::is_valid(&number).then_some(number)
 }
 
+/// The calling code of `region`, e.g. 61 for AU.
+pub fn calling_code(region: Region) -> Option<u16> {
+    phonenumber::metadata::DATABASE.by_id(region.0.as_ref()).map(|meta| meta.country_code())
+}
+
 /// The parts of a stored number that the API derives from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PhoneParts {
@@ -103,6 +108,12 @@ mod tests {
         assert_eq!(parts.national, "404123123");
         assert_eq!(parts.national_prefix, "0404123123");
         assert_eq!(parts.e164, "+61404123123");
+    }
+
+    #[test]
+    fn calling_codes_of_regions() {
+        assert_eq!(calling_code(au()), Some(61));
+        assert_eq!(calling_code("NZ".parse().expect("NZ")), Some(64));
     }
 
     #[test]

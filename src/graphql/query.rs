@@ -1,14 +1,42 @@
 //! The query root: the read API of SPEC §4.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, InputObject, Object, OneofObject, Result};
 use entity::{location, status, tag, tier};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::Clock;
 use super::types::connection::ProfileConnection;
 use super::types::profile::Profile;
+use crate::domain::phone::{self, Region};
+use crate::error::AppError;
 use crate::service::page::PageArgs;
+use crate::service::profile::ProfileKey as Key;
+use crate::service::profile_filter::{self, ProfileFilter};
+use crate::service::profile_order::{self, Sort};
 use crate::service::{profile as profiles, reference};
+
+/// A unique key of a profile: give exactly one.
+#[derive(OneofObject)]
+pub enum ProfileKey {
+    /// The email, compared case-insensitively.
+    Email(String),
+    /// The mobile phone, in any format a write accepts.
+    MobilePhone(String),
+    /// The identifier of the profile's primary identity.
+    ExternalId(String),
+    /// An identity in another system.
+    Identity(IdentityKey),
+}
+
+/// An identity in another system.
+#[derive(InputObject)]
+pub struct IdentityKey {
+    /// The other system, e.g. `shopify`.
+    pub handle: String,
+    /// The profile's id there.
+    pub identifier: String,
+}
 
 #[derive(Default)]
 pub struct QueryRoot;
@@ -26,9 +54,33 @@ impl QueryRoot {
         Ok(profiles::find(db, id).await?.map(Profile::from))
     }
 
-    /// Profiles, oldest first (by `createdAt`, then `id`), a page at a time. Give
-    /// `first` (and `after`) to page forwards or `last` (and `before`) to page backwards;
-    /// pages hold 20 profiles unless asked otherwise, 250 at most.
+    /// A profile by a unique key; null when there is none or it is deleted.
+    async fn profile_by(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The key: email, mobile phone, external id or identity.")] key: ProfileKey,
+    ) -> Result<Option<Profile>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let key = match key {
+            ProfileKey::Email(email) => Key::Email(email),
+            ProfileKey::MobilePhone(raw) => {
+                let region = ctx.data_opt::<Region>().copied().unwrap_or_default();
+                let e164 = phone::normalize(&raw, region)
+                    .map_err(|_| AppError::BadUserInput("`key.mobilePhone` is not a valid phone number".to_owned()))?;
+                Key::MobilePhone(e164)
+            }
+            ProfileKey::ExternalId(id) => Key::ExternalId(id),
+            ProfileKey::Identity(IdentityKey { handle, identifier }) => Key::Identity { handle, identifier },
+        };
+        Ok(profiles::find_by(db, key).await?.map(Profile::from))
+    }
+
+    /// Profiles, a page at a time: those `filter` and `search` select (every type but
+    /// `DELETED` by default), in `orderBy` order (oldest first by default; ties broken by
+    /// id). Give `first` (and `after`) to page forwards or `last` (and `before`) to page
+    /// backwards; pages hold 20 profiles unless asked otherwise, 250 at most. Cursors
+    /// stay valid while profiles are added or removed.
+    #[allow(clippy::too_many_arguments)]
     async fn profiles(
         &self,
         ctx: &Context<'_>,
@@ -36,11 +88,24 @@ impl QueryRoot {
         #[graphql(desc = "Return profiles after this cursor.")] after: Option<String>,
         #[graphql(desc = "How many profiles to return from the end of the window (0–250).")] last: Option<i32>,
         #[graphql(desc = "Return profiles before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Which profiles to list; fields combine with AND.")] filter: Option<ProfileFilter>,
+        #[graphql(desc = "Free text: the start of a first, last or full name or of an email, ignoring ASCII case, \
+                          or the start of a mobile phone number in international or national format.")]
+        search: Option<String>,
+        #[graphql(desc = "The order; by default `createdAt` ascending.")] order_by: Option<Sort>,
     ) -> Result<ProfileConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
+        let region = ctx.data_opt::<Region>().copied().unwrap_or_default();
+        let today = ctx.data_opt::<Clock>().copied().unwrap_or_default().today();
         let args = PageArgs { first, after, last, before };
-        let filter = profiles::visible();
-        let page = profiles::page(db, filter.clone(), &args).await?;
+        let filter = profile_filter::condition(
+            &filter.unwrap_or_default(),
+            search.as_deref(),
+            db.get_database_backend(),
+            region,
+            today,
+        )?;
+        let page = profile_order::page(db, filter.clone(), order_by.unwrap_or_default(), &args, today).await?;
         ProfileConnection::new(ctx, page, filter).await
     }
 

@@ -10,6 +10,8 @@ pub mod page;
 pub mod preferences;
 pub mod profile;
 pub mod profile_date;
+pub mod profile_filter;
+pub mod profile_order;
 pub mod profile_write;
 pub mod reference;
 pub mod write;

@@ -66,11 +66,14 @@ impl PageArgs {
     }
 }
 
-/// The position of a row in one order: that order's name, the row's sort value, its id.
+/// The position of a row in one order: the order's name, the part of the list the row
+/// is in, its sort values, its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     #[serde(rename = "o")]
     pub order: String,
+    #[serde(rename = "s", default)]
+    pub segment: usize,
     #[serde(rename = "v")]
     pub value: serde_json::Value,
     pub id: Uuid,
@@ -119,7 +122,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage_and_other_orders() {
-        let cursor = Cursor { order: "a".into(), value: serde_json::json!("x"), id: Uuid::new_v4() };
+        let cursor = Cursor { order: "a".into(), segment: 1, value: serde_json::json!(["x"]), id: Uuid::new_v4() };
         let after = PageArgs { after: Some(cursor.encode()), ..PageArgs::default() };
         assert_eq!(after.window("a").expect("own order").after, Some(cursor));
         assert!(after.window("b").is_err(), "a cursor of another order");

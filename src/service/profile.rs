@@ -1,4 +1,5 @@
-//! Profiles: reading one, reading a page, and creating profiles with everything they own.
+//! Profiles: reading one (by id or by a unique key), counting, and creating profiles
+//! with everything they own. Listing lives in `profile_order` and `profile_filter`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -8,16 +9,12 @@ use entity::{address, appearance, comms, identity, profile, profile_date, profil
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::page::{Cursor, Direction, PageArgs};
 use crate::domain::tag::normalize_handle;
-use crate::error::{AppError, AppResult};
-
-/// The order `profiles` lists in (SPEC §4.1): `createdAt`, then `id`, ascending.
-pub const DEFAULT_ORDER: &str = "createdAt";
+use crate::error::AppResult;
 
 /// Profiles every read may see: all but soft-deleted ones.
 pub fn visible() -> Condition {
@@ -29,66 +26,54 @@ pub async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<profile
     Ok(profile::Entity::find_by_id(id).filter(visible()).one(db).await?)
 }
 
+/// A unique key of a profile, as `profileBy` takes it.
+pub enum ProfileKey {
+    /// Compared lower-cased.
+    Email(String),
+    /// In E.164.
+    MobilePhone(String),
+    /// The identifier of a primary identity.
+    ExternalId(String),
+    Identity {
+        handle: String,
+        identifier: String,
+    },
+}
+
+/// The visible profile `key` names. An external id is unique per system, so two
+/// systems may share one: the profile whose identity was made first is returned.
+pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Option<profile::Model>> {
+    use sea_orm::sea_query::{Func, Query, SimpleExpr};
+    let lower = |e: SimpleExpr| SimpleExpr::FunctionCall(Func::lower(e));
+    let owner = |filter: Condition| {
+        Query::select()
+            .column(identity::Column::ProfileId)
+            .from(identity::Entity)
+            .cond_where(filter)
+            .order_by(identity::Column::Id, sea_orm::Order::Asc)
+            .limit(1)
+            .to_owned()
+    };
+    let by = match key {
+        ProfileKey::Email(email) => {
+            lower(Expr::col((profile::Entity, profile::Column::Email)).into()).eq(lower(Expr::val(email.trim()).into()))
+        }
+        ProfileKey::MobilePhone(e164) => profile::Column::MobilePhone.eq(e164),
+        ProfileKey::ExternalId(id) => profile::Column::Id.in_subquery(owner(
+            Condition::all().add(identity::Column::IsPrimary.eq(true)).add(identity::Column::Identifier.eq(id.trim())),
+        )),
+        ProfileKey::Identity { handle, identifier } => profile::Column::Id.in_subquery(owner(
+            Condition::all()
+                .add(identity::Column::Handle.eq(handle.trim()))
+                .add(identity::Column::Identifier.eq(identifier.trim())),
+        )),
+    };
+    Ok(profile::Entity::find().filter(by).filter(visible()).one(db).await?)
+}
+
 /// How many visible profiles match `filter`.
 pub async fn count(db: &DatabaseConnection, filter: Condition) -> AppResult<u64> {
     Ok(profile::Entity::find().filter(filter).count(db).await?)
-}
-
-/// One page of profiles, in list order, with what Relay's `pageInfo` needs.
-#[derive(Debug)]
-pub struct Page {
-    pub rows: Vec<profile::Model>,
-    pub has_previous_page: bool,
-    pub has_next_page: bool,
-}
-
-impl Page {
-    /// The cursor of a row of this page.
-    pub fn cursor(row: &profile::Model) -> Cursor {
-        Cursor { order: DEFAULT_ORDER.to_owned(), value: serde_json::json!(row.created_at), id: row.id }
-    }
-}
-
-fn sort_key(cursor: &Cursor) -> AppResult<(DateTime<Utc>, Uuid)> {
-    let created_at = serde_json::from_value(cursor.value.clone())
-        .map_err(|_| AppError::BadUserInput("the cursor is not a cursor of this list".to_owned()))?;
-    Ok((created_at, cursor.id))
-}
-
-/// The page `args` selects among the visible profiles matching `filter`.
-///
-/// Rows are fetched one past the page size to learn whether more exist in the
-/// direction of travel; the other direction is known from the cursor given.
-pub async fn page(db: &DatabaseConnection, filter: Condition, args: &PageArgs) -> AppResult<Page> {
-    let window = args.window(DEFAULT_ORDER)?;
-    let key = || Expr::tuple([Expr::col(profile::Column::CreatedAt), Expr::col(profile::Column::Id)]);
-    let value = |(at, id): (DateTime<Utc>, Uuid)| Expr::tuple([Expr::val(at), Expr::val(id)]);
-    let mut query = profile::Entity::find().filter(filter);
-    if let Some(after) = &window.after {
-        query = query.filter(key().gt(value(sort_key(after)?)));
-    }
-    if let Some(before) = &window.before {
-        query = query.filter(key().lt(value(sort_key(before)?)));
-    }
-    let order = match window.direction {
-        Direction::Forward => sea_orm::Order::Asc,
-        Direction::Backward => sea_orm::Order::Desc,
-    };
-    let mut rows = query
-        .order_by(profile::Column::CreatedAt, order.clone())
-        .order_by(profile::Column::Id, order)
-        .limit(window.size + 1)
-        .all(db)
-        .await?;
-    let more = rows.len() as u64 > window.size;
-    rows.truncate(window.size as usize);
-    Ok(match window.direction {
-        Direction::Forward => Page { rows, has_next_page: more, has_previous_page: window.after.is_some() },
-        Direction::Backward => {
-            rows.reverse();
-            Page { rows, has_previous_page: more, has_next_page: window.before.is_some() }
-        }
-    })
 }
 
 /// A profile with nothing but what every profile has: created now, `ACTIVE`, version 1.

@@ -4,12 +4,16 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use sea_orm::{Condition, DatabaseConnection};
 
 use super::profile::{Profile, prefetch};
-use crate::service::profile::{self as profiles, Page};
+use crate::service::page::Cursor;
+use crate::service::profile as profiles;
+use crate::service::profile_order::Page;
 
 /// A page of profiles.
 pub struct ProfileConnection {
     /// The profiles of the page, in list order, with their selected relations.
     pub profiles: Vec<Profile>,
+    /// The cursor of each profile.
+    pub cursors: Vec<Cursor>,
     pub has_previous_page: bool,
     pub has_next_page: bool,
     /// The filter of the list, for `totalCount`.
@@ -24,14 +28,11 @@ impl ProfileConnection {
         let nodes = vec![selection.field("edges").field("node"), selection.field("nodes")];
         Ok(ProfileConnection {
             profiles: prefetch(ctx, nodes, page.rows).await?,
+            cursors: page.cursors,
             has_previous_page: page.has_previous_page,
             has_next_page: page.has_next_page,
             filter,
         })
-    }
-
-    fn cursor(profile: &Profile) -> String {
-        Page::cursor(&profile.model).encode()
     }
 }
 
@@ -64,7 +65,8 @@ impl ProfileConnection {
     async fn edges(&self) -> Vec<ProfileEdge> {
         self.profiles
             .iter()
-            .map(|profile| ProfileEdge { cursor: Self::cursor(profile), node: profile.clone() })
+            .zip(&self.cursors)
+            .map(|(profile, cursor)| ProfileEdge { cursor: cursor.encode(), node: profile.clone() })
             .collect()
     }
 
@@ -78,8 +80,8 @@ impl ProfileConnection {
         PageInfo {
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
-            start_cursor: self.profiles.first().map(Self::cursor),
-            end_cursor: self.profiles.last().map(Self::cursor),
+            start_cursor: self.cursors.first().map(Cursor::encode),
+            end_cursor: self.cursors.last().map(Cursor::encode),
         }
     }
 
