@@ -3,7 +3,6 @@
 //! (see [`super::write::taken`]).
 
 use entity::{identity, location, profile, status, tier};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -76,8 +75,7 @@ pub async fn email_free(
     path: &Path,
     problems: &mut Problems,
 ) -> Result<(), DbErr> {
-    let mut query = profile::Entity::find()
-        .filter(Expr::expr(Func::lower(Expr::col(profile::Column::Email))).eq(Func::lower(Expr::val(email))));
+    let mut query = profile::Entity::find().filter(super::profile::email_is(email));
     if let Some(id) = except {
         query = query.filter(profile::Column::Id.ne(id));
     }

@@ -26,6 +26,14 @@ pub async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<profile
     Ok(profile::Entity::find_by_id(id).filter(visible()).one(db).await?)
 }
 
+/// Profiles whose email is `email`, compared lower-cased by the database, as the
+/// unique index on `lower(email)` compares them.
+pub fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Func, SimpleExpr};
+    let lower = |e: SimpleExpr| SimpleExpr::FunctionCall(Func::lower(e));
+    lower(Expr::col((profile::Entity, profile::Column::Email))).eq(lower(Expr::val(email.trim())))
+}
+
 /// A unique key of a profile, as `profileBy` takes it.
 pub enum ProfileKey {
     /// Compared lower-cased.
@@ -43,8 +51,7 @@ pub enum ProfileKey {
 /// The visible profile `key` names. An external id is unique per system, so two
 /// systems may share one: the profile whose identity was made first is returned.
 pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Option<profile::Model>> {
-    use sea_orm::sea_query::{Func, Query, SimpleExpr};
-    let lower = |e: SimpleExpr| SimpleExpr::FunctionCall(Func::lower(e));
+    use sea_orm::sea_query::Query;
     let owner = |filter: Condition| {
         Query::select()
             .column(identity::Column::ProfileId)
@@ -55,9 +62,7 @@ pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Opti
             .to_owned()
     };
     let by = match key {
-        ProfileKey::Email(email) => {
-            lower(Expr::col((profile::Entity, profile::Column::Email)).into()).eq(lower(Expr::val(email.trim()).into()))
-        }
+        ProfileKey::Email(email) => email_is(&email),
         ProfileKey::MobilePhone(e164) => profile::Column::MobilePhone.eq(e164),
         ProfileKey::ExternalId(id) => profile::Column::Id.in_subquery(owner(
             Condition::all().add(identity::Column::IsPrimary.eq(true)).add(identity::Column::Identifier.eq(id.trim())),

@@ -125,11 +125,11 @@ fn location_id(name: &str, id: &ID) -> AppResult<i32> {
 
 /// `(birth_month, birth_day)` as a row value, to compare with `(month, day)` pairs.
 fn month_day() -> SimpleExpr {
-    Expr::tuple([Expr::col(profile::Column::BirthMonth), Expr::col(profile::Column::BirthDay)]).into()
+    Expr::tuple([Expr::col(profile::Column::BirthMonth), Expr::col(profile::Column::BirthDay)])
 }
 
 fn pair(date: NaiveDate) -> SimpleExpr {
-    Expr::tuple([Expr::val(date.month() as i32), Expr::val(date.day() as i32)]).into()
+    Expr::tuple([Expr::val(date.month() as i32), Expr::val(date.day() as i32)])
 }
 
 /// Birthdays (month and day) that fall from `today` to `days` days later. The window
@@ -225,7 +225,7 @@ pub fn search(text: &str, backend: DatabaseBackend, region: Region) -> Option<Co
 fn phone_key(backend: DatabaseBackend) -> SimpleExpr {
     match backend {
         DatabaseBackend::Postgres => Expr::cust("\"profile\".\"mobile_phone\" COLLATE \"C\""),
-        _ => Expr::col((profile::Entity, profile::Column::MobilePhone)).into(),
+        _ => Expr::col((profile::Entity, profile::Column::MobilePhone)),
     }
 }
 
@@ -244,11 +244,7 @@ pub fn condition(
         None => c.add(super::profile::visible()),
     };
     if let Some(email) = &f.email {
-        let lower = |e: SimpleExpr| SimpleExpr::FunctionCall(sea_orm::sea_query::Func::lower(e));
-        c = c.add(
-            lower(Expr::col((profile::Entity, profile::Column::Email)).into())
-                .eq(lower(Expr::val(email.trim()).into())),
-        );
+        c = c.add(super::profile::email_is(email));
     }
     if let Some(raw) = &f.mobile_phone {
         let e164 =

@@ -112,8 +112,7 @@ struct Segment {
 
 /// The segments of `sort`, in list order.
 fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segment> {
-    let column =
-        |column: profile::Column, value, bind| Key { sql: Expr::col((profile::Entity, column)).into(), value, bind };
+    let column = |column: profile::Column, value, bind| Key { sql: Expr::col((profile::Entity, column)), value, bind };
     let nullable = |name: &str, column: profile::Column, value: fn(&profile::Model) -> Value| {
         vec![
             Segment {
@@ -200,9 +199,8 @@ fn bound(cursor: &Option<Cursor>, segments: &[Segment]) -> AppResult<Option<Boun
 
 /// The rows of a segment on the far side of `bound`, in the order of travel.
 fn beyond(segment: &Segment, bound: &Bound, ascending: bool) -> SimpleExpr {
-    let keys =
-        segment.keys.iter().map(|k| k.sql.clone()).chain([Expr::col((profile::Entity, profile::Column::Id)).into()]);
-    let values = bound.values.iter().cloned().map(Expr::val).map(Into::into).chain([Expr::val(bound.id).into()]);
+    let keys = segment.keys.iter().map(|k| k.sql.clone()).chain([Expr::col((profile::Entity, profile::Column::Id))]);
+    let values = bound.values.iter().cloned().map(Expr::val).chain([Expr::val(bound.id)]);
     let (keys, values): (Vec<SimpleExpr>, Vec<SimpleExpr>) = (keys.collect(), values.collect());
     if ascending { Expr::tuple(keys).gt(Expr::tuple(values)) } else { Expr::tuple(keys).lt(Expr::tuple(values)) }
 }
