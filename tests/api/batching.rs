@@ -10,12 +10,14 @@ use crate::profile_read::{ADDRESS_FRAGMENT, PROFILE_FIELDS};
 /// statuses, comms, appearance, tiers, locations), one for `totalCount`.
 const STATEMENTS: usize = 1 + 9 + 1;
 
-async fn statements_for_page(app: &TestApp, size: usize) -> Vec<String> {
+async fn statements_for_page(app: &TestApp, size: usize, filter: serde_json::Value, search: &str) -> Vec<String> {
     let query = format!(
-        "query($first: Int) {{ profiles(first: $first) {{ totalCount edges {{ cursor node {{ {PROFILE_FIELDS} }} }} }} }} {ADDRESS_FRAGMENT}"
+        "query($first: Int, $filter: ProfileFilter, $search: String) {{
+           profiles(first: $first, filter: $filter, search: $search) {{ totalCount edges {{ cursor node {{ {PROFILE_FIELDS} }} }} }}
+         }} {ADDRESS_FRAGMENT}"
     );
     app.reset_statements();
-    let data = app.data(&query, json!({ "first": size })).await;
+    let data = app.data(&query, json!({ "first": size, "filter": filter, "search": search })).await;
     let statements = app.statements();
     let edges = data["profiles"]["edges"].as_array().expect("edges");
     assert_eq!(edges.len(), size);
@@ -29,8 +31,8 @@ async fn statements_for_page(app: &TestApp, size: usize) -> Vec<String> {
     statements
 }
 
-#[tokio::test]
-async fn a_nested_page_costs_the_same_statements_for_10_and_100_profiles() {
+/// 100 profiles like the reference's example, each with every relation.
+async fn hundred_example_profiles() -> TestApp {
     let app = TestApp::spawn().await;
     let reference = reference_data(&app).await;
     let profiles = (0..100)
@@ -48,10 +50,25 @@ async fn a_nested_page_costs_the_same_statements_for_10_and_100_profiles() {
         })
         .collect();
     create(&app, profiles).await;
+    app
+}
 
-    let small = statements_for_page(&app, 10).await;
-    let large = statements_for_page(&app, 100).await;
+#[tokio::test]
+async fn a_nested_page_costs_the_same_statements_for_10_and_100_profiles() {
+    let app = hundred_example_profiles().await;
+    let small = statements_for_page(&app, 10, json!(null), "").await;
+    let large = statements_for_page(&app, 100, json!(null), "").await;
 
+    assert_eq!(small.len(), large.len(), "10 profiles: {small:#?}\n100 profiles: {large:#?}");
+    assert_eq!(large.len(), STATEMENTS, "{large:#?}");
+}
+
+#[tokio::test]
+async fn a_filtered_searched_page_costs_the_same_statements_for_10_and_100_profiles() {
+    let app = hundred_example_profiles().await;
+    let filter = json!({ "tags": ["tag1"], "statuses": ["vip"], "hasEmail": true, "birthMonth": 1 });
+    let small = statements_for_page(&app, 10, filter.clone(), "exam").await;
+    let large = statements_for_page(&app, 100, filter, "exam").await;
     assert_eq!(small.len(), large.len(), "10 profiles: {small:#?}\n100 profiles: {large:#?}");
     assert_eq!(large.len(), STATEMENTS, "{large:#?}");
 }

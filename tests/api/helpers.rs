@@ -67,7 +67,13 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestApp {
+    /// An app whose "today" is [`today`].
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_on(today()).await
+    }
+
+    /// An app whose "today" is `today`.
+    pub async fn spawn_on(today: NaiveDate) -> TestApp {
         let (url, database) = match std::env::var("TEST_DATABASE_URL") {
             Ok(server) if !server.is_empty() => {
                 let name = format!("pgw_test_{}", uuid::Uuid::new_v4().simple());
@@ -94,7 +100,7 @@ impl TestApp {
             }
         });
         profiles_gateway::db::migrate(&db).await.expect("migrate the test database");
-        let options = SchemaOptions { clock: Clock { fixed_today: Some(today()) }, ..SchemaOptions::default() };
+        let options = SchemaOptions { clock: Clock { fixed_today: Some(today) }, ..SchemaOptions::default() };
         let router = router(AppState::new(db.clone(), options));
         let app = TestApp { router, db, statements, _database: database };
         app.reset_statements();

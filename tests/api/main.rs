@@ -4,6 +4,7 @@
 // The whole expected profile is one `json!` literal.
 #![recursion_limit = "256"]
 
+mod finding;
 mod fixtures;
 mod helpers;
 
