@@ -4,12 +4,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_profiles;
 mod m20261129_000002_list_indexes;
+mod m20261129_000003_unvalued_indexes;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_create_profiles::Migration), Box::new(m20261129_000002_list_indexes::Migration)]
+        vec![
+            Box::new(m20261129_000001_create_profiles::Migration),
+            Box::new(m20261129_000002_list_indexes::Migration),
+            Box::new(m20261129_000003_unvalued_indexes::Migration),
+        ]
     }
 }
