@@ -165,7 +165,9 @@ async fn main() {
     let tagged = json!({ "filter": { "tags": ["eco"], "tierHandle": "gold" }, "first": 50 });
     let (time, statements) = bench.measure(PAGE, &tagged).await;
     row("`tags: [eco], tierHandle: gold`", time, &statements, bench.plans(&statements).await);
-    for search in ["ann", "olivia smi", "0410"] {
+    // Selective and broad terms: a name (about 1 in 24 first names), a full name, an
+    // email, a phone prefix matching about a thousand profiles, a single letter.
+    for search in ["mia", "olivia smi", "noah.w", "0412 100 1", "a"] {
         let (time, statements) = bench.measure(PAGE, &json!({ "search": search, "first": 50 })).await;
         row(&format!("`search: \"{search}\"`"), time, &statements, bench.plans(&statements).await);
     }
