@@ -28,7 +28,8 @@ impl Bench {
     async fn run(&self, query: &str, variables: Value) -> Value {
         let request = async_graphql::Request::new(query)
             .variables(async_graphql::Variables::from_json(variables))
-            .data(Loaders::new(&self.db));
+            .data(Loaders::new(&self.db))
+            .data(profiles_gateway::auth::Caller::anyone());
         let response = self.state.schema.execute(request).await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);
         response.data.into_json().expect("JSON data")
@@ -90,7 +91,7 @@ async fn setup() -> Bench {
     if !exists {
         admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create the database");
     }
-    let mut db = profiles_gateway::db::connect(&url, 10).await.expect("connect");
+    let mut db = profiles_gateway::db::connect(&url, Default::default()).await.expect("connect");
     let statements = Arc::new(Mutex::new(Vec::new()));
     let log = statements.clone();
     db.set_metric_callback(move |info| {

@@ -23,6 +23,11 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL), as committed in `schema.graphql`.
     Schema,
+    /// Create, list and revoke API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
     /// Fill the database with realistic, deterministic demo data.
     Seed {
         /// How many profiles to create.
@@ -31,5 +36,25 @@ pub enum Command {
         /// Seed of the generator: the same seed gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum TokenCommand {
+    /// Create a token and print its secret, once: only a hash is stored.
+    Create {
+        /// What the token is for, e.g. the client's name.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: profiles:read, profiles:write, admin.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token: requests carrying it are refused from now on.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: i32,
     },
 }

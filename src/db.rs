@@ -7,15 +7,70 @@ use chrono::{DateTime, SubsecRound, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
+/// How a pool connects: its size and its patience.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the database counts as down.
+    pub acquire_timeout: Duration,
+    /// Longest a PostgreSQL statement may run.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl PoolSettings {
+    pub fn of(config: &crate::config::Config) -> Self {
+        PoolSettings {
+            max_connections: config.db_max_connections,
+            acquire_timeout: config.db_acquire_timeout,
+            statement_timeout: config.db_statement_timeout,
+        }
+    }
+}
+
+/// Connects as [`connect`] does, retrying a database that is down with backoff
+/// (0.5 s doubling to 10 s) for up to `wait`, and logging each failure.
+pub async fn connect_with_retry(
+    url: &str,
+    settings: PoolSettings,
+    wait: Duration,
+) -> anyhow::Result<DatabaseConnection> {
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match connect(url, settings).await {
+            Ok(db) => return Ok(db),
+            Err(error) if started.elapsed() + delay < wait => {
+                tracing::warn!(error = format!("{error:#}"), retry_in = ?delay, "database not reachable yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 /// Opens a pool on `url`. SQLite files are created when the URL says `mode=rwc`, and
 /// run in WAL mode with a busy timeout so that concurrent writers wait instead of fail.
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// PostgreSQL sessions get a statement timeout.
+pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
+    let statement_timeout = format!("{}ms", settings.statement_timeout.as_millis());
     options
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_timeout(Duration::from_secs(5))
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_timeout(settings.acquire_timeout)
         .sqlx_logging(false)
+        .map_sqlx_postgres_opts(move |postgres| postgres.options([("statement_timeout", statement_timeout.as_str())]))
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

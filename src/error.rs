@@ -44,11 +44,27 @@ pub enum AppError {
     Internal(anyhow::Error),
 }
 
+/// Whether `err` means the database cannot be reached (rather than a bad statement):
+/// no connection to be had, or one lost on the way.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => matches!(
+            error.as_ref(),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+        ),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::ServiceUnavailable,
-            other => AppError::Internal(other.into()),
+        if is_unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            AppError::ServiceUnavailable
+        } else {
+            AppError::Internal(err.into())
         }
     }
 }

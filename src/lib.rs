@@ -4,6 +4,7 @@
 //! `app` → `graphql` → `service` → `entity`, with the rules in `domain`.
 
 pub mod app; // HTTP: routes, per-request data, serving
+pub mod auth; // API tokens and scopes
 pub mod cli; // the command line
 pub mod config; // settings from flags and environment
 pub mod db; // connecting, migrating, the write clock
@@ -14,7 +15,11 @@ pub mod seed; // deterministic demo data
 pub mod service; // reads and writes, one file per noun
 pub mod telemetry; // logging
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, TokenCommand};
+
+async fn connect(config: &config::Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    db::connect_with_retry(&config.database_url, db::PoolSettings::of(config), config.db_connect_wait).await
+}
 
 /// Runs the command the CLI names.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -25,20 +30,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let db = db::connect(&config.database_url, config.db_max_connections).await?;
+            let db = connect(&config).await?;
             db::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::Serve => {
-            let db = db::connect(&config.database_url, config.db_max_connections).await?;
+            let db = connect(&config).await?;
             db::migrate(&db).await?;
             app::serve(&config, db).await
         }
+        Command::Token { action } => {
+            let db = connect(&config).await?;
+            db::migrate(&db).await?;
+            token(&db, action).await
+        }
         Command::Seed { profiles, seed } => {
-            let db = db::connect(&config.database_url, config.db_max_connections).await?;
+            let db = connect(&config).await?;
             db::migrate(&db).await?;
             seed::seed(&db, profiles, seed).await
         }
     }
+}
+
+async fn token(db: &sea_orm::DatabaseConnection, action: TokenCommand) -> anyhow::Result<()> {
+    match action {
+        TokenCommand::Create { name, scopes } => {
+            let scopes = auth::parse_scopes(&scopes).map_err(anyhow::Error::msg)?;
+            let (token, secret) = service::token::create(db, &name, &scopes).await?;
+            eprintln!("Token {} `{}` with scopes {}. Its secret, shown this once:", token.id, token.name, token.scopes);
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            println!("{:>4}  {:<24} {:<36} {:<25} revoked", "id", "name", "scopes", "created");
+            for token in service::token::list(db).await? {
+                let revoked = token.revoked_at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339());
+                println!(
+                    "{:>4}  {:<24} {:<36} {:<25} {revoked}",
+                    token.id,
+                    token.name,
+                    token.scopes,
+                    token.created_at.to_rfc3339()
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !service::token::revoke(db, id).await? {
+                anyhow::bail!("no live token has id {id}");
+            }
+            eprintln!("Token {id} revoked.");
+        }
+    }
+    Ok(())
 }

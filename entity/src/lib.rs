@@ -6,6 +6,7 @@
 //! instead, because its GraphQL type carries derived fields and batched relations.
 
 pub mod address;
+pub mod api_token;
 pub mod appearance;
 pub mod comms;
 pub mod enums;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_profiles;
 mod m20261129_000002_list_indexes;
 mod m20261129_000003_unvalued_indexes;
+mod m20261129_000004_api_tokens;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_profiles::Migration),
             Box::new(m20261129_000002_list_indexes::Migration),
             Box::new(m20261129_000003_unvalued_indexes::Migration),
+            Box::new(m20261129_000004_api_tokens::Migration),
         ]
     }
 }

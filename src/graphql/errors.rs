@@ -18,15 +18,20 @@ use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value
 use crate::error::ErrorCode;
 use crate::graphql::RequestId;
 
-pub struct ErrorCodes;
+/// The extension; it names the limits a query went over.
+pub struct ErrorCodes {
+    pub limits: crate::config::Limits,
+}
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
+        Arc::new(ErrorCodesExtension { limits: self.limits.clone() })
     }
 }
 
-struct ErrorCodesExtension;
+struct ErrorCodesExtension {
+    limits: crate::config::Limits,
+}
 
 fn code_of(error: &ServerError) -> Option<&Value> {
     error.extensions.as_ref().and_then(|ext| ext.get("code"))
@@ -40,6 +45,17 @@ fn set_code(error: &mut ServerError, code: &str) {
 /// variables that were not given.
 fn is_input_error(message: &str) -> bool {
     ["Failed to parse", "Invalid value for argument", "Variable "].iter().any(|start| message.starts_with(start))
+}
+
+impl ErrorCodesExtension {
+    /// The limit behind async-graphql's depth and complexity errors.
+    fn limit_of(&self, message: &str) -> Option<String> {
+        match message {
+            "Query is nested too deep." => Some(format!("{} (PROFILES_MAX_DEPTH)", self.limits.max_depth)),
+            "Query is too complex." => Some(format!("{} (PROFILES_MAX_COMPLEXITY)", self.limits.max_complexity)),
+            _ => None,
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -65,7 +81,14 @@ impl Extension for ErrorCodesExtension {
         next.run(ctx).await.map_err(|mut errors| {
             for error in &mut errors {
                 // A value of the wrong type is the caller's input, not the document.
-                let code = if is_input_error(&error.message) { "BAD_USER_INPUT" } else { "GRAPHQL_VALIDATION_FAILED" };
+                let code = if is_input_error(&error.message) {
+                    "BAD_USER_INPUT"
+                } else if let Some(limit) = self.limit_of(&error.message) {
+                    error.message = format!("{} The limit is {limit}.", error.message);
+                    "QUERY_TOO_COMPLEX"
+                } else {
+                    "GRAPHQL_VALIDATION_FAILED"
+                };
                 set_code(error, code);
             }
             errors

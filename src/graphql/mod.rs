@@ -1,6 +1,7 @@
 //! The GraphQL schema: its roots, per-request data, and limits.
 
 pub mod errors;
+pub mod guard;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -33,23 +34,31 @@ impl Clock {
 }
 
 /// What the schema needs besides the database.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SchemaOptions {
     pub region: Region,
     pub clock: Clock,
+    pub limits: crate::config::Limits,
 }
 
 /// Builds the schema. Loaders are not here: they are made per request (see `app`).
 pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema {
-    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
+    let limits = options.limits;
+    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(options.region)
         .data(options.clock)
-        .extension(errors::ErrorCodes)
-        // Deep enough for GraphiQL's introspection query and a fully nested profile page.
-        .limit_depth(16)
-        .limit_recursive_depth(32)
-        .finish()
+        .extension(errors::ErrorCodes { limits: limits.clone() })
+        .extension(guard::Guard { limits: limits.clone() })
+        // The defaults admit GraphiQL's introspection query and a page of 50 profiles
+        // selecting every field (tests check both).
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

@@ -38,6 +38,15 @@ pub struct IdentityKey {
     pub identifier: String,
 }
 
+/// Complexity weight of a list of reference data (it has no page size).
+const REFERENCE_LIST: usize = 100;
+
+/// The complexity weight of a page: its size, as `first` or `last` ask (20 by default).
+fn page_size(first: Option<i32>, last: Option<i32>) -> usize {
+    let size = first.or(last).map_or(crate::service::page::DEFAULT_PAGE_SIZE as i32, |n| n.clamp(1, 250));
+    size as usize
+}
+
 #[derive(Default)]
 pub struct QueryRoot;
 
@@ -81,6 +90,7 @@ impl QueryRoot {
     /// backwards; pages hold 20 profiles unless asked otherwise, 250 at most. Cursors
     /// stay valid while profiles are added or removed.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_size(first, last) * child_complexity + 1")]
     async fn profiles(
         &self,
         ctx: &Context<'_>,
@@ -110,21 +120,25 @@ impl QueryRoot {
     }
 
     /// Every tag, by handle.
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
         Ok(reference::tags(ctx.data::<DatabaseConnection>()?).await?)
     }
 
     /// Every status, by rank then handle.
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
     async fn statuses(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
         Ok(reference::statuses(ctx.data::<DatabaseConnection>()?).await?)
     }
 
     /// Every loyalty tier, by rank then handle.
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
     async fn tiers(&self, ctx: &Context<'_>) -> Result<Vec<tier::Model>> {
         Ok(reference::tiers(ctx.data::<DatabaseConnection>()?).await?)
     }
 
     /// Every location, by name.
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
     async fn locations(&self, ctx: &Context<'_>) -> Result<Vec<location::Model>> {
         Ok(reference::locations(ctx.data::<DatabaseConnection>()?).await?)
     }

@@ -14,4 +14,5 @@ pub mod profile_filter;
 pub mod profile_order;
 pub mod profile_write;
 pub mod reference;
+pub mod token;
 pub mod write;

@@ -90,7 +90,8 @@ impl TestApp {
                 (url, TestDatabase::Sqlite(dir))
             }
         };
-        let mut db = profiles_gateway::db::connect(&url, 5).await.expect("connect to the test database");
+        let settings = profiles_gateway::db::PoolSettings { max_connections: 5, ..Default::default() };
+        let mut db = profiles_gateway::db::connect(&url, settings).await.expect("connect to the test database");
         // Set before the connection is cloned into the schema and loaders (STACK-NOTES 5).
         let statements = Arc::new(Mutex::new(Vec::new()));
         let log = statements.clone();

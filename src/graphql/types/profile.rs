@@ -16,6 +16,9 @@ use crate::domain::{birthday, person, phone};
 use crate::error::AppError;
 use crate::graphql::{Clock, loaders::Loaders};
 
+/// Complexity weight of a profile's list relations (addresses, tags, …).
+const LIST: usize = 10;
+
 /// A customer profile.
 #[derive(Clone, Debug)]
 pub struct Profile {
@@ -294,26 +297,31 @@ impl Profile {
     }
 
     /// The profile's identities in other systems, oldest first.
+    #[graphql(complexity = "LIST * child_complexity")]
     async fn identities(&self, ctx: &Context<'_>) -> Result<Vec<identity::Model>> {
         self.identity_rows(ctx).await
     }
 
     /// Tags attached to the profile, by handle.
+    #[graphql(complexity = "LIST * child_complexity")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
         self.tag_rows(ctx).await
     }
 
     /// Handles of the profile's tags, sorted.
+    #[graphql(complexity = "LIST * child_complexity")]
     async fn flattened_tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         Ok(self.tag_rows(ctx).await?.into_iter().map(|t| t.handle).collect())
     }
 
     /// Statuses the profile holds, by handle.
+    #[graphql(complexity = "LIST * child_complexity")]
     async fn statuses(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
         self.status_rows(ctx).await
     }
 
     /// Handles of the profile's statuses, sorted.
+    #[graphql(complexity = "LIST * child_complexity")]
     async fn flattened_statuses(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         Ok(self.status_rows(ctx).await?.into_iter().map(|s| s.handle).collect())
     }
@@ -334,6 +342,7 @@ impl Profile {
     }
 
     /// All addresses of the profile, oldest first.
+    #[graphql(complexity = "LIST * child_complexity")]
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<address::Model>> {
         self.address_rows(ctx).await
     }
@@ -402,6 +411,7 @@ impl ProfileAttributes<'_> {
     }
 
     /// Important dates, oldest record first.
+    #[graphql(complexity = "LIST * child_complexity")]
     async fn dates(&self, ctx: &Context<'_>) -> Result<Vec<profile_date::Model>> {
         let profile = self.0;
         load_list(&profile.prefetched.dates, &loaders(ctx)?.dates, profile.model.id).await

@@ -1,0 +1,192 @@
+//! What a request may ask: scopes at the root fields, and limits on the document.
+//!
+//! Scopes are checked here, once, for every root field (a resolver cannot forget):
+//! queries need `profiles:read`; mutations of reference data need `admin`; other
+//! mutations need `profiles:write`. A missing scope fails that field with FORBIDDEN.
+//! Introspection is open to any caller the request got through with.
+//!
+//! Limits async-graphql does not have: document size, root fields per operation and
+//! aliases per document, each QUERY_TOO_COMPLEX naming the limit. Depth and complexity
+//! are async-graphql's own (`Schema::limit_depth`, `limit_complexity`).
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ServerError, ServerResult, Value, Variables};
+
+use crate::auth::{Caller, Scope};
+use crate::config::Limits;
+use crate::error::ErrorCode;
+
+/// Mutations of reference data, which need `admin`.
+const ADMIN_MUTATIONS: [&str; 12] = [
+    "createTag",
+    "updateTag",
+    "deleteTag",
+    "createStatus",
+    "updateStatus",
+    "deleteStatus",
+    "createTier",
+    "updateTier",
+    "deleteTier",
+    "createLocation",
+    "updateLocation",
+    "deleteLocation",
+];
+
+/// The scope a root field needs; `None` for introspection.
+pub fn scope_of(parent_type: &str, field: &str) -> Option<Scope> {
+    if field.starts_with("__") {
+        return None;
+    }
+    Some(match parent_type {
+        "Mutation" if ADMIN_MUTATIONS.contains(&field) => Scope::Admin,
+        "Mutation" => Scope::ProfilesWrite,
+        _ => Scope::ProfilesRead,
+    })
+}
+
+pub struct Guard {
+    pub limits: Limits,
+}
+
+impl ExtensionFactory for Guard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(GuardExtension { limits: self.limits.clone() })
+    }
+}
+
+struct GuardExtension {
+    limits: Limits,
+}
+
+pub fn too_complex(message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
+    error
+}
+
+/// Counts the aliases of a selection set and of the fragments it spreads (each once).
+fn aliases(set: &SelectionSet, document: &ExecutableDocument, seen: &mut Vec<String>) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => {
+                usize::from(field.node.alias.is_some()) + aliases(&field.node.selection_set.node, document, seen)
+            }
+            Selection::InlineFragment(fragment) => aliases(&fragment.node.selection_set.node, document, seen),
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.to_string();
+                match document.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) if !seen.contains(&name) => {
+                        seen.push(name);
+                        aliases(&fragment.node.selection_set.node, document, seen)
+                    }
+                    _ => 0,
+                }
+            }
+        })
+        .sum()
+}
+
+/// Counts the fields at the root of a selection set, through fragments.
+fn root_fields(set: &SelectionSet, document: &ExecutableDocument, depth: usize) -> usize {
+    if depth > 16 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(fragment) => root_fields(&fragment.node.selection_set.node, document, depth + 1),
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| root_fields(&fragment.node.selection_set.node, document, depth + 1)),
+        })
+        .sum()
+}
+
+impl GuardExtension {
+    fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
+        let limits = &self.limits;
+        let mut seen = Vec::new();
+        let mut alias_count = 0;
+        for (_, operation) in document.operations.iter() {
+            let set = &operation.node.selection_set.node;
+            let roots = root_fields(set, document, 0);
+            if roots > limits.max_root_fields {
+                return Err(too_complex(format!(
+                    "an operation has {roots} root fields; the limit is {} (PROFILES_MAX_ROOT_FIELDS)",
+                    limits.max_root_fields
+                )));
+            }
+            alias_count += aliases(set, document, &mut seen);
+        }
+        if alias_count > limits.max_aliases {
+            return Err(too_complex(format!(
+                "the document has {alias_count} aliases; the limit is {} (PROFILES_MAX_ALIASES)",
+                limits.max_aliases
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for GuardExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        if query.len() > self.limits.max_query_bytes {
+            return Err(too_complex(format!(
+                "the query is {} bytes; the limit is {} (PROFILES_MAX_QUERY_BYTES)",
+                query.len(),
+                self.limits.max_query_bytes
+            )));
+        }
+        let document = next.run(ctx, query, variables).await?;
+        self.check(&document)?;
+        Ok(document)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.path_node.parent.is_none()
+            && let Some(needed) = scope_of(info.parent_type, info.name)
+        {
+            let allowed = ctx.data_opt::<Caller>().is_some_and(|caller| caller.may(needed));
+            if !allowed {
+                let mut error =
+                    ServerError::new(format!("`{}` needs the `{}` scope", info.name, needed.as_str()), None);
+                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Forbidden.as_str());
+                return Err(error);
+            }
+        }
+        next.run(ctx, info).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_fields_need_the_right_scope() {
+        assert_eq!(scope_of("Query", "profiles"), Some(Scope::ProfilesRead));
+        assert_eq!(scope_of("Mutation", "createProfile"), Some(Scope::ProfilesWrite));
+        assert_eq!(scope_of("Mutation", "deleteTier"), Some(Scope::Admin));
+        assert_eq!(scope_of("Query", "__schema"), None);
+    }
+}
