@@ -15,6 +15,8 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -22,7 +24,6 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
@@ -60,7 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
     let origins: Vec<HeaderValue> =
         limits.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
@@ -158,7 +159,12 @@ async fn execute(
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     let status = if media == GRAPHQL_RESPONSE && request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let body = serde_json::to_vec(&response).unwrap_or_default();
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    if request_error && let Some(body) = body.as_object_mut() {
+        // Execution never began, so there is no `data` entry (GraphQL spec, "Response").
+        body.remove("data");
+    }
+    let body = serde_json::to_vec(&body).unwrap_or_default();
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -171,7 +177,20 @@ async fn execute(
     response
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message =
+                format!("the body is larger than {} bytes (PROFILES_MAX_BODY_BYTES)", state.limits.max_body_bytes);
+            return reject(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", &message);
+        }
+        Err(rejection) => return reject(rejection.status(), "BAD_REQUEST", &rejection.body_text()),
+    };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or_default();
     if content_type.split(';').next().map(str::trim) != Some("application/json") {
         return reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the request as `application/json`");

@@ -68,7 +68,10 @@ impl Extension for ErrorCodesExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         next.run(ctx, query, variables).await.map_err(|mut error| {
-            set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+            // Limits checked while parsing (see `guard`) come with their own code.
+            if code_of(&error).is_none() {
+                set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+            }
             error
         })
     }

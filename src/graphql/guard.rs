@@ -3,7 +3,8 @@
 //! Scopes are checked here, once, for every root field (a resolver cannot forget):
 //! queries need `profiles:read`; mutations of reference data need `admin`; other
 //! mutations need `profiles:write`. A missing scope fails that field with FORBIDDEN.
-//! Introspection is open to any caller the request got through with.
+//! Introspection is open to any caller the request got through with, unless switched
+//! off (`PROFILES_INTROSPECTION=false`), which refuses it with FORBIDDEN.
 //!
 //! Limits async-graphql does not have: document size, root fields per operation and
 //! aliases per document, each QUERY_TOO_COMPLEX naming the limit. Depth and complexity
@@ -92,22 +93,24 @@ fn aliases(set: &SelectionSet, document: &ExecutableDocument, seen: &mut Vec<Str
         .sum()
 }
 
-/// Counts the fields at the root of a selection set, through fragments.
-fn root_fields(set: &SelectionSet, document: &ExecutableDocument, depth: usize) -> usize {
+/// The names of the fields at the root of a selection set, through fragments.
+fn root_fields<'a>(set: &'a SelectionSet, document: &'a ExecutableDocument, depth: usize, names: &mut Vec<&'a str>) {
     if depth > 16 {
-        return 0;
+        return;
     }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(_) => 1,
-            Selection::InlineFragment(fragment) => root_fields(&fragment.node.selection_set.node, document, depth + 1),
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .map_or(0, |fragment| root_fields(&fragment.node.selection_set.node, document, depth + 1)),
-        })
-        .sum()
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => names.push(field.node.name.node.as_str()),
+            Selection::InlineFragment(fragment) => {
+                root_fields(&fragment.node.selection_set.node, document, depth + 1, names)
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    root_fields(&fragment.node.selection_set.node, document, depth + 1, names);
+                }
+            }
+        }
+    }
 }
 
 impl GuardExtension {
@@ -117,7 +120,15 @@ impl GuardExtension {
         let mut alias_count = 0;
         for (_, operation) in document.operations.iter() {
             let set = &operation.node.selection_set.node;
-            let roots = root_fields(set, document, 0);
+            let mut names = Vec::new();
+            root_fields(set, document, 0, &mut names);
+            // Introspection fields never reach `resolve`, so they are refused here.
+            if !limits.introspection && names.iter().any(|name| matches!(*name, "__schema" | "__type")) {
+                let mut error = ServerError::new("introspection is switched off (PROFILES_INTROSPECTION)", None);
+                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Forbidden.as_str());
+                return Err(error);
+            }
+            let roots = names.len();
             if roots > limits.max_root_fields {
                 return Err(too_complex(format!(
                     "an operation has {roots} root fields; the limit is {} (PROFILES_MAX_ROOT_FIELDS)",

@@ -15,6 +15,8 @@ use crate::error::{AppError, AppResult};
 
 /// The longest birthday window.
 pub const MAX_BIRTHDAY_DAYS: i32 = 366;
+/// The longest search text, in characters.
+pub const MAX_SEARCH: usize = 200;
 
 /// A time range: `from` inclusive, `to` exclusive; either may be open.
 #[derive(Clone, Debug, Default, InputObject)]
@@ -306,6 +308,9 @@ pub fn condition(
             Some(false) => c.add(column.is_null()),
             None => c,
         };
+    }
+    if search_text.is_some_and(|text| text.chars().count() > MAX_SEARCH) {
+        return Err(bad(format!("`search` must be at most {MAX_SEARCH} characters")));
     }
     if let Some(search) = search_text.and_then(|text| search(text, backend, region)) {
         c = c.add(search);

@@ -66,14 +66,51 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A rewrite of a database URL.
+pub type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// How a test app differs from the default one.
+#[derive(Clone)]
+pub struct Options {
+    pub today: NaiveDate,
+    pub limits: profiles_gateway::config::Limits,
+    pub auth_required: bool,
+    pub pool: profiles_gateway::db::PoolSettings,
+    /// Rewrites the database URL the app (and `app.db`) connects with, e.g. through a
+    /// proxy; migrations go straight to the database.
+    pub via: Option<Rewrite>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            today: today(),
+            limits: Default::default(),
+            auth_required: false,
+            pool: profiles_gateway::db::PoolSettings { max_connections: 5, ..Default::default() },
+            via: None,
+        }
+    }
+}
+
+/// Whether the tests run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
+}
+
 impl TestApp {
     /// An app whose "today" is [`today`].
     pub async fn spawn() -> TestApp {
-        TestApp::spawn_on(today()).await
+        TestApp::spawn_with(Options::default()).await
     }
 
     /// An app whose "today" is `today`.
     pub async fn spawn_on(today: NaiveDate) -> TestApp {
+        TestApp::spawn_with(Options { today, ..Options::default() }).await
+    }
+
+    /// An app configured by `options`.
+    pub async fn spawn_with(options: Options) -> TestApp {
         let (url, database) = match std::env::var("TEST_DATABASE_URL") {
             Ok(server) if !server.is_empty() => {
                 let name = format!("pgw_test_{}", uuid::Uuid::new_v4().simple());
@@ -90,8 +127,10 @@ impl TestApp {
                 (url, TestDatabase::Sqlite(dir))
             }
         };
-        let settings = profiles_gateway::db::PoolSettings { max_connections: 5, ..Default::default() };
-        let mut db = profiles_gateway::db::connect(&url, settings).await.expect("connect to the test database");
+        let direct = profiles_gateway::db::connect(&url, options.pool).await.expect("connect to the test database");
+        profiles_gateway::db::migrate(&direct).await.expect("migrate the test database");
+        let url = options.via.as_ref().map_or(url.clone(), |via| via(&url));
+        let mut db = profiles_gateway::db::connect(&url, options.pool).await.expect("connect to the test database");
         // Set before the connection is cloned into the schema and loaders (STACK-NOTES 5).
         let statements = Arc::new(Mutex::new(Vec::new()));
         let log = statements.clone();
@@ -100,9 +139,12 @@ impl TestApp {
                 log.push(info.statement.to_string());
             }
         });
-        profiles_gateway::db::migrate(&db).await.expect("migrate the test database");
-        let options = SchemaOptions { clock: Clock { fixed_today: Some(today) }, ..SchemaOptions::default() };
-        let router = router(AppState::new(db.clone(), options));
+        let schema = SchemaOptions {
+            clock: Clock { fixed_today: Some(options.today) },
+            limits: options.limits,
+            ..SchemaOptions::default()
+        };
+        let router = router(AppState::new(db.clone(), schema).with_auth(options.auth_required));
         let app = TestApp { router, db, statements, _database: database };
         app.reset_statements();
         app
@@ -129,13 +171,19 @@ impl TestApp {
 
     /// POSTs a GraphQL operation and returns the whole JSON response.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.graphql_as(None, query, variables).await.1
+    }
+
+    /// POSTs a GraphQL operation with `Authorization: Bearer token`; returns the status
+    /// and the JSON response.
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> (StatusCode, Value) {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let request = Request::post("/graphql")
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .expect("a valid request");
-        let (_, _, body) = self.send(request).await;
-        serde_json::from_slice(&body).expect("a JSON response")
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let (status, _, body) = self.send(request.body(Body::from(body)).expect("a valid request")).await;
+        (status, serde_json::from_slice(&body).expect("a JSON response"))
     }
 
     /// Like [`graphql`](Self::graphql), but fails the test on any error and returns `data`.

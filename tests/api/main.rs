@@ -10,11 +10,14 @@ mod helpers;
 
 mod batching;
 mod concurrency;
+mod database_loss;
 mod http;
 mod owned_write;
 mod profile_read;
 mod profile_write;
 mod profiles_page;
 mod reference_write;
+mod robustness;
 mod schema;
+mod security;
 mod validation;
