@@ -11,15 +11,15 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -31,6 +31,7 @@ use crate::auth::{self, Caller};
 use crate::config::{Config, Limits};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::{AppSchema, RequestId, SchemaOptions, build_schema};
+use crate::telemetry::{self, OperationName};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -39,12 +40,15 @@ pub struct AppState {
     /// Whether requests must carry a token.
     pub auth_required: bool,
     pub limits: Limits,
+    /// Requests slower than this are logged at warn.
+    pub slow_request: Duration,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, options: SchemaOptions) -> Self {
         let limits = options.limits.clone();
-        AppState { schema: build_schema(db.clone(), options), db, auth_required: false, limits }
+        let slow_request = Duration::from_secs(1);
+        AppState { schema: build_schema(db.clone(), options), db, auth_required: false, limits, slow_request }
     }
 
     /// The same, with tokens required.
@@ -56,11 +60,15 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
+    let metrics = Router::new().route("/metrics", get(telemetry::scrape)).with_state(state.db.clone());
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(&format!("{}/{{file}}", crate::graphiql::ASSETS), get(crate::graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(metrics)
+        .layer(middleware::from_fn_with_state(state.slow_request, telemetry::observe))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
     let origins: Vec<HeaderValue> =
@@ -77,18 +85,8 @@ pub fn router(state: AppState) -> Router {
     router
 }
 
-const REQUEST_ID: &str = "x-request-id";
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
-
-/// The caller's `x-request-id` when it is short printable ASCII, else a new UUID.
-fn request_id(headers: &HeaderMap) -> RequestId {
-    let given = headers
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()));
-    RequestId(given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned))
-}
 
 /// The response media type the `Accept` header asks for, or `None` when it accepts
 /// neither GraphQL one. No header, or `*/*`, means `application/json`.
@@ -106,6 +104,7 @@ fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
 
 /// A response with a JSON error body, for requests that never reach GraphQL.
 fn reject(status: StatusCode, code: &str, message: &str) -> Response {
+    metrics::counter!("graphql_errors_total", "code" => code.to_owned()).increment(1);
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::METHOD_NOT_ALLOWED {
@@ -143,17 +142,24 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, R
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
+    id: RequestId,
     request: async_graphql::Request,
     media: &'static str,
 ) -> Response {
-    let id = request_id(headers);
     let caller = match authenticate(state, headers).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let span = tracing::info_span!("graphql", request_id = %id.0);
-    let request = request.data(Loaders::new(&state.db)).data(id.clone()).data(caller);
+    let (kind, name) = operation(&request);
+    let started = std::time::Instant::now();
+    let request = request.data(Loaders::new(&state.db)).data(id).data(caller);
+    let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
     let response = state.schema.execute(request).instrument(span).await;
+    let codes = response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref()?.get("code").map(|c| c.to_string().trim_matches('"').to_owned()));
+    telemetry::record_operation(&name, kind, started.elapsed(), codes);
     // A request that failed before execution: no data, and errors without a path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
@@ -166,19 +172,15 @@ async fn execute(
     }
     let body = serde_json::to_vec(&body).unwrap_or_default();
     let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(if media == JSON { "application/json" } else { GRAPHQL_RESPONSE }),
-    );
-    if let Ok(value) = HeaderValue::from_str(&id.0) {
-        headers.insert(REQUEST_ID, value);
-    }
+    let media = if media == JSON { "application/json" } else { GRAPHQL_RESPONSE };
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    response.extensions_mut().insert(OperationName(name));
     response
 }
 
 async fn graphql_post(
     State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -203,29 +205,46 @@ async fn graphql_post(
         );
     };
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&state, &headers, request, media).await,
+        Ok(request) => execute(&state, &headers, id, request, media).await,
         Err(error) => {
             reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {error}"))
         }
     }
 }
 
-/// Whether `query` selects a mutation (or subscription) operation.
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else { return false };
-    let operation = match (&document.operations, &request.operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
-        (DocumentOperations::Multiple(operations), None) => operations.values().next(),
+/// The type (`query`, `mutation`) and name of the operation a request selects, for
+/// logs and metrics; `anonymous` for an unnamed one, `unparsed` when it does not parse.
+fn operation(request: &async_graphql::Request) -> (&'static str, String) {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return ("unknown", "unparsed".to_owned());
     };
-    operation.is_some_and(|op| op.node.ty != OperationType::Query)
+    let (name, operation) = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(operation), _) => (None, Some(operation)),
+        (DocumentOperations::Multiple(operations), Some(name)) => (Some(name.clone()), operations.get(name.as_str())),
+        (DocumentOperations::Multiple(operations), None) => {
+            let first = operations.iter().next();
+            (first.map(|(name, _)| name.to_string()), first.map(|(_, op)| op))
+        }
+    };
+    let kind = match operation.map(|op| op.node.ty) {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    };
+    let name = name.or_else(|| request.operation_name.clone()).unwrap_or_else(|| "anonymous".to_owned());
+    (kind, name)
 }
 
 /// A browser asking for HTML gets GraphiQL; anything else is a GraphQL GET request.
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     if accept.contains("text/html") && query.is_none() {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("Profiles gateway").finish()).into_response();
+        return crate::graphiql::page();
     }
     let Some(media) = negotiate(&headers) else {
         return reject(
@@ -240,10 +259,10 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
             return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL GET request: {error}"));
         }
     };
-    if is_mutation(&request) {
+    if operation(&request).0 != "query" {
         return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
     }
-    execute(&state, &headers, request, media).await
+    execute(&state, &headers, id, request, media).await
 }
 
 /// 200 when the database answers, 503 when it does not.

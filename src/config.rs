@@ -52,6 +52,18 @@ pub struct Config {
     #[arg(long, env = "PROFILES_AUTH", value_enum, default_value_t = AuthMode::Auto, global = true)]
     pub auth: AuthMode,
 
+    /// How logs are written: `pretty` for people, `json` for machines.
+    #[arg(long, env = "PROFILES_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Pretty, global = true)]
+    pub log_format: crate::telemetry::LogFormat,
+
+    /// Requests slower than this are logged at warn.
+    #[arg(long, env = "PROFILES_SLOW_REQUEST", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    pub slow_request: Duration,
+
+    /// How long in-flight requests may run after SIGTERM or Ctrl-C.
+    #[arg(long, env = "PROFILES_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_grace: Duration,
+
     #[command(flatten)]
     pub limits: Limits,
 }

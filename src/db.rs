@@ -78,7 +78,9 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    Database::connect(options).await.with_context(|| format!("cannot connect to {}", redact(url)))
+    let mut db = Database::connect(options).await.with_context(|| format!("cannot connect to {}", redact(url)))?;
+    db.set_metric_callback(crate::telemetry::record_statement);
+    Ok(db)
 }
 
 /// Applies every pending migration.

@@ -10,6 +10,7 @@ pub mod config; // settings from flags and environment
 pub mod db; // connecting, migrating, the write clock
 pub mod domain; // pure rules: phones, birthdays, names, tag handles
 pub mod error; // the one error type and its GraphQL form
+pub mod graphiql; // the GraphiQL page and its embedded assets
 pub mod graphql; // schema, resolvers, loaders
 pub mod seed; // deterministic demo data
 pub mod service; // reads and writes, one file per noun

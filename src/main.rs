@@ -4,6 +4,6 @@ use profiles_gateway::{cli::Cli, run, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init();
+    telemetry::init(cli.config.log_format);
     run(cli).await
 }

@@ -1,9 +1,140 @@
-//! Logging through `tracing`, filtered by `RUST_LOG` (default `info`).
+//! Logs and metrics.
+//!
+//! Logs go through `tracing`, filtered by `RUST_LOG` (default `info`), for people
+//! (`PROFILES_LOG_FORMAT=pretty`, the default) or machines (`json`). Every request gets
+//! a span with its request id (the caller's `x-request-id`, or a new UUID, returned in
+//! the response header), and one line when it ends: route, status, duration and, for
+//! GraphQL, the operation's name; requests slower than `PROFILES_SLOW_REQUEST` are
+//! logged at warn.
+//!
+//! Metrics are Prometheus text at `/metrics` (`metrics` + `metrics-exporter-prometheus`):
+//! - `http_requests_total`, `http_request_duration_seconds` by route, method, status;
+//! - `graphql_operations_total`, `graphql_operation_duration_seconds` by operation
+//!   name and type; `graphql_errors_total` by code;
+//! - `db_statements_total` (by outcome), `db_statement_duration_seconds`;
+//! - `db_pool_connections` by state (`in_use`, `idle`), read when scraped.
 
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sea_orm::DatabaseConnection;
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+use crate::graphql::RequestId;
+
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people reading a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second call (tests) finds a subscriber already set; that is fine.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = match format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+    };
+}
+
+/// The process's Prometheus recorder, installed on first use.
+pub fn metrics() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &seconds)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        match builder.install_recorder() {
+            Ok(handle) => handle,
+            // Another recorder is installed: keep a handle that records nothing.
+            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        }
+    })
+}
+
+/// Records one SQL statement (SeaORM's metric callback calls this).
+pub fn record_statement(info: &sea_orm::metric::Info<'_>) {
+    let outcome = if info.failed { "failed" } else { "ok" };
+    metrics::counter!("db_statements_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("db_statement_duration_seconds").record(info.elapsed.as_secs_f64());
+}
+
+/// Records one GraphQL operation and its errors.
+pub fn record_operation(name: &str, kind: &'static str, elapsed: Duration, codes: impl Iterator<Item = String>) {
+    let labels = [("operation", name.to_owned()), ("type", kind.to_owned())];
+    metrics::counter!("graphql_operations_total", &labels).increment(1);
+    metrics::histogram!("graphql_operation_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    for code in codes {
+        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
+    }
+}
+
+/// The name of the GraphQL operation a response answered, for the request's log line.
+#[derive(Clone, Debug)]
+pub struct OperationName(pub String);
+
+/// Wraps every request: request id, span, metrics, one log line.
+pub async fn observe(State(slow): State<Duration>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
+    let method = request.method().to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16().to_string();
+    let operation = response.extensions().get::<OperationName>().map(|o| o.0.clone());
+    let labels = [("route", route.clone()), ("method", method), ("status", status.clone())];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    let _entered = span.enter();
+    let (ms, operation) = (elapsed.as_secs_f64() * 1000.0, operation.unwrap_or_default());
+    if elapsed >= slow {
+        tracing::warn!(%status, duration_ms = ms, %operation, "slow request");
+    } else if route != "/healthz" && route != "/metrics" {
+        tracing::info!(%status, duration_ms = ms, %operation, "request");
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// `/metrics`: the Prometheus text, with the pool's gauges read now.
+pub async fn scrape(State(db): State<DatabaseConnection>) -> impl IntoResponse {
+    let pool = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        _ => None,
+    };
+    if let Some((size, idle)) = pool {
+        let idle = idle as f64;
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
+        metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(size) - idle);
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics().render())
 }

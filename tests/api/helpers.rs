@@ -135,6 +135,7 @@ impl TestApp {
         let statements = Arc::new(Mutex::new(Vec::new()));
         let log = statements.clone();
         db.set_metric_callback(move |info| {
+            profiles_gateway::telemetry::record_statement(info);
             if let Ok(mut log) = log.lock() {
                 log.push(info.statement.to_string());
             }
