@@ -59,12 +59,15 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    // Installed now, so that nothing recorded before the first scrape is lost.
+    telemetry::metrics();
     let limits = state.limits.clone();
     let metrics = Router::new().route("/metrics", get(telemetry::scrape)).with_state(state.db.clone());
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route(&format!("{}/{{file}}", crate::graphiql::ASSETS), get(crate::graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/readyz", get(readyz))
         .with_state(state.clone())
         .merge(metrics)
@@ -165,12 +168,18 @@ async fn execute(
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     let status = if media == GRAPHQL_RESPONSE && request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let mut body = serde_json::to_value(&response).unwrap_or_default();
-    if request_error && let Some(body) = body.as_object_mut() {
+    // Serialised as it is, so that fields keep the order of the selection.
+    let body = if request_error {
         // Execution never began, so there is no `data` entry (GraphQL spec, "Response").
-        body.remove("data");
+        #[derive(serde::Serialize)]
+        struct Errors<'a> {
+            errors: &'a [async_graphql::ServerError],
+        }
+        serde_json::to_vec(&Errors { errors: &response.errors })
+    } else {
+        serde_json::to_vec(&response)
     }
-    let body = serde_json::to_vec(&body).unwrap_or_default();
+    .unwrap_or_default();
     let mut response = (status, body).into_response();
     let media = if media == JSON { "application/json" } else { GRAPHQL_RESPONSE };
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
@@ -287,13 +296,33 @@ pub async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()
     }
     let options =
         SchemaOptions { region: config.default_region, limits: config.limits.clone(), ..SchemaOptions::default() };
-    let app = router(AppState::new(db.clone(), options).with_auth(auth_required));
+    let mut state = AppState::new(db.clone(), options).with_auth(auth_required);
+    state.slow_request = config.slow_request;
+    let app = router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!("GraphiQL on http://{}/graphql", listener.local_addr()?);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // On a signal the server stops accepting and lets in-flight requests finish; after
+    // the grace period whatever is left is dropped.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let signalled = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signalled(stopped.clone()));
+    let grace = config.shutdown_grace;
+    tokio::select! {
+        result = server => result?,
+        () = async { signalled(stopped).await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "grace period over: dropping the requests still in flight");
+        }
+    }
     db.close().await?;
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -39,15 +39,18 @@ try {
   if (response?.status() !== 200) fail(`GET /graphql answered ${response?.status()}`);
   await page.waitForSelector('.graphiql-container', { timeout: 15000 });
   await page.click('.graphiql-execute-button');
-  const result = page.locator('.result-window');
-  await result.getByText('"totalCount"').waitFor({ timeout: 15000 });
-  const text = await result.innerText();
+  // The result editor splits its text into token spans: wait on the whole text.
+  await page.waitForFunction(() => document.querySelector('.result-window')?.innerText.includes('totalCount'), null, {
+    timeout: 15000,
+  });
+  const text = await page.locator('.result-window').innerText();
   if (!text.includes(`"totalCount": ${expectedTotal}`)) fail(`the result does not show totalCount ${expectedTotal}:\n${text}`);
   if (!text.includes('"fullName"')) fail(`the result shows no profiles:\n${text}`);
-  // The documentation explorer opens and lists the root types.
+  // The documentation explorer opens on the schema's root types (and stays open for
+  // the screenshot).
   await page.click('[aria-label="Show Documentation Explorer"]');
-  await page.getByText('Query', { exact: true }).first().waitFor({ timeout: 5000 });
-  await page.click('[aria-label="Show Documentation Explorer"]');
+  const docs = page.locator('.graphiql-doc-explorer');
+  await docs.getByText('Mutation').first().waitFor({ timeout: 5000 });
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });
   if (offMachine.length > 0) fail(`the page asked for things off this machine: ${offMachine.join(', ')}`);

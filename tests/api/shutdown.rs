@@ -1,0 +1,96 @@
+//! The real binary: graceful shutdown on SIGTERM, and JSON logs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free port on loopback.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port()
+}
+
+fn start(port: u16, dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.join("shutdown.db").display()))
+        .env("PROFILES_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PROFILES_LOG_FORMAT", "json")
+        .env("PROFILES_SHUTDOWN_GRACE", "20s")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the binary starts")
+}
+
+fn wait_until_up(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_request_in_flight_completes_after_sigterm_while_new_connections_are_refused() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let port = free_port();
+    let mut server = start(port, dir.path());
+    wait_until_up(port);
+
+    // A request whose body is still arriving when the signal comes.
+    let body = r#"{"query":"query Slow { tiers { handle } }"}"#;
+    let (head, tail) = body.split_at(10);
+    let mut in_flight = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        in_flight,
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-request-id: in-flight-1\r\nContent-Length: {}\r\n\r\n{head}",
+        body.len()
+    )
+    .expect("send the start");
+    in_flight.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "new connections are refused after SIGTERM");
+
+    in_flight.write_all(tail.as_bytes()).expect("send the rest");
+    let mut response = String::new();
+    in_flight.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut buffer = [0u8; 4096];
+    while !response.contains("\"tiers\"") {
+        let read = in_flight.read(&mut buffer).expect("the response arrives");
+        assert!(read > 0, "connection closed before the response: {response}");
+        response.push_str(&String::from_utf8_lossy(&buffer[..read]));
+    }
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#"{"data":{"tiers":[]}}"#), "{response}");
+    drop(in_flight);
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = server.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "a clean exit: {exit:?}");
+
+    // Every log line is JSON; the request's line has its id, status and operation.
+    let lines: Vec<serde_json::Value> = BufReader::new(server.stderr.take().expect("stderr"))
+        .lines()
+        .map(|line| serde_json::from_str(&line.expect("a line")).expect("a JSON log line"))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|line| line["message"] == "request" && line["span"]["request_id"] == "in-flight-1")
+        .unwrap_or_else(|| panic!("the request's line: {lines:#?}"));
+    assert_eq!(request["status"], "200");
+    assert_eq!(request["operation"], "Slow");
+    assert!(request["duration_ms"].as_f64().is_some());
+    assert!(lines.iter().any(|line| line["message"] == "shutting down"));
+    assert!(lines.iter().any(|line| line["message"] == "stopped"));
+}
