@@ -29,6 +29,7 @@ use tracing::Instrument;
 
 use crate::auth::{self, Caller};
 use crate::config::{Config, Limits};
+use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::{AppSchema, RequestId, SchemaOptions, build_schema};
 use crate::telemetry::{self, OperationName};
@@ -134,10 +135,14 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, R
     match crate::service::token::caller(&state.db, secret).await {
         Ok(Some(caller)) => Ok(caller),
         Ok(None) => Err(unauthenticated()),
+        Err(AppError::ServiceUnavailable) => Err(reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "the database is unavailable; try again shortly",
+        )),
         Err(error) => {
-            let error: async_graphql::Error = error.into();
-            let code = error.extensions.as_ref().and_then(|e| e.get("code")).map(|c| c.to_string()).unwrap_or_default();
-            Err(reject(StatusCode::SERVICE_UNAVAILABLE, code.trim_matches('"'), &error.message))
+            tracing::error!(?error, "token lookup failed");
+            Err(reject(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "Internal server error."))
         }
     }
 }
@@ -158,10 +163,7 @@ async fn execute(
     let request = request.data(Loaders::new(&state.db)).data(id).data(caller);
     let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
     let response = state.schema.execute(request).instrument(span).await;
-    let codes = response
-        .errors
-        .iter()
-        .filter_map(|e| e.extensions.as_ref()?.get("code").map(|c| c.to_string().trim_matches('"').to_owned()));
+    let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
     telemetry::record_operation(&name, kind, started.elapsed(), codes);
     // A request that failed before execution: no data, and errors without a path.
     let request_error = response.data == async_graphql::Value::Null

@@ -37,6 +37,14 @@ fn code_of(error: &ServerError) -> Option<&Value> {
     error.extensions.as_ref().and_then(|ext| ext.get("code"))
 }
 
+/// The `extensions.code` of an error, as text.
+pub fn code(error: &ServerError) -> Option<&str> {
+    match code_of(error) {
+        Some(Value::String(code)) => Some(code),
+        _ => None,
+    }
+}
+
 fn set_code(error: &mut ServerError, code: &str) {
     error.extensions.get_or_insert_with(Default::default).set("code", code);
 }
