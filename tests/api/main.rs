@@ -17,6 +17,7 @@ mod owned_write;
 mod profile_read;
 mod profile_write;
 mod profiles_page;
+mod readme;
 mod reference_write;
 mod robustness;
 mod schema;
