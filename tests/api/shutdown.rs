@@ -1,4 +1,5 @@
-//! The real binary: graceful shutdown on SIGTERM, and JSON logs.
+//! The real binary: graceful shutdown on SIGTERM, JSON logs, the token commands, and
+//! refusing to serve without tokens on a public address.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -93,4 +94,52 @@ fn a_request_in_flight_completes_after_sigterm_while_new_connections_are_refused
     assert!(request["duration_ms"].as_f64().is_some());
     assert!(lines.iter().any(|line| line["message"] == "shutting down"));
     assert!(lines.iter().any(|line| line["message"] == "stopped"));
+}
+
+fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+        .args(args)
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.join("cli.db").display()))
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn the_token_commands_print_a_secret_once_and_list_and_revoke_tokens() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let created = cli(dir.path(), &["token", "create", "--name", "bff", "--scopes", "profiles:read,profiles:write"]);
+    assert!(created.status.success(), "{created:?}");
+    let secret = String::from_utf8(created.stdout).expect("utf-8");
+    let secret = secret.trim();
+    assert!(
+        secret.starts_with("pgw_") && !secret.contains(char::is_whitespace),
+        "only the secret on stdout: {secret:?}"
+    );
+
+    let listed = cli(dir.path(), &["token", "list"]);
+    let listing = String::from_utf8(listed.stdout).expect("utf-8");
+    assert!(listing.contains("bff") && listing.contains("profiles:read,profiles:write"), "{listing}");
+    assert!(!listing.contains(secret), "the secret is never shown again");
+
+    assert!(cli(dir.path(), &["token", "revoke", "1"]).status.success());
+    let listing = String::from_utf8(cli(dir.path(), &["token", "list"]).stdout).expect("utf-8");
+    assert!(!listing.lines().nth(1).unwrap_or_default().trim_end().ends_with('-'), "revoked: {listing}");
+    assert!(!cli(dir.path(), &["token", "revoke", "1"]).status.success(), "revoking twice fails");
+    let bad = cli(dir.path(), &["token", "create", "--name", "x", "--scopes", "profiles:delete"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope"));
+}
+
+#[test]
+fn auth_off_on_a_public_address_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let output = Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("off.db").display()))
+        .env("PROFILES_LISTEN", format!("0.0.0.0:{}", free_port()))
+        .env("PROFILES_AUTH", "off")
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success(), "it must not serve");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("refusing to serve profiles without tokens"));
 }
