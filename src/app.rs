@@ -159,10 +159,12 @@ async fn execute(
         Err(response) => return response,
     };
     let (kind, name) = operation(&request);
+    let (query, operation_name) = (request.query.clone(), request.operation_name.clone());
     let started = std::time::Instant::now();
     let request = request.data(Loaders::new(&state.db)).data(id).data(caller);
     let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
-    let response = state.schema.execute(request).instrument(span).await;
+    let mut response = state.schema.execute(request).instrument(span).await;
+    crate::graphql::order::restore(&mut response.data, &query, operation_name.as_deref());
     let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
     telemetry::record_operation(&name, kind, started.elapsed(), codes);
     // A request that failed before execution: no data, and errors without a path.

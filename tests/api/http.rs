@@ -80,3 +80,24 @@ async fn internal_errors_are_opaque_and_carry_the_request_id() {
         assert!(!text.contains(leak), "the response leaks {leak:?}: {text}");
     }
 }
+
+/// Fields come back in the order the query selects them, however long each takes
+/// (async-graphql inserts them as they complete; `graphql::order` restores the order).
+#[tokio::test]
+async fn response_fields_follow_the_selection_order() {
+    let app = TestApp::spawn().await;
+    crate::fixtures::create(&app, vec![crate::fixtures::named_profile(0, "Ann", "Lee")]).await;
+    let query =
+        "{ profiles(first: 1) { totalCount pageInfo { hasNextPage } nodes { lastName firstName } } tiers { handle } }";
+    for round in 0..20 {
+        let request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({ "query": query }).to_string()))
+            .expect("request");
+        let (_, _, body) = app.send(request).await;
+        let text = String::from_utf8(body).expect("utf-8");
+        let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{key} in {text}"));
+        let order = ["profiles", "totalCount", "pageInfo", "nodes", "lastName", "firstName", "tiers"].map(at);
+        assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "round {round}: {text}");
+    }
+}

@@ -190,9 +190,19 @@ async fn bodies_over_the_limit_are_413_and_under_it_are_served() {
 
 #[tokio::test]
 async fn a_request_over_its_time_is_408() {
-    let app = limited(Limits { request_timeout: std::time::Duration::from_nanos(1), ..Limits::default() }).await;
-    let (status, _) = post_body(&app, "application/json", json!({ "query": READ }).to_string().into_bytes()).await;
+    use futures_util::StreamExt;
+    let timeout = std::time::Duration::from_millis(200);
+    let app = limited(Limits { request_timeout: timeout, ..Limits::default() }).await;
+    // A body that starts and never ends: the request cannot finish within any time.
+    let stalled = futures_util::stream::once(async { Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{")) })
+        .chain(futures_util::stream::pending());
+    let request = Request::post("/graphql").header("content-type", "application/json").body(Body::from_stream(stalled));
+    let started = std::time::Instant::now();
+    let (status, _, _) = app.send(request.expect("request")).await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() >= timeout);
+    let (status, _) = post_body(&app, "application/json", json!({ "query": READ }).to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "a request that finishes in time is served");
 }
 
 #[tokio::test]

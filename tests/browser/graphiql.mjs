@@ -58,6 +58,14 @@ try {
   console.log(`GraphiQL ran the example query; screenshot in ${screenshot}`);
   console.log('browser: 1 passed, 0 failed');
 } catch (error) {
+  // Keep what the page showed, for whoever reads the failure.
+  const page = browser.contexts()[0]?.pages()[0];
+  if (page) {
+    mkdirSync(dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot }).catch(() => {});
+    const shown = await page.evaluate(() => document.querySelector('.result-window')?.innerText ?? '(no result window)').catch(() => '');
+    console.error(`result window:\n${shown.slice(0, 500)}`);
+  }
   fail(error.message);
 } finally {
   await browser.close();

@@ -1,0 +1,99 @@
+//! Puts response fields back in selection order.
+//!
+//! The GraphQL specification orders a result's fields as the query selects them.
+//! async-graphql 7.2 resolves a query's fields concurrently and inserts each result as
+//! it completes, so a field that waits on the database can land after faster ones
+//! (`totalCount` after `nodes`). Resolving concurrently is what lets the DataLoaders
+//! batch, so the order is restored on the finished response instead.
+
+use async_graphql::Value;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
+use indexmap::IndexMap;
+
+/// Reorders `data` as the operation `operation_name` of `query` selects it. A query
+/// that does not parse leaves `data` as it is (it has none).
+pub fn restore(data: &mut Value, query: &str, operation_name: Option<&str>) {
+    let Ok(document) = async_graphql::parser::parse_query(query) else { return };
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) => operations.values().next(),
+    };
+    if let Some(operation) = operation {
+        reorder(data, &[&operation.node.selection_set.node], &document);
+    }
+}
+
+/// The response keys `sets` select, in order of first appearance, each with the
+/// selection sets of its sub-fields (a key may be selected in several places).
+fn keys<'a>(sets: &[&'a SelectionSet], document: &'a ExecutableDocument) -> IndexMap<String, Vec<&'a SelectionSet>> {
+    fn walk<'a>(
+        set: &'a SelectionSet,
+        document: &'a ExecutableDocument,
+        keys: &mut IndexMap<String, Vec<&'a SelectionSet>>,
+        depth: usize,
+    ) {
+        if depth > 32 {
+            return;
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let key = field.node.response_key().node.to_string();
+                    keys.entry(key).or_default().push(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(fragment) => {
+                    walk(&fragment.node.selection_set.node, document, keys, depth + 1)
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                        walk(&fragment.node.selection_set.node, document, keys, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+    let mut keys = IndexMap::new();
+    for set in sets {
+        walk(set, document, &mut keys, 0);
+    }
+    keys
+}
+
+fn reorder(value: &mut Value, sets: &[&SelectionSet], document: &ExecutableDocument) {
+    match value {
+        Value::List(items) => items.iter_mut().for_each(|item| reorder(item, sets, document)),
+        Value::Object(fields) => {
+            let mut ordered = IndexMap::with_capacity(fields.len());
+            for (key, children) in keys(sets, document) {
+                if let Some((name, mut child)) = fields.shift_remove_entry(key.as_str()) {
+                    reorder(&mut child, &children, document);
+                    ordered.insert(name, child);
+                }
+            }
+            // Nothing should be left; if anything is, it keeps its place at the end.
+            ordered.extend(fields.drain(..));
+            *fields = ordered;
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_follow_the_selection_through_fragments_and_lists() {
+        let query = "query Q { b a: x ...F list { z y } } fragment F on Query { c }";
+        let mut data = Value::from_json(serde_json::json!({
+            "list": [{ "y": 1, "z": 2 }, { "y": 3, "z": 4 }], "c": 1, "a": 2, "b": 3
+        }))
+        .expect("a value");
+        restore(&mut data, query, None);
+        assert_eq!(
+            serde_json::to_string(&data).expect("JSON"),
+            r#"{"b":3,"a":2,"c":1,"list":[{"z":2,"y":1},{"z":4,"y":3}]}"#
+        );
+    }
+}
