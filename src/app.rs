@@ -158,13 +158,18 @@ async fn execute(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let (kind, name) = operation(&request);
-    let (query, operation_name) = (request.query.clone(), request.operation_name.clone());
+    let mut request = request;
+    let (kind, name) = operation(&mut request, &state.limits);
+    // The document async-graphql parsed (once: it reuses the one cached on the request).
+    let document = request.parsed_query().ok().cloned();
+    let operation_name = request.operation_name.clone();
     let started = std::time::Instant::now();
     let request = request.data(Loaders::new(&state.db)).data(id).data(caller);
     let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
     let mut response = state.schema.execute(request).instrument(span).await;
-    crate::graphql::order::restore(&mut response.data, &query, operation_name.as_deref());
+    if let Some(document) = &document {
+        crate::graphql::order::restore(&mut response.data, document, operation_name.as_deref());
+    }
     let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
     telemetry::record_operation(&name, kind, started.elapsed(), codes);
     // A request that failed before execution: no data, and errors without a path.
@@ -227,11 +232,15 @@ async fn graphql_post(
 
 /// The type (`query`, `mutation`) and name of the operation a request selects, for
 /// logs and metrics; `anonymous` for an unnamed one, `unparsed` when it does not parse.
-fn operation(request: &async_graphql::Request) -> (&'static str, String) {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+/// The parsed document stays cached on the request, and execution reuses it. A query
+/// over the size limit is not parsed here: the guard refuses it before parsing.
+fn operation(request: &mut async_graphql::Request, limits: &Limits) -> (&'static str, String) {
+    let operation_name = request.operation_name.clone();
+    if request.query.len() > limits.max_query_bytes {
         return ("unknown", "unparsed".to_owned());
-    };
-    let (name, operation) = match (&document.operations, &request.operation_name) {
+    }
+    let Ok(document) = request.parsed_query() else { return ("unknown", "unparsed".to_owned()) };
+    let (name, operation) = match (&document.operations, &operation_name) {
         (DocumentOperations::Single(operation), _) => (None, Some(operation)),
         (DocumentOperations::Multiple(operations), Some(name)) => (Some(name.clone()), operations.get(name.as_str())),
         (DocumentOperations::Multiple(operations), None) => {
@@ -244,8 +253,7 @@ fn operation(request: &async_graphql::Request) -> (&'static str, String) {
         Some(OperationType::Subscription) => "subscription",
         _ => "query",
     };
-    let name = name.or_else(|| request.operation_name.clone()).unwrap_or_else(|| "anonymous".to_owned());
-    (kind, name)
+    (kind, name.or(operation_name).unwrap_or_else(|| "anonymous".to_owned()))
 }
 
 /// A browser asking for HTML gets GraphiQL; anything else is a GraphQL GET request.
@@ -266,13 +274,13 @@ async fn graphql_get(
             "accept `application/graphql-response+json` or `application/json`",
         );
     };
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+    let mut request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(request) => request,
         Err(error) => {
             return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL GET request: {error}"));
         }
     };
-    if operation(&request).0 != "query" {
+    if !matches!(operation(&mut request, &state.limits).0, "query" | "unknown") {
         return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
     }
     execute(&state, &headers, id, request, media).await

@@ -10,17 +10,15 @@ use async_graphql::Value;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
 use indexmap::IndexMap;
 
-/// Reorders `data` as the operation `operation_name` of `query` selects it. A query
-/// that does not parse leaves `data` as it is (it has none).
-pub fn restore(data: &mut Value, query: &str, operation_name: Option<&str>) {
-    let Ok(document) = async_graphql::parser::parse_query(query) else { return };
+/// Reorders `data` as the operation `operation_name` of `document` selects it.
+pub fn restore(data: &mut Value, document: &ExecutableDocument, operation_name: Option<&str>) {
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
         (DocumentOperations::Multiple(operations), None) => operations.values().next(),
     };
     if let Some(operation) = operation {
-        reorder(data, &[&operation.node.selection_set.node], &document);
+        reorder(data, &[&operation.node.selection_set.node], document);
     }
 }
 
@@ -90,7 +88,7 @@ mod tests {
             "list": [{ "y": 1, "z": 2 }, { "y": 3, "z": 4 }], "c": 1, "a": 2, "b": 3
         }))
         .expect("a value");
-        restore(&mut data, query, None);
+        restore(&mut data, &async_graphql::parser::parse_query(query).expect("a query"), None);
         assert_eq!(
             serde_json::to_string(&data).expect("JSON"),
             r#"{"b":3,"a":2,"c":1,"list":[{"z":2,"y":1},{"z":4,"y":3}]}"#

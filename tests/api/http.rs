@@ -101,3 +101,14 @@ async fn response_fields_follow_the_selection_order() {
         assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "round {round}: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_get_request_that_does_not_parse_is_a_parse_error_not_405() {
+    let app = TestApp::spawn().await;
+    let request =
+        Request::get("/graphql?query=%7B%20profiles(").header(header::ACCEPT, "application/json").body(Body::empty());
+    let (status, _, body) = app.send(request.expect("request")).await;
+    assert_eq!(status, StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(error_codes(&body), vec!["GRAPHQL_PARSE_FAILED"]);
+}
