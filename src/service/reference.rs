@@ -47,8 +47,15 @@ pub enum OnDelete {
     Refuse,
 }
 
-/// A kind of reference record.
-pub trait Reference: EntityTrait {
+/// A kind of reference record, with what the generic writes below need of its entity
+/// (bounds stated once here, and implied wherever `E: Reference` is).
+pub trait Reference:
+    EntityTrait<
+        ActiveModel: ActiveModelTrait<Entity = Self> + Send,
+        Model: IntoActiveModel<<Self as EntityTrait>::ActiveModel>,
+        PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType: From<i32>>,
+    >
+{
     /// What one is called in messages.
     const NOUN: &'static str;
     const ON_DELETE: OnDelete;
@@ -123,8 +130,6 @@ fn unique<E: Reference>() -> [(&'static str, Path); 1] {
 pub async fn create<E>(db: &DatabaseConnection, columns: E::ActiveModel, problems: Problems) -> WriteResult<E::Model>
 where
     E: Reference,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    E::Model: IntoActiveModel<E::ActiveModel>,
 {
     problems.finish(())?;
     let txn = begin(db).await?;
@@ -136,7 +141,6 @@ where
 async fn find<E>(txn: &sea_orm::DatabaseTransaction, id: i32) -> WriteResult<E::Model>
 where
     E: Reference,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
 {
     E::find_by_id(id)
         .one(txn)
@@ -153,9 +157,6 @@ pub async fn update<E>(
 ) -> WriteResult<E::Model>
 where
     E: Reference,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    E::Model: IntoActiveModel<E::ActiveModel>,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
 {
     let txn = begin(db).await?;
     let current = find::<E>(&txn, id).await?;
@@ -179,9 +180,6 @@ where
 pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> WriteResult<i32>
 where
     E: Reference,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    E::Model: IntoActiveModel<E::ActiveModel>,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
 {
     let txn = begin(db).await?;
     let current = find::<E>(&txn, id).await?;
