@@ -135,7 +135,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, R
     match crate::service::token::caller(&state.db, secret).await {
         Ok(Some(caller)) => Ok(caller),
         Ok(None) => Err(unauthenticated()),
-        Err(AppError::ServiceUnavailable) => Err(reject(
+        Err(AppError::ServiceUnavailable { .. }) => Err(reject(
             StatusCode::SERVICE_UNAVAILABLE,
             "SERVICE_UNAVAILABLE",
             "the database is unavailable; try again shortly",
@@ -147,52 +147,102 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, R
     }
 }
 
+/// How a request arrived: a GET may only run queries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Get,
+    Post,
+}
+
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     id: RequestId,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     media: &'static str,
+    via: Via,
 ) -> Response {
+    // The caller first: nothing of an unauthenticated request is parsed.
     let caller = match authenticate(state, headers).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let mut request = request;
-    let (kind, name) = operation(&mut request, &state.limits);
-    // The document async-graphql parsed (once: it reuses the one cached on the request).
-    let document = request.parsed_query().ok().cloned();
-    let operation_name = request.operation_name.clone();
     let started = std::time::Instant::now();
-    let request = request.data(Loaders::new(&state.db)).data(id).data(caller);
-    let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
-    let mut response = state.schema.execute(request).instrument(span).await;
-    if let Some(document) = &document {
-        crate::graphql::order::restore(&mut response.data, document, operation_name.as_deref());
-    }
-    let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
-    telemetry::record_operation(&name, kind, started.elapsed(), codes);
+    // Then the bound on nesting, before anything recursive reads the document.
+    let (kind, name, mut response) = match crate::graphql::nesting::check(&request.query, &request.variables) {
+        Err(error) => ("unknown", "unparsed".to_owned(), async_graphql::Response::from_errors(vec![error])),
+        Ok(()) => {
+            let (kind, name) = operation(&mut request, &state.limits);
+            if via == Via::Get && !matches!(kind, "query" | "unknown") {
+                return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
+            }
+            let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
+            let response = run(state, request, kind, &id, &caller).instrument(span).await;
+            (kind, name, response)
+        }
+    };
     // A request that failed before execution: no data, and errors without a path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if media == GRAPHQL_RESPONSE && request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    // Serialised as it is, so that fields keep the order of the selection.
-    let body = if request_error {
-        // Execution never began, so there is no `data` entry (GraphQL spec, "Response").
-        #[derive(serde::Serialize)]
-        struct Errors<'a> {
-            errors: &'a [async_graphql::ServerError],
-        }
-        serde_json::to_vec(&Errors { errors: &response.errors })
+    crate::graphql::errors::ensure_codes(&mut response.errors);
+    let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
+    telemetry::record_operation(telemetry::operation_label(&name, !request_error), kind, started.elapsed(), codes);
+    let mut http = if request_error {
+        request_errors(media, response.errors)
     } else {
-        serde_json::to_vec(&response)
+        // Serialised as it is, so that fields keep the order of the selection.
+        with_media(StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default(), media)
+    };
+    http.extensions_mut().insert(OperationName(name));
+    http
+}
+
+/// Executes a request whose nesting was checked, with the per-request data, and puts
+/// the fields of its result in selection order. A read that lost its database
+/// connection runs once more on a fresh one; a write does not (it may have committed).
+async fn run(
+    state: &AppState,
+    mut request: async_graphql::Request,
+    kind: &str,
+    id: &RequestId,
+    caller: &Caller,
+) -> async_graphql::Response {
+    // The document async-graphql parsed (once: it reuses the one cached on the request).
+    let document = request.parsed_query().ok().cloned();
+    let operation_name = request.operation_name.clone();
+    let retry = (kind == "query").then(|| (request.query.clone(), request.variables.clone()));
+    let data =
+        |request: async_graphql::Request| request.data(Loaders::new(&state.db)).data(id.clone()).data(caller.clone());
+    let mut response = state.schema.execute(data(request)).await;
+    if let Some((query, variables)) = retry
+        && response.errors.iter().any(|e| e.source::<crate::error::ConnectionLost>().is_some())
+    {
+        tracing::warn!("a read lost its database connection; running it once more");
+        let mut again = async_graphql::Request::new(query).variables(variables);
+        again.operation_name = operation_name.clone();
+        response = state.schema.execute(data(again)).await;
     }
-    .unwrap_or_default();
+    if let Some(document) = &document {
+        crate::graphql::order::restore(&mut response.data, document, operation_name.as_deref());
+    }
+    response
+}
+
+/// The answer to a request that failed before execution began: no `data` entry (GraphQL
+/// spec, "Response"), and 400 when the client accepts `application/graphql-response+json`.
+fn request_errors(media: &'static str, errors: Vec<async_graphql::ServerError>) -> Response {
+    #[derive(serde::Serialize)]
+    struct Errors {
+        errors: Vec<async_graphql::ServerError>,
+    }
+    let status = if media == GRAPHQL_RESPONSE { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    with_media(status, serde_json::to_vec(&Errors { errors }).unwrap_or_default(), media)
+}
+
+fn with_media(status: StatusCode, body: Vec<u8>, media: &'static str) -> Response {
     let mut response = (status, body).into_response();
-    let media = if media == JSON { "application/json" } else { GRAPHQL_RESPONSE };
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    response.extensions_mut().insert(OperationName(name));
     response
 }
 
@@ -223,7 +273,7 @@ async fn graphql_post(
         );
     };
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&state, &headers, id, request, media).await,
+        Ok(request) => execute(&state, &headers, id, request, media, Via::Post).await,
         Err(error) => {
             reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {error}"))
         }
@@ -274,16 +324,13 @@ async fn graphql_get(
             "accept `application/graphql-response+json` or `application/json`",
         );
     };
-    let mut request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(request) => request,
         Err(error) => {
             return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL GET request: {error}"));
         }
     };
-    if !matches!(operation(&mut request, &state.limits).0, "query" | "unknown") {
-        return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
-    }
-    execute(&state, &headers, id, request, media).await
+    execute(&state, &headers, id, request, media, Via::Get).await
 }
 
 /// 200 when the database answers, 503 when it does not.
@@ -325,10 +372,10 @@ pub async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()
     let signalled = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signalled(stopped.clone()));
+    let server = crate::server::serve(listener, app, config.connections, stopped.clone());
     let grace = config.shutdown_grace;
     tokio::select! {
-        result = server => result?,
+        () = server => {},
         () = async { signalled(stopped).await; tokio::time::sleep(grace).await } => {
             tracing::warn!(?grace, "grace period over: dropping the requests still in flight");
         }

@@ -66,6 +66,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub connections: crate::server::ConnectionLimits,
 }
 
 /// Limits on what one request may ask (the README's security section).

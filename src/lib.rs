@@ -13,6 +13,7 @@ pub mod error; // the one error type and its GraphQL form
 pub mod graphiql; // the GraphiQL page and its embedded assets
 pub mod graphql; // schema, resolvers, loaders
 pub mod seed; // deterministic demo data
+pub mod server; // accepting connections: timeouts, a cap, graceful shutdown
 pub mod service; // reads and writes, one file per noun
 pub mod telemetry; // logging
 

@@ -11,6 +11,13 @@
 //! - `http_requests_total`, `http_request_duration_seconds` by route, method, status;
 //! - `graphql_operations_total`, `graphql_operation_duration_seconds` by operation
 //!   name and type; `graphql_errors_total` by code;
+//!
+//! Label values are bounded, since every new value is a series held for the life of
+//! the process: an operation is labelled with its name only once its document
+//! validated (else `invalid`), cut to 64 characters, and only the first 200 distinct
+//! names get a series of their own; later ones share `other`. A background thread
+//! folds histogram samples into their buckets every 5 s, so memory stays flat whether
+//! or not anything scrapes `/metrics`.
 //! - `db_statements_total` (by outcome), `db_statement_duration_seconds`;
 //! - `db_pool_connections` by state (`in_use`, `idle`), read when scraped.
 
@@ -48,7 +55,14 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// The process's Prometheus recorder, installed on first use.
+/// How often histogram samples are folded into buckets when nothing scrapes.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// Longest operation name used as a label value.
+const MAX_LABEL_CHARS: usize = 64;
+/// Most distinct operation names with a series of their own.
+const MAX_OPERATION_NAMES: usize = 200;
+
+/// The process's Prometheus recorder, installed on first use, with its upkeep thread.
 pub fn metrics() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -56,12 +70,44 @@ pub fn metrics() -> &'static PrometheusHandle {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &seconds)
             .unwrap_or_else(|_| PrometheusBuilder::new());
-        match builder.install_recorder() {
+        let handle = match builder.install_recorder() {
             Ok(handle) => handle,
             // Another recorder is installed: keep a handle that records nothing.
             Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        };
+        // `install_recorder` starts no upkeep: without it, samples pile up until a
+        // scrape (STACK-NOTES 14). A plain thread needs no runtime to be running.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new().name("metrics-upkeep".to_owned()).spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start the metrics upkeep thread");
         }
+        handle
     })
+}
+
+/// The label value for an operation name: `invalid` for a document that did not
+/// validate, the name cut to 64 characters, or `other` once 200 names are known.
+pub fn operation_label(name: &str, validated: bool) -> String {
+    static KNOWN: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    if !validated {
+        return "invalid".to_owned();
+    }
+    let name: String = name.chars().take(MAX_LABEL_CHARS).collect();
+    let Ok(mut known) = KNOWN.get_or_init(Default::default).lock() else { return "other".to_owned() };
+    if known.contains(&name) {
+        name
+    } else if known.len() < MAX_OPERATION_NAMES {
+        known.insert(name.clone());
+        name
+    } else {
+        "other".to_owned()
+    }
 }
 
 /// Records one SQL statement (SeaORM's metric callback calls this).
@@ -71,9 +117,10 @@ pub fn record_statement(info: &sea_orm::metric::Info<'_>) {
     metrics::histogram!("db_statement_duration_seconds").record(info.elapsed.as_secs_f64());
 }
 
-/// Records one GraphQL operation and its errors.
-pub fn record_operation(name: &str, kind: &'static str, elapsed: Duration, codes: impl Iterator<Item = String>) {
-    let labels = [("operation", name.to_owned()), ("type", kind.to_owned())];
+/// Records one GraphQL operation and its errors; `name` is a bounded label
+/// ([`operation_label`]).
+pub fn record_operation(name: String, kind: &'static str, elapsed: Duration, codes: impl Iterator<Item = String>) {
+    let labels = [("operation", name), ("type", kind.to_owned())];
     metrics::counter!("graphql_operations_total", &labels).increment(1);
     metrics::histogram!("graphql_operation_duration_seconds", &labels).record(elapsed.as_secs_f64());
     for code in codes {

@@ -46,6 +46,11 @@ pub fn calling_code(region: Region) -> Option<u16> {
     phonenumber::metadata::DATABASE.by_id(region.0.as_ref()).map(|meta| meta.country_code())
 }
 
+/// The trunk prefix dialled before a national number in `region` (`0` in AU), if any.
+pub fn trunk_prefix(region: Region) -> Option<String> {
+    phonenumber::metadata::DATABASE.by_id(region.0.as_ref()).and_then(|meta| meta.national_prefix().map(str::to_owned))
+}
+
 /// The parts of a stored number that the API derives from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PhoneParts {

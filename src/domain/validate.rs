@@ -101,11 +101,24 @@ impl Problems {
     }
 }
 
-/// Optional text: trimmed; blank becomes `None`; longer than `max` characters is TOO_LONG.
+/// Whether `text` holds a control character (Unicode category Cc) other than tab, line
+/// feed and carriage return. Text may not: NUL cannot be stored by PostgreSQL at all,
+/// and the others are never part of a name, an address or a note.
+pub fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The message for text with a control character.
+pub const CONTROL_MESSAGE: &str = "must not contain control characters (other than tab and line breaks)";
+
+/// Optional text: trimmed; blank becomes `None`; longer than `max` characters is
+/// TOO_LONG; a control character (see [`has_control`]) is INVALID.
 pub fn text(problems: &mut Problems, path: &Path, value: Option<&str>, max: usize) -> Option<String> {
     let value = value.map(str::trim).filter(|v| !v.is_empty())?;
     if value.chars().count() > max {
         problems.add(path, UserErrorCode::TooLong, format!("must be at most {max} characters"));
+    } else if has_control(value) {
+        problems.add(path, UserErrorCode::Invalid, CONTROL_MESSAGE);
     }
     Some(value.to_owned())
 }

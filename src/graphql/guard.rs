@@ -71,20 +71,28 @@ pub fn too_complex(message: String) -> ServerError {
 }
 
 /// Counts the aliases of a selection set and of the fragments it spreads (each once).
-fn aliases(set: &SelectionSet, document: &ExecutableDocument, seen: &mut Vec<String>) -> usize {
+/// A chain of fragments each spreading the next is followed at most 32 deep, as the
+/// parser bounds selection sets.
+fn aliases(set: &SelectionSet, document: &ExecutableDocument, seen: &mut Vec<String>, depth: usize) -> usize {
+    if depth > 32 {
+        return 0;
+    }
     set.items
         .iter()
         .map(|item| match &item.node {
             Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + aliases(&field.node.selection_set.node, document, seen)
+                usize::from(field.node.alias.is_some())
+                    + aliases(&field.node.selection_set.node, document, seen, depth + 1)
             }
-            Selection::InlineFragment(fragment) => aliases(&fragment.node.selection_set.node, document, seen),
+            Selection::InlineFragment(fragment) => {
+                aliases(&fragment.node.selection_set.node, document, seen, depth + 1)
+            }
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.to_string();
                 match document.fragments.get(&spread.node.fragment_name.node) {
                     Some(fragment) if !seen.contains(&name) => {
                         seen.push(name);
-                        aliases(&fragment.node.selection_set.node, document, seen)
+                        aliases(&fragment.node.selection_set.node, document, seen, depth + 1)
                     }
                     _ => 0,
                 }
@@ -135,7 +143,7 @@ impl GuardExtension {
                     limits.max_root_fields
                 )));
             }
-            alias_count += aliases(set, document, &mut seen);
+            alias_count += aliases(set, document, &mut seen, 0);
         }
         if alias_count > limits.max_aliases {
             return Err(too_complex(format!(
@@ -163,6 +171,7 @@ impl Extension for GuardExtension {
                 self.limits.max_query_bytes
             )));
         }
+        super::nesting::check(query, variables)?;
         let document = next.run(ctx, query, variables).await?;
         self.check(&document)?;
         Ok(document)

@@ -4,6 +4,7 @@ pub mod errors;
 pub mod guard;
 pub mod loaders;
 pub mod mutation;
+pub mod nesting;
 pub mod order;
 pub mod query;
 pub mod types;

@@ -1,9 +1,12 @@
 //! Checks against the database that writes make before writing, reporting problems
 //! with the path of the value at fault. Unique indexes still guard against races
-//! (see [`super::write::taken`]).
+//! (see [`super::write::taken`]). Reference data found here (tiers, locations,
+//! statuses) is locked `FOR SHARE` until the write commits, so that a concurrent
+//! delete, which locks it `FOR UPDATE`, cannot remove it between check and write
+//! (SQLite serialises writers, and ignores the lock).
 
 use entity::{identity, location, profile, status, tier};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems, UserErrorCode};
@@ -23,9 +26,13 @@ pub async fn location(
     problems: &mut Problems,
 ) -> Result<Option<i32>, DbErr> {
     let found = match reference {
-        LocationRef::Id(id) => location::Entity::find_by_id(*id).one(db).await?,
+        LocationRef::Id(id) => location::Entity::find_by_id(*id).lock_shared().one(db).await?,
         LocationRef::ExternalId(external) => {
-            location::Entity::find().filter(location::Column::ExternalId.eq(external.as_str())).one(db).await?
+            location::Entity::find()
+                .filter(location::Column::ExternalId.eq(external.as_str()))
+                .lock_shared()
+                .one(db)
+                .await?
         }
     };
     if found.is_none() {
@@ -36,7 +43,7 @@ pub async fn location(
 
 /// NOT_FOUND at `path` unless a tier has `handle`.
 pub async fn tier(db: &impl ConnectionTrait, handle: &str, path: &Path, problems: &mut Problems) -> Result<(), DbErr> {
-    if tier::Entity::find().filter(tier::Column::Handle.eq(handle)).one(db).await?.is_none() {
+    if tier::Entity::find().filter(tier::Column::Handle.eq(handle)).lock_shared().one(db).await?.is_none() {
         problems.add(path, UserErrorCode::NotFound, "no such tier");
     }
     Ok(())
@@ -55,6 +62,8 @@ pub async fn statuses(
         .select_only()
         .column(status::Column::Handle)
         .filter(status::Column::Handle.is_in(handles.iter().map(|(_, h)| h.as_str())))
+        .order_by_asc(status::Column::Handle)
+        .lock_shared()
         .into_tuple()
         .all(db)
         .await?;

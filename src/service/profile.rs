@@ -1,7 +1,7 @@
 //! Profiles: reading one (by id or by a unique key), counting, and creating profiles
 //! with everything they own. Listing lives in `profile_order` and `profile_filter`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::tag::normalize_handle;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Profiles every read may see: all but soft-deleted ones.
 pub fn visible() -> Condition {
@@ -61,6 +61,13 @@ pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Opti
             .limit(1)
             .to_owned()
     };
+    let texts: Vec<&str> = match &key {
+        ProfileKey::Email(text) | ProfileKey::MobilePhone(text) | ProfileKey::ExternalId(text) => vec![text],
+        ProfileKey::Identity { handle, identifier } => vec![handle, identifier],
+    };
+    if texts.into_iter().any(crate::domain::validate::has_control) {
+        return Err(AppError::BadUserInput(format!("`key` {}", crate::domain::validate::CONTROL_MESSAGE)));
+    }
     let by = match key {
         ProfileKey::Email(email) => email_is(&email),
         ProfileKey::MobilePhone(e164) => profile::Column::MobilePhone.eq(e164),
@@ -217,7 +224,8 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -
         return Ok(());
     }
     let now = crate::db::now();
-    let mut names: HashMap<String, String> = HashMap::new();
+    // Sorted, so that concurrent writers lock tags in one order and cannot deadlock.
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
     for (_, raw) in wanted {
         names.entry(normalize_handle(raw)).or_insert_with(|| raw.trim().to_owned());
     }
@@ -228,13 +236,13 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -
         updated_at: Set(now),
         ..Default::default()
     });
-    tag::Entity::insert_many(new_tags)
-        .on_conflict(OnConflict::column(tag::Column::Handle).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    let ids: HashMap<String, i32> = tag::Entity::find()
-        .filter(tag::Column::Handle.is_in(names.keys().cloned()))
-        .all(db)
+    // An existing tag is "updated" to itself: that returns its id and, on PostgreSQL,
+    // locks its row until commit, so a concurrent `deleteTag` (which locks it too)
+    // either finishes first, and the tag is made anew here, or waits for this link and
+    // then detaches it. Reading the ids in a second statement would race with it.
+    let ids: HashMap<String, i32> = tag::Entity::insert_many(new_tags)
+        .on_conflict(OnConflict::column(tag::Column::Handle).update_column(tag::Column::Handle).to_owned())
+        .exec_with_returning(db)
         .await?
         .into_iter()
         .map(|tag| (tag.handle, tag.id))

@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, Condition, DatabaseBackend};
 use super::profile_order::folded;
 use crate::domain::phone::{self, Region};
 use crate::domain::tag::normalize_handle;
+use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 
 /// The longest birthday window.
@@ -210,7 +211,9 @@ pub fn search(text: &str, backend: DatabaseBackend, region: Region) -> Option<Co
     let only_phone_characters = term.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if digits.len() >= 2 && only_phone_characters {
         let code = phone::calling_code(region);
-        let national = digits.trim_start_matches('0');
+        // Only the trunk prefix goes, once: "00" is not every number.
+        let trunk = phone::trunk_prefix(region);
+        let national = trunk.and_then(|trunk| digits.strip_prefix(trunk.as_str())).unwrap_or(&digits);
         let mut prefixes = vec![format!("+{digits}")];
         if let Some(code) = code {
             prefixes.push(format!("+{code}{national}"));
@@ -231,6 +234,33 @@ fn phone_key(backend: DatabaseBackend) -> SimpleExpr {
     }
 }
 
+/// BAD_USER_INPUT when a text of the filter, or the search, holds a control character
+/// (see [`validate::has_control`]): no stored value holds one, and PostgreSQL cannot
+/// even compare with NUL.
+fn refuse_control_characters(f: &ProfileFilter, search_text: Option<&str>) -> AppResult<()> {
+    let texts = [
+        ("filter.email", &f.email),
+        ("filter.mobilePhone", &f.mobile_phone),
+        ("filter.firstName", &f.first_name),
+        ("filter.lastName", &f.last_name),
+        ("filter.tierHandle", &f.tier_handle),
+        ("filter.identityHandle", &f.identity_handle),
+    ];
+    let lists = [("filter.tags", &f.tags), ("filter.anyTags", &f.any_tags), ("filter.statuses", &f.statuses)];
+    let search = [("search", search_text)];
+    let all = texts
+        .iter()
+        .map(|(name, text)| (*name, text.as_deref()))
+        .chain(lists.iter().flat_map(|(name, list)| list.iter().flatten().map(|text| (*name, Some(text.as_str())))))
+        .chain(search);
+    for (name, text) in all {
+        if text.is_some_and(validate::has_control) {
+            return Err(bad(format!("`{name}` {}", validate::CONTROL_MESSAGE)));
+        }
+    }
+    Ok(())
+}
+
 /// The condition `filter` and `search` make, for a list read on `today`.
 pub fn condition(
     filter: &ProfileFilter,
@@ -240,6 +270,7 @@ pub fn condition(
     today: NaiveDate,
 ) -> AppResult<Condition> {
     let f = filter;
+    refuse_control_characters(f, search_text)?;
     let mut c = Condition::all();
     c = match &f.profile_type {
         Some(types) => c.add(profile::Column::ProfileType.is_in(types.iter().copied())),

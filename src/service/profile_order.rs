@@ -87,12 +87,16 @@ struct Key {
     bind: fn(&Value) -> Option<sea_orm::Value>,
 }
 
+/// A cursor's time: only years 1 to 9999, which both databases store and order (a
+/// forged `-262143-01-01` would fail on PostgreSQL).
 fn bind_time(value: &Value) -> Option<sea_orm::Value> {
-    serde_json::from_value::<DateTime<Utc>>(value.clone()).ok().map(Into::into)
+    let time = serde_json::from_value::<DateTime<Utc>>(value.clone()).ok()?;
+    (1..=9999).contains(&time.year()).then(|| time.into())
 }
 
+/// A cursor's text: never with a control character, which no stored value holds.
 fn bind_text(value: &Value) -> Option<sea_orm::Value> {
-    value.as_str().map(|text| text.to_owned().into())
+    value.as_str().filter(|text| !crate::domain::validate::has_control(text)).map(|text| text.to_owned().into())
 }
 
 fn bind_int(value: &Value) -> Option<sea_orm::Value> {

@@ -164,22 +164,25 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::M
     Ok(deleted)
 }
 
+/// Brings a deleted profile back, in one conditional statement: of concurrent restores
+/// of one profile exactly one finds it deleted; the others get NOT_FOUND.
 pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
     let txn = begin(db).await?;
-    let Some(current) =
-        profile::Entity::find_by_id(id).filter(profile::Column::ProfileType.eq(ProfileType::Deleted)).one(&txn).await?
-    else {
-        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no deleted profile has this id"));
-    };
-    let row = profile::ActiveModel {
-        id: Unchanged(id),
-        profile_type: Set(current.type_before_delete.unwrap_or_default()),
-        type_before_delete: Set(None),
-        version: Set(current.version + 1),
-        updated_at: Set(crate::db::now()),
-        ..Default::default()
-    };
-    let restored = row.update(&txn).await?;
+    let previous_type =
+        Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
+    let restored = profile::Entity::update_many()
+        .col_expr(profile::Column::ProfileType, previous_type.into())
+        .col_expr(profile::Column::TypeBeforeDelete, Expr::val(Option::<ProfileType>::None))
+        .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
+        .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+        .filter(profile::Column::Id.eq(id))
+        .filter(profile::Column::ProfileType.eq(ProfileType::Deleted))
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, "no deleted profile has this id"))?;
     txn.commit().await?;
     Ok(restored)
 }

@@ -11,7 +11,7 @@ use sea_orm::ActiveValue::{self, Set};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::write::{WriteResult, begin, taken, touch_profiles, user_error};
@@ -142,7 +142,10 @@ async fn find<E>(txn: &sea_orm::DatabaseTransaction, id: i32) -> WriteResult<E::
 where
     E: Reference,
 {
+    // Locked until commit: writes that check this record first lock it to share
+    // (see `checks`), so neither can act on a stale view of the other.
     E::find_by_id(id)
+        .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)))

@@ -25,11 +25,14 @@ pub fn today() -> NaiveDate {
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    /// The URL of the test's database (straight to it, not through `Options::via`).
+    pub url: String,
     statements: Arc<Mutex<Vec<String>>>,
     _database: TestDatabase,
 }
 
-enum TestDatabase {
+/// A database of a test's own, dropped with this value.
+pub enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { server: String, name: String },
 }
@@ -51,6 +54,29 @@ impl Drop for TestDatabase {
             .join();
             if !matches!(dropped, Ok(Ok(()))) {
                 eprintln!("could not drop test database {name}");
+            }
+        }
+    }
+}
+
+impl TestDatabase {
+    /// An empty database (not migrated) and its URL: a SQLite file in a temporary
+    /// folder, or a new database on the `TEST_DATABASE_URL` server.
+    pub async fn create() -> (String, TestDatabase) {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(server) if !server.is_empty() => {
+                let name = format!("pgw_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sea_orm::Database::connect(server.as_str())
+                    .await
+                    .expect("TEST_DATABASE_URL is set but PostgreSQL cannot be reached");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+                admin.close().await.expect("close admin connection");
+                (with_database(&server, &name), TestDatabase::Postgres { server, name })
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (url, TestDatabase::Sqlite(dir))
             }
         }
     }
@@ -111,24 +137,10 @@ impl TestApp {
 
     /// An app configured by `options`.
     pub async fn spawn_with(options: Options) -> TestApp {
-        let (url, database) = match std::env::var("TEST_DATABASE_URL") {
-            Ok(server) if !server.is_empty() => {
-                let name = format!("pgw_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = sea_orm::Database::connect(server.as_str())
-                    .await
-                    .expect("TEST_DATABASE_URL is set but PostgreSQL cannot be reached");
-                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
-                admin.close().await.expect("close admin connection");
-                (with_database(&server, &name), TestDatabase::Postgres { server, name })
-            }
-            _ => {
-                let dir = tempfile::tempdir().expect("temporary folder");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                (url, TestDatabase::Sqlite(dir))
-            }
-        };
+        let (url, database) = TestDatabase::create().await;
         let direct = profiles_gateway::db::connect(&url, options.pool).await.expect("connect to the test database");
         profiles_gateway::db::migrate(&direct).await.expect("migrate the test database");
+        let direct_url = url.clone();
         let url = options.via.as_ref().map_or(url.clone(), |via| via(&url));
         let mut db = profiles_gateway::db::connect(&url, options.pool).await.expect("connect to the test database");
         // Set before the connection is cloned into the schema and loaders (STACK-NOTES 5).
@@ -146,7 +158,7 @@ impl TestApp {
             ..SchemaOptions::default()
         };
         let router = router(AppState::new(db.clone(), schema).with_auth(options.auth_required));
-        let app = TestApp { router, db, statements, _database: database };
+        let app = TestApp { router, db, url: direct_url, statements, _database: database };
         app.reset_statements();
         app
     }
