@@ -219,6 +219,7 @@ async fn run(
         && response.errors.iter().any(|e| e.source::<crate::error::ConnectionLost>().is_some())
     {
         tracing::warn!("a read lost its database connection; running it once more");
+        metrics::counter!("graphql_read_retries_total").increment(1);
         let mut again = async_graphql::Request::new(query).variables(variables);
         again.operation_name = operation_name.clone();
         response = state.schema.execute(data(again)).await;

@@ -10,7 +10,8 @@
 //! Metrics are Prometheus text at `/metrics` (`metrics` + `metrics-exporter-prometheus`):
 //! - `http_requests_total`, `http_request_duration_seconds` by route, method, status;
 //! - `graphql_operations_total`, `graphql_operation_duration_seconds` by operation
-//!   name and type; `graphql_errors_total` by code;
+//!   name and type; `graphql_errors_total` by code; `graphql_read_retries_total`,
+//!   reads run again after losing their database connection;
 //!
 //! Label values are bounded, since every new value is a series held for the life of
 //! the process: an operation is labelled with its name only once its document

@@ -109,3 +109,128 @@ async fn unique_index_violations_map_to_taken_at_the_right_field() {
         }
     }
 }
+
+/// Runs `count` copies of one GraphQL operation at once; returns the responses.
+async fn at_once(app: &std::sync::Arc<TestApp>, operations: Vec<(String, Value)>) -> Vec<Value> {
+    let tasks: Vec<_> = operations
+        .into_iter()
+        .map(|(query, variables)| {
+            let app = app.clone();
+            tokio::spawn(async move { app.graphql(&query, variables).await })
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.expect("the task finishes"));
+    }
+    responses
+}
+
+const RESTORE: &str =
+    "mutation($id: UUID!) { restoreProfile(id: $id) { profile { version profileType } userErrors { field code } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_restores_of_one_deleted_profile_let_exactly_one_through() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    for round in 0..3 {
+        let id = create(&app, json!({ "firstName": format!("R{round}") })).await["id"].clone();
+        let deleted = app
+            .data("mutation($id: UUID!) { deleteProfile(id: $id) { profile { version } } }", json!({ "id": id }))
+            .await;
+        assert_eq!(deleted["deleteProfile"]["profile"]["version"], 2);
+        let responses = at_once(&app, vec![(RESTORE.to_owned(), json!({ "id": id })); 16]).await;
+        let mut winners = 0;
+        for response in &responses {
+            assert!(response.get("errors").is_none(), "round {round}: {response}");
+            let payload = &response["data"]["restoreProfile"];
+            if payload["profile"].is_null() {
+                assert_eq!(user_errors(payload), vec![("id".to_owned(), "NOT_FOUND".to_owned())], "{payload}");
+            } else {
+                winners += 1;
+                assert_eq!(payload["profile"], json!({ "version": 3, "profileType": "ACTIVE" }));
+            }
+        }
+        assert_eq!(winners, 1, "round {round}: {responses:#?}");
+        let read = app.data("query($id: UUID!) { profile(id: $id) { version } }", json!({ "id": id })).await;
+        assert_eq!(read["profile"]["version"], 3, "no increment was lost");
+    }
+}
+
+const ADD_TAGS: &str = "mutation($id: UUID!, $h: [String!]!) { addTags(profileId: $id, handles: $h) { profile { id } userErrors { code } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn adding_a_tag_while_it_is_deleted_never_fails() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(create(&app, json!({ "firstName": format!("T{n}") })).await["id"].clone());
+    }
+    for round in 0..15 {
+        let made = app
+            .data("mutation { createTag(input: { handle: \"race\", name: \"Race\" }) { tag { id } } }", json!({}))
+            .await;
+        let tag = made["createTag"]["tag"]["id"].clone();
+        let mut operations: Vec<(String, Value)> =
+            ids.iter().map(|id| (ADD_TAGS.to_owned(), json!({ "id": id, "h": ["race", "other"] }))).collect();
+        operations.insert(
+            round % 4,
+            ("mutation($id: ID!) { deleteTag(id: $id) { userErrors { code } } }".to_owned(), json!({ "id": tag })),
+        );
+        for response in at_once(&app, operations).await {
+            assert!(response.get("errors").is_none(), "round {round}: {response}");
+            let payload = response["data"].as_object().and_then(|d| d.values().next()).expect("a payload");
+            assert_eq!(user_errors(payload), vec![], "round {round}: {response}");
+        }
+        // Whatever order they ran in, every profile's tags are tags that exist.
+        let read = app.data("{ tags { handle } profiles { nodes { tags { handle } } } }", json!({})).await;
+        let existing: Vec<&Value> = read["tags"].as_array().expect("tags").iter().map(|t| &t["handle"]).collect();
+        for profile in read["profiles"]["nodes"].as_array().expect("nodes") {
+            for tag in profile["tags"].as_array().expect("tags") {
+                assert!(existing.contains(&&tag["handle"]), "round {round}: {read}");
+            }
+        }
+        // Start the next round without the tag.
+        if existing.contains(&&json!("race")) {
+            let id = app.data("{ tags { id handle } }", json!({})).await["tags"]
+                .as_array()
+                .expect("tags")
+                .iter()
+                .find(|t| t["handle"] == "race")
+                .expect("the tag")["id"]
+                .clone();
+            app.data("mutation($id: ID!) { deleteTag(id: $id) { userErrors { code } } }", json!({ "id": id })).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_profile_created_with_a_tier_while_the_tier_is_deleted_is_one_or_the_other() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    for round in 0..10 {
+        let made = app
+            .data(
+                "mutation($h: String!) { createTier(input: { handle: $h, name: \"Gold\", rank: 1 }) { tier { id } } }",
+                json!({ "h": format!("gold{round}") }),
+            )
+            .await;
+        let tier = made["createTier"]["tier"]["id"].clone();
+        let operations = vec![
+            (
+                "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { field code } } }"
+                    .to_owned(),
+                json!({ "i": { "firstName": "G", "tierHandle": format!("gold{round}") } }),
+            ),
+            ("mutation($id: ID!) { deleteTier(id: $id) { userErrors { field code } } }".to_owned(), json!({ "id": tier })),
+        ];
+        let responses = at_once(&app, operations).await;
+        for response in &responses {
+            assert!(response.get("errors").is_none(), "round {round}: {response}");
+        }
+        let created = user_errors(&responses[0]["data"]["createProfile"]);
+        let deleted = user_errors(&responses[1]["data"]["deleteTier"]);
+        let outcome = (created.as_slice(), deleted.as_slice());
+        let created_first = outcome == (&[], &[("id".to_owned(), "IN_USE".to_owned())]);
+        let deleted_first = outcome == (&[("input.tierHandle".to_owned(), "NOT_FOUND".to_owned())], &[]);
+        assert!(created_first || deleted_first, "round {round}: {responses:#?}");
+    }
+}

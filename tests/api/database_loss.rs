@@ -146,3 +146,101 @@ async fn a_database_down_at_start_is_retried_until_it_answers() {
     db.ping().await.expect("the pool answers");
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+/// The value of a counter in `/metrics` (0 when it has no series yet).
+async fn counter(app: &TestApp, name: &str) -> f64 {
+    let (_, _, body) = app.send(Request::get("/metrics").body(Body::empty()).expect("request")).await;
+    let text = String::from_utf8(body).expect("utf-8");
+    text.lines()
+        .filter(|line| line.starts_with(name))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn terminated_backends_are_retried_or_service_unavailable_never_internal() {
+    if !on_postgres() {
+        eprintln!("the terminated-backend test runs on PostgreSQL (set TEST_DATABASE_URL)");
+        return;
+    }
+    let app = Arc::new(TestApp::spawn().await);
+    for n in 0..5 {
+        let input = json!({ "firstName": format!("K{n}"), "tags": ["a", "b"] });
+        app.data(
+            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } } }",
+            json!({ "i": input }),
+        )
+        .await;
+    }
+    let retries_before = counter(&app, "graphql_read_retries_total").await;
+    // Another session on the same database terminates every other backend, over and
+    // over, as a failover or `pg_terminate_backend` would, while reads and writes run.
+    let killer =
+        profiles_gateway::db::connect(&app.url, PoolSettings { max_connections: 1, ..PoolSettings::default() })
+            .await
+            .expect("a connection");
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = done.clone();
+    let kills = tokio::spawn(async move {
+        let terminate = sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        );
+        let mut killed = 0i64;
+        while !stop.load(Ordering::SeqCst) {
+            use sea_orm::ConnectionTrait;
+            if let Ok(Some(row)) = killer.query_one_raw(terminate.clone()).await {
+                killed += row.try_get::<i64>("", "n").unwrap_or(0);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        killed
+    });
+    let workers: Vec<_> = (0..6)
+        .map(|worker| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for n in 0..60 {
+                    let response = if worker == 0 {
+                        let input = json!({ "firstName": format!("W{n}") });
+                        app.graphql(
+                            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } } }",
+                            json!({ "i": input }),
+                        )
+                        .await
+                    } else {
+                        app.graphql(
+                            "{ profiles(first: 5) { totalCount nodes { id tags { handle } addresses { id } } } }",
+                            json!({}),
+                        )
+                        .await
+                    };
+                    outcomes.push((worker == 0, response));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for worker in workers {
+        outcomes.extend(worker.await.expect("the worker finishes"));
+    }
+    done.store(true, Ordering::SeqCst);
+    let killed = kills.await.expect("the killer finishes");
+    assert!(killed > 0, "backends were terminated");
+    let mut failed_reads = 0;
+    for (write, response) in &outcomes {
+        let codes = error_codes(response);
+        assert!(codes.iter().all(|c| c == "SERVICE_UNAVAILABLE"), "write {write}: {response}");
+        failed_reads += usize::from(!write && !codes.is_empty());
+    }
+    let reads = outcomes.iter().filter(|(write, _)| !write).count();
+    let retried = counter(&app, "graphql_read_retries_total").await - retries_before;
+    eprintln!("{killed} backends terminated; {failed_reads} of {reads} reads failed; {retried} retried");
+    assert!(retried > 0.0, "reads that lost their connection were run again");
+    // Killing every backend every 50 ms is far harsher than a failover; still, most
+    // reads get through on their second connection.
+    assert!(failed_reads * 2 < reads, "most reads get through: {failed_reads} of {reads} failed");
+}
