@@ -43,13 +43,22 @@ pub struct AppState {
     pub limits: Limits,
     /// Requests slower than this are logged at warn.
     pub slow_request: Duration,
+    /// Operation names with a metrics series of their own.
+    pub operation_labels: std::sync::Arc<telemetry::OperationLabels>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, options: SchemaOptions) -> Self {
         let limits = options.limits.clone();
         let slow_request = Duration::from_secs(1);
-        AppState { schema: build_schema(db.clone(), options), db, auth_required: false, limits, slow_request }
+        AppState {
+            schema: build_schema(db.clone(), options),
+            db,
+            auth_required: false,
+            limits,
+            slow_request,
+            operation_labels: Default::default(),
+        }
     }
 
     /// The same, with tokens required.
@@ -187,7 +196,8 @@ async fn execute(
         && response.errors.iter().all(|e| e.path.is_empty());
     crate::graphql::errors::ensure_codes(&mut response.errors);
     let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
-    telemetry::record_operation(telemetry::operation_label(&name, !request_error), kind, started.elapsed(), codes);
+    let label = state.operation_labels.label(&name, !request_error);
+    telemetry::record_operation(label, kind, started.elapsed(), codes);
     let mut http = if request_error {
         request_errors(media, response.errors)
     } else {

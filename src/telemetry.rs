@@ -92,22 +92,29 @@ pub fn metrics() -> &'static PrometheusHandle {
     })
 }
 
-/// The label value for an operation name: `invalid` for a document that did not
-/// validate, the name cut to 64 characters, or `other` once 200 names are known.
-pub fn operation_label(name: &str, validated: bool) -> String {
-    static KNOWN: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
-    if !validated {
-        return "invalid".to_owned();
-    }
-    let name: String = name.chars().take(MAX_LABEL_CHARS).collect();
-    let Ok(mut known) = KNOWN.get_or_init(Default::default).lock() else { return "other".to_owned() };
-    if known.contains(&name) {
-        name
-    } else if known.len() < MAX_OPERATION_NAMES {
-        known.insert(name.clone());
-        name
-    } else {
-        "other".to_owned()
+/// The operation names already given a series of their own (at most 200).
+#[derive(Debug, Default)]
+pub struct OperationLabels {
+    known: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl OperationLabels {
+    /// The label value for an operation name: `invalid` for a document that did not
+    /// validate, the name cut to 64 characters, or `other` once 200 names are known.
+    pub fn label(&self, name: &str, validated: bool) -> String {
+        if !validated {
+            return "invalid".to_owned();
+        }
+        let name: String = name.chars().take(MAX_LABEL_CHARS).collect();
+        let Ok(mut known) = self.known.lock() else { return "other".to_owned() };
+        if known.contains(&name) {
+            name
+        } else if known.len() < MAX_OPERATION_NAMES {
+            known.insert(name.clone());
+            name
+        } else {
+            "other".to_owned()
+        }
     }
 }
 
@@ -119,7 +126,7 @@ pub fn record_statement(info: &sea_orm::metric::Info<'_>) {
 }
 
 /// Records one GraphQL operation and its errors; `name` is a bounded label
-/// ([`operation_label`]).
+/// ([`OperationLabels::label`]).
 pub fn record_operation(name: String, kind: &'static str, elapsed: Duration, codes: impl Iterator<Item = String>) {
     let labels = [("operation", name), ("type", kind.to_owned())];
     metrics::counter!("graphql_operations_total", &labels).increment(1);
