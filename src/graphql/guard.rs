@@ -1,8 +1,13 @@
 //! What a request may ask: scopes at the root fields, and limits on the document.
 //!
-//! Scopes are checked here, once, for every root field (a resolver cannot forget):
-//! queries need `profiles:read`; mutations of reference data need `admin`; other
-//! mutations need `profiles:write`. A missing scope fails that field with FORBIDDEN.
+//! Each root field declares the scope it needs where it is declared, as
+//! `#[graphql(requires_scopes = "profiles:read")]` (queries), `"profiles:write"`
+//! (profile mutations) or `"admin"` (reference data): async-graphql keeps it in the
+//! schema's registry, and prints it only in the federation SDL, so `schema.graphql`
+//! does not show it. It is checked here, once, for every root field, and the default
+//! is to deny: a root field that declares no scope, or an unknown one, is refused
+//! with FORBIDDEN for everyone (a test walks the schema and fails on such a field).
+//! A missing scope fails that field with FORBIDDEN.
 //! Introspection is open to any caller the request got through with, unless switched
 //! off (`PROFILES_INTROSPECTION=false`), which refuses it with FORBIDDEN.
 //!
@@ -22,31 +27,25 @@ use crate::auth::{Caller, Scope};
 use crate::config::Limits;
 use crate::error::ErrorCode;
 
-/// Mutations of reference data, which need `admin`.
-const ADMIN_MUTATIONS: [&str; 12] = [
-    "createTag",
-    "updateTag",
-    "deleteTag",
-    "createStatus",
-    "updateStatus",
-    "deleteStatus",
-    "createTier",
-    "updateTier",
-    "deleteTier",
-    "createLocation",
-    "updateLocation",
-    "deleteLocation",
-];
-
-/// The scope a root field needs; `None` for introspection.
-pub fn scope_of(parent_type: &str, field: &str) -> Option<Scope> {
+/// The scope the root field `field` of `parent_type` declares: `None` for
+/// introspection, `Some(Err(..))` when it declares none (or an unknown one).
+pub fn declared_scope(
+    registry: &async_graphql::registry::Registry,
+    parent_type: &str,
+    field: &str,
+) -> Option<Result<Scope, String>> {
     if field.starts_with("__") {
         return None;
     }
-    Some(match parent_type {
-        "Mutation" if ADMIN_MUTATIONS.contains(&field) => Scope::Admin,
-        "Mutation" => Scope::ProfilesWrite,
-        _ => Scope::ProfilesRead,
+    let declared = registry
+        .types
+        .get(parent_type)
+        .and_then(|ty| ty.field_by_name(field))
+        .map(|meta| meta.requires_scopes.as_slice())
+        .unwrap_or_default();
+    Some(match declared {
+        [scope] => scope.parse::<Scope>(),
+        _ => Err(format!("`{field}` declares no single scope and is refused to everyone")),
     })
 }
 
@@ -184,12 +183,18 @@ impl Extension for GuardExtension {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         if info.path_node.parent.is_none()
-            && let Some(needed) = scope_of(info.parent_type, info.name)
+            && let Some(declared) = declared_scope(&ctx.schema_env.registry, info.parent_type, info.name)
         {
-            let allowed = ctx.data_opt::<Caller>().is_some_and(|caller| caller.may(needed));
-            if !allowed {
-                let mut error =
-                    ServerError::new(format!("`{}` needs the `{}` scope", info.name, needed.as_str()), None);
+            let refusal = match declared {
+                Ok(needed) if ctx.data_opt::<Caller>().is_some_and(|caller| caller.may(needed)) => None,
+                Ok(needed) => Some(format!("`{}` needs the `{}` scope", info.name, needed.as_str())),
+                Err(undeclared) => {
+                    tracing::error!(field = info.name, "a root field without a declared scope was refused");
+                    Some(undeclared)
+                }
+            };
+            if let Some(message) = refusal {
+                let mut error = ServerError::new(message, None);
                 error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Forbidden.as_str());
                 return Err(error);
             }
@@ -200,13 +205,46 @@ impl Extension for GuardExtension {
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
     use super::*;
 
-    #[test]
-    fn root_fields_need_the_right_scope() {
-        assert_eq!(scope_of("Query", "profiles"), Some(Scope::ProfilesRead));
-        assert_eq!(scope_of("Mutation", "createProfile"), Some(Scope::ProfilesWrite));
-        assert_eq!(scope_of("Mutation", "deleteTier"), Some(Scope::Admin));
-        assert_eq!(scope_of("Query", "__schema"), None);
+    struct Root;
+
+    #[Object]
+    impl Root {
+        #[graphql(requires_scopes = "profiles:read")]
+        async fn declared(&self) -> i32 {
+            1
+        }
+
+        async fn undeclared(&self) -> i32 {
+            2
+        }
+
+        #[graphql(requires_scopes = "profiles:everything")]
+        async fn unknown(&self) -> i32 {
+            3
+        }
+    }
+
+    async fn run(query: &str, caller: Caller) -> async_graphql::Response {
+        let schema = Schema::build(Root, EmptyMutation, EmptySubscription)
+            .extension(Guard { limits: Limits::default() })
+            .finish();
+        schema.execute(async_graphql::Request::new(query).data(caller)).await
+    }
+
+    #[tokio::test]
+    async fn a_root_field_is_refused_unless_it_declares_a_scope_the_caller_holds() {
+        let everything = || Caller::with(Scope::ALL);
+        assert_eq!(run("{ declared }", everything()).await.data.to_string(), "{declared: 1}");
+        let reader_only = run("{ declared }", Caller::with([])).await;
+        assert_eq!(reader_only.errors[0].message, "`declared` needs the `profiles:read` scope");
+        for field in ["undeclared", "unknown"] {
+            let response = run(&format!("{{ {field} }}"), everything()).await;
+            let code = response.errors[0].extensions.as_ref().and_then(|e| e.get("code")).cloned();
+            assert_eq!(code, Some(Value::from("FORBIDDEN")), "{field}: {:?}", response.errors);
+        }
     }
 }

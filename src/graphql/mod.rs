@@ -66,3 +66,10 @@ pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema
 pub fn sdl() -> String {
     Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription).finish().sdl()
 }
+
+/// The same with the federation directives, which show each root field's declared
+/// scope as `@requiresScopes` (a test checks that every root field has one).
+pub fn sdl_with_scopes() -> String {
+    let options = async_graphql::SDLExportOptions::new().federation();
+    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription).finish().sdl_with_options(options)
+}

@@ -54,6 +54,7 @@ pub struct QueryRoot;
 #[Object(name = "Query")]
 impl QueryRoot {
     /// A profile by id; null when there is none or it is deleted.
+    #[graphql(requires_scopes = "profiles:read")]
     async fn profile(
         &self,
         ctx: &Context<'_>,
@@ -64,6 +65,7 @@ impl QueryRoot {
     }
 
     /// A profile by a unique key; null when there is none or it is deleted.
+    #[graphql(requires_scopes = "profiles:read")]
     async fn profile_by(
         &self,
         ctx: &Context<'_>,
@@ -90,7 +92,7 @@ impl QueryRoot {
     /// backwards; pages hold 20 profiles unless asked otherwise, 250 at most. Cursors
     /// stay valid while profiles are added or removed.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "page_size(first, last) * child_complexity + 1")]
+    #[graphql(complexity = "page_size(first, last) * child_complexity + 1", requires_scopes = "profiles:read")]
     async fn profiles(
         &self,
         ctx: &Context<'_>,
@@ -121,25 +123,25 @@ impl QueryRoot {
     }
 
     /// Every tag, by handle.
-    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity", requires_scopes = "profiles:read")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
         Ok(reference::tags(ctx.data::<DatabaseConnection>()?).await?)
     }
 
     /// Every status, by rank then handle.
-    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity", requires_scopes = "profiles:read")]
     async fn statuses(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
         Ok(reference::statuses(ctx.data::<DatabaseConnection>()?).await?)
     }
 
     /// Every loyalty tier, by rank then handle.
-    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity", requires_scopes = "profiles:read")]
     async fn tiers(&self, ctx: &Context<'_>) -> Result<Vec<tier::Model>> {
         Ok(reference::tiers(ctx.data::<DatabaseConnection>()?).await?)
     }
 
     /// Every location, by name.
-    #[graphql(complexity = "REFERENCE_LIST * child_complexity")]
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity", requires_scopes = "profiles:read")]
     async fn locations(&self, ctx: &Context<'_>) -> Result<Vec<location::Model>> {
         Ok(reference::locations(ctx.data::<DatabaseConnection>()?).await?)
     }

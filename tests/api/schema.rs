@@ -56,3 +56,43 @@ async fn every_type_field_argument_and_value_has_a_description() {
     }
     assert!(missing.is_empty(), "undescribed: {missing:#?}");
 }
+
+/// Every root field declares the one scope it needs where it is declared
+/// (`requires_scopes`), which the federation SDL shows as `@requiresScopes`; the
+/// guard refuses a field that declares none, so a new one without fails here first.
+#[test]
+fn every_root_field_declares_its_scope() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let sdl = profiles_gateway::graphql::sdl_with_scopes();
+    let document = async_graphql::parser::parse_schema(&sdl).expect("the federation SDL parses");
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else { continue };
+        let name = ty.node.name.node.as_str();
+        let TypeKind::Object(object) = &ty.node.kind else { continue };
+        if !matches!(name, "Query" | "Mutation") {
+            continue;
+        }
+        for field in &object.fields {
+            let field_name = field.node.name.node.as_str();
+            if field_name.starts_with('_') {
+                continue; // federation's own `_service`
+            }
+            checked += 1;
+            let scopes: Vec<String> = field
+                .node
+                .directives
+                .iter()
+                .filter(|d| d.node.name.node == "requiresScopes")
+                .flat_map(|d| d.node.arguments.iter().map(|(_, value)| value.node.to_string()))
+                .collect();
+            let known = ["[[\"profiles:read\"]]", "[[\"profiles:write\"]]", "[[\"admin\"]]"];
+            if scopes.len() != 1 || !known.contains(&scopes[0].as_str()) {
+                problems.push(format!("{name}.{field_name}: {scopes:?}"));
+            }
+        }
+    }
+    assert_eq!(checked, 40, "every root field was walked");
+    assert!(problems.is_empty(), "root fields without one known scope: {problems:#?}");
+}

@@ -37,6 +37,7 @@ async fn change(
 impl LabelMutation {
     /// Attaches tags by handle (normalised: trimmed, lower-case, inner whitespace → `-`).
     /// Unknown tags are created, named as given.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn add_tags(
         &self,
         ctx: &Context<'_>,
@@ -47,6 +48,7 @@ impl LabelMutation {
     }
 
     /// Detaches tags by handle (normalised as on write); unknown ones are ignored.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn remove_tags(
         &self,
         ctx: &Context<'_>,
@@ -58,6 +60,7 @@ impl LabelMutation {
 
     /// Attaches statuses by handle (normalised as tags are). Each must be defined:
     /// an unknown handle is NOT_FOUND at `["handles", i]`.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn add_statuses(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +71,7 @@ impl LabelMutation {
     }
 
     /// Detaches statuses by handle; ones the profile does not hold are ignored.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn remove_statuses(
         &self,
         ctx: &Context<'_>,

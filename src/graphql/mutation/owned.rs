@@ -406,6 +406,7 @@ pub struct OwnedMutation;
 impl OwnedMutation {
     /// Adds an address to a profile. The profile's first address becomes its default;
     /// `isDefault: true` makes this one the default instead of the old one.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn create_address(
         &self,
         ctx: &Context<'_>,
@@ -423,6 +424,7 @@ impl OwnedMutation {
     }
 
     /// Changes an address.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn update_address(
         &self,
         ctx: &Context<'_>,
@@ -441,6 +443,7 @@ impl OwnedMutation {
     }
 
     /// Deletes an address. When it was the default, the oldest address left becomes it.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn delete_address(
         &self,
         ctx: &Context<'_>,
@@ -455,6 +458,7 @@ impl OwnedMutation {
     }
 
     /// Adds an important date to a profile.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn create_profile_date(
         &self,
         ctx: &Context<'_>,
@@ -471,6 +475,7 @@ impl OwnedMutation {
     }
 
     /// Changes an important date.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn update_profile_date(
         &self,
         ctx: &Context<'_>,
@@ -488,6 +493,7 @@ impl OwnedMutation {
     }
 
     /// Deletes an important date.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn delete_profile_date(
         &self,
         ctx: &Context<'_>,
@@ -503,6 +509,7 @@ impl OwnedMutation {
 
     /// Adds an identity in another system to a profile. `(handle, identifier)` must be
     /// unused (TAKEN); `isPrimary: true` demotes the profile's old primary identity.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn create_identity(
         &self,
         ctx: &Context<'_>,
@@ -517,6 +524,7 @@ impl OwnedMutation {
     }
 
     /// Changes an identity.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn update_identity(
         &self,
         ctx: &Context<'_>,
@@ -534,6 +542,7 @@ impl OwnedMutation {
     }
 
     /// Deletes an identity.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn delete_identity(
         &self,
         ctx: &Context<'_>,

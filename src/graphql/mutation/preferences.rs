@@ -129,6 +129,7 @@ pub struct PreferenceMutation;
 #[Object]
 impl PreferenceMutation {
     /// Changes a profile's communication preferences.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn update_comms(
         &self,
         ctx: &Context<'_>,
@@ -144,6 +145,7 @@ impl PreferenceMutation {
     }
 
     /// Changes a profile's appearance and sizes.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn update_appearance(
         &self,
         ctx: &Context<'_>,
@@ -165,6 +167,7 @@ impl PreferenceMutation {
 
     /// Sets or removes single custom attributes, in order; a namespace left empty goes.
     /// (`updateProfile` with `customAttributes` replaces them all.)
+    #[graphql(requires_scopes = "profiles:write")]
     async fn set_custom_attributes(
         &self,
         ctx: &Context<'_>,

@@ -274,6 +274,7 @@ pub struct ProfileMutation;
 #[Object]
 impl ProfileMutation {
     /// Creates a profile with everything it owns, in one transaction.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn create_profile(
         &self,
         ctx: &Context<'_>,
@@ -286,6 +287,7 @@ impl ProfileMutation {
     /// Changes a profile's own fields: an omitted field is left as it is, `null` clears
     /// it. With `expectedVersion`, fails with VERSION_CONFLICT (writing nothing) unless
     /// the profile is still at that version. Every update adds one to `version`.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
@@ -302,6 +304,7 @@ impl ProfileMutation {
 
     /// Soft-deletes a profile: its type becomes `DELETED` and it is hidden from every
     /// read; its email, phone and identities stay reserved. `restoreProfile` undoes it.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn delete_profile(
         &self,
         ctx: &Context<'_>,
@@ -311,6 +314,7 @@ impl ProfileMutation {
     }
 
     /// Brings back a soft-deleted profile with the type it had before.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn restore_profile(
         &self,
         ctx: &Context<'_>,
@@ -321,6 +325,7 @@ impl ProfileMutation {
 
     /// Removes a profile, deleted or not, and everything it owns, for good. Its email,
     /// phone and identities are free again.
+    #[graphql(requires_scopes = "profiles:write")]
     async fn purge_profile(
         &self,
         ctx: &Context<'_>,

@@ -239,6 +239,7 @@ macro_rules! reference_mutations {
         #[Object]
         impl $object {
             #[doc = concat!("Creates a ", $noun, ". A handle or external id in use is TAKEN.")]
+            #[graphql(requires_scopes = "admin")]
             async fn $create(
                 &self,
                 ctx: &Context<'_>,
@@ -252,6 +253,7 @@ macro_rules! reference_mutations {
             }
 
             #[doc = concat!("Changes a ", $noun, ".")]
+            #[graphql(requires_scopes = "admin")]
             async fn $update(
                 &self,
                 ctx: &Context<'_>,
@@ -267,6 +269,7 @@ macro_rules! reference_mutations {
             }
 
             #[doc = concat!("Deletes a ", $noun, ". ", $on_delete)]
+            #[graphql(requires_scopes = "admin")]
             async fn $delete(&self, ctx: &Context<'_>, #[graphql(desc = "The record's id.")] id: ID) -> Result<$delete_payload> {
                 let id = int_id(&id, "id")?;
                 respond(reference::delete::<$entity>(db(ctx)?, id).await, |id| $delete_payload {
