@@ -10,9 +10,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use profiles_gateway::app::AppState;
 use profiles_gateway::graphql::SchemaOptions;
 use profiles_gateway::graphql::loaders::Loaders;
+use profiles_gateway::http::AppState;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
@@ -108,7 +108,7 @@ async fn setup() -> Bench {
         eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
     }
     db.execute_unprepared("ANALYZE").await.expect("analyze");
-    let state = AppState::new(db.clone(), SchemaOptions::default());
+    let state = AppState::new(db.clone(), SchemaOptions::default(), profiles_gateway::telemetry::install_metrics());
     Bench { state, db, statements }
 }
 

@@ -15,7 +15,17 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::config::AuthMode;
+/// Whether requests must carry an API token.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Required on a non-loopback address; off on a loopback one (with a warning).
+    #[default]
+    Auto,
+    /// Always required.
+    Required,
+    /// Never required; refused on a non-loopback address.
+    Off,
+}
 
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

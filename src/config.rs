@@ -5,18 +5,6 @@ use std::time::Duration;
 
 use crate::domain::phone::Region;
 
-/// Whether requests must carry an API token.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AuthMode {
-    /// Required on a non-loopback address; off on a loopback one (with a warning).
-    #[default]
-    Auto,
-    /// Always required.
-    Required,
-    /// Never required; refused on a non-loopback address.
-    Off,
-}
-
 /// Settings shared by every subcommand.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Config {
@@ -49,8 +37,8 @@ pub struct Config {
     pub db_connect_wait: Duration,
 
     /// Whether requests need an API token (`auto`: on a non-loopback address).
-    #[arg(long, env = "PROFILES_AUTH", value_enum, default_value_t = AuthMode::Auto, global = true)]
-    pub auth: AuthMode,
+    #[arg(long, env = "PROFILES_AUTH", value_enum, default_value_t = crate::auth::AuthMode::Auto, global = true)]
+    pub auth: crate::auth::AuthMode,
 
     /// How logs are written: `pretty` for people, `json` for machines.
     #[arg(long, env = "PROFILES_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Pretty, global = true)]
@@ -65,64 +53,22 @@ pub struct Config {
     pub shutdown_grace: Duration,
 
     #[command(flatten)]
-    pub limits: Limits,
+    pub limits: crate::graphql::Limits,
 
     #[command(flatten)]
-    pub connections: crate::server::ConnectionLimits,
+    pub http: crate::http::HttpLimits,
+
+    #[command(flatten)]
+    pub connections: crate::http::serve::ConnectionLimits,
 }
 
-/// Limits on what one request may ask (the README's security section).
-#[derive(clap::Args, Clone, Debug)]
-pub struct Limits {
-    /// Deepest nesting of a query's selections.
-    #[arg(long, env = "PROFILES_MAX_DEPTH", default_value_t = 16, global = true)]
-    pub max_depth: usize,
-
-    /// Largest query complexity: one per field, list fields times their page size.
-    #[arg(long, env = "PROFILES_MAX_COMPLEXITY", default_value_t = 100_000, global = true)]
-    pub max_complexity: usize,
-
-    /// Most fields at the root of an operation.
-    #[arg(long, env = "PROFILES_MAX_ROOT_FIELDS", default_value_t = 20, global = true)]
-    pub max_root_fields: usize,
-
-    /// Most aliases in a document.
-    #[arg(long, env = "PROFILES_MAX_ALIASES", default_value_t = 30, global = true)]
-    pub max_aliases: usize,
-
-    /// Largest query document, in bytes.
-    #[arg(long, env = "PROFILES_MAX_QUERY_BYTES", default_value_t = 64 * 1024, global = true)]
-    pub max_query_bytes: usize,
-
-    /// Largest request body, in bytes (413 beyond).
-    #[arg(long, env = "PROFILES_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
-    pub max_body_bytes: usize,
-
-    /// Longest a request may take (408 beyond).
-    #[arg(long, env = "PROFILES_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
-    pub request_timeout: Duration,
-
-    /// Origins allowed to call from a browser (CORS), comma-separated; none by default.
-    #[arg(long, env = "PROFILES_CORS_ORIGINS", value_delimiter = ',', global = true)]
-    pub cors_origins: Vec<String>,
-
-    /// Whether the schema can be introspected (GraphiQL needs it).
-    #[arg(long, env = "PROFILES_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub introspection: bool,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_depth: 16,
-            max_complexity: 100_000,
-            max_root_fields: 20,
-            max_aliases: 30,
-            max_query_bytes: 64 * 1024,
-            max_body_bytes: 1024 * 1024,
-            request_timeout: Duration::from_secs(30),
-            cors_origins: Vec::new(),
-            introspection: true,
+impl Config {
+    /// The database pool these settings describe.
+    pub fn pool(&self) -> crate::db::PoolSettings {
+        crate::db::PoolSettings {
+            max_connections: self.db_max_connections,
+            acquire_timeout: self.db_acquire_timeout,
+            statement_timeout: self.db_statement_timeout,
         }
     }
 }

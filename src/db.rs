@@ -27,16 +27,6 @@ impl Default for PoolSettings {
     }
 }
 
-impl PoolSettings {
-    pub fn of(config: &crate::config::Config) -> Self {
-        PoolSettings {
-            max_connections: config.db_max_connections,
-            acquire_timeout: config.db_acquire_timeout,
-            statement_timeout: config.db_statement_timeout,
-        }
-    }
-}
-
 /// Connects as [`connect`] does, retrying a database that is down with backoff
 /// (0.5 s doubling to 10 s) for up to `wait`, and logging each failure.
 pub async fn connect_with_retry(

@@ -3,7 +3,7 @@
 //! Start at [`run`], which the binary calls; the request path is
 //! `app` → `graphql` → `service` → `entity`, with the rules in `domain`.
 
-pub mod app; // HTTP: routes, per-request data, serving
+pub mod app; // the composition root: state from configuration, serving, shutdown
 pub mod auth; // API tokens and scopes
 pub mod cli; // the command line
 pub mod config; // settings from flags and environment
@@ -12,15 +12,15 @@ pub mod domain; // pure rules: phones, birthdays, names, tag handles
 pub mod error; // the one error type and its GraphQL form
 pub mod graphiql; // the GraphiQL page and its embedded assets
 pub mod graphql; // schema, resolvers, loaders
+pub mod http; // routes, GraphQL over HTTP, authentication, connections
 pub mod seed; // deterministic demo data
-pub mod server; // accepting connections: timeouts, a cap, graceful shutdown
 pub mod service; // reads and writes, one file per noun
 pub mod telemetry; // logging
 
 use cli::{Cli, Command, TokenCommand};
 
 async fn connect(config: &config::Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    db::connect_with_retry(&config.database_url, db::PoolSettings::of(config), config.db_connect_wait).await
+    db::connect_with_retry(&config.database_url, config.pool(), config.db_connect_wait).await
 }
 
 /// Runs the command the CLI names.

@@ -34,7 +34,9 @@ use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
-use crate::graphql::RequestId;
+/// The id of the request being served: from `x-request-id`, or made.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
 
 /// How logs are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,33 +65,36 @@ const MAX_LABEL_CHARS: usize = 64;
 /// Most distinct operation names with a series of their own.
 const MAX_OPERATION_NAMES: usize = 200;
 
-/// The process's Prometheus recorder, installed on first use, with its upkeep thread.
-pub fn metrics() -> &'static PrometheusHandle {
+/// Installs the process's Prometheus recorder (once; later calls return the same
+/// handle), with its upkeep thread.
+pub fn install_metrics() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-        let builder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &seconds)
-            .unwrap_or_else(|_| PrometheusBuilder::new());
-        let handle = match builder.install_recorder() {
-            Ok(handle) => handle,
-            // Another recorder is installed: keep a handle that records nothing.
-            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-        };
-        // `install_recorder` starts no upkeep: without it, samples pile up until a
-        // scrape (STACK-NOTES 14). A plain thread needs no runtime to be running.
-        let upkeep = handle.clone();
-        let spawned = std::thread::Builder::new().name("metrics-upkeep".to_owned()).spawn(move || {
-            loop {
-                std::thread::sleep(UPKEEP_EVERY);
-                upkeep.run_upkeep();
+    HANDLE
+        .get_or_init(|| {
+            let seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &seconds)
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let handle = match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is installed: keep a handle that records nothing.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            };
+            // `install_recorder` starts no upkeep: without it, samples pile up until a
+            // scrape (STACK-NOTES 14). A plain thread needs no runtime to be running.
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new().name("metrics-upkeep".to_owned()).spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start the metrics upkeep thread");
             }
-        });
-        if let Err(error) = spawned {
-            tracing::error!(%error, "cannot start the metrics upkeep thread");
-        }
-        handle
-    })
+            handle
+        })
+        .clone()
 }
 
 /// The operation names already given a series of their own (at most 200).
@@ -174,7 +179,7 @@ pub async fn observe(State(slow): State<Duration>, mut request: Request, next: N
 }
 
 /// `/metrics`: the Prometheus text, with the pool's gauges read now.
-pub async fn scrape(State(db): State<DatabaseConnection>) -> impl IntoResponse {
+pub async fn scrape(State((db, metrics)): State<(DatabaseConnection, PrometheusHandle)>) -> impl IntoResponse {
     let pool = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();
@@ -191,5 +196,5 @@ pub async fn scrape(State(db): State<DatabaseConnection>) -> impl IntoResponse {
         metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
         metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(size) - idle);
     }
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics().render())
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.render())
 }

@@ -39,7 +39,8 @@ fn target() -> &'static Target {
             profiles_gateway::db::migrate(&db).await.expect("migrated");
             profiles_gateway::seed::seed(&db, 20, 7).await.expect("seeded");
             let options = profiles_gateway::graphql::SchemaOptions::default();
-            profiles_gateway::app::router(profiles_gateway::app::AppState::new(db, options))
+            let metrics = profiles_gateway::telemetry::install_metrics();
+            profiles_gateway::http::router(profiles_gateway::http::AppState::new(db, options, metrics))
         });
         Target { runtime, router }
     })

@@ -16,11 +16,11 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 
 use crate::error::ErrorCode;
-use crate::graphql::RequestId;
+use crate::telemetry::RequestId;
 
 /// The extension; it names the limits a query went over.
 pub struct ErrorCodes {
-    pub limits: crate::config::Limits,
+    pub limits: super::Limits,
 }
 
 impl ExtensionFactory for ErrorCodes {
@@ -30,7 +30,7 @@ impl ExtensionFactory for ErrorCodes {
 }
 
 struct ErrorCodesExtension {
-    limits: crate::config::Limits,
+    limits: super::Limits,
 }
 
 fn code_of(error: &ServerError) -> Option<&Value> {

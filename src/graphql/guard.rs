@@ -23,8 +23,8 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, Value, Variables};
 
+use super::Limits;
 use crate::auth::{Caller, Scope};
-use crate::config::Limits;
 use crate::error::ErrorCode;
 
 /// The scope the root field `field` of `parent_type` declares: `None` for

@@ -2,6 +2,7 @@
 
 pub mod errors;
 pub mod guard;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod nesting;
@@ -14,14 +15,11 @@ use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
 use crate::domain::phone::Region;
+pub use limits::Limits;
 use mutation::MutationRoot;
 use query::QueryRoot;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
-
-/// The id of the request being served: from `x-request-id`, or made.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
 
 /// "Today" for birthday fields: the service's UTC date, or a fixed date in tests.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,7 +38,7 @@ impl Clock {
 pub struct SchemaOptions {
     pub region: Region,
     pub clock: Clock,
-    pub limits: crate::config::Limits,
+    pub limits: Limits,
 }
 
 /// Builds the schema. Loaders are not here: they are made per request (see `app`).

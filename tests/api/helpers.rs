@@ -11,8 +11,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::NaiveDate;
 use http_body_util::BodyExt;
-use profiles_gateway::app::{AppState, router};
 use profiles_gateway::graphql::{Clock, SchemaOptions};
+use profiles_gateway::http::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -24,6 +24,8 @@ pub fn today() -> NaiveDate {
 
 pub struct TestApp {
     pub router: Router,
+    /// The state the router serves (to serve it on a real listener).
+    pub state: AppState,
     pub db: DatabaseConnection,
     /// The URL of the test's database (straight to it, not through `Options::via`).
     pub url: String,
@@ -99,7 +101,8 @@ pub type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 #[derive(Clone)]
 pub struct Options {
     pub today: NaiveDate,
-    pub limits: profiles_gateway::config::Limits,
+    pub limits: profiles_gateway::graphql::Limits,
+    pub http: profiles_gateway::http::HttpLimits,
     pub auth_required: bool,
     pub pool: profiles_gateway::db::PoolSettings,
     /// Rewrites the database URL the app (and `app.db`) connects with, e.g. through a
@@ -112,6 +115,7 @@ impl Default for Options {
         Options {
             today: today(),
             limits: Default::default(),
+            http: Default::default(),
             auth_required: false,
             pool: profiles_gateway::db::PoolSettings { max_connections: 5, ..Default::default() },
             via: None,
@@ -157,8 +161,11 @@ impl TestApp {
             limits: options.limits,
             ..SchemaOptions::default()
         };
-        let router = router(AppState::new(db.clone(), schema).with_auth(options.auth_required));
-        let app = TestApp { router, db, url: direct_url, statements, _database: database };
+        let metrics = profiles_gateway::telemetry::install_metrics();
+        let mut state = AppState::new(db.clone(), schema, metrics).with_auth(options.auth_required);
+        state.http = options.http;
+        let router = router(state.clone());
+        let app = TestApp { router, state, db, url: direct_url, statements, _database: database };
         app.reset_statements();
         app
     }

@@ -246,10 +246,6 @@ impl Model {
         }
     }
 
-    fn kind(&self, ty: &Value) -> String {
-        self.types[self.named(ty)]["kind"].as_str().unwrap_or_default().to_owned()
-    }
-
     /// The type as SDL text, for variable definitions.
     fn sdl(ty: &Value) -> String {
         match ty["kind"].as_str() {

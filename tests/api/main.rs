@@ -9,10 +9,12 @@ mod fixtures;
 mod helpers;
 
 mod batching;
+mod binary;
 mod concurrency;
 mod database_loss;
 mod hostile;
 mod http;
+mod layers;
 mod operations;
 mod owned_write;
 mod process;

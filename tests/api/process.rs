@@ -3,17 +3,18 @@
 //! connection cap. After each, the process must still be alive and serving.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::binary::Binary;
 use crate::helpers::TestDatabase;
 
-/// A running `profiles-gateway` on a port of its own, killed when dropped.
+/// A running `profiles-gateway` on a database of its own.
 struct Server {
-    child: Child,
+    binary: Binary,
     port: u16,
     url: String,
     _database: TestDatabase,
@@ -22,28 +23,12 @@ struct Server {
 impl Server {
     async fn start(settings: &[(&str, &str)]) -> Server {
         let (url, database) = TestDatabase::create().await;
-        let port = TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port();
-        let child = Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
-            .env("DATABASE_URL", &url)
-            .env("PROFILES_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "error")
-            .envs(settings.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let mut server = Server { child, port, url, _database: database };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(server.alive(), "the server exited at start");
-            assert!(Instant::now() < deadline, "the server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
+        let binary = Binary::start(&url, settings);
+        Server { port: binary.port, binary, url, _database: database }
     }
 
     fn alive(&mut self) -> bool {
-        self.child.try_wait().expect("wait").is_none()
+        self.binary.alive()
     }
 
     /// A token with `scopes`, made by the binary's own command on the same database.
@@ -90,13 +75,6 @@ impl Server {
         assert!(self.alive(), "the process died");
         let (status, _) = self.send("GET", "/healthz", None, "");
         assert_eq!(status, 200, "the process answers");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

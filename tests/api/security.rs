@@ -3,7 +3,8 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use profiles_gateway::auth::Scope;
-use profiles_gateway::config::Limits;
+use profiles_gateway::graphql::Limits;
+use profiles_gateway::http::HttpLimits;
 use profiles_gateway::service::token;
 use serde_json::{Value, json};
 
@@ -106,6 +107,10 @@ async fn limited(limits: Limits) -> TestApp {
     TestApp::spawn_with(Options { limits, ..Options::default() }).await
 }
 
+async fn http_limited(http: HttpLimits) -> TestApp {
+    TestApp::spawn_with(Options { http, ..Options::default() }).await
+}
+
 fn too_complex(response: &Value, setting: &str) {
     assert_eq!(error_codes(response), vec!["QUERY_TOO_COMPLEX"], "{response}");
     assert!(
@@ -174,7 +179,7 @@ async fn post_body(app: &TestApp, content_type: &str, body: Vec<u8>) -> (StatusC
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413_and_under_it_are_served() {
-    let app = limited(Limits { max_body_bytes: 4096, ..Limits::default() }).await;
+    let app = http_limited(HttpLimits { max_body_bytes: 4096, ..HttpLimits::default() }).await;
     let body = |size: usize| {
         let frame = json!({ "query": "query($p: String) { tiers { handle } }", "variables": { "p": "" } }).to_string();
         let padding = "x".repeat(size - frame.len());
@@ -188,19 +193,22 @@ async fn bodies_over_the_limit_are_413_and_under_it_are_served() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// On tokio's paused clock: nothing but the timer is waited for, so 30 s pass at once.
 #[tokio::test]
 async fn a_request_over_its_time_is_408() {
     use futures_util::StreamExt;
-    let timeout = std::time::Duration::from_millis(200);
-    let app = limited(Limits { request_timeout: timeout, ..Limits::default() }).await;
+    let timeout = std::time::Duration::from_secs(30);
+    let app = http_limited(HttpLimits { request_timeout: timeout, ..HttpLimits::default() }).await;
     // A body that starts and never ends: the request cannot finish within any time.
     let stalled = futures_util::stream::once(async { Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{")) })
         .chain(futures_util::stream::pending());
     let request = Request::post("/graphql").header("content-type", "application/json").body(Body::from_stream(stalled));
-    let started = std::time::Instant::now();
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
     let (status, _, _) = app.send(request.expect("request")).await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
-    assert!(started.elapsed() >= timeout);
+    assert!(started.elapsed() >= timeout, "answered when the timeout ran out, not before");
+    tokio::time::resume();
     let (status, _) = post_body(&app, "application/json", json!({ "query": READ }).to_string().into_bytes()).await;
     assert_eq!(status, StatusCode::OK, "a request that finishes in time is served");
 }
@@ -216,7 +224,11 @@ async fn cors_allows_only_listed_origins_and_none_by_default() {
             .body(Body::empty())
             .expect("request")
     };
-    let app = limited(Limits { cors_origins: vec!["https://admin.example.com".to_owned()], ..Limits::default() }).await;
+    let app = http_limited(HttpLimits {
+        cors_origins: vec!["https://admin.example.com".to_owned()],
+        ..HttpLimits::default()
+    })
+    .await;
     let (_, headers, _) = app.send(preflight("https://admin.example.com")).await;
     assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://admin.example.com");
     let (_, headers, _) = app.send(preflight("https://evil.example.net")).await;

@@ -1,93 +1,83 @@
-//! The real binary: graceful shutdown on SIGTERM, JSON logs, the token commands, and
-//! refusing to serve without tokens on a public address.
+//! Graceful shutdown (in process, with the signal injected), and the real binary:
+//! SIGTERM and JSON logs, the token commands, and refusing to serve without tokens on
+//! a public address.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+
+use crate::binary::Binary;
+use crate::helpers::TestApp;
 
 /// A free port on loopback.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port()
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port()
 }
 
-fn start(port: u16, dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
-        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.join("shutdown.db").display()))
-        .env("PROFILES_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PROFILES_LOG_FORMAT", "json")
-        .env("PROFILES_SHUTDOWN_GRACE", "20s")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the binary starts")
-}
+/// In process, with the shutdown signal injected: a request whose body is still
+/// arriving when the signal comes completes, while the listener already refuses new
+/// connections. The test is told each step (the request is in flight, the listener
+/// closed, the server drained) rather than sleeping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_completes_after_the_stop_while_new_connections_are_refused() {
+    use profiles_gateway::http::serve::{ConnectionLimits, Server};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn wait_until_up(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+    let app = TestApp::spawn().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let address = listener.local_addr().expect("an address");
+    let server = Server::new(listener, profiles_gateway::http::router(app.state.clone()), ConnectionLimits::default());
+    let mut accepting = server.accepting();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let serving = tokio::spawn(server.run(stopped));
 
-#[test]
-fn a_request_in_flight_completes_after_sigterm_while_new_connections_are_refused() {
-    let dir = tempfile::tempdir().expect("a folder");
-    let port = free_port();
-    let mut server = start(port, dir.path());
-    wait_until_up(port);
-
-    // A request whose body is still arriving when the signal comes.
     let body = r#"{"query":"query Slow { tiers { handle } }"}"#;
     let (head, tail) = body.split_at(10);
-    let mut in_flight = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        in_flight,
-        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-request-id: in-flight-1\r\nContent-Length: {}\r\n\r\n{head}",
+    let mut in_flight = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let start = format!(
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
         body.len()
-    )
-    .expect("send the start");
-    in_flight.flush().expect("flush");
-    std::thread::sleep(Duration::from_millis(300));
+    );
+    in_flight.write_all(start.as_bytes()).await.expect("send the start");
+    app.state.in_flight.subscribe().wait_for(|n| *n == 1).await.expect("the request reaches the router");
 
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill");
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        assert!(Instant::now() < deadline, "new connections are still accepted 10 s after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    stop.send_replace(true);
+    accepting.wait_for(|accepting| !*accepting).await.expect("the listener closes");
+    assert!(tokio::net::TcpStream::connect(address).await.is_err(), "new connections are refused");
 
-    in_flight.write_all(tail.as_bytes()).expect("send the rest");
-    let mut response = String::new();
-    in_flight.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let mut buffer = [0u8; 4096];
-    while !response.contains("\"tiers\"") {
-        let read = in_flight.read(&mut buffer).expect("the response arrives");
-        assert!(read > 0, "connection closed before the response: {response}");
-        response.push_str(&String::from_utf8_lossy(&buffer[..read]));
-    }
+    in_flight.write_all(tail.as_bytes()).await.expect("send the rest");
+    let mut response = Vec::new();
+    in_flight.read_to_end(&mut response).await.expect("the response, then the close");
+    let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#"{"data":{"tiers":[]}}"#), "{response}");
-    drop(in_flight);
+    serving.await.expect("the server drains and returns");
+}
 
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let exit = loop {
-        if let Some(exit) = server.try_wait().expect("wait") {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+/// The real binary: SIGTERM ends it cleanly, and its JSON log has the request's line
+/// (id, status, operation) and the shutdown's.
+#[tokio::test]
+async fn sigterm_stops_the_binary_cleanly_with_json_logs() {
+    let (url, _database) = crate::helpers::TestDatabase::create().await;
+    let binary = Binary::start(&url, &[("PROFILES_LOG_FORMAT", "json"), ("RUST_LOG", "info")]);
+    let mut stream = TcpStream::connect(("127.0.0.1", binary.port)).expect("connect");
+    let body = r#"{"query":"query Slow { tiers { handle } }"}"#;
+    write!(
+        stream,
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-request-id: in-flight-1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("the response");
+    assert!(response.contains(r#"{"data":{"tiers":[]}}"#), "{response}");
+
+    let status = Command::new("kill").args(["-TERM", &binary.child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let (exit, log) = binary.exit();
     assert!(exit.success(), "a clean exit: {exit:?}");
-
-    // Every log line is JSON; the request's line has its id, status and operation.
-    let lines: Vec<serde_json::Value> = BufReader::new(server.stderr.take().expect("stderr"))
-        .lines()
-        .map(|line| serde_json::from_str(&line.expect("a line")).expect("a JSON log line"))
-        .collect();
+    let lines: Vec<serde_json::Value> =
+        log.iter().map(|line| serde_json::from_str(line).expect("a JSON log line")).collect();
     let request = lines
         .iter()
         .find(|line| line["message"] == "request" && line["span"]["request_id"] == "in-flight-1")

@@ -54,64 +54,120 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Serves `app` on `listener` until `stop` turns true, then drains the connections.
-pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, mut stop: watch::Receiver<bool>) {
-    let max = limits.max_connections.max(1);
-    let slots = Arc::new(Semaphore::new(max as usize));
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+/// A listener with the app it serves, not yet running.
+pub struct Server {
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    accepting: watch::Sender<bool>,
+}
+
+impl Server {
+    pub fn new(listener: TcpListener, app: Router, limits: ConnectionLimits) -> Server {
+        Server { listener, app, limits, accepting: watch::Sender::new(true) }
+    }
+
+    /// Whether the listener still accepts: false once a stop closed it.
+    pub fn accepting(&self) -> watch::Receiver<bool> {
+        self.accepting.subscribe()
+    }
+
+    /// Serves until `stop` turns true, then closes the listener and drains the
+    /// connections: it returns when the last one has closed.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let Server { listener, app, limits, accepting } = self;
+        let max = limits.max_connections.max(1);
+        let slots = Arc::new(Semaphore::new(max as usize));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+        loop {
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => slot,
+                () = stopped(&mut stop) => break,
+            };
+            let Ok(slot) = slot else { break };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors, say: wait a little rather than spin.
+                        tracing::warn!(%error, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = stopped(&mut stop) => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let (io, activity) = Watched::new(stream);
+            let connection =
+                http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone())).with_upgrades();
+            tokio::spawn(serve_connection(connection, activity, limits.idle_timeout, stop.clone(), slot));
+        }
+        drop(listener);
+        accepting.send_replace(false);
+        // Every connection holds a slot until it closes: having them all means none is left.
+        let _ = slots.acquire_many(max).await;
+    }
+}
+
+/// Serves one connection until it ends, closing it gracefully when it has been idle
+/// too long or when the server stops.
+async fn serve_connection<C>(
+    connection: C,
+    activity: Arc<Activity>,
+    idle: Duration,
+    mut stop: watch::Receiver<bool>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) where
+    C: std::future::Future<Output = hyper::Result<()>> + GracefulShutdown,
+{
+    tokio::pin!(connection);
+    let mut closing = false;
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot,
-            _ = stop.wait_for(|stop| *stop) => break,
-        };
-        let Ok(slot) = slot else { break };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    // Out of file descriptors, say: wait a little rather than spin.
-                    tracing::warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+        let quiet_until = activity.last() + idle;
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
                 }
-            },
-            _ = stop.wait_for(|stop| *stop) => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let (io, activity) = Watched::new(stream);
-        let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone())).with_upgrades();
-        let (mut stop, idle) = (stop.clone(), limits.idle_timeout);
-        tokio::spawn(async move {
-            let _slot = slot;
-            tokio::pin!(connection);
-            let mut closing = false;
-            loop {
-                let quiet_until = activity.last() + idle;
-                tokio::select! {
-                    result = connection.as_mut() => {
-                        if let Err(error) = result {
-                            tracing::debug!(%error, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    _ = stop.wait_for(|stop| *stop), if !closing => {
-                        closing = true;
-                        connection.as_mut().graceful_shutdown();
-                    }
-                    () = tokio::time::sleep_until(quiet_until), if !closing => {
-                        if activity.last() + idle <= Instant::now() {
-                            closing = true;
-                            connection.as_mut().graceful_shutdown();
-                        }
-                    }
+                break;
+            }
+            () = stopped(&mut stop), if !closing => {
+                closing = true;
+                connection.as_mut().shutdown();
+            }
+            () = tokio::time::sleep_until(quiet_until), if !closing => {
+                if activity.last() + idle <= Instant::now() {
+                    closing = true;
+                    connection.as_mut().shutdown();
                 }
             }
-        });
+        }
     }
-    drop(listener);
-    // Every connection holds a slot until it closes: having them all means none is left.
-    let _ = slots.acquire_many(max).await;
+}
+
+/// Resolves once `stop` turns true (or its sender is gone). The value is not kept, so
+/// the future holds no lock on it and stays `Send`.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// A connection that can be asked to finish its request in flight and close.
+trait GracefulShutdown {
+    fn shutdown(self: Pin<&mut Self>);
+}
+
+impl<I, S> GracefulShutdown for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    S::ResBody: hyper::body::Body + 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn shutdown(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
 }
 
 /// When a connection last moved a byte either way.

@@ -1,0 +1,225 @@
+//! `/graphql` as the GraphQL-over-HTTP specification has it: POST with
+//! `application/json`, GET with query parameters (queries only: a mutation over GET is
+//! 405), responses as `application/graphql-response+json` or `application/json` as
+//! the `Accept` header asks (406 when it accepts neither). With
+//! `application/graphql-response+json`, a request that fails before execution (it does
+//! not parse or validate) is a 400; with `application/json` it is a 200, as the
+//! specification requires. A browser asking for HTML gets GraphiQL.
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use super::{AppState, reject};
+use crate::auth::Caller;
+use crate::graphql::loaders::Loaders;
+use crate::telemetry::{self, OperationName, RequestId};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The response media type the `Accept` header asks for, or `None` when it accepts
+/// neither GraphQL one. No header, or `*/*`, means `application/json`.
+fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else { return Some(JSON) };
+    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or_default().trim()).collect();
+    if types.contains(&GRAPHQL_RESPONSE) {
+        Some(GRAPHQL_RESPONSE)
+    } else if types.iter().any(|t| matches!(*t, "application/json" | "application/*" | "*/*")) {
+        Some(JSON)
+    } else {
+        None
+    }
+}
+
+/// How a request arrived: a GET may only run queries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Get,
+    Post,
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: RequestId,
+    mut request: async_graphql::Request,
+    media: &'static str,
+    via: Via,
+) -> Response {
+    // The caller first: nothing of an unauthenticated request is parsed.
+    let caller = match super::auth::authenticate(state, headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let started = std::time::Instant::now();
+    // Then the bound on nesting, before anything recursive reads the document.
+    let (kind, name, mut response) = match crate::graphql::nesting::check(&request.query, &request.variables) {
+        Err(error) => ("unknown", "unparsed".to_owned(), async_graphql::Response::from_errors(vec![error])),
+        Ok(()) => {
+            let (kind, name) = operation(&mut request, state.max_query_bytes);
+            if via == Via::Get && !matches!(kind, "query" | "unknown") {
+                return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
+            }
+            let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
+            let response = run(state, request, kind, &id, &caller).instrument(span).await;
+            (kind, name, response)
+        }
+    };
+    // A request that failed before execution: no data, and errors without a path.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    crate::graphql::errors::ensure_codes(&mut response.errors);
+    let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
+    let label = state.operation_labels.label(&name, !request_error);
+    telemetry::record_operation(label, kind, started.elapsed(), codes);
+    let mut http = if request_error {
+        request_errors(media, response.errors)
+    } else {
+        // Serialised as it is, so that fields keep the order of the selection.
+        with_media(StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default(), media)
+    };
+    http.extensions_mut().insert(OperationName(name));
+    http
+}
+
+/// Executes a request whose nesting was checked, with the per-request data, and puts
+/// the fields of its result in selection order. A read that lost its database
+/// connection runs once more on a fresh one; a write does not (it may have committed).
+async fn run(
+    state: &AppState,
+    mut request: async_graphql::Request,
+    kind: &str,
+    id: &RequestId,
+    caller: &Caller,
+) -> async_graphql::Response {
+    // The document async-graphql parsed (once: it reuses the one cached on the request).
+    let document = request.parsed_query().ok().cloned();
+    let operation_name = request.operation_name.clone();
+    let retry = (kind == "query").then(|| (request.query.clone(), request.variables.clone()));
+    let data =
+        |request: async_graphql::Request| request.data(Loaders::new(&state.db)).data(id.clone()).data(caller.clone());
+    let mut response = state.schema.execute(data(request)).await;
+    if let Some((query, variables)) = retry
+        && response.errors.iter().any(|e| e.source::<crate::error::ConnectionLost>().is_some())
+    {
+        tracing::warn!("a read lost its database connection; running it once more");
+        metrics::counter!("graphql_read_retries_total").increment(1);
+        let mut again = async_graphql::Request::new(query).variables(variables);
+        again.operation_name = operation_name.clone();
+        response = state.schema.execute(data(again)).await;
+    }
+    if let Some(document) = &document {
+        crate::graphql::order::restore(&mut response.data, document, operation_name.as_deref());
+    }
+    response
+}
+
+/// The answer to a request that failed before execution began: no `data` entry (GraphQL
+/// spec, "Response"), and 400 when the client accepts `application/graphql-response+json`.
+fn request_errors(media: &'static str, errors: Vec<async_graphql::ServerError>) -> Response {
+    #[derive(serde::Serialize)]
+    struct Errors {
+        errors: Vec<async_graphql::ServerError>,
+    }
+    let status = if media == GRAPHQL_RESPONSE { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    with_media(status, serde_json::to_vec(&Errors { errors }).unwrap_or_default(), media)
+}
+
+fn with_media(status: StatusCode, body: Vec<u8>, media: &'static str) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    response
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message =
+                format!("the body is larger than {} bytes (PROFILES_MAX_BODY_BYTES)", state.http.max_body_bytes);
+            return reject(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", &message);
+        }
+        Err(rejection) => return reject(rejection.status(), "BAD_REQUEST", &rejection.body_text()),
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or_default();
+    if content_type.split(';').next().map(str::trim) != Some("application/json") {
+        return reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the request as `application/json`");
+    }
+    let Some(media) = negotiate(&headers) else {
+        return reject(
+            StatusCode::NOT_ACCEPTABLE,
+            "BAD_REQUEST",
+            "accept `application/graphql-response+json` or `application/json`",
+        );
+    };
+    match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) => execute(&state, &headers, id, request, media, Via::Post).await,
+        Err(error) => {
+            reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {error}"))
+        }
+    }
+}
+
+/// The type (`query`, `mutation`) and name of the operation a request selects, for
+/// logs and metrics; `anonymous` for an unnamed one, `unparsed` when it does not parse.
+/// The parsed document stays cached on the request, and execution reuses it. A query
+/// over the size limit is not parsed here: the guard refuses it before parsing.
+fn operation(request: &mut async_graphql::Request, max_query_bytes: usize) -> (&'static str, String) {
+    let operation_name = request.operation_name.clone();
+    if request.query.len() > max_query_bytes {
+        return ("unknown", "unparsed".to_owned());
+    }
+    let Ok(document) = request.parsed_query() else { return ("unknown", "unparsed".to_owned()) };
+    let (name, operation) = match (&document.operations, &operation_name) {
+        (DocumentOperations::Single(operation), _) => (None, Some(operation)),
+        (DocumentOperations::Multiple(operations), Some(name)) => (Some(name.clone()), operations.get(name.as_str())),
+        (DocumentOperations::Multiple(operations), None) => {
+            let first = operations.iter().next();
+            (first.map(|(name, _)| name.to_string()), first.map(|(_, op)| op))
+        }
+    };
+    let kind = match operation.map(|op| op.node.ty) {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    };
+    (kind, name.or(operation_name).unwrap_or_else(|| "anonymous".to_owned()))
+}
+
+/// A browser asking for HTML gets GraphiQL; anything else is a GraphQL GET request.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
+    if accept.contains("text/html") && query.is_none() {
+        return crate::graphiql::page();
+    }
+    let Some(media) = negotiate(&headers) else {
+        return reject(
+            StatusCode::NOT_ACCEPTABLE,
+            "BAD_REQUEST",
+            "accept `application/graphql-response+json` or `application/json`",
+        );
+    };
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+        Ok(request) => request,
+        Err(error) => {
+            return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL GET request: {error}"));
+        }
+    };
+    execute(&state, &headers, id, request, media, Via::Get).await
+}

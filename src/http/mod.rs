@@ -1,0 +1,165 @@
+//! HTTP: the routes, their state and limits, the GraphQL-over-HTTP protocol
+//! ([`graphql`]), who is calling ([`auth`]), and accepting connections ([`serve`]).
+
+pub mod auth;
+pub mod graphql;
+pub mod serve;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tokio::sync::watch;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::graphql::{AppSchema, SchemaOptions, build_schema};
+use crate::telemetry;
+
+/// Limits on what a request may send and how long it may take (the README's
+/// security section).
+#[derive(clap::Args, Clone, Debug)]
+pub struct HttpLimits {
+    /// Largest request body, in bytes (413 beyond).
+    #[arg(long, env = "PROFILES_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Longest a request may take (408 beyond).
+    #[arg(long, env = "PROFILES_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub request_timeout: Duration,
+
+    /// Origins allowed to call from a browser (CORS), comma-separated; none by default.
+    #[arg(long, env = "PROFILES_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits { max_body_bytes: 1024 * 1024, request_timeout: Duration::from_secs(30), cors_origins: Vec::new() }
+    }
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: DatabaseConnection,
+    /// Whether requests must carry a token.
+    pub auth_required: bool,
+    /// Limits on what a request may send and how long it may take.
+    pub http: HttpLimits,
+    /// The largest query document (checked before parsing, for logs and metrics).
+    pub max_query_bytes: usize,
+    /// Requests slower than this are logged at warn.
+    pub slow_request: Duration,
+    /// Operation names with a metrics series of their own.
+    pub operation_labels: std::sync::Arc<telemetry::OperationLabels>,
+    /// The process's metrics, rendered at `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// How many requests are being served now (tests wait on it).
+    pub in_flight: Arc<watch::Sender<usize>>,
+}
+
+impl AppState {
+    /// State over `db` with the schema `options` describe, default HTTP limits, no
+    /// tokens required, and metrics kept by `metrics` ([`telemetry::install_metrics`]).
+    pub fn new(db: DatabaseConnection, options: SchemaOptions, metrics: PrometheusHandle) -> Self {
+        AppState {
+            max_query_bytes: options.limits.max_query_bytes,
+            schema: build_schema(db.clone(), options),
+            db,
+            auth_required: false,
+            http: HttpLimits::default(),
+            slow_request: Duration::from_secs(1),
+            operation_labels: Default::default(),
+            metrics,
+            in_flight: Arc::new(watch::Sender::new(0)),
+        }
+    }
+
+    /// The same, with tokens required.
+    pub fn with_auth(mut self, required: bool) -> Self {
+        self.auth_required = required;
+        self
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limits = state.http.clone();
+    let metrics =
+        Router::new().route("/metrics", get(telemetry::scrape)).with_state((state.db.clone(), state.metrics.clone()));
+    let mut router = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route(&format!("{}/{{file}}", crate::graphiql::ASSETS), get(crate::graphiql::asset))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .route("/readyz", get(readyz))
+        .with_state(state.clone())
+        .merge(metrics)
+        .layer(middleware::from_fn_with_state(state.slow_request, telemetry::observe))
+        .layer(middleware::from_fn_with_state(state.in_flight.clone(), count_in_flight))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
+    let origins: Vec<HeaderValue> =
+        limits.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    if !origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    router
+}
+
+/// A response with a JSON error body, for requests that never reach GraphQL.
+pub(crate) fn reject(status: StatusCode, code: &str, message: &str) -> Response {
+    metrics::counter!("graphql_errors_total", "code" => code.to_owned()).increment(1);
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// Counts the request as in flight while it is being served (also when dropped).
+async fn count_in_flight(
+    State(in_flight): State<Arc<watch::Sender<usize>>>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    struct Leaving(Arc<watch::Sender<usize>>);
+    impl Drop for Leaving {
+        fn drop(&mut self) {
+            self.0.send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
+    in_flight.send_modify(|n| *n += 1);
+    let _leaving = Leaving(in_flight);
+    next.run(request).await
+}
+
+/// 200 when the database answers, 503 when it does not.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The real binary, started on port 0: the test learns the address from the server's
+//! own "GraphiQL on http://…" log line instead of polling for it, and keeps the rest
+//! of its log to inspect.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// A running `profiles-gateway`, killed when dropped.
+pub struct Binary {
+    pub child: Child,
+    pub port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Binary {
+    /// Serves `database_url` on a port of its own, with `settings` as environment.
+    /// `RUST_LOG` defaults to errors plus the start-up line.
+    pub fn start(database_url: &str, settings: &[(&str, &str)]) -> Binary {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_profiles-gateway"));
+        command
+            .env("DATABASE_URL", database_url)
+            .env("PROFILES_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "error,profiles_gateway::app=info")
+            .envs(settings.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the binary starts");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let port = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let status = child.wait();
+                panic!("the server exited before listening ({status:?}): {:#?}", log.lock().expect("log"));
+            };
+            log.lock().expect("log").push(line.clone());
+            if let Some(address) = line.split("GraphiQL on http://").nth(1) {
+                let port = address.split(['/', '"']).next().and_then(|a| a.rsplit(':').next()).map(str::parse);
+                break port.and_then(Result::ok).unwrap_or_else(|| panic!("a port in {line}"));
+            }
+        };
+        let kept = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().expect("log").push(line);
+            }
+        });
+        Binary { child, port, log, reader: Some(reader) }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// Waits for the process to exit, and returns its status and every log line.
+    pub fn exit(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.child.wait().expect("the process exits");
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the log is read to its end");
+        }
+        let log = self.log.lock().expect("log").clone();
+        (status, log)
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
