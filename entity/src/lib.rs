@@ -14,6 +14,7 @@ pub mod identity;
 pub mod location;
 pub mod prelude;
 pub mod profile;
+pub mod profile_change;
 pub mod profile_date;
 pub mod profile_status;
 pub mod profile_tag;

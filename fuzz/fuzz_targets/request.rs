@@ -76,11 +76,8 @@ fuzz_target!(|data: &[u8]| {
     let (status, json, body) = target.runtime.block_on(async {
         let response = target.router.clone().oneshot(request).await.expect("the router answers");
         let status = response.status();
-        let json = response
-            .headers()
-            .get("content-type")
-            .and_then(|c| c.to_str().ok())
-            .is_some_and(|c| c.contains("json"));
+        let json =
+            response.headers().get("content-type").and_then(|c| c.to_str().ok()).is_some_and(|c| c.contains("json"));
         let body = response.into_body().collect().await.expect("a body").to_bytes();
         (status, json, body)
     });

@@ -6,6 +6,7 @@ mod m20261129_000001_create_profiles;
 mod m20261129_000002_list_indexes;
 mod m20261129_000003_unvalued_indexes;
 mod m20261129_000004_api_tokens;
+mod m20261201_000001_profile_changes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_list_indexes::Migration),
             Box::new(m20261129_000003_unvalued_indexes::Migration),
             Box::new(m20261129_000004_api_tokens::Migration),
+            Box::new(m20261201_000001_profile_changes::Migration),
         ]
     }
 }

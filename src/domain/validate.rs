@@ -5,7 +5,6 @@
 //! names and titles 100 characters, email 254, URLs 2,048, other short text 200,
 //! notes 1,000, list inputs 250 items, custom attribute values 10 KiB each.
 
-use async_graphql::{Enum, SimpleObject};
 use chrono::{Datelike, NaiveDate};
 
 use super::phone::{self, Region};
@@ -27,8 +26,8 @@ pub const MAX_ATTRIBUTE_BYTES: usize = 10 * 1024;
 /// Earliest birth year accepted.
 pub const MIN_BIRTH_YEAR: i32 = 1900;
 
-/// What is wrong with a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+/// What is wrong with a value (the GraphQL layer shows it as `UserErrorCode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserErrorCode {
     /// The value has the wrong format or is out of range.
     Invalid,
@@ -46,8 +45,9 @@ pub enum UserErrorCode {
     InUse,
 }
 
-/// A problem with the input of a mutation. A mutation that reports any writes nothing.
-#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
+/// A problem with an input, at a path into it. A mutation that reports any writes
+/// nothing (the GraphQL layer shows it as `UserError`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserError {
     /// Path to the value in the mutation's arguments, e.g.
     /// `["input", "addresses", "1", "postcode"]`.

@@ -1,5 +1,6 @@
 //! DataLoaders, made per request: one per relation kind of `Profile`, keyed by the
 //! owning id, so a page of N profiles costs one statement per relation kind whatever N.
+//! They batch keys; the statements are the service's (`service::relations`).
 //!
 //! Three generic loaders cover every relation:
 //! - [`OwnedLoader`]: rows with a `profile_id` (addresses, dates, identities, comms,
@@ -14,10 +15,11 @@ use std::marker::PhantomData;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{address, appearance, comms, identity, location, profile_date, profile_status, profile_tag, tier};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Related, Value};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Value};
 use uuid::Uuid;
 
 use crate::service::owned::Owned;
+use crate::service::relations::{self, Attached, Keyed};
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -71,41 +73,7 @@ where
     type Error = DbErr;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, DbErr> {
-        let rows =
-            E::find().filter(E::PROFILE.is_in(keys.iter().copied())).order_by_asc(E::ORDER).all(&self.db).await?;
-        let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
-        for row in rows {
-            grouped.entry(E::profile_id(&row)).or_default().push(row);
-        }
-        Ok(grouped)
-    }
-}
-
-/// A link table joining profiles to the records of `Target`.
-pub trait Attached: EntityTrait + Related<Self::Target> {
-    type Target: EntityTrait;
-    /// The `profile_id` column of the link table.
-    const PROFILE: Self::Column;
-    /// The column the attached records are listed by.
-    const ORDER: <Self::Target as EntityTrait>::Column;
-    fn profile_id(link: &Self::Model) -> Uuid;
-}
-
-impl Attached for profile_tag::Entity {
-    type Target = entity::tag::Entity;
-    const PROFILE: Self::Column = profile_tag::Column::ProfileId;
-    const ORDER: entity::tag::Column = entity::tag::Column::Handle;
-    fn profile_id(link: &Self::Model) -> Uuid {
-        link.profile_id
-    }
-}
-
-impl Attached for profile_status::Entity {
-    type Target = entity::status::Entity;
-    const PROFILE: Self::Column = profile_status::Column::ProfileId;
-    const ORDER: entity::status::Column = entity::status::Column::Handle;
-    fn profile_id(link: &Self::Model) -> Uuid {
-        link.profile_id
+        relations::owned::<E>(&self.db, keys).await
     }
 }
 
@@ -129,39 +97,7 @@ where
     type Error = DbErr;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, DbErr> {
-        let rows = J::find()
-            .find_also_related(J::Target::default())
-            .filter(J::PROFILE.is_in(keys.iter().copied()))
-            .order_by_asc(J::ORDER)
-            .all(&self.db)
-            .await?;
-        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
-        for (link, target) in rows {
-            if let Some(target) = target {
-                grouped.entry(J::profile_id(&link)).or_default().push(target);
-            }
-        }
-        Ok(grouped)
-    }
-}
-
-/// A table whose rows are found by a unique key of type `K`.
-pub trait Keyed<K>: EntityTrait {
-    const KEY: Self::Column;
-    fn key(row: &Self::Model) -> K;
-}
-
-impl Keyed<String> for tier::Entity {
-    const KEY: Self::Column = tier::Column::Handle;
-    fn key(row: &Self::Model) -> String {
-        row.handle.clone()
-    }
-}
-
-impl Keyed<i32> for location::Entity {
-    const KEY: Self::Column = location::Column::Id;
-    fn key(row: &Self::Model) -> i32 {
-        row.id
+        relations::attached::<J>(&self.db, keys).await
     }
 }
 
@@ -186,7 +122,6 @@ where
     type Error = DbErr;
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, E::Model>, DbErr> {
-        let rows = E::find().filter(E::KEY.is_in(keys.iter().cloned())).all(&self.db).await?;
-        Ok(rows.into_iter().map(|row| (E::key(&row), row)).collect())
+        relations::by_key::<E, K>(&self.db, keys).await
     }
 }

@@ -3,6 +3,7 @@
 pub mod errors;
 pub mod guard;
 pub mod limits;
+pub mod list_args;
 pub mod loaders;
 pub mod mutation;
 pub mod nesting;

@@ -78,7 +78,7 @@ pub fn check(query: &str, variables: &Variables) -> Result<(), ServerError> {
             "the document nests {depth} levels deep; the limit is {MAX_NESTING}"
         )));
     }
-    let deepest = variables.iter().map(|(_, value)| value_depth(value)).max().unwrap_or(0);
+    let deepest = variables.values().map(value_depth).max().unwrap_or(0);
     if deepest > MAX_NESTING {
         let mut error =
             ServerError::new(format!("a variable nests {deepest} levels deep; the limit is {MAX_NESTING}"), None);

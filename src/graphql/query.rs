@@ -6,15 +6,15 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::Clock;
+use super::list_args::{self, ProfileFilter, ProfileOrder};
 use super::types::connection::ProfileConnection;
 use super::types::profile::Profile;
 use crate::domain::phone::{self, Region};
 use crate::error::AppError;
 use crate::service::page::PageArgs;
 use crate::service::profile::ProfileKey as Key;
-use crate::service::profile_filter::{self, ProfileFilter};
-use crate::service::profile_order::{self, Sort};
 use crate::service::{profile as profiles, reference};
+use crate::service::{profile_filter, profile_order};
 
 /// A unique key of a profile: give exactly one.
 #[derive(OneofObject)]
@@ -105,20 +105,22 @@ impl QueryRoot {
                           email, ignoring ASCII case, or the start of a mobile phone number in international or \
                           national format.")]
         search: Option<String>,
-        #[graphql(desc = "The order; by default `createdAt` ascending.")] order_by: Option<Sort>,
+        #[graphql(desc = "The order; by default `createdAt` ascending.")] order_by: Option<ProfileOrder>,
     ) -> Result<ProfileConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
         let region = ctx.data_opt::<Region>().copied().unwrap_or_default();
         let today = ctx.data_opt::<Clock>().copied().unwrap_or_default().today();
         let args = PageArgs { first, after, last, before };
         let filter = profile_filter::condition(
-            &filter.unwrap_or_default(),
+            &filter.unwrap_or_default().into(),
             search.as_deref(),
             db.get_database_backend(),
             region,
             today,
-        )?;
-        let page = profile_order::page(db, filter.clone(), order_by.unwrap_or_default(), &args, today).await?;
+        )
+        .map_err(list_args::refused)?;
+        let order = order_by.unwrap_or_default().into();
+        let page = profile_order::page(db, filter.clone(), order, &args, today).await?;
         ProfileConnection::new(ctx, page, filter).await
     }
 

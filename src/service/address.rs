@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::owned::find_and_touch;
-use super::write::{WriteResult, begin, touch_profile};
+use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
 
 /// A validated address input: the columns to write and what `isDefault` asked for.
@@ -56,18 +56,18 @@ pub async fn create(
     draft: AddressDraft,
 ) -> WriteResult<(address::Model, profile::Model)> {
     let AddressDraft { mut columns, make_default, problems } = draft;
-    let txn = begin(db).await?;
-    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     let has_default = address::Entity::find()
         .filter(address::Column::ProfileId.eq(profile_id))
         .filter(address::Column::IsDefault.eq(true))
-        .one(&txn)
+        .one(txn.conn())
         .await?
         .is_some();
     let is_default = !has_default || make_default == Some(true);
     if is_default && has_default {
-        clear_default(&txn, profile_id).await?;
+        clear_default(txn.conn(), profile_id).await?;
     }
     let now = crate::db::now();
     columns.id = NotSet;
@@ -75,7 +75,7 @@ pub async fn create(
     columns.is_default = Set(is_default);
     columns.created_at = Set(now);
     columns.updated_at = Set(now);
-    let address = columns.insert(&txn).await?;
+    let address = columns.insert(txn.conn()).await?;
     txn.commit().await?;
     Ok((address, profile))
 }
@@ -86,16 +86,16 @@ pub async fn update(
     draft: AddressDraft,
 ) -> WriteResult<(address::Model, profile::Model)> {
     let AddressDraft { mut columns, make_default, problems } = draft;
-    let txn = begin(db).await?;
-    let (current, profile) = find_and_touch::<address::Entity>(&txn, id).await?;
+    let mut txn = Write::begin(db).await?;
+    let (current, profile) = find_and_touch::<address::Entity>(&mut txn, id).await?;
     problems.finish(())?;
     match make_default {
-        Some(true) if !current.is_default => clear_default(&txn, current.profile_id).await?,
+        Some(true) if !current.is_default => clear_default(txn.conn(), current.profile_id).await?,
         // The default passes to the oldest other address; a profile's only address stays default.
         Some(false) if current.is_default => {
-            if let Some(other) = oldest_other(&txn, current.profile_id, id).await? {
-                set_default(&txn, id, false).await?;
-                set_default(&txn, other.id, true).await?;
+            if let Some(other) = oldest_other(txn.conn(), current.profile_id, id).await? {
+                set_default(txn.conn(), id, false).await?;
+                set_default(txn.conn(), other.id, true).await?;
             }
         }
         _ => {}
@@ -106,19 +106,19 @@ pub async fn update(
         _ => NotSet,
     };
     columns.updated_at = Set(crate::db::now());
-    let address = columns.update(&txn).await?;
+    let address = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((address, profile))
 }
 
 pub async fn delete(db: &DatabaseConnection, id: i32) -> WriteResult<(i32, profile::Model)> {
-    let txn = begin(db).await?;
-    let (current, profile) = find_and_touch::<address::Entity>(&txn, id).await?;
-    address::Entity::delete_by_id(id).exec(&txn).await?;
+    let mut txn = Write::begin(db).await?;
+    let (current, profile) = find_and_touch::<address::Entity>(&mut txn, id).await?;
+    address::Entity::delete_by_id(id).exec(txn.conn()).await?;
     if current.is_default
-        && let Some(other) = oldest_other(&txn, current.profile_id, id).await?
+        && let Some(other) = oldest_other(txn.conn(), current.profile_id, id).await?
     {
-        set_default(&txn, other.id, true).await?;
+        set_default(txn.conn(), other.id, true).await?;
     }
     txn.commit().await?;
     Ok((id, profile))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::checks;
 use super::owned::find_and_touch;
-use super::write::{WriteResult, begin, taken, touch_profile};
+use super::write::{Write, WriteResult, taken};
 use crate::domain::validate::{Path, Problems};
 
 async fn demote_primary(txn: &DatabaseTransaction, profile_id: Uuid, except: Option<i32>) -> Result<(), DbErr> {
@@ -43,20 +43,20 @@ pub async fn create(
     mut problems: Problems,
 ) -> WriteResult<(identity::Model, profile::Model)> {
     let input = Path::root("input");
-    let txn = begin(db).await?;
-    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     let (handle, identifier) = (value(&columns.handle, String::new()), value(&columns.identifier, String::new()));
-    checks::identity_free(&txn, &handle, &identifier, None, &input.key("identifier"), &mut problems).await?;
+    checks::identity_free(txn.conn(), &handle, &identifier, None, &input.key("identifier"), &mut problems).await?;
     problems.finish(())?;
     if value(&columns.is_primary, false) {
-        demote_primary(&txn, profile_id, None).await?;
+        demote_primary(txn.conn(), profile_id, None).await?;
     }
     let now = crate::db::now();
     columns.id = NotSet;
     columns.profile_id = Set(profile_id);
     columns.created_at = Set(now);
     columns.updated_at = Set(now);
-    let identity = columns.insert(&txn).await.map_err(|err| taken(err, &unique(&input)))?;
+    let identity = columns.insert(txn.conn()).await.map_err(|err| taken(err, &unique(&input)))?;
     txn.commit().await?;
     Ok((identity, profile))
 }
@@ -68,20 +68,21 @@ pub async fn update(
     mut problems: Problems,
 ) -> WriteResult<(identity::Model, profile::Model)> {
     let input = Path::root("input");
-    let txn = begin(db).await?;
-    let (current, profile) = find_and_touch::<identity::Entity>(&txn, id).await?;
+    let mut txn = Write::begin(db).await?;
+    let (current, profile) = find_and_touch::<identity::Entity>(&mut txn, id).await?;
     let handle = value(&columns.handle, current.handle.clone());
     let identifier = value(&columns.identifier, current.identifier.clone());
     if (&handle, &identifier) != (&current.handle, &current.identifier) {
-        checks::identity_free(&txn, &handle, &identifier, Some(id), &input.key("identifier"), &mut problems).await?;
+        checks::identity_free(txn.conn(), &handle, &identifier, Some(id), &input.key("identifier"), &mut problems)
+            .await?;
     }
     problems.finish(())?;
     if value(&columns.is_primary, false) && !current.is_primary {
-        demote_primary(&txn, current.profile_id, Some(id)).await?;
+        demote_primary(txn.conn(), current.profile_id, Some(id)).await?;
     }
     columns.id = Unchanged(id);
     columns.updated_at = Set(crate::db::now());
-    let identity = columns.update(&txn).await.map_err(|err| taken(err, &unique(&input)))?;
+    let identity = columns.update(txn.conn()).await.map_err(|err| taken(err, &unique(&input)))?;
     txn.commit().await?;
     Ok((identity, profile))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::checks;
 use super::profile::{attach_statuses, attach_tags};
-use super::write::{WriteResult, begin, touch_profile};
+use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
 
 /// Which label a call is about.
@@ -27,20 +27,20 @@ pub async fn add(
     handles: Vec<String>,
     mut problems: Problems,
 ) -> WriteResult<profile::Model> {
-    let txn = begin(db).await?;
-    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     let wanted: Vec<(Uuid, String)> = handles.iter().map(|handle| (profile_id, handle.clone())).collect();
     match label {
         Label::Tag => {
             problems.finish(())?;
-            attach_tags(&txn, &wanted).await?;
+            attach_tags(txn.conn(), &wanted).await?;
         }
         Label::Status => {
             let paths: Vec<(Path, String)> =
                 handles.iter().enumerate().map(|(i, h)| (Path::root("handles").index(i), h.clone())).collect();
-            checks::statuses(&txn, &paths, &mut problems).await?;
+            checks::statuses(txn.conn(), &paths, &mut problems).await?;
             problems.finish(())?;
-            attach_statuses(&txn, &wanted).await?;
+            attach_statuses(txn.conn(), &wanted).await?;
         }
     }
     txn.commit().await?;
@@ -55,8 +55,8 @@ pub async fn remove(
     handles: Vec<String>,
     problems: Problems,
 ) -> WriteResult<profile::Model> {
-    let txn = begin(db).await?;
-    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     match label {
         Label::Tag => {
@@ -68,7 +68,7 @@ pub async fn remove(
             profile_tag::Entity::delete_many()
                 .filter(profile_tag::Column::ProfileId.eq(profile_id))
                 .filter(profile_tag::Column::TagId.in_subquery(ids))
-                .exec(&txn)
+                .exec(txn.conn())
                 .await?;
         }
         Label::Status => {
@@ -80,7 +80,7 @@ pub async fn remove(
             profile_status::Entity::delete_many()
                 .filter(profile_status::Column::ProfileId.eq(profile_id))
                 .filter(profile_status::Column::StatusId.in_subquery(ids))
-                .exec(&txn)
+                .exec(txn.conn())
                 .await?;
         }
     }

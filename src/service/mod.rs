@@ -14,5 +14,6 @@ pub mod profile_filter;
 pub mod profile_order;
 pub mod profile_write;
 pub mod reference;
+pub mod relations;
 pub mod token;
 pub mod write;

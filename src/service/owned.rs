@@ -2,10 +2,10 @@
 //! reads and writes share.
 
 use entity::{address, appearance, comms, identity, profile, profile_date};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
-use super::write::{WriteResult, begin, touch_profile, user_error};
+use super::write::{Write, WriteResult, user_error};
 use crate::domain::validate::{Path, UserErrorCode};
 
 /// A table whose rows belong to one profile.
@@ -42,17 +42,17 @@ owned! {
 /// Row `id` of `E` and its profile, touched (version + 1): how every change to an
 /// owned row starts. NOT_FOUND at `["id"]` when there is no such row, or its profile
 /// is deleted.
-pub async fn find_and_touch<E>(txn: &DatabaseTransaction, id: i32) -> WriteResult<(E::Model, profile::Model)>
+pub async fn find_and_touch<E>(txn: &mut Write, id: i32) -> WriteResult<(E::Model, profile::Model)>
 where
     E: Owned,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
 {
     let path = Path::root("id");
-    let row = E::find_by_id(id).one(txn).await?;
+    let row = E::find_by_id(id).one(txn.conn()).await?;
     let Some(row) = row else {
         return Err(user_error(&path, UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)));
     };
-    let profile = touch_profile(txn, E::profile_id(&row), None, &path).await?;
+    let profile = txn.touch(E::profile_id(&row), None, &path).await?;
     Ok((row, profile))
 }
 
@@ -64,9 +64,9 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
 {
-    let txn = begin(db).await?;
-    let (row, profile) = find_and_touch::<E>(&txn, id).await?;
-    row.into_active_model().delete(&txn).await?;
+    let mut txn = Write::begin(db).await?;
+    let (row, profile) = find_and_touch::<E>(&mut txn, id).await?;
+    row.into_active_model().delete(txn.conn()).await?;
     txn.commit().await?;
     Ok((id, profile))
 }

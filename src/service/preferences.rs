@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::write::{WriteResult, begin, touch_profile};
+use super::write::{Write, WriteResult};
 use crate::domain::validate::{MAX_ATTRIBUTE_BYTES, MAX_ITEMS, Path, Problems, UserErrorCode};
 
 /// Changes the given comms columns of a profile.
@@ -16,12 +16,12 @@ pub async fn update_comms(
     mut columns: comms::ActiveModel,
     problems: Problems,
 ) -> WriteResult<(comms::Model, profile::Model)> {
-    let txn = begin(db).await?;
-    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     columns.profile_id = Unchanged(profile_id);
     columns.updated_at = Set(crate::db::now());
-    let comms = columns.update(&txn).await?;
+    let comms = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((comms, profile))
 }
@@ -33,12 +33,12 @@ pub async fn update_appearance(
     mut columns: appearance::ActiveModel,
     problems: Problems,
 ) -> WriteResult<(appearance::Model, profile::Model)> {
-    let txn = begin(db).await?;
-    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     columns.profile_id = Unchanged(profile_id);
     columns.updated_at = Set(crate::db::now());
-    let appearance = columns.update(&txn).await?;
+    let appearance = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((appearance, profile))
 }
@@ -87,8 +87,8 @@ pub async fn set_custom_attributes(
     changes: Vec<AttributeChange>,
     mut problems: Problems,
 ) -> WriteResult<profile::Model> {
-    let txn = begin(db).await?;
-    let current = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let current = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     let mut attributes = current.custom_attributes.clone();
     apply_attributes(&mut attributes, changes);
     let namespaces = attributes.as_object().map(|n| n.values().collect::<Vec<_>>()).unwrap_or_default();
@@ -104,7 +104,7 @@ pub async fn set_custom_attributes(
     problems.finish(())?;
     let row =
         profile::ActiveModel { id: Unchanged(profile_id), custom_attributes: Set(attributes), ..Default::default() };
-    let profile = row.update(&txn).await?;
+    let profile = row.update(txn.conn()).await?;
     txn.commit().await?;
     Ok(profile)
 }

@@ -9,10 +9,10 @@ use entity::{address, appearance, comms, identity, profile, profile_date, profil
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
+use super::write::{ChangeKind, Write};
 use crate::domain::tag::normalize_handle;
 use crate::error::{AppError, AppResult};
 
@@ -84,8 +84,8 @@ pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Opti
 }
 
 /// How many visible profiles match `filter`.
-pub async fn count(db: &DatabaseConnection, filter: Condition) -> AppResult<u64> {
-    Ok(profile::Entity::find().filter(filter).count(db).await?)
+pub async fn count(db: &DatabaseConnection, filter: super::profile_filter::Filter) -> AppResult<u64> {
+    Ok(profile::Entity::find().filter(filter.0).count(db).await?)
 }
 
 /// A profile with nothing but what every profile has: created now, `ACTIVE`, version 1.
@@ -143,17 +143,22 @@ pub struct NewProfile {
 /// every `appearance`) must set the same columns: a column one row leaves out would be
 /// written as NULL for it.
 pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> AppResult<Vec<Uuid>> {
-    let txn = db.begin().await?;
-    let ids = insert_profiles(&txn, profiles).await?;
+    let mut txn = Write::begin(db).await?;
+    let ids = insert_profiles(&mut txn, profiles).await?;
     txn.commit().await?;
     Ok(ids)
 }
 
-/// Inserts `profiles` and all they own with one statement per table.
-pub(crate) async fn insert_profiles(db: &impl ConnectionTrait, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>, DbErr> {
+/// Inserts `profiles` and all they own with one statement per table, recording each
+/// as created.
+pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>, DbErr> {
     use sea_orm::{ActiveValue::Set, IntoActiveModel};
 
     let ids: Vec<Uuid> = profiles.iter().map(|p| p.profile.id).collect();
+    for new in &profiles {
+        write.record(new.profile.id, ChangeKind::Created, new.profile.version);
+    }
+    let db = write.conn();
     let mut rows = Rows::default();
     let mut tags = Vec::new();
     let mut statuses = Vec::new();

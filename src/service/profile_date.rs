@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::owned::find_and_touch;
-use super::write::{WriteResult, begin, touch_profile};
+use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
 
 pub async fn create(
@@ -16,15 +16,15 @@ pub async fn create(
     mut columns: profile_date::ActiveModel,
     problems: Problems,
 ) -> WriteResult<(profile_date::Model, profile::Model)> {
-    let txn = begin(db).await?;
-    let profile = touch_profile(&txn, profile_id, None, &Path::root("profileId")).await?;
+    let mut txn = Write::begin(db).await?;
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     let now = crate::db::now();
     columns.id = NotSet;
     columns.profile_id = Set(profile_id);
     columns.created_at = Set(now);
     columns.updated_at = Set(now);
-    let date = columns.insert(&txn).await?;
+    let date = columns.insert(txn.conn()).await?;
     txn.commit().await?;
     Ok((date, profile))
 }
@@ -35,12 +35,12 @@ pub async fn update(
     mut columns: profile_date::ActiveModel,
     problems: Problems,
 ) -> WriteResult<(profile_date::Model, profile::Model)> {
-    let txn = begin(db).await?;
-    let (_, profile) = find_and_touch::<profile_date::Entity>(&txn, id).await?;
+    let mut txn = Write::begin(db).await?;
+    let (_, profile) = find_and_touch::<profile_date::Entity>(&mut txn, id).await?;
     problems.finish(())?;
     columns.id = Unchanged(id);
     columns.updated_at = Set(crate::db::now());
-    let date = columns.update(&txn).await?;
+    let date = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((date, profile))
 }

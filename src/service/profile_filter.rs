@@ -1,7 +1,6 @@
 //! Which profiles a list shows: `ProfileFilter` (all fields combine with AND) and free
 //! text `search`, as one condition. Every part can use an index.
 
-use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use entity::enums::ProfileType;
 use entity::{identity, profile, profile_status, profile_tag, status, tag};
@@ -12,7 +11,23 @@ use super::profile_order::folded;
 use crate::domain::phone::{self, Region};
 use crate::domain::tag::normalize_handle;
 use crate::domain::validate;
-use crate::error::{AppError, AppResult};
+use crate::domain::validate::{UserError, UserErrorCode};
+
+/// The profiles a list selects: what [`condition`] makes of a filter and a search,
+/// for [`super::profile_order::page`] and [`super::profile::count`].
+#[derive(Clone, Debug)]
+pub struct Filter(pub(crate) Condition);
+
+impl Filter {
+    /// Every profile, deleted ones included.
+    pub fn everything() -> Filter {
+        Filter(Condition::all())
+    }
+}
+
+/// A filter or search value that cannot be used: its path among the list's arguments
+/// (`["filter", "birthMonth"]`, `["search"]`) and what is wrong with it.
+pub type Refusal = UserError;
 
 /// The longest birthday window.
 pub const MAX_BIRTHDAY_DAYS: i32 = 366;
@@ -20,7 +35,7 @@ pub const MAX_BIRTHDAY_DAYS: i32 = 366;
 pub const MAX_SEARCH: usize = 200;
 
 /// A time range: `from` inclusive, `to` exclusive; either may be open.
-#[derive(Clone, Debug, Default, InputObject)]
+#[derive(Clone, Debug, Default)]
 pub struct TimeRange {
     /// From this time on (inclusive).
     pub from: Option<DateTime<Utc>>,
@@ -29,7 +44,7 @@ pub struct TimeRange {
 }
 
 /// Which profiles to list. Fields combine with AND; list fields hold at most 250 items.
-#[derive(Clone, Debug, Default, InputObject)]
+#[derive(Clone, Debug, Default)]
 pub struct ProfileFilter {
     /// This email, compared case-insensitively.
     pub email: Option<String>,
@@ -50,9 +65,9 @@ pub struct ProfileFilter {
     /// Holding all of these statuses (handles, normalised).
     pub statuses: Option<Vec<String>>,
     /// Preferring this location.
-    pub preferred_location_id: Option<ID>,
+    pub preferred_location_id: Option<String>,
     /// Joined at this location.
-    pub joined_location_id: Option<ID>,
+    pub joined_location_id: Option<String>,
     /// With an identity in this other system, e.g. `shopify`.
     pub identity_handle: Option<String>,
     /// Created in this range.
@@ -72,14 +87,18 @@ pub struct ProfileFilter {
     pub has_mobile_phone: Option<bool>,
 }
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadUserInput(message.into())
+fn bad(path: &[&str], message: impl Into<String>) -> Refusal {
+    UserError {
+        field: Some(path.iter().map(|p| (*p).to_owned()).collect()),
+        message: message.into(),
+        code: UserErrorCode::Invalid,
+    }
 }
 
-fn list<'a>(name: &str, items: &'a Option<Vec<String>>) -> AppResult<Vec<String>> {
+fn list<'a>(name: &str, items: &'a Option<Vec<String>>) -> Result<Vec<String>, Refusal> {
     let items: &'a [String] = items.as_deref().unwrap_or_default();
     if items.len() > crate::domain::validate::MAX_ITEMS {
-        return Err(bad(format!("`filter.{name}` holds more than 250 items")));
+        return Err(bad(&["filter", name], "holds more than 250 items"));
     }
     Ok(items.iter().map(|h| normalize_handle(h)).collect())
 }
@@ -122,8 +141,8 @@ fn range(condition: Condition, column: profile::Column, range: &Option<TimeRange
     condition
 }
 
-fn location_id(name: &str, id: &ID) -> AppResult<i32> {
-    id.parse().map_err(|_| bad(format!("`filter.{name}` is not an id of this API")))
+fn location_id(name: &str, id: &str) -> Result<i32, Refusal> {
+    id.parse().map_err(|_| bad(&["filter", name], "is not an id of this API"))
 }
 
 /// `(birth_month, birth_day)` as a row value, to compare with `(month, day)` pairs.
@@ -237,17 +256,18 @@ fn phone_key(backend: DatabaseBackend) -> SimpleExpr {
 /// BAD_USER_INPUT when a text of the filter, or the search, holds a control character
 /// (see [`validate::has_control`]): no stored value holds one, and PostgreSQL cannot
 /// even compare with NUL.
-fn refuse_control_characters(f: &ProfileFilter, search_text: Option<&str>) -> AppResult<()> {
+fn refuse_control_characters(f: &ProfileFilter, search_text: Option<&str>) -> Result<(), Refusal> {
     let texts = [
-        ("filter.email", &f.email),
-        ("filter.mobilePhone", &f.mobile_phone),
-        ("filter.firstName", &f.first_name),
-        ("filter.lastName", &f.last_name),
-        ("filter.tierHandle", &f.tier_handle),
-        ("filter.identityHandle", &f.identity_handle),
+        (["filter", "email"], &f.email),
+        (["filter", "mobilePhone"], &f.mobile_phone),
+        (["filter", "firstName"], &f.first_name),
+        (["filter", "lastName"], &f.last_name),
+        (["filter", "tierHandle"], &f.tier_handle),
+        (["filter", "identityHandle"], &f.identity_handle),
     ];
-    let lists = [("filter.tags", &f.tags), ("filter.anyTags", &f.any_tags), ("filter.statuses", &f.statuses)];
-    let search = [("search", search_text)];
+    let lists =
+        [(["filter", "tags"], &f.tags), (["filter", "anyTags"], &f.any_tags), (["filter", "statuses"], &f.statuses)];
+    let search = [(["search", ""], search_text)];
     let all = texts
         .iter()
         .map(|(name, text)| (*name, text.as_deref()))
@@ -255,7 +275,8 @@ fn refuse_control_characters(f: &ProfileFilter, search_text: Option<&str>) -> Ap
         .chain(search);
     for (name, text) in all {
         if text.is_some_and(validate::has_control) {
-            return Err(bad(format!("`{name}` {}", validate::CONTROL_MESSAGE)));
+            let path: Vec<&str> = name.into_iter().filter(|p| !p.is_empty()).collect();
+            return Err(bad(&path, validate::CONTROL_MESSAGE));
         }
     }
     Ok(())
@@ -268,7 +289,7 @@ pub fn condition(
     backend: DatabaseBackend,
     region: Region,
     today: NaiveDate,
-) -> AppResult<Condition> {
+) -> Result<Filter, Refusal> {
     let f = filter;
     refuse_control_characters(f, search_text)?;
     let mut c = Condition::all();
@@ -280,8 +301,8 @@ pub fn condition(
         c = c.add(super::profile::email_is(email));
     }
     if let Some(raw) = &f.mobile_phone {
-        let e164 =
-            phone::normalize(raw, region).map_err(|_| bad("`filter.mobilePhone` is not a valid phone number"))?;
+        let e164 = phone::normalize(raw, region)
+            .map_err(|_| bad(&["filter", "mobilePhone"], "is not a valid phone number"))?;
         c = c.add(profile::Column::MobilePhone.eq(e164));
     }
     if let Some(name) = &f.first_name {
@@ -322,13 +343,13 @@ pub fn condition(
     c = range(c, profile::Column::JoinedAt, &f.joined_at);
     if let Some(month) = f.birth_month {
         if !(1..=12).contains(&month) {
-            return Err(bad("`filter.birthMonth` must be between 1 and 12"));
+            return Err(bad(&["filter", "birthMonth"], "must be between 1 and 12"));
         }
         c = c.add(profile::Column::BirthMonth.eq(month));
     }
     if let Some(days) = f.birthday_within_days {
         if !(0..=MAX_BIRTHDAY_DAYS).contains(&days) {
-            return Err(bad(format!("`filter.birthdayWithinDays` must be between 0 and {MAX_BIRTHDAY_DAYS}")));
+            return Err(bad(&["filter", "birthdayWithinDays"], format!("must be between 0 and {MAX_BIRTHDAY_DAYS}")));
         }
         c = c.add(birthday_window(today, days));
     }
@@ -341,12 +362,12 @@ pub fn condition(
         };
     }
     if search_text.is_some_and(|text| text.chars().count() > MAX_SEARCH) {
-        return Err(bad(format!("`search` must be at most {MAX_SEARCH} characters")));
+        return Err(bad(&["search"], format!("must be at most {MAX_SEARCH} characters")));
     }
     if let Some(search) = search_text.and_then(|text| search(text, backend, region)) {
         c = c.add(search);
     }
-    Ok(c)
+    Ok(Filter(c))
 }
 
 #[cfg(test)]

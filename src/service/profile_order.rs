@@ -24,7 +24,7 @@ use super::page::{Cursor, Direction, PageArgs, Window};
 use crate::error::{AppError, AppResult};
 
 /// What the list can be ordered by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ProfileOrderField {
     /// When the profile was created (the default).
     #[default]
@@ -42,7 +42,7 @@ pub enum ProfileOrderField {
 }
 
 /// Ascending or descending.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OrderDirection {
     /// Smallest first (the default).
     #[default]
@@ -51,14 +51,12 @@ pub enum OrderDirection {
     Desc,
 }
 
-/// An order of the profile list.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, async_graphql::InputObject)]
-#[graphql(name = "ProfileOrder")]
+/// An order of the profile list. Cursors carry its name, made of the variants' names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sort {
     /// What to order by.
     pub field: ProfileOrderField,
     /// Which way; ties are broken by id in the same direction.
-    #[graphql(default)]
     pub direction: OrderDirection,
 }
 
@@ -212,7 +210,7 @@ fn beyond(segment: &Segment, bound: &Bound, ascending: bool) -> SimpleExpr {
 /// The page `args` selects among the profiles matching `filter`, in `sort` order.
 pub async fn page(
     db: &DatabaseConnection,
-    filter: Condition,
+    filter: super::profile_filter::Filter,
     sort: Sort,
     args: &PageArgs,
     today: NaiveDate,
@@ -234,7 +232,7 @@ pub async fn page(
             continue;
         }
         let segment = &segments[position];
-        let mut query = profile::Entity::find().filter(filter.clone()).filter(segment.when.clone());
+        let mut query = profile::Entity::find().filter(filter.0.clone()).filter(segment.when.clone());
         let list_ascending = sort.direction == OrderDirection::Asc;
         if let Some(after) = after.as_ref().filter(|a| a.segment == position) {
             query = query.filter(beyond(segment, after, list_ascending));

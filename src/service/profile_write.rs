@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::checks::{self, LocationRef};
 use super::profile::{NewProfile, insert_profiles};
-use super::write::{WriteResult, begin, taken, touch_profile, user_error};
+use super::write::{ChangeKind, Write, WriteResult, taken, user_error};
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 
 /// A location change: keep it, clear it, or point at another.
@@ -52,39 +52,39 @@ fn location_path(input: &Path, reference: &LocationRef, fields: [&str; 2]) -> Pa
 pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> WriteResult<profile::Model> {
     let ProfileCreate { mut new, preferred_location, joined_location, mut problems } = draft;
     let input = Path::root("input");
-    let txn = begin(db).await?;
+    let mut txn = Write::begin(db).await?;
     let p = &new.profile;
     if let Some(email) = &p.email {
-        checks::email_free(&txn, email, None, &input.key("email"), &mut problems).await?;
+        checks::email_free(txn.conn(), email, None, &input.key("email"), &mut problems).await?;
     }
     if let Some(phone) = &p.mobile_phone {
-        checks::phone_free(&txn, phone, None, &input.key("mobilePhone"), &mut problems).await?;
+        checks::phone_free(txn.conn(), phone, None, &input.key("mobilePhone"), &mut problems).await?;
     }
     if let Some(tier) = &p.tier_handle {
-        checks::tier(&txn, tier, &input.key("tierHandle"), &mut problems).await?;
+        checks::tier(txn.conn(), tier, &input.key("tierHandle"), &mut problems).await?;
     }
     if let Some(reference) = &preferred_location {
         let path = location_path(&input, reference, PREFERRED);
-        new.profile.preferred_location_id = checks::location(&txn, reference, &path, &mut problems).await?;
+        new.profile.preferred_location_id = checks::location(txn.conn(), reference, &path, &mut problems).await?;
     }
     if let Some(reference) = &joined_location {
         let path = location_path(&input, reference, JOINED);
-        new.profile.joined_location_id = checks::location(&txn, reference, &path, &mut problems).await?;
+        new.profile.joined_location_id = checks::location(txn.conn(), reference, &path, &mut problems).await?;
     }
     let statuses: Vec<(Path, String)> =
         new.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
-    checks::statuses(&txn, &statuses, &mut problems).await?;
+    checks::statuses(txn.conn(), &statuses, &mut problems).await?;
     for (i, identity) in new.identities.iter().enumerate() {
         if let (ActiveValue::Set(handle), ActiveValue::Set(identifier)) = (&identity.handle, &identity.identifier) {
             let path = input.key("identities").index(i).key("identifier");
-            checks::identity_free(&txn, handle, identifier, None, &path, &mut problems).await?;
+            checks::identity_free(txn.conn(), handle, identifier, None, &path, &mut problems).await?;
         }
     }
     if !problems.is_empty() {
         return Err(problems.into_errors().into());
     }
     let model = new.profile.clone();
-    insert_profiles(&txn, vec![new]).await.map_err(|err| taken(err, &unique_fields(&input)))?;
+    insert_profiles(&mut txn, vec![new]).await.map_err(|err| taken(err, &unique_fields(&input)))?;
     txn.commit().await?;
     Ok(model)
 }
@@ -106,21 +106,21 @@ pub async fn update(
 ) -> WriteResult<profile::Model> {
     let ProfileUpdate { mut columns, preferred_location, joined_location, mut problems } = draft;
     let input = Path::root("input");
-    let txn = begin(db).await?;
-    let current = touch_profile(&txn, id, expected_version, &Path::root("id")).await?;
+    let mut txn = Write::begin(db).await?;
+    let current = txn.touch(id, expected_version, &Path::root("id")).await?;
     // Birth parts are checked as they will be stored: changes merged over current values.
     let year = merged(&columns.birth_year, current.birth_year);
     let month = merged(&columns.birth_month, current.birth_month);
     let day = merged(&columns.birth_day, current.birth_day);
     validate::birth(&mut problems, &input, year, month, day, today);
     if let ActiveValue::Set(Some(email)) = &columns.email {
-        checks::email_free(&txn, email, Some(id), &input.key("email"), &mut problems).await?;
+        checks::email_free(txn.conn(), email, Some(id), &input.key("email"), &mut problems).await?;
     }
     if let ActiveValue::Set(Some(phone)) = &columns.mobile_phone {
-        checks::phone_free(&txn, phone, Some(id), &input.key("mobilePhone"), &mut problems).await?;
+        checks::phone_free(txn.conn(), phone, Some(id), &input.key("mobilePhone"), &mut problems).await?;
     }
     if let ActiveValue::Set(Some(tier)) = &columns.tier_handle {
-        checks::tier(&txn, tier, &input.key("tierHandle"), &mut problems).await?;
+        checks::tier(txn.conn(), tier, &input.key("tierHandle"), &mut problems).await?;
     }
     for (change, fields, column) in [
         (&preferred_location, PREFERRED, &mut columns.preferred_location_id),
@@ -131,7 +131,7 @@ pub async fn update(
             Some(None) => *column = Set(None),
             Some(Some(reference)) => {
                 let path = location_path(&input, reference, fields);
-                *column = Set(checks::location(&txn, reference, &path, &mut problems).await?);
+                *column = Set(checks::location(txn.conn(), reference, &path, &mut problems).await?);
             }
         }
     }
@@ -143,7 +143,7 @@ pub async fn update(
         return Ok(current);
     }
     columns.id = Unchanged(id);
-    let updated = columns.update(&txn).await.map_err(|err| taken(err, &unique_fields(&input)))?;
+    let updated = columns.update(txn.conn()).await.map_err(|err| taken(err, &unique_fields(&input)))?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -151,15 +151,16 @@ pub async fn update(
 /// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values
 /// still reserved; `restore` brings back the type it had.
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
-    let txn = begin(db).await?;
-    let current = touch_profile(&txn, id, None, &Path::root("id")).await?;
+    let mut txn = Write::begin(db).await?;
+    let current = txn.touch(id, None, &Path::root("id")).await?;
     let row = profile::ActiveModel {
         id: Unchanged(id),
         profile_type: Set(ProfileType::Deleted),
         type_before_delete: Set(Some(current.profile_type)),
         ..Default::default()
     };
-    let deleted = row.update(&txn).await?;
+    let deleted = row.update(txn.conn()).await?;
+    txn.record(id, ChangeKind::Deleted, deleted.version);
     txn.commit().await?;
     Ok(deleted)
 }
@@ -168,7 +169,7 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::M
 /// of one profile exactly one finds it deleted; the others get NOT_FOUND.
 pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    let txn = begin(db).await?;
+    let mut txn = Write::begin(db).await?;
     let previous_type =
         Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
     let restored = profile::Entity::update_many()
@@ -178,11 +179,12 @@ pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::
         .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
         .filter(profile::Column::Id.eq(id))
         .filter(profile::Column::ProfileType.eq(ProfileType::Deleted))
-        .exec_with_returning(&txn)
+        .exec_with_returning(txn.conn())
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, "no deleted profile has this id"))?;
+    txn.record(id, ChangeKind::Restored, restored.version);
     txn.commit().await?;
     Ok(restored)
 }
@@ -190,11 +192,13 @@ pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::
 /// Removes the profile and everything it owns (the foreign keys cascade), deleted or
 /// not; its email, phone and identities are free again.
 pub async fn purge(db: &DatabaseConnection, id: Uuid) -> WriteResult<Uuid> {
-    let txn = begin(db).await?;
-    let result = profile::Entity::delete_by_id(id).exec(&txn).await?;
-    if result.rows_affected == 0 {
+    let mut txn = Write::begin(db).await?;
+    let purged =
+        profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(txn.conn()).await?;
+    let Some(profile) = purged.into_iter().next() else {
         return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no such profile"));
-    }
+    };
+    txn.record(id, ChangeKind::Purged, profile.version);
     txn.commit().await?;
     Ok(id)
 }

@@ -14,7 +14,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::write::{WriteResult, begin, taken, touch_profiles, user_error};
+use super::write::{Write, WriteResult, taken, user_error};
 use crate::domain::validate::{Path, Problems, UserErrorCode};
 use crate::error::AppResult;
 
@@ -132,8 +132,8 @@ where
     E: Reference,
 {
     problems.finish(())?;
-    let txn = begin(db).await?;
-    let row = stamped(columns, true).insert(&txn).await.map_err(|err| taken(err, &unique::<E>()))?;
+    let txn = Write::begin(db).await?;
+    let row = stamped(columns, true).insert(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?;
     txn.commit().await?;
     Ok(row)
 }
@@ -161,17 +161,17 @@ pub async fn update<E>(
 where
     E: Reference,
 {
-    let txn = begin(db).await?;
-    let current = find::<E>(&txn, id).await?;
+    let mut txn = Write::begin(db).await?;
+    let current = find::<E>(txn.conn(), id).await?;
     problems.finish(())?;
     if E::shown_change(&columns, &current) {
-        touch_profiles(&txn, E::holders(&current)).await?;
+        txn.touch_many(E::holders(&current)).await?;
     }
     let row = if columns.is_changed() {
         for key in <E::PrimaryKey as sea_orm::Iterable>::iter() {
             columns.set(sea_orm::PrimaryKeyToColumn::into_column(key), id.into());
         }
-        stamped(columns, false).update(&txn).await.map_err(|err| taken(err, &unique::<E>()))?
+        stamped(columns, false).update(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?
     } else {
         current
     };
@@ -184,20 +184,20 @@ pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> WriteResult<i32>
 where
     E: Reference,
 {
-    let txn = begin(db).await?;
-    let current = find::<E>(&txn, id).await?;
+    let mut txn = Write::begin(db).await?;
+    let current = find::<E>(txn.conn(), id).await?;
     match E::ON_DELETE {
-        OnDelete::Detach => touch_profiles(&txn, E::holders(&current)).await?,
+        OnDelete::Detach => txn.touch_many(E::holders(&current)).await?,
         OnDelete::Refuse => {
             // Deleted profiles count: restoring one brings its tier and locations back.
-            let users = profile::Entity::find().filter(E::holders(&current)).count(&txn).await?;
+            let users = profile::Entity::find().filter(E::holders(&current)).count(txn.conn()).await?;
             if users > 0 {
                 let message = format!("{users} profile(s) use this {}; change them first", E::NOUN);
                 return Err(user_error(&Path::root("id"), UserErrorCode::InUse, message));
             }
         }
     }
-    current.into_active_model().delete(&txn).await?;
+    current.into_active_model().delete(txn.conn()).await?;
     txn.commit().await?;
     Ok(id)
 }

@@ -1,16 +1,23 @@
-//! What every write shares: its transaction, the split between user errors and
-//! failures, and the profile's version.
+//! What every write shares: its transaction, the profiles it changes, the split
+//! between user errors and failures, and the profile's version.
 //!
-//! A mutation runs in one transaction: [`begin`], then [`touch_profile`] for the
-//! profile it changes (which also checks `expectedVersion`), then its own statements,
-//! then commit. `touch_profile` is the one place every change to a profile passes
-//! through, inside that transaction: the place to record change events.
+//! A write is a [`Write`]: [`Write::begin`] opens its transaction; [`Write::touch`]
+//! (or [`Write::touch_many`]) bumps the version of a profile it changes (and checks
+//! `expectedVersion`); creating, deleting, restoring and purging say so with
+//! [`Write::record`]; its own statements run on [`Write::conn`]. The only way to commit
+//! is [`Write::commit`], which first writes one `profile_change` row per profile that
+//! the write changed, in the same transaction: nothing that changes a profile can
+//! commit without being recorded, and a write that fails or changes nothing records
+//! nothing. Change events hang here.
+
+use std::collections::BTreeMap;
 
 use entity::enums::ProfileType;
-use entity::profile;
+use entity::{profile, profile_change};
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
@@ -53,60 +60,136 @@ pub fn user_error(path: &Path, code: UserErrorCode, message: impl Into<String>) 
     WriteError::User(problems.into_errors())
 }
 
-/// Starts the transaction of one mutation. On SQLite it is `BEGIN IMMEDIATE`: a
-/// transaction that reads before it writes would otherwise fail, rather than wait,
-/// when another writer holds the lock. PostgreSQL ignores the option.
-pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
+/// What a write did to a profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeKind {
+    Updated,
+    Created,
+    Deleted,
+    Restored,
+    Purged,
 }
 
-/// Records a change to profile `id`: `version` + 1 and `updatedAt` now, in one
-/// statement, so that the version check cannot race. Fails with NOT_FOUND at `path`
-/// when there is no such (visible) profile, and with VERSION_CONFLICT when
-/// `expected_version` is given and is not the stored version.
-pub async fn touch_profile(
-    txn: &DatabaseTransaction,
-    id: Uuid,
-    expected_version: Option<i32>,
-    path: &Path,
-) -> WriteResult<profile::Model> {
-    let mut update = profile::Entity::update_many()
-        .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-        .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
-        .filter(profile::Column::Id.eq(id))
-        .filter(profile::Column::ProfileType.ne(ProfileType::Deleted));
-    if let Some(version) = expected_version {
-        update = update.filter(profile::Column::Version.eq(version));
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Updated => "updated",
+            ChangeKind::Deleted => "deleted",
+            ChangeKind::Restored => "restored",
+            ChangeKind::Purged => "purged",
+        }
     }
-    if let Some(profile) = update.exec_with_returning(txn).await?.into_iter().next() {
-        return Ok(profile);
-    }
-    let exists = profile::Entity::find_by_id(id).filter(super::profile::visible()).one(txn).await?.is_some();
-    Err(match (exists, expected_version) {
-        (true, Some(version)) => user_error(
-            &Path::root("expectedVersion"),
-            UserErrorCode::VersionConflict,
-            format!("the profile changed since version {version}; read it again"),
-        ),
-        _ => user_error(path, UserErrorCode::NotFound, "no such profile"),
-    })
 }
 
-/// Bumps the version of every visible profile `filter` selects (e.g. those holding a
-/// tag about to be deleted).
-pub async fn touch_profiles(txn: &impl ConnectionTrait, filter: sea_orm::Condition) -> Result<(), DbErr> {
-    profile::Entity::update_many()
-        .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-        .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
-        .filter(filter)
-        .filter(super::profile::visible())
-        .exec(txn)
-        .await?;
-    Ok(())
+/// One profile's change in a write: what happened to it, and the version it left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub profile_id: Uuid,
+    pub kind: ChangeKind,
+    pub version: i32,
+}
+
+/// A write in progress: its transaction and the profiles it has changed so far.
+pub struct Write {
+    txn: DatabaseTransaction,
+    changes: BTreeMap<Uuid, Change>,
+}
+
+impl Write {
+    /// Starts a write. On SQLite it is `BEGIN IMMEDIATE`: a transaction that reads
+    /// before it writes would otherwise fail, rather than wait, when another writer
+    /// holds the lock. PostgreSQL ignores the option.
+    pub async fn begin(db: &DatabaseConnection) -> Result<Write, DbErr> {
+        let txn = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await?;
+        Ok(Write { txn, changes: BTreeMap::new() })
+    }
+
+    /// The transaction, for the write's own statements.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Records what happened to a profile. A profile changed several ways in one
+    /// write keeps the weightiest (created, deleted, restored or purged over updated)
+    /// and the last version.
+    pub fn record(&mut self, profile_id: Uuid, kind: ChangeKind, version: i32) {
+        let change = self.changes.entry(profile_id).or_insert(Change { profile_id, kind, version });
+        change.kind = change.kind.max(kind);
+        change.version = version;
+    }
+
+    /// Records a change to profile `id`: `version` + 1 and `updatedAt` now, in one
+    /// statement, so that the version check cannot race. Fails with NOT_FOUND at
+    /// `path` when there is no such (visible) profile, and with VERSION_CONFLICT when
+    /// `expected_version` is given and is not the stored version.
+    pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> WriteResult<profile::Model> {
+        let mut update = profile::Entity::update_many()
+            .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
+            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+            .filter(profile::Column::Id.eq(id))
+            .filter(profile::Column::ProfileType.ne(ProfileType::Deleted));
+        if let Some(version) = expected_version {
+            update = update.filter(profile::Column::Version.eq(version));
+        }
+        if let Some(profile) = update.exec_with_returning(&self.txn).await?.into_iter().next() {
+            self.record(profile.id, ChangeKind::Updated, profile.version);
+            return Ok(profile);
+        }
+        let exists = profile::Entity::find_by_id(id).filter(super::profile::visible()).one(&self.txn).await?.is_some();
+        Err(match (exists, expected_version) {
+            (true, Some(version)) => user_error(
+                &Path::root("expectedVersion"),
+                UserErrorCode::VersionConflict,
+                format!("the profile changed since version {version}; read it again"),
+            ),
+            _ => user_error(path, UserErrorCode::NotFound, "no such profile"),
+        })
+    }
+
+    /// Bumps the version of every visible profile `filter` selects (e.g. those holding
+    /// a tag about to be deleted), and records each.
+    pub async fn touch_many(&mut self, filter: sea_orm::Condition) -> Result<(), DbErr> {
+        let touched: Vec<(Uuid, i32)> = profile::Entity::update_many()
+            .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
+            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+            .filter(filter)
+            .filter(super::profile::visible())
+            .exec_with_returning(&self.txn)
+            .await?
+            .into_iter()
+            .map(|profile| (profile.id, profile.version))
+            .collect();
+        for (id, version) in touched {
+            self.record(id, ChangeKind::Updated, version);
+        }
+        Ok(())
+    }
+
+    /// Commits, after writing one `profile_change` row per changed profile in the
+    /// same transaction. Returns the changes.
+    pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
+        let Write { txn, changes } = self;
+        let changes: Vec<Change> = changes.into_values().collect();
+        if !changes.is_empty() {
+            let now = crate::db::now();
+            let rows = changes.iter().map(|change| profile_change::ActiveModel {
+                profile_id: Set(change.profile_id),
+                kind: Set(change.kind.as_str().to_owned()),
+                version: Set(change.version),
+                changed_at: Set(now),
+                ..Default::default()
+            });
+            profile_change::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(changes)
+    }
 }
 
 /// A unique violation as TAKEN at the path of the first `(needle, path)` whose needle

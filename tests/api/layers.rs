@@ -87,3 +87,21 @@ fn imports_go_down_the_layers() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// Every `.rs` file below `src/<folder>` whose text mentions `needle`.
+fn mentioning(folder: &str, needle: &str) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(folder), &mut files);
+    files
+        .into_iter()
+        .filter(|file| std::fs::read_to_string(file).is_ok_and(|text| text.contains(needle)))
+        .map(|file| file.display().to_string())
+        .collect()
+}
+
+#[test]
+fn services_and_domain_rules_know_nothing_of_graphql() {
+    for folder in ["service", "domain"] {
+        assert_eq!(mentioning(folder, "async_graphql"), Vec::<String>::new(), "GraphQL in src/{folder}");
+    }
+}

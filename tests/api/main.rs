@@ -28,3 +28,4 @@ mod schema;
 mod security;
 mod shutdown;
 mod validation;
+mod write_seam;

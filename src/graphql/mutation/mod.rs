@@ -11,12 +11,13 @@ mod owned;
 mod preferences;
 mod profile;
 mod reference;
+mod user_error;
 
 use async_graphql::{Context, MergedObject, Result};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::validate::UserError;
 use crate::service::write::{WriteError, WriteResult};
+pub use user_error::{UserError, UserErrorCode};
 
 /// Writes: profiles, what they own, and reference data.
 #[derive(MergedObject, Default)]
@@ -43,7 +44,7 @@ pub trait Payload: Sized {
 pub fn respond<T, P: Payload>(result: WriteResult<T>, ok: impl FnOnce(T) -> P) -> Result<P> {
     match result {
         Ok(value) => Ok(ok(value)),
-        Err(WriteError::User(errors)) => Ok(P::failed(errors)),
+        Err(WriteError::User(errors)) => Ok(P::failed(errors.into_iter().map(UserError::from).collect())),
         Err(WriteError::App(error)) => Err(error.into()),
     }
 }
@@ -57,11 +58,11 @@ macro_rules! payload {
         pub struct $name {
             $(#[doc = $field_doc] pub $field: Option<$ty>,)+
             /// Problems with the input. When there are any, nothing was written.
-            pub user_errors: Vec<crate::domain::validate::UserError>,
+            pub user_errors: Vec<crate::graphql::mutation::UserError>,
         }
 
         impl crate::graphql::mutation::Payload for $name {
-            fn failed(user_errors: Vec<crate::domain::validate::UserError>) -> Self {
+            fn failed(user_errors: Vec<crate::graphql::mutation::UserError>) -> Self {
                 $name { $($field: None,)+ user_errors }
             }
         }

@@ -1,7 +1,9 @@
 //! `ProfileConnection`: a Relay connection over profiles.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
-use sea_orm::{Condition, DatabaseConnection};
+use sea_orm::DatabaseConnection;
+
+use crate::service::profile_filter::Filter;
 
 use super::profile::{Profile, prefetch};
 use crate::service::page::Cursor;
@@ -17,13 +19,13 @@ pub struct ProfileConnection {
     pub has_previous_page: bool,
     pub has_next_page: bool,
     /// The filter of the list, for `totalCount`.
-    pub filter: Condition,
+    pub filter: Filter,
 }
 
 impl ProfileConnection {
     /// The connection over `page`, its profiles prefetched with the relations that
     /// the selection of `edges.node` and `nodes` asks for.
-    pub async fn new(ctx: &Context<'_>, page: Page, filter: Condition) -> Result<Self> {
+    pub async fn new(ctx: &Context<'_>, page: Page, filter: Filter) -> Result<Self> {
         let selection = ctx.look_ahead();
         let nodes = vec![selection.field("edges").field("node"), selection.field("nodes")];
         Ok(ProfileConnection {

@@ -1,0 +1,56 @@
+//! `UserError` and `UserErrorCode`: the GraphQL form of the domain's input problems.
+
+use async_graphql::{Enum, SimpleObject};
+
+use crate::domain::validate;
+
+/// What is wrong with a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum UserErrorCode {
+    /// The value has the wrong format or is out of range.
+    Invalid,
+    /// The value is missing or blank.
+    Required,
+    /// The value must be unique and is in use (also by a deleted profile).
+    Taken,
+    /// The id or handle refers to nothing.
+    NotFound,
+    /// The value is longer than allowed (text), or the list has too many items.
+    TooLong,
+    /// The record changed since the `expectedVersion` the caller read.
+    VersionConflict,
+    /// The record is in use and cannot be deleted.
+    InUse,
+}
+
+/// A problem with the input of a mutation. A mutation that reports any writes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
+pub struct UserError {
+    /// Path to the value in the mutation's arguments, e.g.
+    /// `["input", "addresses", "1", "postcode"]`.
+    pub field: Option<Vec<String>>,
+    /// What is wrong, for people.
+    pub message: String,
+    /// What is wrong, for programs.
+    pub code: UserErrorCode,
+}
+
+impl From<validate::UserErrorCode> for UserErrorCode {
+    fn from(code: validate::UserErrorCode) -> Self {
+        match code {
+            validate::UserErrorCode::Invalid => UserErrorCode::Invalid,
+            validate::UserErrorCode::Required => UserErrorCode::Required,
+            validate::UserErrorCode::Taken => UserErrorCode::Taken,
+            validate::UserErrorCode::NotFound => UserErrorCode::NotFound,
+            validate::UserErrorCode::TooLong => UserErrorCode::TooLong,
+            validate::UserErrorCode::VersionConflict => UserErrorCode::VersionConflict,
+            validate::UserErrorCode::InUse => UserErrorCode::InUse,
+        }
+    }
+}
+
+impl From<validate::UserError> for UserError {
+    fn from(error: validate::UserError) -> Self {
+        UserError { field: error.field, message: error.message, code: error.code.into() }
+    }
+}

@@ -1,0 +1,359 @@
+//! The one write seam: every mutation that changes a profile records exactly one
+//! change per changed profile, in its transaction, with the version it left; a
+//! mutation that fails or changes no profile records none. Every root mutation of the
+//! schema is run here (a test fails when a new one is not).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use entity::{profile, profile_change};
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, user_errors};
+
+/// Every profile's version, and every recorded change (profile, kind, version).
+async fn snapshot(app: &TestApp) -> (BTreeMap<String, i32>, Vec<(String, String, i32)>) {
+    let versions = profile::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("profiles")
+        .into_iter()
+        .map(|p| (p.id.to_string(), p.version))
+        .collect();
+    let changes = profile_change::Entity::find()
+        .order_by_asc(profile_change::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("changes")
+        .into_iter()
+        .map(|c| (c.profile_id.to_string(), c.kind, c.version))
+        .collect();
+    (versions, changes)
+}
+
+struct Seam<'a> {
+    app: &'a TestApp,
+    run: BTreeSet<String>,
+}
+
+impl Seam<'_> {
+    /// Runs mutation `field` and checks that it recorded exactly `expected` (profile,
+    /// kind) and that those are exactly the profiles whose version moved, each by one.
+    /// Returns the payload.
+    async fn step(&mut self, field: &str, query: &str, variables: Value, expected: &[(&str, &str)]) -> Value {
+        self.run.insert(field.to_owned());
+        let (versions_before, changes_before) = snapshot(self.app).await;
+        let response = self.app.graphql(query, variables).await;
+        assert!(response.get("errors").is_none(), "{field}: {response}");
+        let payload = response["data"][field].clone();
+        let (versions_after, changes_after) = snapshot(self.app).await;
+        let recorded = &changes_after[changes_before.len()..];
+
+        let mut got: Vec<(String, String)> = recorded.iter().map(|(id, kind, _)| (id.clone(), kind.clone())).collect();
+        // `new` stands for the profile the payload returns (one just created).
+        let new = payload["profile"]["id"].as_str().unwrap_or_default();
+        let mut want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(id, k)| ((if *id == "new" { new } else { id }).to_owned(), (*k).to_owned()))
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{field}: recorded changes: {payload}");
+
+        let ids: BTreeSet<&String> = versions_before.keys().chain(versions_after.keys()).collect();
+        let moved: BTreeSet<String> =
+            ids.into_iter().filter(|id| versions_before.get(*id) != versions_after.get(*id)).cloned().collect();
+        let recorded_ids: BTreeSet<String> = recorded.iter().map(|(id, _, _)| id.clone()).collect();
+        assert_eq!(moved, recorded_ids, "{field}: the profiles whose version moved are those recorded");
+        for (id, kind, version) in recorded {
+            match kind.as_str() {
+                "purged" => assert_eq!(Some(version), versions_before.get(id), "{field}: the last version"),
+                "created" => assert_eq!(versions_after.get(id), Some(&1), "{field}: a new profile is version 1"),
+                _ => {
+                    assert_eq!(versions_after.get(id), Some(version), "{field}: the version it left");
+                    assert_eq!(versions_before.get(id).map(|v| v + 1), Some(*version), "{field}: one step");
+                }
+            }
+        }
+        payload
+    }
+}
+
+const PROFILE: &str = "profile { id version } userErrors { field code }";
+
+#[tokio::test]
+async fn every_mutation_records_one_change_per_changed_profile_and_failures_record_none() {
+    let app = TestApp::spawn().await;
+    let mut seam = Seam { app: &app, run: BTreeSet::new() };
+    let id = |payload: &Value, record: &str| payload[record]["id"].as_str().expect("an id").to_owned();
+
+    // Reference data changes no profile.
+    let tag = seam
+        .step(
+            "createTag",
+            "mutation { createTag(input: { handle: \"t0\", name: \"T0\" }) { tag { id } } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    let tag = id(&tag, "tag");
+    let status = seam
+        .step(
+            "createStatus",
+            "mutation { createStatus(input: { handle: \"s0\", name: \"S0\" }) { status { id } } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    let status = id(&status, "status");
+    seam.app
+        .data("mutation { createStatus(input: { handle: \"s1\", name: \"S1\" }) { status { id } } }", json!({}))
+        .await;
+    let tier = seam
+        .step(
+            "createTier",
+            "mutation { createTier(input: { handle: \"gold\", name: \"Gold\" }) { tier { id } } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    let tier = id(&tier, "tier");
+    let spare_tier = app
+        .data("mutation { createTier(input: { handle: \"spare\", name: \"Spare\" }) { tier { id } } }", json!({}))
+        .await;
+    let spare_tier = id(&spare_tier["createTier"], "tier");
+    let location = seam
+        .step(
+            "createLocation",
+            "mutation { createLocation(input: { name: \"Shop\", externalId: \"L1\" }) { location { id } } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    let location = id(&location, "location");
+    let spare_location =
+        app.data("mutation { createLocation(input: { name: \"Spare\" }) { location { id } } }", json!({})).await;
+    let spare_location = id(&spare_location["createLocation"], "location");
+
+    let create = format!("mutation($i: ProfileCreateInput!) {{ createProfile(input: $i) {{ {PROFILE} }} }}");
+    let input = json!({ "firstName": "P", "tags": ["t0"], "statuses": ["s0"], "tierHandle": "gold", "preferredLocationId": location });
+    let p = seam.step("createProfile", &create, json!({ "i": input }), &[("new", "created")]).await;
+    let p_id = id(&p, "profile");
+    let q = seam.step("createProfile", &create, json!({ "i": { "firstName": "Q" } }), &[("new", "created")]).await;
+    let q_id = id(&q, "profile");
+    let failed = seam
+        .step("createProfile", &create, json!({ "i": { "email": "taken@example.com" } }), &[("new", "created")])
+        .await;
+    assert_eq!(user_errors(&failed), vec![]);
+    let failed = seam.step("createProfile", &create, json!({ "i": { "email": "TAKEN@example.com" } }), &[]).await;
+    assert_eq!(user_errors(&failed), vec![("input.email".to_owned(), "TAKEN".to_owned())]);
+    let (p, q) = (p_id.as_str(), q_id.as_str());
+
+    // A failed mutation records nothing.
+    let update = format!(
+        "mutation($id: UUID!, $i: ProfileUpdateInput!, $v: Int) {{ updateProfile(id: $id, input: $i, expectedVersion: $v) {{ {PROFILE} }} }}"
+    );
+    let failed = seam.step("updateProfile", &update, json!({ "id": p, "i": { "firstName": "X" }, "v": 99 }), &[]).await;
+    assert_eq!(user_errors(&failed), vec![("expectedVersion".to_owned(), "VERSION_CONFLICT".to_owned())]);
+    let failed = seam.step("updateProfile", &update, json!({ "id": p, "i": { "email": "not an email" } }), &[]).await;
+    assert_eq!(user_errors(&failed)[0].1, "INVALID");
+    seam.step("updateProfile", &update, json!({ "id": p, "i": { "firstName": "Pat" } }), &[(p, "updated")]).await;
+
+    // What a profile owns.
+    let address = seam
+        .step("createAddress", "mutation($p: UUID!) { createAddress(profileId: $p, input: { addressLine1: \"1 St\", city: \"Sydney\", postcode: \"2000\", country: \"AU\" }) { address { id } } }", json!({ "p": p }), &[(p, "updated")])
+        .await;
+    let address = id(&address, "address");
+    seam.step(
+        "updateAddress",
+        "mutation($id: ID!) { updateAddress(id: $id, input: { city: \"Melbourne\" }) { address { id } } }",
+        json!({ "id": address }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "deleteAddress",
+        "mutation($id: ID!) { deleteAddress(id: $id) { deletedId } }",
+        json!({ "id": address }),
+        &[(p, "updated")],
+    )
+    .await;
+    let date = seam
+        .step("createProfileDate", "mutation($p: UUID!) { createProfileDate(profileId: $p, input: { date: \"2000-01-01\", name: \"Day\" }) { profileDate { id } } }", json!({ "p": p }), &[(p, "updated")])
+        .await;
+    let date = id(&date, "profileDate");
+    seam.step(
+        "updateProfileDate",
+        "mutation($id: ID!) { updateProfileDate(id: $id, input: { name: \"Other\" }) { profileDate { id } } }",
+        json!({ "id": date }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "deleteProfileDate",
+        "mutation($id: ID!) { deleteProfileDate(id: $id) { deletedId } }",
+        json!({ "id": date }),
+        &[(p, "updated")],
+    )
+    .await;
+    let identity = seam
+        .step("createIdentity", "mutation($p: UUID!) { createIdentity(profileId: $p, input: { handle: \"pos\", identifier: \"1\" }) { identity { id } } }", json!({ "p": p }), &[(p, "updated")])
+        .await;
+    let identity = id(&identity, "identity");
+    seam.step(
+        "updateIdentity",
+        "mutation($id: ID!) { updateIdentity(id: $id, input: { identifier: \"2\" }) { identity { id } } }",
+        json!({ "id": identity }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "deleteIdentity",
+        "mutation($id: ID!) { deleteIdentity(id: $id) { deletedId } }",
+        json!({ "id": identity }),
+        &[(p, "updated")],
+    )
+    .await;
+    for (field, handles) in [
+        ("addTags", "[\"t1\"]"),
+        ("removeTags", "[\"t1\"]"),
+        ("addStatuses", "[\"s1\"]"),
+        ("removeStatuses", "[\"s1\"]"),
+    ] {
+        let query = format!("mutation($p: UUID!) {{ {field}(profileId: $p, handles: {handles}) {{ {PROFILE} }} }}");
+        seam.step(field, &query, json!({ "p": p }), &[(p, "updated")]).await;
+    }
+    let failed = seam
+        .step(
+            "addStatuses",
+            "mutation($p: UUID!) { addStatuses(profileId: $p, handles: [\"nope\"]) { userErrors { code } } }",
+            json!({ "p": p }),
+            &[],
+        )
+        .await;
+    assert_eq!(failed["userErrors"][0]["code"], "NOT_FOUND");
+    seam.step(
+        "updateComms",
+        "mutation($p: UUID!) { updateComms(profileId: $p, input: { emailPromo: true }) { comms { emailPromo } } }",
+        json!({ "p": p }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step("updateAppearance", "mutation($p: UUID!) { updateAppearance(profileId: $p, input: { hairColour: \"red\" }) { appearance { hairColour } } }", json!({ "p": p }), &[(p, "updated")]).await;
+    seam.step("setCustomAttributes", "mutation($p: UUID!) { setCustomAttributes(profileId: $p, attributes: [{ namespace: \"pos\", handle: \"x\", value: 1 }]) { profile { id } } }", json!({ "p": p }), &[(p, "updated")]).await;
+
+    // Reference data the profile shows: changing what it shows changes the profile.
+    seam.step(
+        "updateTag",
+        "mutation($id: ID!) { updateTag(id: $id, input: { name: \"Renamed\" }) { tag { id } } }",
+        json!({ "id": tag }),
+        &[],
+    )
+    .await;
+    seam.step(
+        "updateTag",
+        "mutation($id: ID!) { updateTag(id: $id, input: { handle: \"t0b\" }) { tag { id } } }",
+        json!({ "id": tag }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "updateStatus",
+        "mutation($id: ID!) { updateStatus(id: $id, input: { handle: \"s0b\" }) { status { id } } }",
+        json!({ "id": status }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "updateTier",
+        "mutation($id: ID!) { updateTier(id: $id, input: { handle: \"gold2\" }) { tier { id } } }",
+        json!({ "id": tier }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "updateLocation",
+        "mutation($id: ID!) { updateLocation(id: $id, input: { externalId: \"L2\" }) { location { id } } }",
+        json!({ "id": location }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "deleteTag",
+        "mutation($id: ID!) { deleteTag(id: $id) { deletedId } }",
+        json!({ "id": tag }),
+        &[(p, "updated")],
+    )
+    .await;
+    seam.step(
+        "deleteStatus",
+        "mutation($id: ID!) { deleteStatus(id: $id) { deletedId } }",
+        json!({ "id": status }),
+        &[(p, "updated")],
+    )
+    .await;
+    let refused = seam
+        .step(
+            "deleteTier",
+            "mutation($id: ID!) { deleteTier(id: $id) { userErrors { code } } }",
+            json!({ "id": tier }),
+            &[],
+        )
+        .await;
+    assert_eq!(refused["userErrors"][0]["code"], "IN_USE");
+    seam.step(
+        "deleteTier",
+        "mutation($id: ID!) { deleteTier(id: $id) { deletedId } }",
+        json!({ "id": spare_tier }),
+        &[],
+    )
+    .await;
+    seam.step(
+        "deleteLocation",
+        "mutation($id: ID!) { deleteLocation(id: $id) { deletedId } }",
+        json!({ "id": spare_location }),
+        &[],
+    )
+    .await;
+
+    // The profile's life.
+    seam.step(
+        "deleteProfile",
+        &format!("mutation($id: UUID!) {{ deleteProfile(id: $id) {{ {PROFILE} }} }}"),
+        json!({ "id": p }),
+        &[(p, "deleted")],
+    )
+    .await;
+    seam.step(
+        "restoreProfile",
+        &format!("mutation($id: UUID!) {{ restoreProfile(id: $id) {{ {PROFILE} }} }}"),
+        json!({ "id": p }),
+        &[(p, "restored")],
+    )
+    .await;
+    seam.step(
+        "restoreProfile",
+        &format!("mutation($id: UUID!) {{ restoreProfile(id: $id) {{ {PROFILE} }} }}"),
+        json!({ "id": p }),
+        &[],
+    )
+    .await;
+    seam.step(
+        "purgeProfile",
+        "mutation($id: UUID!) { purgeProfile(id: $id) { purgedProfileId } }",
+        json!({ "id": q }),
+        &[(q, "purged")],
+    )
+    .await;
+
+    // Every mutation of the schema went through this test.
+    let schema = app.data("{ __schema { mutationType { fields { name } } } }", json!({})).await;
+    let all: BTreeSet<String> = schema["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["name"].as_str().map(str::to_owned))
+        .collect();
+    let missing: Vec<&String> = all.difference(&seam.run).collect();
+    assert!(missing.is_empty(), "mutations this test does not run: {missing:?}");
+}
