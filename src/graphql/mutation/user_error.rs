@@ -6,6 +6,7 @@ use crate::domain::validate;
 
 /// What is wrong with a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "validate::UserErrorCode")]
 pub enum UserErrorCode {
     /// The value has the wrong format or is out of range.
     Invalid,
@@ -33,20 +34,6 @@ pub struct UserError {
     pub message: String,
     /// What is wrong, for programs.
     pub code: UserErrorCode,
-}
-
-impl From<validate::UserErrorCode> for UserErrorCode {
-    fn from(code: validate::UserErrorCode) -> Self {
-        match code {
-            validate::UserErrorCode::Invalid => UserErrorCode::Invalid,
-            validate::UserErrorCode::Required => UserErrorCode::Required,
-            validate::UserErrorCode::Taken => UserErrorCode::Taken,
-            validate::UserErrorCode::NotFound => UserErrorCode::NotFound,
-            validate::UserErrorCode::TooLong => UserErrorCode::TooLong,
-            validate::UserErrorCode::VersionConflict => UserErrorCode::VersionConflict,
-            validate::UserErrorCode::InUse => UserErrorCode::InUse,
-        }
-    }
 }
 
 impl From<validate::UserError> for UserError {
