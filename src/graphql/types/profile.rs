@@ -418,6 +418,33 @@ impl ProfileAttributes<'_> {
     }
 }
 
+/// The `Profile` fields that read each relation (`dates`, `comms` and `appearance`
+/// are fields of `ProfileAttributes`, under `attributes`). A test checks every name
+/// against the schema, so a renamed field cannot silently stop the prefetch.
+struct RelationReads {
+    addresses: &'static [&'static str],
+    identities: &'static [&'static str],
+    tags: &'static [&'static str],
+    statuses: &'static [&'static str],
+    tier: &'static [&'static str],
+    locations: &'static [&'static str],
+    dates: &'static str,
+    comms: &'static str,
+    appearance: &'static str,
+}
+
+const READS: RelationReads = RelationReads {
+    addresses: &["address", "addresses"],
+    identities: &["identities", "externalId"],
+    tags: &["tags", "flattenedTags"],
+    statuses: &["statuses", "flattenedStatuses"],
+    tier: &["tier"],
+    locations: &["preferredLocation", "preferredLocationExternalId", "joinedLocation", "joinedLocationExternalId"],
+    dates: "dates",
+    comms: "comms",
+    appearance: "appearance",
+};
+
 /// Which relations a selection of `Profile` fields uses.
 struct Wanted<'a>(Vec<async_graphql::Lookahead<'a>>);
 
@@ -462,18 +489,16 @@ pub async fn prefetch(
     let tiers: Vec<String> = rows.iter().filter_map(|row| row.tier_handle.clone()).collect();
     let locations: Vec<i32> =
         rows.iter().flat_map(|row| [row.preferred_location_id, row.joined_location_id]).flatten().collect();
-    let location_fields =
-        ["preferredLocation", "preferredLocationExternalId", "joinedLocation", "joinedLocationExternalId"];
     let (addresses, dates, identities, tags, statuses, comms, appearance, tier, location) = tokio::try_join!(
-        batch(wanted.any(&["address", "addresses"]), &loaders.addresses, ids.clone()),
-        batch(wanted.attribute("dates"), &loaders.dates, ids.clone()),
-        batch(wanted.any(&["identities", "externalId"]), &loaders.identities, ids.clone()),
-        batch(wanted.any(&["tags", "flattenedTags"]), &loaders.tags, ids.clone()),
-        batch(wanted.any(&["statuses", "flattenedStatuses"]), &loaders.statuses, ids.clone()),
-        batch(wanted.attribute("comms"), &loaders.comms, ids.clone()),
-        batch(wanted.attribute("appearance"), &loaders.appearance, ids.clone()),
-        batch(wanted.any(&["tier"]), &loaders.tiers, tiers),
-        batch(wanted.any(&location_fields), &loaders.locations, locations),
+        batch(wanted.any(READS.addresses), &loaders.addresses, ids.clone()),
+        batch(wanted.attribute(READS.dates), &loaders.dates, ids.clone()),
+        batch(wanted.any(READS.identities), &loaders.identities, ids.clone()),
+        batch(wanted.any(READS.tags), &loaders.tags, ids.clone()),
+        batch(wanted.any(READS.statuses), &loaders.statuses, ids.clone()),
+        batch(wanted.attribute(READS.comms), &loaders.comms, ids.clone()),
+        batch(wanted.attribute(READS.appearance), &loaders.appearance, ids.clone()),
+        batch(wanted.any(READS.tier), &loaders.tiers, tiers),
+        batch(wanted.any(READS.locations), &loaders.locations, locations),
     )
     .map_err(AppError::from)?;
 
@@ -505,4 +530,41 @@ pub async fn prefetch(
             Profile { model, prefetched }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    use super::READS;
+
+    /// The fields of object type `name` in the schema.
+    fn fields(name: &str) -> Vec<String> {
+        let document = async_graphql::parser::parse_schema(crate::graphql::sdl()).expect("the SDL parses");
+        document
+            .definitions
+            .iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(ty) if ty.node.name.node == name => match &ty.node.kind {
+                    TypeKind::Object(object) => Some(object.fields.iter().map(|f| f.node.name.node.to_string())),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    #[test]
+    fn every_field_the_prefetch_looks_for_is_in_the_schema() {
+        let profile = fields("Profile");
+        let attributes = fields("ProfileAttributes");
+        let on_profile = [READS.addresses, READS.identities, READS.tags, READS.statuses, READS.tier, READS.locations];
+        for name in on_profile.into_iter().flatten() {
+            assert!(profile.iter().any(|f| f == name), "`Profile.{name}` is not in the schema");
+        }
+        for name in [READS.dates, READS.comms, READS.appearance] {
+            assert!(attributes.iter().any(|f| f == name), "`ProfileAttributes.{name}` is not in the schema");
+        }
+    }
 }
