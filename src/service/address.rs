@@ -9,13 +9,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::draft::AddressChanges;
 use super::owned::find_and_touch;
 use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
 
 /// A validated address input: the columns to write and what `isDefault` asked for.
 pub struct AddressDraft {
-    pub columns: address::ActiveModel,
+    pub columns: AddressChanges,
     pub make_default: Option<bool>,
     pub problems: Problems,
 }
@@ -55,7 +56,8 @@ pub async fn create(
     profile_id: Uuid,
     draft: AddressDraft,
 ) -> WriteResult<(address::Model, profile::Model)> {
-    let AddressDraft { mut columns, make_default, problems } = draft;
+    let AddressDraft { columns, make_default, problems } = draft;
+    let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
@@ -85,7 +87,8 @@ pub async fn update(
     id: i32,
     draft: AddressDraft,
 ) -> WriteResult<(address::Model, profile::Model)> {
-    let AddressDraft { mut columns, make_default, problems } = draft;
+    let AddressDraft { columns, make_default, problems } = draft;
+    let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
     let (current, profile) = find_and_touch::<address::Entity>(&mut txn, id).await?;
     problems.finish(())?;

@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::checks;
+use super::draft::IdentityChanges;
 use super::owned::find_and_touch;
 use super::write::{Write, WriteResult, taken};
 use crate::domain::validate::{Path, Problems};
@@ -39,9 +40,10 @@ fn unique(input: &Path) -> [(&'static str, Path); 1] {
 pub async fn create(
     db: &DatabaseConnection,
     profile_id: Uuid,
-    mut columns: identity::ActiveModel,
+    changes: IdentityChanges,
     mut problems: Problems,
 ) -> WriteResult<(identity::Model, profile::Model)> {
+    let mut columns = changes.columns();
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
@@ -64,9 +66,10 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     id: i32,
-    mut columns: identity::ActiveModel,
+    changes: IdentityChanges,
     mut problems: Problems,
 ) -> WriteResult<(identity::Model, profile::Model)> {
+    let mut columns = changes.columns();
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     let (current, profile) = find_and_touch::<identity::Entity>(&mut txn, id).await?;

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod checks;
+pub mod draft;
 pub mod identity;
 pub mod labels;
 pub mod owned;

@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::draft::{AppearanceChanges, CommsChanges};
 use super::write::{Write, WriteResult};
 use crate::domain::validate::{MAX_ATTRIBUTE_BYTES, MAX_ITEMS, Path, Problems, UserErrorCode};
 
@@ -13,9 +14,10 @@ use crate::domain::validate::{MAX_ATTRIBUTE_BYTES, MAX_ITEMS, Path, Problems, Us
 pub async fn update_comms(
     db: &DatabaseConnection,
     profile_id: Uuid,
-    mut columns: comms::ActiveModel,
+    changes: CommsChanges,
     problems: Problems,
 ) -> WriteResult<(comms::Model, profile::Model)> {
+    let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
@@ -30,9 +32,10 @@ pub async fn update_comms(
 pub async fn update_appearance(
     db: &DatabaseConnection,
     profile_id: Uuid,
-    mut columns: appearance::ActiveModel,
+    changes: AppearanceChanges,
     problems: Problems,
 ) -> WriteResult<(appearance::Model, profile::Model)> {
+    let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;

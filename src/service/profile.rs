@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::draft::{AddressChanges, AppearanceChanges, CommsChanges, DateChanges, IdentityChanges, ProfileChanges};
 use super::write::{ChangeKind, Write};
 use crate::domain::tag::normalize_handle;
 use crate::error::{AppError, AppResult};
@@ -135,6 +136,77 @@ pub struct NewProfile {
     pub comms: comms::ActiveModel,
     /// Columns of `appearance` to set.
     pub appearance: appearance::ActiveModel,
+}
+
+/// A new profile as validated input: its columns and what it owns, as changes.
+#[derive(Default)]
+pub struct NewProfileChanges {
+    pub profile: ProfileChanges,
+    /// Exactly one marked default (the input layer decides which).
+    pub addresses: Vec<AddressChanges>,
+    pub dates: Vec<DateChanges>,
+    pub identities: Vec<IdentityChanges>,
+    /// Tag handles as given; normalised here, unknown ones created.
+    pub tags: Vec<String>,
+    /// Status handles; each must exist.
+    pub statuses: Vec<String>,
+    /// Columns of `comms` to set; the rest take their defaults.
+    pub comms: CommsChanges,
+    /// Columns of `appearance` to set.
+    pub appearance: AppearanceChanges,
+}
+
+impl NewProfileChanges {
+    /// The rows of new profile `id`, stamped `now`: a blank profile with these changes
+    /// over it, and what it owns. Addresses created together keep their order through
+    /// `createdAt`, a microsecond apart.
+    pub(crate) fn into_new(self, id: Uuid, now: DateTime<Utc>) -> NewProfile {
+        use sea_orm::ActiveValue::Set;
+        use sea_orm::{IntoActiveModel, TryIntoModel};
+        let base = blank(id, now);
+        let mut columns = base.clone().into_active_model();
+        let changes = self.profile.columns();
+        for column in <profile::Column as sea_orm::Iterable>::iter() {
+            if let Set(value) = sea_orm::ActiveModelTrait::get(&changes, column) {
+                sea_orm::ActiveModelTrait::set(&mut columns, column, value);
+            }
+        }
+        let profile = columns.try_into_model().unwrap_or(base);
+        let addresses = self
+            .addresses
+            .into_iter()
+            .enumerate()
+            .map(|(i, address)| address::ActiveModel {
+                created_at: Set(now + chrono::Duration::microseconds(i as i64)),
+                updated_at: Set(now),
+                ..address.columns()
+            })
+            .collect();
+        let dates = self
+            .dates
+            .into_iter()
+            .map(|date| profile_date::ActiveModel { created_at: Set(now), updated_at: Set(now), ..date.columns() })
+            .collect();
+        let identities = self
+            .identities
+            .into_iter()
+            .map(|identity| identity::ActiveModel { created_at: Set(now), updated_at: Set(now), ..identity.columns() })
+            .collect();
+        NewProfile {
+            profile,
+            addresses,
+            dates,
+            identities,
+            tags: self.tags,
+            statuses: self.statuses,
+            comms: comms::ActiveModel { created_at: Set(now), updated_at: Set(now), ..self.comms.columns() },
+            appearance: appearance::ActiveModel {
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..self.appearance.columns()
+            },
+        }
+    }
 }
 
 /// Creates `profiles` and all they own, one statement per table, in one transaction.

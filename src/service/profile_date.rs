@@ -6,6 +6,7 @@ use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::draft::DateChanges;
 use super::owned::find_and_touch;
 use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
@@ -13,9 +14,10 @@ use crate::domain::validate::{Path, Problems};
 pub async fn create(
     db: &DatabaseConnection,
     profile_id: Uuid,
-    mut columns: profile_date::ActiveModel,
+    changes: DateChanges,
     problems: Problems,
 ) -> WriteResult<(profile_date::Model, profile::Model)> {
+    let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
@@ -32,9 +34,10 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     id: i32,
-    mut columns: profile_date::ActiveModel,
+    changes: DateChanges,
     problems: Problems,
 ) -> WriteResult<(profile_date::Model, profile::Model)> {
+    let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let (_, profile) = find_and_touch::<profile_date::Entity>(&mut txn, id).await?;
     problems.finish(())?;

@@ -9,7 +9,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use uuid::Uuid;
 
 use super::checks::{self, LocationRef};
-use super::profile::{NewProfile, insert_profiles};
+use super::draft::ProfileChanges;
+use super::profile::{NewProfileChanges, insert_profiles};
 use super::write::{ChangeKind, Write, WriteResult, taken, user_error};
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 
@@ -18,7 +19,7 @@ pub type LocationChange = Option<Option<LocationRef>>;
 
 /// A validated `createProfile` input.
 pub struct ProfileCreate {
-    pub new: NewProfile,
+    pub new: NewProfileChanges,
     pub preferred_location: Option<LocationRef>,
     pub joined_location: Option<LocationRef>,
     /// Problems found without the database; reported with those found with it.
@@ -27,7 +28,7 @@ pub struct ProfileCreate {
 
 /// A validated `updateProfile` input: the columns to change, and location changes.
 pub struct ProfileUpdate {
-    pub columns: profile::ActiveModel,
+    pub columns: ProfileChanges,
     pub preferred_location: LocationChange,
     pub joined_location: LocationChange,
     pub problems: Problems,
@@ -50,7 +51,8 @@ fn location_path(input: &Path, reference: &LocationRef, fields: [&str; 2]) -> Pa
 }
 
 pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> WriteResult<profile::Model> {
-    let ProfileCreate { mut new, preferred_location, joined_location, mut problems } = draft;
+    let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
+    let mut new = new.into_new(Uuid::new_v4(), crate::db::now());
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     let p = &new.profile;
@@ -104,7 +106,8 @@ pub async fn update(
     draft: ProfileUpdate,
     today: NaiveDate,
 ) -> WriteResult<profile::Model> {
-    let ProfileUpdate { mut columns, preferred_location, joined_location, mut problems } = draft;
+    let ProfileUpdate { columns, preferred_location, joined_location, mut problems } = draft;
+    let mut columns = columns.columns();
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     let current = txn.touch(id, expected_version, &Path::root("id")).await?;

@@ -7,13 +7,14 @@
 //! it show, so those profiles count as changed too.
 
 use entity::{location, profile, profile_status, profile_tag, status, tag, tier};
-use sea_orm::ActiveValue::{self, Set};
+use sea_orm::ActiveValue;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::draft::{LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
 use super::write::{Write, WriteResult, taken, user_error};
 use crate::domain::validate::{Path, Problems, UserErrorCode};
 use crate::error::AppResult;
@@ -66,6 +67,10 @@ pub trait Reference:
     fn holders(row: &Self::Model) -> Condition;
     /// Whether `change` alters what those profiles show.
     fn shown_change(change: &Self::ActiveModel, row: &Self::Model) -> bool;
+    /// The plain changes the GraphQL layer gives for this kind of record.
+    type Changes;
+    /// Those changes as columns.
+    fn columns(changes: Self::Changes) -> Self::ActiveModel;
 }
 
 fn changes<T: PartialEq + Into<sea_orm::Value>>(change: &ActiveValue<T>, current: &T) -> bool {
@@ -74,8 +79,12 @@ fn changes<T: PartialEq + Into<sea_orm::Value>>(change: &ActiveValue<T>, current
 
 /// Tags and statuses: labels joined to profiles through a link table.
 macro_rules! label {
-    ($entity:ident, $noun:literal, $link:ident, $link_column:ident) => {
+    ($entity:ident, $changes:ident, $noun:literal, $link:ident, $link_column:ident) => {
         impl Reference for $entity::Entity {
+            type Changes = $changes;
+            fn columns(changes: $changes) -> $entity::ActiveModel {
+                changes.columns()
+            }
             const NOUN: &'static str = $noun;
             const ON_DELETE: OnDelete = OnDelete::Detach;
             const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
@@ -93,10 +102,14 @@ macro_rules! label {
         }
     };
 }
-label!(tag, "tag", profile_tag, TagId);
-label!(status, "status", profile_status, StatusId);
+label!(tag, TagChanges, "tag", profile_tag, TagId);
+label!(status, StatusChanges, "status", profile_status, StatusId);
 
 impl Reference for tier::Entity {
+    type Changes = TierChanges;
+    fn columns(changes: TierChanges) -> tier::ActiveModel {
+        changes.columns()
+    }
     const NOUN: &'static str = "tier";
     const ON_DELETE: OnDelete = OnDelete::Refuse;
     const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
@@ -109,6 +122,10 @@ impl Reference for tier::Entity {
 }
 
 impl Reference for location::Entity {
+    type Changes = LocationChanges;
+    fn columns(changes: LocationChanges) -> location::ActiveModel {
+        changes.columns()
+    }
     const NOUN: &'static str = "location";
     const ON_DELETE: OnDelete = OnDelete::Refuse;
     const UNIQUE: (&'static str, &'static str) = ("external_id", "externalId");
@@ -127,11 +144,12 @@ fn unique<E: Reference>() -> [(&'static str, Path); 1] {
 }
 
 /// Creates a record; a value already in use is TAKEN.
-pub async fn create<E>(db: &DatabaseConnection, columns: E::ActiveModel, problems: Problems) -> WriteResult<E::Model>
+pub async fn create<E>(db: &DatabaseConnection, changes: E::Changes, problems: Problems) -> WriteResult<E::Model>
 where
     E: Reference,
 {
     problems.finish(())?;
+    let columns = E::columns(changes);
     let txn = Write::begin(db).await?;
     let row = stamped(columns, true).insert(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?;
     txn.commit().await?;
@@ -151,16 +169,17 @@ where
         .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)))
 }
 
-/// Changes record `id`: the columns `columns` sets.
+/// Changes record `id` as `changes` says.
 pub async fn update<E>(
     db: &DatabaseConnection,
     id: i32,
-    mut columns: E::ActiveModel,
+    changes: E::Changes,
     problems: Problems,
 ) -> WriteResult<E::Model>
 where
     E: Reference,
 {
+    let mut columns = E::columns(changes);
     let mut txn = Write::begin(db).await?;
     let current = find::<E>(txn.conn(), id).await?;
     problems.finish(())?;
@@ -220,19 +239,14 @@ where
 
 /// For tests and fixtures: a tier, created as `createTier` would.
 pub async fn create_tier(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> WriteResult<tier::Model> {
-    let row =
-        tier::ActiveModel { handle: Set(handle.into()), name: Set(name.into()), rank: Set(rank), ..Default::default() };
+    let row = TierChanges { handle: Patch::Set(handle.into()), name: Patch::Set(name.into()), rank: Patch::Set(rank) };
     create::<tier::Entity>(db, row, Problems::default()).await
 }
 
 /// For tests and fixtures: a status, created as `createStatus` would.
 pub async fn create_status(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> WriteResult<status::Model> {
-    let row = status::ActiveModel {
-        handle: Set(handle.into()),
-        name: Set(name.into()),
-        rank: Set(rank),
-        ..Default::default()
-    };
+    let row =
+        StatusChanges { handle: Patch::Set(handle.into()), name: Patch::Set(name.into()), rank: Patch::Set(rank) };
     create::<status::Entity>(db, row, Problems::default()).await
 }
 
@@ -243,11 +257,10 @@ pub async fn create_location(
     external_id: Option<&str>,
     external_code: Option<&str>,
 ) -> WriteResult<location::Model> {
-    let row = location::ActiveModel {
-        name: Set(name.into()),
-        external_id: Set(external_id.map(str::to_owned)),
-        external_code: Set(external_code.map(str::to_owned)),
-        ..Default::default()
+    let row = LocationChanges {
+        name: Patch::Set(name.into()),
+        external_id: Patch::Set(external_id.map(str::to_owned)),
+        external_code: Patch::Set(external_code.map(str::to_owned)),
     };
     create::<location::Entity>(db, row, Problems::default()).await
 }

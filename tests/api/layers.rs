@@ -105,3 +105,11 @@ fn services_and_domain_rules_know_nothing_of_graphql() {
         assert_eq!(mentioning(folder, "async_graphql"), Vec::<String>::new(), "GraphQL in src/{folder}");
     }
 }
+
+#[test]
+fn the_graphql_layer_builds_no_rows_and_no_queries() {
+    for needle in ["ActiveModel", "ActiveValue", "QueryFilter", "QuerySelect", "QueryOrder", "ColumnTrait", "Condition"]
+    {
+        assert_eq!(mentioning("graphql", needle), Vec::<String>::new(), "`{needle}` in src/graphql");
+    }
+}

@@ -1,25 +1,21 @@
-//! From GraphQL input values to validated column changes.
+//! From GraphQL input values to validated column changes (the service's `Patch`es).
 //!
-//! An omitted field (`Undefined`) is left as it is (`NotSet`); an explicit `null`
-//! clears it (`Set(None)`), or is REQUIRED for a column that cannot be empty; a value
+//! An omitted field (`Undefined`) is left as it is (`Keep`); an explicit `null`
+//! clears it (`Patch::Set(None)`), or is REQUIRED for a column that cannot be empty; a value
 //! is validated, and each problem is recorded with its path.
 
 use async_graphql::{ID, MaybeUndefined};
-use sea_orm::ActiveValue::{self, NotSet, Set};
-use sea_orm::{ActiveModelTrait, EntityTrait, Iterable};
 
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::error::AppError;
+use crate::service::draft::Patch;
 
 /// A nullable column set from a value that needs no checking.
-pub fn plain<T: Clone + Into<sea_orm::Value>>(value: &MaybeUndefined<T>) -> ActiveValue<Option<T>>
-where
-    Option<T>: Into<sea_orm::Value>,
-{
+pub fn plain<T: Clone>(value: &MaybeUndefined<T>) -> Patch<Option<T>> {
     match value {
-        MaybeUndefined::Undefined => NotSet,
-        MaybeUndefined::Null => Set(None),
-        MaybeUndefined::Value(value) => Set(Some(value.clone())),
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Set(None),
+        MaybeUndefined::Value(value) => Patch::Set(Some(value.clone())),
     }
 }
 
@@ -29,40 +25,28 @@ pub fn checked<T, U>(
     path: &Path,
     value: &MaybeUndefined<T>,
     check: impl FnOnce(&mut Problems, &Path, &T) -> Option<U>,
-) -> ActiveValue<Option<U>>
-where
-    Option<U>: Into<sea_orm::Value>,
-{
+) -> Patch<Option<U>> {
     match value {
-        MaybeUndefined::Undefined => NotSet,
-        MaybeUndefined::Null => Set(None),
-        MaybeUndefined::Value(value) => Set(check(problems, path, value)),
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Set(None),
+        MaybeUndefined::Value(value) => Patch::Set(check(problems, path, value)),
     }
 }
 
 /// Optional text of at most `max` characters; blank clears it.
-pub fn text(
-    problems: &mut Problems,
-    path: &Path,
-    value: &MaybeUndefined<String>,
-    max: usize,
-) -> ActiveValue<Option<String>> {
+pub fn text(problems: &mut Problems, path: &Path, value: &MaybeUndefined<String>, max: usize) -> Patch<Option<String>> {
     checked(problems, path, value, |p, path, v| validate::text(p, path, Some(v), max))
 }
 
 /// A column that cannot be empty: `null` is REQUIRED.
-pub fn required<T: Clone + Into<sea_orm::Value>>(
-    problems: &mut Problems,
-    path: &Path,
-    value: &MaybeUndefined<T>,
-) -> ActiveValue<T> {
+pub fn required<T: Clone>(problems: &mut Problems, path: &Path, value: &MaybeUndefined<T>) -> Patch<T> {
     match value {
-        MaybeUndefined::Undefined => NotSet,
+        MaybeUndefined::Undefined => Patch::Keep,
         MaybeUndefined::Null => {
             problems.add(path, UserErrorCode::Required, "cannot be null");
-            NotSet
+            Patch::Keep
         }
-        MaybeUndefined::Value(value) => Set(value.clone()),
+        MaybeUndefined::Value(value) => Patch::Set(value.clone()),
     }
 }
 
@@ -72,9 +56,9 @@ pub fn required_text(
     path: &Path,
     value: &MaybeUndefined<String>,
     max: usize,
-) -> ActiveValue<String> {
+) -> Patch<String> {
     match required(problems, path, value) {
-        Set(text) => Set(validate::required(problems, path, Some(&text), max)),
+        Patch::Set(text) => Patch::Set(validate::required(problems, path, Some(&text), max)),
         other => other,
     }
 }
@@ -96,14 +80,4 @@ pub fn int_id_in(problems: &mut Problems, path: &Path, id: &ID) -> Option<i32> {
         problems.add(path, UserErrorCode::Invalid, "is not an id of this API");
     }
     parsed
-}
-
-/// `changes` applied over `base`: every column `changes` sets replaces `base`'s.
-pub fn overlay<A: ActiveModelTrait>(mut base: A, changes: &A) -> A {
-    for column in <A::Entity as EntityTrait>::Column::iter() {
-        if let Set(value) = changes.get(column) {
-            base.set(column, value);
-        }
-    }
-    base
 }

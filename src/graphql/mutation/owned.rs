@@ -2,11 +2,9 @@
 //! `createProfile`) and their own create/update/delete mutations.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::enums::RecurringSchedule;
 use entity::scalars::{Date, StringList};
 use entity::{address, identity, profile_date};
-use sea_orm::ActiveValue::{self, Set};
 use uuid::Uuid;
 
 use super::input::{checked, given, int_id, plain, required, required_text, text};
@@ -14,6 +12,7 @@ use super::{db, payload, respond};
 use crate::domain::validate::{self, MAX_NAME, MAX_NOTE, MAX_TEXT, Path, Problems, UserErrorCode};
 use crate::graphql::types::profile::Profile;
 use crate::service::address::AddressDraft;
+use crate::service::draft::{AddressChanges, DateChanges, IdentityChanges, Patch};
 use crate::service::{address as addresses, identity as identities, owned, profile_date as dates};
 
 /// Longest postcode.
@@ -130,9 +129,9 @@ fn coordinate(range: std::ops::RangeInclusive<f64>) -> impl Fn(&mut Problems, &P
 }
 
 impl AddressUpdateInput {
-    fn draft(&self, problems: &mut Problems, path: &Path) -> (address::ActiveModel, Option<bool>) {
+    fn draft(&self, problems: &mut Problems, path: &Path) -> (AddressChanges, Option<bool>) {
         let at = |field: &str| path.key(field);
-        let columns = address::ActiveModel {
+        let columns = AddressChanges {
             address_line_1: required_text(problems, &at("addressLine1"), &self.address_line_1, MAX_TEXT),
             address_line_2: text(problems, &at("addressLine2"), &self.address_line_2, MAX_TEXT),
             address_line_3: text(problems, &at("addressLine3"), &self.address_line_3, MAX_TEXT),
@@ -152,12 +151,7 @@ impl AddressUpdateInput {
 }
 
 /// The addresses of a new profile: exactly one default (the one marked, else the first).
-pub fn address_list(
-    problems: &mut Problems,
-    path: &Path,
-    inputs: Vec<AddressInput>,
-    now: DateTime<Utc>,
-) -> Vec<address::ActiveModel> {
+pub fn address_list(problems: &mut Problems, path: &Path, inputs: Vec<AddressInput>) -> Vec<AddressChanges> {
     if !validate::list_len(problems, path, inputs.len()) {
         return Vec::new();
     }
@@ -176,10 +170,7 @@ pub fn address_list(
         .enumerate()
         .map(|(i, input)| {
             let (mut columns, _) = AddressUpdateInput::from(input).draft(problems, &path.index(i));
-            columns.is_default = Set(i == default);
-            // Rows created together keep their order through `createdAt`.
-            columns.created_at = Set(now + chrono::Duration::microseconds(i as i64));
-            columns.updated_at = Set(now);
+            columns.is_default = Patch::Set(i == default);
             columns
         })
         .collect()
@@ -249,7 +240,7 @@ impl From<ProfileDateInput> for ProfileDateUpdateInput {
 }
 
 impl ProfileDateUpdateInput {
-    fn columns(&self, problems: &mut Problems, path: &Path) -> profile_date::ActiveModel {
+    fn columns(&self, problems: &mut Problems, path: &Path) -> DateChanges {
         let at = |field: &str| path.key(field);
         if matches!(self.recurring_schedule, MaybeUndefined::Value(_))
             && self.is_recurring == MaybeUndefined::Value(false)
@@ -257,8 +248,8 @@ impl ProfileDateUpdateInput {
             problems.add(&at("recurringSchedule"), UserErrorCode::Invalid, "a schedule needs `isRecurring: true`");
         }
         let meta = match &self.meta {
-            MaybeUndefined::Undefined => ActiveValue::NotSet,
-            MaybeUndefined::Null => Set(StringList::default()),
+            MaybeUndefined::Undefined => Patch::Keep,
+            MaybeUndefined::Null => Patch::Set(StringList::default()),
             MaybeUndefined::Value(items) => {
                 validate::list_len(problems, &at("meta"), items.len());
                 let items = items
@@ -266,16 +257,16 @@ impl ProfileDateUpdateInput {
                     .enumerate()
                     .map(|(i, item)| validate::required(problems, &at("meta").index(i), Some(item), MAX_NAME))
                     .collect();
-                Set(StringList(items))
+                Patch::Set(StringList(items))
             }
         };
-        profile_date::ActiveModel {
+        DateChanges {
             date: match &self.date {
-                MaybeUndefined::Value(Date(date)) => Set(*date),
-                MaybeUndefined::Undefined => ActiveValue::NotSet,
+                MaybeUndefined::Value(Date(date)) => Patch::Set(*date),
+                MaybeUndefined::Undefined => Patch::Keep,
                 MaybeUndefined::Null => {
                     problems.add(&at("date"), UserErrorCode::Required, "cannot be null");
-                    ActiveValue::NotSet
+                    Patch::Keep
                 }
             },
             is_recurring: required(problems, &at("isRecurring"), &self.is_recurring),
@@ -286,30 +277,19 @@ impl ProfileDateUpdateInput {
             description: text(problems, &at("description"), &self.description, MAX_TEXT),
             meta,
             note: text(problems, &at("note"), &self.note, MAX_NOTE),
-            ..Default::default()
         }
     }
 }
 
 /// The dates of a new profile.
-pub fn date_list(
-    problems: &mut Problems,
-    path: &Path,
-    inputs: Vec<ProfileDateInput>,
-    now: DateTime<Utc>,
-) -> Vec<profile_date::ActiveModel> {
+pub fn date_list(problems: &mut Problems, path: &Path, inputs: Vec<ProfileDateInput>) -> Vec<DateChanges> {
     if !validate::list_len(problems, path, inputs.len()) {
         return Vec::new();
     }
     inputs
         .into_iter()
         .enumerate()
-        .map(|(i, input)| {
-            let mut columns = ProfileDateUpdateInput::from(input).columns(problems, &path.index(i));
-            columns.created_at = Set(now);
-            columns.updated_at = Set(now);
-            columns
-        })
+        .map(|(i, input)| ProfileDateUpdateInput::from(input).columns(problems, &path.index(i)))
         .collect()
 }
 
@@ -353,24 +333,18 @@ impl From<IdentityInput> for IdentityUpdateInput {
 }
 
 impl IdentityUpdateInput {
-    fn columns(&self, problems: &mut Problems, path: &Path) -> identity::ActiveModel {
-        identity::ActiveModel {
+    fn columns(&self, problems: &mut Problems, path: &Path) -> IdentityChanges {
+        IdentityChanges {
             handle: required_text(problems, &path.key("handle"), &self.handle, MAX_NAME),
             identifier: required_text(problems, &path.key("identifier"), &self.identifier, MAX_TEXT),
             is_primary: required(problems, &path.key("isPrimary"), &self.is_primary),
             is_active: required(problems, &path.key("isActive"), &self.is_active),
-            ..Default::default()
         }
     }
 }
 
 /// The identities of a new profile: at most one primary, no pair given twice.
-pub fn identity_list(
-    problems: &mut Problems,
-    path: &Path,
-    inputs: Vec<IdentityInput>,
-    now: DateTime<Utc>,
-) -> Vec<identity::ActiveModel> {
+pub fn identity_list(problems: &mut Problems, path: &Path, inputs: Vec<IdentityInput>) -> Vec<IdentityChanges> {
     if !validate::list_len(problems, path, inputs.len()) {
         return Vec::new();
     }
@@ -390,10 +364,7 @@ pub fn identity_list(
             if !seen.insert((input.handle.trim().to_owned(), input.identifier.trim().to_owned())) {
                 problems.add(&at.key("identifier"), UserErrorCode::Taken, "this identity is given twice");
             }
-            let mut columns = IdentityUpdateInput::from(input).columns(problems, &at);
-            columns.created_at = Set(now);
-            columns.updated_at = Set(now);
-            columns
+            IdentityUpdateInput::from(input).columns(problems, &at)
         })
         .collect()
 }

@@ -4,7 +4,6 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::enums::VerificationState;
 use entity::{appearance, comms};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::input::{plain, text};
@@ -12,6 +11,7 @@ use super::profile::ProfilePayload;
 use super::{db, payload, respond};
 use crate::domain::validate::{self, MAX_NAME, Path, Problems};
 use crate::graphql::types::profile::Profile;
+use crate::service::draft::{AppearanceChanges, CommsChanges, Patch};
 use crate::service::preferences::{self, AttributeChange};
 
 payload!(CommsPayload, "The result of `updateComms`.",
@@ -58,9 +58,9 @@ macro_rules! comms_input {
 
         impl CommsInput {
             /// Sets the columns this input changes on `row`.
-            pub fn apply(&self, problems: &mut Problems, path: &Path, row: &mut comms::ActiveModel) {
-                $(if let Some(value) = self.$flag { row.$flag = Set(value); })*
-                $(if let Some(value) = self.$verification { row.$verification = Set(value); })*
+            pub fn apply(&self, problems: &mut Problems, path: &Path, row: &mut CommsChanges) {
+                $(if let Some(value) = self.$flag { row.$flag = Patch::Set(value); })*
+                $(if let Some(value) = self.$verification { row.$verification = Patch::Set(value); })*
                 row.terms_accepted_at = plain(&self.terms_accepted_at);
                 let version = path.key("termsAcceptedVersion");
                 row.terms_accepted_version = text(problems, &version, &self.terms_accepted_version, MAX_NAME);
@@ -94,7 +94,7 @@ macro_rules! appearance_input {
 
         impl AppearanceInput {
             /// Sets the columns this input changes on `row`.
-            pub fn apply(&self, problems: &mut Problems, path: &Path, row: &mut appearance::ActiveModel) {
+            pub fn apply(&self, problems: &mut Problems, path: &Path, row: &mut AppearanceChanges) {
                 $(row.$field = text(problems, &path.key(&camel_case(stringify!($field))), &self.$field, MAX_NAME);)*
             }
         }
@@ -137,7 +137,7 @@ impl PreferenceMutation {
         #[graphql(desc = "The changes.")] input: CommsInput,
     ) -> Result<CommsPayload> {
         let mut problems = Problems::default();
-        let mut columns = comms::ActiveModel::default();
+        let mut columns = CommsChanges::default();
         input.apply(&mut problems, &Path::root("input"), &mut columns);
         respond(preferences::update_comms(db(ctx)?, profile_id, columns, problems).await, |(comms, profile)| {
             CommsPayload { comms: Some(comms), profile: Some(profile.into()), user_errors: Vec::new() }
@@ -153,7 +153,7 @@ impl PreferenceMutation {
         #[graphql(desc = "The changes.")] input: AppearanceInput,
     ) -> Result<AppearancePayload> {
         let mut problems = Problems::default();
-        let mut columns = appearance::ActiveModel::default();
+        let mut columns = AppearanceChanges::default();
         input.apply(&mut problems, &Path::root("input"), &mut columns);
         respond(
             preferences::update_appearance(db(ctx)?, profile_id, columns, problems).await,

@@ -3,12 +3,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Gender, ProfileType};
-use entity::{appearance, comms, profile};
-use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{IntoActiveModel, TryIntoModel};
+use entity::profile;
 use uuid::Uuid;
 
-use super::input::{checked, int_id_in, overlay, plain, required, text};
+use super::input::{checked, int_id_in, plain, required, text};
 use super::owned::{AddressInput, IdentityInput, ProfileDateInput, address_list, date_list, identity_list};
 use super::preferences::{AppearanceInput, CommsInput};
 use super::{db, payload, respond};
@@ -17,7 +15,8 @@ use crate::domain::validate::{self, MAX_NAME, MAX_TEXT, Path, Problems, UserErro
 use crate::graphql::Clock;
 use crate::graphql::types::profile::Profile;
 use crate::service::checks::LocationRef;
-use crate::service::profile::{self as profile_service, NewProfile};
+use crate::service::draft::{AppearanceChanges, CommsChanges, Patch, ProfileChanges};
+use crate::service::profile::NewProfileChanges;
 use crate::service::profile_write::{self, LocationChange, ProfileCreate, ProfileUpdate};
 
 payload!(ProfilePayload, "The result of a profile mutation.", profile: Profile => "The profile after the mutation.");
@@ -115,11 +114,11 @@ impl ProfileFields {
         problems: &mut Problems,
         input: &Path,
         region: Region,
-    ) -> (profile::ActiveModel, LocationChange, LocationChange) {
+    ) -> (ProfileChanges, LocationChange, LocationChange) {
         let at = |field: &str| input.key(field);
         let phone = |p: &mut Problems, path: &Path, v: &String| validate::phone(p, path, Some(v), region);
         // In the order of the input's fields, so that errors come in that order.
-        let columns = profile::ActiveModel {
+        let columns = ProfileChanges {
             title: text(problems, &at("title"), &self.title, MAX_NAME),
             first_name: text(problems, &at("firstName"), &self.first_name, MAX_NAME),
             last_name: text(problems, &at("lastName"), &self.last_name, MAX_NAME),
@@ -157,19 +156,19 @@ impl ProfileFields {
             ["joinedLocationId", "joinedLocationExternalId"],
         );
         let mut profile_type = required(problems, &at("profileType"), &self.profile_type);
-        if profile_type == Set(ProfileType::Deleted) {
+        if profile_type == Patch::Set(ProfileType::Deleted) {
             problems.add(&at("profileType"), UserErrorCode::Invalid, "use deleteProfile to delete a profile");
-            profile_type = NotSet;
+            profile_type = Patch::Keep;
         }
         let custom_attributes = match &self.custom_attributes {
-            MaybeUndefined::Undefined => NotSet,
-            MaybeUndefined::Null => Set(serde_json::json!({})),
+            MaybeUndefined::Undefined => Patch::Keep,
+            MaybeUndefined::Null => Patch::Set(serde_json::json!({})),
             MaybeUndefined::Value(value) => {
                 validate::custom_attributes(problems, &at("customAttributes"), value);
-                Set(value.clone())
+                Patch::Set(value.clone())
             }
         };
-        let columns = profile::ActiveModel { profile_type, custom_attributes, ..columns };
+        let columns = ProfileChanges { profile_type, custom_attributes, ..columns };
         (columns, preferred, joined)
     }
 }
@@ -226,26 +225,22 @@ impl ProfileCreateInput {
             f.birth_day.value().copied(),
             today,
         );
-        let now = crate::db::now();
-        let base = profile_service::blank(Uuid::new_v4(), now);
-        let model = overlay(base.clone().into_active_model(), &changes).try_into_model().unwrap_or(base);
         let tags = self.tags.unwrap_or_default();
         handles(&mut problems, &input.key("tags"), &tags);
         let statuses = handles(&mut problems, &input.key("statuses"), &self.statuses.unwrap_or_default());
-        let addresses = address_list(&mut problems, &input.key("addresses"), self.addresses.unwrap_or_default(), now);
-        let dates = date_list(&mut problems, &input.key("dates"), self.dates.unwrap_or_default(), now);
-        let identities =
-            identity_list(&mut problems, &input.key("identities"), self.identities.unwrap_or_default(), now);
-        let mut comms = comms::ActiveModel { created_at: Set(now), updated_at: Set(now), ..Default::default() };
+        let addresses = address_list(&mut problems, &input.key("addresses"), self.addresses.unwrap_or_default());
+        let dates = date_list(&mut problems, &input.key("dates"), self.dates.unwrap_or_default());
+        let identities = identity_list(&mut problems, &input.key("identities"), self.identities.unwrap_or_default());
+        let mut comms = CommsChanges::default();
         if let Some(input) = &self.comms {
             input.apply(&mut problems, &Path::root("input").key("comms"), &mut comms);
         }
-        let mut appearance =
-            appearance::ActiveModel { created_at: Set(now), updated_at: Set(now), ..Default::default() };
+        let mut appearance = AppearanceChanges::default();
         if let Some(input) = &self.appearance {
             input.apply(&mut problems, &Path::root("input").key("appearance"), &mut appearance);
         }
-        let new = NewProfile { profile: model, addresses, dates, identities, tags, statuses, comms, appearance };
+        let new =
+            NewProfileChanges { profile: changes, addresses, dates, identities, tags, statuses, comms, appearance };
         ProfileCreate {
             new,
             preferred_location: preferred_location.flatten(),

@@ -5,23 +5,23 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, MergedObject, Object, Result};
 use entity::{location, status, tag, tier};
-use sea_orm::ActiveValue::{NotSet, Set};
 
 use super::input::{given, int_id, required, required_text, text};
 use super::{db, payload, respond};
 use crate::domain::validate::{self, MAX_NAME, Path, Problems};
+use crate::service::draft::{LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
 use crate::service::reference;
 
 /// A handle column: normalised like tag handles; `null` is REQUIRED.
-fn handle(problems: &mut Problems, path: &Path, value: &MaybeUndefined<String>) -> sea_orm::ActiveValue<String> {
+fn handle(problems: &mut Problems, path: &Path, value: &MaybeUndefined<String>) -> Patch<String> {
     match required(problems, path, value) {
-        Set(raw) => Set(validate::handle(problems, path, &raw)),
+        Patch::Set(raw) => Patch::Set(validate::handle(problems, path, &raw)),
         other => other,
     }
 }
 
 /// A `rank`: `null` is REQUIRED.
-fn rank(problems: &mut Problems, path: &Path, value: &MaybeUndefined<i32>) -> sea_orm::ActiveValue<i32> {
+fn rank(problems: &mut Problems, path: &Path, value: &MaybeUndefined<i32>) -> Patch<i32> {
     required(problems, path, value)
 }
 
@@ -119,19 +119,18 @@ pub trait Columns {
 }
 
 impl Columns for TagUpdateInput {
-    type Row = tag::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> tag::ActiveModel {
-        tag::ActiveModel {
+    type Row = TagChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> TagChanges {
+        TagChanges {
             handle: handle(problems, &path.key("handle"), &self.handle),
             name: required_text(problems, &path.key("name"), &self.name, MAX_NAME),
-            ..Default::default()
         }
     }
 }
 
 impl Columns for TagInput {
-    type Row = tag::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> tag::ActiveModel {
+    type Row = TagChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> TagChanges {
         let name = self.name.clone().unwrap_or_else(|| self.handle.trim().to_owned());
         TagUpdateInput { handle: MaybeUndefined::Value(self.handle.clone()), name: MaybeUndefined::Value(name) }
             .columns(problems, path)
@@ -139,20 +138,19 @@ impl Columns for TagInput {
 }
 
 impl Columns for StatusUpdateInput {
-    type Row = status::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> status::ActiveModel {
-        status::ActiveModel {
+    type Row = StatusChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> StatusChanges {
+        StatusChanges {
             handle: handle(problems, &path.key("handle"), &self.handle),
             name: required_text(problems, &path.key("name"), &self.name, MAX_NAME),
             rank: rank(problems, &path.key("rank"), &self.rank),
-            ..Default::default()
         }
     }
 }
 
 impl Columns for StatusInput {
-    type Row = status::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> status::ActiveModel {
+    type Row = StatusChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> StatusChanges {
         StatusUpdateInput {
             handle: MaybeUndefined::Value(self.handle.clone()),
             name: MaybeUndefined::Value(self.name.clone()),
@@ -163,20 +161,19 @@ impl Columns for StatusInput {
 }
 
 impl Columns for TierUpdateInput {
-    type Row = tier::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> tier::ActiveModel {
-        tier::ActiveModel {
+    type Row = TierChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> TierChanges {
+        TierChanges {
             handle: handle(problems, &path.key("handle"), &self.handle),
             name: required_text(problems, &path.key("name"), &self.name, MAX_NAME),
             rank: rank(problems, &path.key("rank"), &self.rank),
-            ..Default::default()
         }
     }
 }
 
 impl Columns for TierInput {
-    type Row = tier::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> tier::ActiveModel {
+    type Row = TierChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> TierChanges {
         TierUpdateInput {
             handle: MaybeUndefined::Value(self.handle.clone()),
             name: MaybeUndefined::Value(self.name.clone()),
@@ -187,29 +184,25 @@ impl Columns for TierInput {
 }
 
 impl Columns for LocationUpdateInput {
-    type Row = location::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> location::ActiveModel {
-        location::ActiveModel {
+    type Row = LocationChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> LocationChanges {
+        LocationChanges {
             name: required_text(problems, &path.key("name"), &self.name, MAX_NAME),
             external_id: text(problems, &path.key("externalId"), &self.external_id, MAX_NAME),
             external_code: text(problems, &path.key("externalCode"), &self.external_code, MAX_NAME),
-            ..Default::default()
         }
     }
 }
 
 impl Columns for LocationInput {
-    type Row = location::ActiveModel;
-    fn columns(&self, problems: &mut Problems, path: &Path) -> location::ActiveModel {
+    type Row = LocationChanges;
+    fn columns(&self, problems: &mut Problems, path: &Path) -> LocationChanges {
         let input = LocationUpdateInput {
             name: MaybeUndefined::Value(self.name.clone()),
             external_id: given(self.external_id.clone()),
             external_code: given(self.external_code.clone()),
         };
-        let mut columns = input.columns(problems, path);
-        // A new location has no id yet, whatever the update form says.
-        columns.id = NotSet;
-        columns
+        input.columns(problems, path)
     }
 }
 
