@@ -106,11 +106,6 @@ pub fn classify(err: &DbErr) -> DbFault {
     }
 }
 
-/// Whether `err` means the database cannot be reached (rather than a bad statement).
-pub fn is_unavailable(err: &DbErr) -> bool {
-    matches!(classify(err), DbFault::Unavailable | DbFault::Lost)
-}
-
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match classify(&err) {

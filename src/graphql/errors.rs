@@ -9,11 +9,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{ServerError, ServerResult, ValidationResult, Value, Variables};
 
 use crate::error::ErrorCode;
 use crate::telemetry::RequestId;
@@ -49,6 +47,14 @@ fn set_code(error: &mut ServerError, code: &str) {
     error.extensions.get_or_insert_with(Default::default).set("code", code);
 }
 
+/// An error with `message` and `extensions.code`, for refusals made outside resolvers
+/// (limits, scopes, nesting).
+pub fn coded(message: impl Into<String>, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    set_code(&mut error, code);
+    error
+}
+
 /// How async-graphql words the errors of values that do not fit their type: arguments
 /// and variables that do not parse (`Failed to parse "UUID": …`), values of the wrong
 /// JSON type (`Expected input type "UUID", found 1.`), the same inside an input object
@@ -82,10 +88,17 @@ fn assign_code(error: &mut ServerError) {
     set_code(error, code);
 }
 
-/// Makes sure every error of a response carries `extensions.code`, including those
-/// async-graphql raises before any extension sees them (an unknown operation name).
-pub fn ensure_codes(errors: &mut [ServerError]) {
-    errors.iter_mut().for_each(assign_code);
+/// Makes sure every error of a response carries `extensions.code` — those from
+/// resolvers, and those async-graphql raises before any extension sees them (an
+/// unknown operation name) — and that internal ones carry the request id, which is
+/// also in the log line of their detail. The one pass, made on the finished response.
+pub fn ensure_codes(errors: &mut [ServerError], request_id: &RequestId) {
+    for error in errors {
+        assign_code(error);
+        if code(error) == Some(ErrorCode::InternalServerError.as_str()) {
+            error.extensions.get_or_insert_with(Default::default).set("requestId", request_id.0.as_str());
+        }
+    }
 }
 
 impl ErrorCodesExtension {
@@ -139,23 +152,5 @@ impl Extension for ErrorCodesExtension {
             }
             errors
         })
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
-        for error in &mut response.errors {
-            assign_code(error);
-            let internal = code_of(error) == Some(&Value::from(ErrorCode::InternalServerError.as_str()));
-            if let (true, Some(id)) = (internal, &request_id) {
-                error.extensions.get_or_insert_with(Default::default).set("requestId", id.as_str());
-            }
-        }
-        response
     }
 }

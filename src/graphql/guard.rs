@@ -64,9 +64,7 @@ struct GuardExtension {
 }
 
 pub fn too_complex(message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
-    error
+    super::errors::coded(message, "QUERY_TOO_COMPLEX")
 }
 
 /// Counts the aliases of a selection set and of the fragments it spreads (each once).
@@ -131,9 +129,8 @@ impl GuardExtension {
             root_fields(set, document, 0, &mut names);
             // Introspection fields never reach `resolve`, so they are refused here.
             if !limits.introspection && names.iter().any(|name| matches!(*name, "__schema" | "__type")) {
-                let mut error = ServerError::new("introspection is switched off (PROFILES_INTROSPECTION)", None);
-                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Forbidden.as_str());
-                return Err(error);
+                let message = "introspection is switched off (PROFILES_INTROSPECTION)";
+                return Err(super::errors::coded(message, ErrorCode::Forbidden.as_str()));
             }
             let roots = names.len();
             if roots > limits.max_root_fields {
@@ -170,7 +167,6 @@ impl Extension for GuardExtension {
                 self.limits.max_query_bytes
             )));
         }
-        super::nesting::check(query, variables)?;
         let document = next.run(ctx, query, variables).await?;
         self.check(&document)?;
         Ok(document)
@@ -194,9 +190,7 @@ impl Extension for GuardExtension {
                 }
             };
             if let Some(message) = refusal {
-                let mut error = ServerError::new(message, None);
-                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Forbidden.as_str());
-                return Err(error);
+                return Err(super::errors::coded(message, ErrorCode::Forbidden.as_str()));
             }
         }
         next.run(ctx, info).await

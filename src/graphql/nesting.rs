@@ -1,5 +1,6 @@
 //! Bounds how deeply a document and its variables nest, before anything recursive
-//! reads them.
+//! reads them. The HTTP layer calls [`check`] first thing after authentication, before
+//! it parses the document itself; any other way into the schema must do the same.
 //!
 //! async-graphql's parser bounds the nesting of selection sets, but not of list and
 //! object literals: `[[[[…]]]]` some 1,600 deep (a 3 KB request) overflows a worker's

@@ -74,7 +74,7 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    crate::graphql::errors::ensure_codes(&mut response.errors);
+    crate::graphql::errors::ensure_codes(&mut response.errors, &id);
     let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
     let label = state.operation_labels.label(&name, !request_error);
     telemetry::record_operation(label, kind, started.elapsed(), codes);

@@ -61,7 +61,7 @@ pub struct AppState {
     /// Requests slower than this are logged at warn.
     pub slow_request: Duration,
     /// Operation names with a metrics series of their own.
-    pub operation_labels: std::sync::Arc<telemetry::OperationLabels>,
+    pub operation_labels: Arc<telemetry::OperationLabels>,
     /// The process's metrics, rendered at `/metrics`.
     pub metrics: PrometheusHandle,
     /// How many requests are being served now (tests wait on it).

@@ -111,17 +111,18 @@ impl Server {
     }
 }
 
+/// The connection of one client: HTTP/1 over a watched TCP stream, served by the router.
+type Connection = hyper::server::conn::http1::UpgradeableConnection<TokioIo<Watched>, TowerToHyperService<Router>>;
+
 /// Serves one connection until it ends, closing it gracefully when it has been idle
 /// too long or when the server stops.
-async fn serve_connection<C>(
-    connection: C,
+async fn serve_connection(
+    connection: Connection,
     activity: Arc<Activity>,
     idle: Duration,
     mut stop: watch::Receiver<bool>,
     _slot: tokio::sync::OwnedSemaphorePermit,
-) where
-    C: std::future::Future<Output = hyper::Result<()>> + GracefulShutdown,
-{
+) {
     tokio::pin!(connection);
     let mut closing = false;
     loop {
@@ -135,12 +136,12 @@ async fn serve_connection<C>(
             }
             () = stopped(&mut stop), if !closing => {
                 closing = true;
-                connection.as_mut().shutdown();
+                connection.as_mut().graceful_shutdown();
             }
             () = tokio::time::sleep_until(quiet_until), if !closing => {
                 if activity.last() + idle <= Instant::now() {
                     closing = true;
-                    connection.as_mut().shutdown();
+                    connection.as_mut().graceful_shutdown();
                 }
             }
         }
@@ -151,23 +152,6 @@ async fn serve_connection<C>(
 /// the future holds no lock on it and stays `Send`.
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
-}
-
-/// A connection that can be asked to finish its request in flight and close.
-trait GracefulShutdown {
-    fn shutdown(self: Pin<&mut Self>);
-}
-
-impl<I, S> GracefulShutdown for hyper::server::conn::http1::UpgradeableConnection<I, S>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: hyper::service::HttpService<hyper::body::Incoming>,
-    S::ResBody: hyper::body::Body + 'static,
-    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    fn shutdown(self: Pin<&mut Self>) {
-        self.graceful_shutdown();
-    }
 }
 
 /// When a connection last moved a byte either way.

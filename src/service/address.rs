@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::draft::AddressChanges;
+use super::draft::{AddressChanges, Columns};
 use super::owned::find_and_touch;
 use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};

@@ -17,22 +17,6 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
-    /// The value it sets, if any.
-    pub fn value(&self) -> Option<&T> {
-        match self {
-            Patch::Keep => None,
-            Patch::Set(value) => Some(value),
-        }
-    }
-
-    /// The same change, of a value `f` makes.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
-        match self {
-            Patch::Keep => Patch::Keep,
-            Patch::Set(value) => Patch::Set(f(value)),
-        }
-    }
-
     fn active(self) -> ActiveValue<T>
     where
         T: Into<sea_orm::Value>,
@@ -42,6 +26,13 @@ impl<T> Patch<T> {
             Patch::Set(value) => ActiveValue::Set(value),
         }
     }
+}
+
+/// Changes that become the columns of one kind of row.
+pub trait Columns {
+    type Row;
+    /// The columns these changes set (nothing else), for the service to write.
+    fn columns(self) -> Self::Row;
 }
 
 /// A struct of `Patch`es, one per column of an entity, and its conversion into the
@@ -54,9 +45,9 @@ macro_rules! changes {
             $(pub $field: Patch<$ty>,)*
         }
 
-        impl $name {
-            /// The columns these changes set (nothing else), for the service to write.
-            pub(crate) fn columns(self) -> entity::$entity::ActiveModel {
+        impl Columns for $name {
+            type Row = entity::$entity::ActiveModel;
+            fn columns(self) -> entity::$entity::ActiveModel {
                 entity::$entity::ActiveModel { $($field: self.$field.active(),)* ..Default::default() }
             }
         }

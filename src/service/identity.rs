@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::checks;
-use super::draft::IdentityChanges;
+use super::draft::{Columns, IdentityChanges};
 use super::owned::find_and_touch;
 use super::write::{Write, WriteResult, taken};
 use crate::domain::validate::{Path, Problems};

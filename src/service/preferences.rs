@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::draft::{AppearanceChanges, CommsChanges};
+use super::draft::{AppearanceChanges, Columns, CommsChanges};
 use super::write::{Write, WriteResult};
 use crate::domain::validate::{MAX_ATTRIBUTE_BYTES, MAX_ITEMS, Path, Problems, UserErrorCode};
 

@@ -12,7 +12,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::draft::{AddressChanges, AppearanceChanges, CommsChanges, DateChanges, IdentityChanges, ProfileChanges};
+use super::draft::{
+    AddressChanges, AppearanceChanges, Columns, CommsChanges, DateChanges, IdentityChanges, ProfileChanges,
+};
 use super::write::{ChangeKind, Write};
 use crate::domain::tag::normalize_handle;
 use crate::error::{AppError, AppResult};

@@ -6,7 +6,7 @@ use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::draft::DateChanges;
+use super::draft::{Columns, DateChanges};
 use super::owned::find_and_touch;
 use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};

@@ -258,26 +258,24 @@ fn phone_key(backend: DatabaseBackend) -> SimpleExpr {
 /// even compare with NUL.
 fn refuse_control_characters(f: &ProfileFilter, search_text: Option<&str>) -> Result<(), Refusal> {
     let texts = [
-        (["filter", "email"], &f.email),
-        (["filter", "mobilePhone"], &f.mobile_phone),
-        (["filter", "firstName"], &f.first_name),
-        (["filter", "lastName"], &f.last_name),
-        (["filter", "tierHandle"], &f.tier_handle),
-        (["filter", "identityHandle"], &f.identity_handle),
+        ("email", &f.email),
+        ("mobilePhone", &f.mobile_phone),
+        ("firstName", &f.first_name),
+        ("lastName", &f.last_name),
+        ("tierHandle", &f.tier_handle),
+        ("identityHandle", &f.identity_handle),
     ];
-    let lists =
-        [(["filter", "tags"], &f.tags), (["filter", "anyTags"], &f.any_tags), (["filter", "statuses"], &f.statuses)];
-    let search = [(["search", ""], search_text)];
-    let all = texts
-        .iter()
-        .map(|(name, text)| (*name, text.as_deref()))
-        .chain(lists.iter().flat_map(|(name, list)| list.iter().flatten().map(|text| (*name, Some(text.as_str())))))
-        .chain(search);
-    for (name, text) in all {
-        if text.is_some_and(validate::has_control) {
-            let path: Vec<&str> = name.into_iter().filter(|p| !p.is_empty()).collect();
-            return Err(bad(&path, validate::CONTROL_MESSAGE));
+    let lists = [("tags", &f.tags), ("anyTags", &f.any_tags), ("statuses", &f.statuses)];
+    let fields = texts.into_iter().flat_map(|(field, text)| text.as_deref().map(|text| (field, text))).chain(
+        lists.into_iter().flat_map(|(field, list)| list.iter().flatten().map(move |text| (field, text.as_str()))),
+    );
+    for (field, text) in fields {
+        if validate::has_control(text) {
+            return Err(bad(&["filter", field], validate::CONTROL_MESSAGE));
         }
+    }
+    if search_text.is_some_and(validate::has_control) {
+        return Err(bad(&["search"], validate::CONTROL_MESSAGE));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use uuid::Uuid;
 
 use super::checks::{self, LocationRef};
-use super::draft::ProfileChanges;
+use super::draft::{Columns, ProfileChanges};
 use super::profile::{NewProfileChanges, insert_profiles};
 use super::write::{ChangeKind, Write, WriteResult, taken, user_error};
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};

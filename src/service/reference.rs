@@ -14,7 +14,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::draft::{LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
+use super::draft::{Columns, LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
 use super::write::{Write, WriteResult, taken, user_error};
 use crate::domain::validate::{Path, Problems, UserErrorCode};
 use crate::error::AppResult;
@@ -68,9 +68,7 @@ pub trait Reference:
     /// Whether `change` alters what those profiles show.
     fn shown_change(change: &Self::ActiveModel, row: &Self::Model) -> bool;
     /// The plain changes the GraphQL layer gives for this kind of record.
-    type Changes;
-    /// Those changes as columns.
-    fn columns(changes: Self::Changes) -> Self::ActiveModel;
+    type Changes: Columns<Row = Self::ActiveModel>;
 }
 
 fn changes<T: PartialEq + Into<sea_orm::Value>>(change: &ActiveValue<T>, current: &T) -> bool {
@@ -82,9 +80,6 @@ macro_rules! label {
     ($entity:ident, $changes:ident, $noun:literal, $link:ident, $link_column:ident) => {
         impl Reference for $entity::Entity {
             type Changes = $changes;
-            fn columns(changes: $changes) -> $entity::ActiveModel {
-                changes.columns()
-            }
             const NOUN: &'static str = $noun;
             const ON_DELETE: OnDelete = OnDelete::Detach;
             const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
@@ -107,9 +102,6 @@ label!(status, StatusChanges, "status", profile_status, StatusId);
 
 impl Reference for tier::Entity {
     type Changes = TierChanges;
-    fn columns(changes: TierChanges) -> tier::ActiveModel {
-        changes.columns()
-    }
     const NOUN: &'static str = "tier";
     const ON_DELETE: OnDelete = OnDelete::Refuse;
     const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
@@ -123,9 +115,6 @@ impl Reference for tier::Entity {
 
 impl Reference for location::Entity {
     type Changes = LocationChanges;
-    fn columns(changes: LocationChanges) -> location::ActiveModel {
-        changes.columns()
-    }
     const NOUN: &'static str = "location";
     const ON_DELETE: OnDelete = OnDelete::Refuse;
     const UNIQUE: (&'static str, &'static str) = ("external_id", "externalId");
@@ -149,7 +138,7 @@ where
     E: Reference,
 {
     problems.finish(())?;
-    let columns = E::columns(changes);
+    let columns = changes.columns();
     let txn = Write::begin(db).await?;
     let row = stamped(columns, true).insert(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?;
     txn.commit().await?;
@@ -179,7 +168,7 @@ pub async fn update<E>(
 where
     E: Reference,
 {
-    let mut columns = E::columns(changes);
+    let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let current = find::<E>(txn.conn(), id).await?;
     problems.finish(())?;

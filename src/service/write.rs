@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use entity::enums::ProfileType;
 use entity::{profile, profile_change};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -155,18 +155,17 @@ impl Write {
     /// Bumps the version of every visible profile `filter` selects (e.g. those holding
     /// a tag about to be deleted), and records each.
     pub async fn touch_many(&mut self, filter: sea_orm::Condition) -> Result<(), DbErr> {
-        let touched: Vec<(Uuid, i32)> = profile::Entity::update_many()
+        // Only the ids and versions come back: a tag can have many holders.
+        let mut update = profile::Entity::update_many()
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
             .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
             .filter(filter)
             .filter(super::profile::visible())
-            .exec_with_returning(&self.txn)
-            .await?
-            .into_iter()
-            .map(|profile| (profile.id, profile.version))
-            .collect();
-        for (id, version) in touched {
-            self.record(id, ChangeKind::Updated, version);
+            .into_query();
+        update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));
+        let statement = self.txn.get_database_backend().build(&update);
+        for row in self.txn.query_all_raw(statement).await? {
+            self.record(row.try_get("", "id")?, ChangeKind::Updated, row.try_get("", "version")?);
         }
         Ok(())
     }
