@@ -1,5 +1,6 @@
 //! Enumerations stored as lower-case text (the reference model's values) and exposed
-//! to GraphQL as SCREAMING_SNAKE_CASE enums.
+//! to GraphQL as SCREAMING_SNAKE_CASE enums. Their serde form is the stored text, so a
+//! row read as JSON (the planned read path) decodes into them.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum, Serialize, Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
 pub enum Gender {
     /// Male.
     #[sea_orm(string_value = "male")]
@@ -40,6 +42,7 @@ pub enum Gender {
     Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
 pub enum ProfileType {
     /// A regular customer profile (the default).
     #[default]
@@ -70,6 +73,7 @@ pub enum ProfileType {
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum, Serialize, Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
 pub enum RecurringSchedule {
     /// Every year on the same day and month.
     #[sea_orm(string_value = "yearly")]
@@ -98,6 +102,7 @@ pub enum RecurringSchedule {
     Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
 pub enum VerificationState {
     /// No verification was sent (the default).
     #[default]

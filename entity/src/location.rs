@@ -4,7 +4,8 @@ use async_graphql::{ComplexObject, ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 
 /// A store or other place of the retailer.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[serde(default)]
 #[sea_orm(table_name = "location")]
 #[graphql(name = "Location", complex)]
 pub struct Model {

@@ -5,7 +5,8 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{Gender, ProfileType};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, Default, PartialEq, DeriveEntityModel, serde::Deserialize)]
+#[serde(default)]
 #[sea_orm(table_name = "profile")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -5,7 +5,8 @@ use sea_orm::entity::prelude::*;
 
 /// A label attached to profiles. Handles are normalised: trimmed, lower-case, inner
 /// whitespace turned into `-`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[serde(default)]
 #[sea_orm(table_name = "tag")]
 #[graphql(name = "Tag", complex)]
 pub struct Model {

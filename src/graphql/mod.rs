@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod nesting;
 pub mod order;
+pub mod plan;
 pub mod query;
 pub mod types;
 

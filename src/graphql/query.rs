@@ -5,16 +5,16 @@ use entity::{location, status, tag, tier};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::Clock;
 use super::list_args::{self, ProfileFilter, ProfileOrder};
 use super::types::connection::ProfileConnection;
 use super::types::profile::Profile;
+use super::{Clock, plan};
 use crate::domain::phone::{self, Region};
 use crate::error::AppError;
 use crate::service::page::PageArgs;
 use crate::service::profile::ProfileKey as Key;
-use crate::service::{profile as profiles, reference};
 use crate::service::{profile_filter, profile_order};
+use crate::service::{read, reference};
 
 /// A unique key of a profile: give exactly one.
 #[derive(OneofObject)]
@@ -61,7 +61,8 @@ impl QueryRoot {
         #[graphql(desc = "The profile's id.")] id: Uuid,
     ) -> Result<Option<Profile>> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(profiles::find(db, id).await?.map(Profile::from))
+        let selection = plan::profile([ctx.field()]);
+        Ok(read::by_id(db, id, &selection).await?.map(Profile::from))
     }
 
     /// A profile by a unique key; null when there is none or it is deleted.
@@ -83,7 +84,8 @@ impl QueryRoot {
             ProfileKey::ExternalId(id) => Key::ExternalId(id),
             ProfileKey::Identity(IdentityKey { handle, identifier }) => Key::Identity { handle, identifier },
         };
-        Ok(profiles::find_by(db, key).await?.map(Profile::from))
+        let selection = plan::profile([ctx.field()]);
+        Ok(read::by_key(db, key, &selection).await?.map(Profile::from))
     }
 
     /// Profiles, a page at a time: those `filter` and `search` select (every type but
@@ -120,8 +122,9 @@ impl QueryRoot {
         )
         .map_err(list_args::refused)?;
         let order = order_by.unwrap_or_default().into();
-        let page = profile_order::page(db, filter.clone(), order, &args, today).await?;
-        ProfileConnection::new(ctx, page, filter).await
+        let selection = plan::profile(plan::connection(&ctx.field()));
+        let page = profile_order::page(db, filter.clone(), order, &args, today, &selection).await?;
+        Ok(ProfileConnection::new(page, filter))
     }
 
     /// Every tag, by handle.

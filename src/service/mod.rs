@@ -14,6 +14,7 @@ pub mod profile_date;
 pub mod profile_filter;
 pub mod profile_order;
 pub mod profile_write;
+pub mod read;
 pub mod reference;
 pub mod relations;
 pub mod token;

@@ -1,5 +1,6 @@
-//! Profiles: reading one (by id or by a unique key), counting, and creating profiles
-//! with everything they own. Listing lives in `profile_order` and `profile_filter`.
+//! Profiles: which are visible, the unique keys that find one, counting, and creating
+//! profiles with everything they own. Reading lives in `read`, listing in
+//! `profile_order` and `profile_filter`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -24,11 +25,6 @@ pub fn visible() -> Condition {
     Condition::all().add(profile::Column::ProfileType.ne(ProfileType::Deleted))
 }
 
-/// One visible profile.
-pub async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<profile::Model>> {
-    Ok(profile::Entity::find_by_id(id).filter(visible()).one(db).await?)
-}
-
 /// Profiles whose email is `email`, compared lower-cased by the database, as the
 /// unique index on `lower(email)` compares them.
 pub fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
@@ -51,9 +47,10 @@ pub enum ProfileKey {
     },
 }
 
-/// The visible profile `key` names. An external id is unique per system, so two
-/// systems may share one: the profile whose identity was made first is returned.
-pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Option<profile::Model>> {
+/// The condition selecting the profile `key` names (visible or not). An external id
+/// is unique per system, so two systems may share one: it selects the profile whose
+/// identity was made first.
+pub fn key_condition(key: ProfileKey) -> AppResult<sea_orm::sea_query::SimpleExpr> {
     use sea_orm::sea_query::Query;
     let owner = |filter: Condition| {
         Query::select()
@@ -71,7 +68,7 @@ pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Opti
     if texts.into_iter().any(crate::domain::validate::has_control) {
         return Err(AppError::BadUserInput(format!("`key` {}", crate::domain::validate::CONTROL_MESSAGE)));
     }
-    let by = match key {
+    Ok(match key {
         ProfileKey::Email(email) => email_is(&email),
         ProfileKey::MobilePhone(e164) => profile::Column::MobilePhone.eq(e164),
         ProfileKey::ExternalId(id) => profile::Column::Id.in_subquery(owner(
@@ -82,8 +79,7 @@ pub async fn find_by(db: &DatabaseConnection, key: ProfileKey) -> AppResult<Opti
                 .add(identity::Column::Handle.eq(handle.trim()))
                 .add(identity::Column::Identifier.eq(identifier.trim())),
         )),
-    };
-    Ok(profile::Entity::find().filter(by).filter(visible()).one(db).await?)
+    })
 }
 
 /// How many visible profiles match `filter`.

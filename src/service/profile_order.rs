@@ -21,6 +21,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::page::{Cursor, Direction, PageArgs, Window};
+use super::read::{Planned, Selection};
 use crate::error::{AppError, AppResult};
 
 /// What the list can be ordered by.
@@ -81,6 +82,8 @@ pub fn folded(backend: DatabaseBackend, column: &str) -> SimpleExpr {
 #[derive(Clone)]
 struct Key {
     sql: SimpleExpr,
+    /// The column the value is computed from, which every page read selects.
+    reads: profile::Column,
     value: fn(&profile::Model) -> Value,
     bind: fn(&Value) -> Option<sea_orm::Value>,
 }
@@ -114,12 +117,17 @@ struct Segment {
 
 /// The segments of `sort`, in list order.
 fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segment> {
-    let column = |column: profile::Column, value, bind| Key { sql: Expr::col((profile::Entity, column)), value, bind };
+    let column = |column: profile::Column, value, bind| Key {
+        sql: Expr::col((profile::Entity, column)),
+        reads: column,
+        value,
+        bind,
+    };
     let nullable = |name: &str, column: profile::Column, value: fn(&profile::Model) -> Value| {
         vec![
             Segment {
                 when: Condition::all().add(column.is_not_null()),
-                keys: vec![Key { sql: folded(backend, name), value, bind: bind_text }],
+                keys: vec![Key { sql: folded(backend, name), reads: column, value, bind: bind_text }],
             },
             Segment { when: Condition::all().add(column.is_null()), keys: Vec::new() },
         ]
@@ -172,7 +180,8 @@ fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segme
 /// One page of profiles, in list order, with what Relay's `pageInfo` needs.
 #[derive(Debug)]
 pub struct Page {
-    pub rows: Vec<profile::Model>,
+    /// The profiles, with what the read's selection asked for.
+    pub rows: Vec<Planned>,
     /// The cursor of each row.
     pub cursors: Vec<Cursor>,
     pub has_previous_page: bool,
@@ -207,25 +216,34 @@ fn beyond(segment: &Segment, bound: &Bound, ascending: bool) -> SimpleExpr {
     if ascending { Expr::tuple(keys).gt(Expr::tuple(values)) } else { Expr::tuple(keys).lt(Expr::tuple(values)) }
 }
 
-/// The page `args` selects among the profiles matching `filter`, in `sort` order.
+/// The page `args` selects among the profiles matching `filter`, in `sort` order, each
+/// profile with `selection` (SPEC §5). Each segment the page reaches costs one
+/// statement: one for orders of one segment, and for others while the first segment
+/// fills the page.
 pub async fn page(
     db: &DatabaseConnection,
     filter: super::profile_filter::Filter,
     sort: Sort,
     args: &PageArgs,
     today: NaiveDate,
+    selection: &Selection,
 ) -> AppResult<Page> {
     let order = sort.name();
     let window: Window = args.window(&order)?;
     let segments = segments(sort, db.get_database_backend(), today);
     let (after, before) = (bound(&window.after, &segments)?, bound(&window.before, &segments)?);
+    // Cursors are made of the sort keys: every row brings them.
+    let mut selection = selection.clone();
+    for key in segments.iter().flat_map(|segment| &segment.keys) {
+        selection.profile.add(key.reads);
+    }
     let forward = window.direction == Direction::Forward;
     // The direction rows are read in: the list's, or its reverse for `last`.
     let ascending = (sort.direction == OrderDirection::Asc) == forward;
     let positions: Vec<usize> =
         if forward { (0..segments.len()).collect() } else { (0..segments.len()).rev().collect() };
     let wanted = window.size + 1;
-    let mut found: Vec<(usize, profile::Model)> = Vec::new();
+    let mut found: Vec<(usize, Planned)> = Vec::new();
     for position in positions {
         if after.as_ref().is_some_and(|a| position < a.segment) || before.as_ref().is_some_and(|b| position > b.segment)
         {
@@ -244,7 +262,8 @@ pub async fn page(
         for key in &segment.keys {
             query = query.order_by(key.sql.clone(), direction.clone());
         }
-        let rows = query.order_by(profile::Column::Id, direction).limit(wanted - found.len() as u64).all(db).await?;
+        let query = query.order_by(profile::Column::Id, direction).limit(wanted - found.len() as u64);
+        let rows = super::read::rows(db, query, &selection).await?;
         found.extend(rows.into_iter().map(|row| (position, row)));
         if found.len() as u64 >= wanted {
             break;
@@ -260,8 +279,8 @@ pub async fn page(
         .map(|(segment, row)| Cursor {
             order: order.clone(),
             segment: *segment,
-            value: Value::Array(segments[*segment].keys.iter().map(|k| (k.value)(row)).collect()),
-            id: row.id,
+            value: Value::Array(segments[*segment].keys.iter().map(|k| (k.value)(&row.model)).collect()),
+            id: row.model.id,
         })
         .collect();
     let rows = found.into_iter().map(|(_, row)| row).collect();

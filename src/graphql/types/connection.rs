@@ -5,14 +5,14 @@ use sea_orm::DatabaseConnection;
 
 use crate::service::profile_filter::Filter;
 
-use super::profile::{Profile, prefetch};
+use super::profile::Profile;
 use crate::service::page::Cursor;
 use crate::service::profile as profiles;
 use crate::service::profile_order::Page;
 
 /// A page of profiles.
 pub struct ProfileConnection {
-    /// The profiles of the page, in list order, with their selected relations.
+    /// The profiles of the page, in list order, as the planned read fetched them.
     pub profiles: Vec<Profile>,
     /// The cursor of each profile.
     pub cursors: Vec<Cursor>,
@@ -23,18 +23,15 @@ pub struct ProfileConnection {
 }
 
 impl ProfileConnection {
-    /// The connection over `page`, its profiles prefetched with the relations that
-    /// the selection of `edges.node` and `nodes` asks for.
-    pub async fn new(ctx: &Context<'_>, page: Page, filter: Filter) -> Result<Self> {
-        let selection = ctx.look_ahead();
-        let nodes = vec![selection.field("edges").field("node"), selection.field("nodes")];
-        Ok(ProfileConnection {
-            profiles: prefetch(ctx, nodes, page.rows).await?,
+    /// The connection over `page`.
+    pub fn new(page: Page, filter: Filter) -> Self {
+        ProfileConnection {
+            profiles: page.rows.into_iter().map(Profile::from).collect(),
             cursors: page.cursors,
             has_previous_page: page.has_previous_page,
             has_next_page: page.has_next_page,
             filter,
-        })
+        }
     }
 }
 

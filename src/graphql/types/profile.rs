@@ -1,7 +1,8 @@
 //! The `Profile` type: stored fields, derived fields (SPEC §3) and relations.
 //!
-//! Every relation resolves through a request's [`Loaders`], unless the profile value
-//! already carries it in [`Prefetched`] (filled by a query that fetched it up front).
+//! A relation resolves from the profile value when a planned read fetched it with the
+//! profile ([`Relations`], SPEC §5), and through the request's [`Loaders`] otherwise
+//! (e.g. the profile of a mutation's payload).
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, Object, Result};
@@ -15,36 +16,29 @@ use uuid::Uuid;
 use crate::domain::{birthday, person, phone};
 use crate::error::AppError;
 use crate::graphql::{Clock, loaders::Loaders};
+use crate::service::read::{Planned, Relations};
 
 /// Complexity weight of a profile's list relations (addresses, tags, …).
 const LIST: usize = 10;
 
-/// A customer profile.
+/// A customer profile. A planned read fills only the columns its selection reads.
 #[derive(Clone, Debug)]
 pub struct Profile {
     pub model: profile::Model,
-    pub prefetched: Prefetched,
+    /// Relations fetched with the profile; `None` means "ask the loader".
+    pub prefetched: Relations,
 }
 
 impl From<profile::Model> for Profile {
     fn from(model: profile::Model) -> Self {
-        Profile { model, prefetched: Prefetched::default() }
+        Profile { model, prefetched: Relations::default() }
     }
 }
 
-/// Relations fetched together with the profile; `None` means "ask the loader".
-#[derive(Clone, Debug, Default)]
-pub struct Prefetched {
-    pub addresses: Option<Vec<address::Model>>,
-    pub dates: Option<Vec<profile_date::Model>>,
-    pub identities: Option<Vec<identity::Model>>,
-    pub tags: Option<Vec<tag::Model>>,
-    pub statuses: Option<Vec<status::Model>>,
-    pub comms: Option<Option<comms::Model>>,
-    pub appearance: Option<Option<appearance::Model>>,
-    pub tier: Option<Option<tier::Model>>,
-    pub preferred_location: Option<Option<location::Model>>,
-    pub joined_location: Option<Option<location::Model>>,
+impl From<Planned> for Profile {
+    fn from(planned: Planned) -> Self {
+        Profile { model: planned.model, prefetched: planned.relations }
+    }
 }
 
 /// The prefetched value, or the one `loader` finds for `key`.
@@ -415,156 +409,5 @@ impl ProfileAttributes<'_> {
     async fn dates(&self, ctx: &Context<'_>) -> Result<Vec<profile_date::Model>> {
         let profile = self.0;
         load_list(&profile.prefetched.dates, &loaders(ctx)?.dates, profile.model.id).await
-    }
-}
-
-/// The `Profile` fields that read each relation (`dates`, `comms` and `appearance`
-/// are fields of `ProfileAttributes`, under `attributes`). A test checks every name
-/// against the schema, so a renamed field cannot silently stop the prefetch.
-struct RelationReads {
-    addresses: &'static [&'static str],
-    identities: &'static [&'static str],
-    tags: &'static [&'static str],
-    statuses: &'static [&'static str],
-    tier: &'static [&'static str],
-    locations: &'static [&'static str],
-    dates: &'static str,
-    comms: &'static str,
-    appearance: &'static str,
-}
-
-const READS: RelationReads = RelationReads {
-    addresses: &["address", "addresses"],
-    identities: &["identities", "externalId"],
-    tags: &["tags", "flattenedTags"],
-    statuses: &["statuses", "flattenedStatuses"],
-    tier: &["tier"],
-    locations: &["preferredLocation", "preferredLocationExternalId", "joinedLocation", "joinedLocationExternalId"],
-    dates: "dates",
-    comms: "comms",
-    appearance: "appearance",
-};
-
-/// Which relations a selection of `Profile` fields uses.
-struct Wanted<'a>(Vec<async_graphql::Lookahead<'a>>);
-
-impl Wanted<'_> {
-    fn any(&self, fields: &[&str]) -> bool {
-        self.0.iter().any(|selection| fields.iter().any(|field| selection.field(field).exists()))
-    }
-
-    fn attribute(&self, field: &str) -> bool {
-        self.0.iter().any(|selection| selection.field("attributes").field(field).exists())
-    }
-}
-
-/// Loads `keys` in one batch when `wanted`.
-async fn batch<L, K>(
-    wanted: bool,
-    loader: &DataLoader<L>,
-    keys: impl IntoIterator<Item = K>,
-) -> Result<Option<std::collections::HashMap<K, L::Value>>, DbErr>
-where
-    L: Loader<K, Error = DbErr>,
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-{
-    if wanted { loader.load_many(keys).await.map(Some) } else { Ok(None) }
-}
-
-/// Turns a page of rows into profiles that carry every relation `selections` use,
-/// each relation kind fetched with one `load_many` over the whole page.
-///
-/// Leaving batching to the loaders' timer is not enough for a page: it dispatches
-/// after a delay, and a large page can take longer than that to register its keys,
-/// splitting one relation into several statements. Fetching up front makes the cost
-/// of a page one statement per selected relation kind, whatever its size.
-pub async fn prefetch(
-    ctx: &Context<'_>,
-    selections: Vec<async_graphql::Lookahead<'_>>,
-    rows: Vec<profile::Model>,
-) -> Result<Vec<Profile>> {
-    let wanted = Wanted(selections);
-    let loaders = loaders(ctx)?;
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let tiers: Vec<String> = rows.iter().filter_map(|row| row.tier_handle.clone()).collect();
-    let locations: Vec<i32> =
-        rows.iter().flat_map(|row| [row.preferred_location_id, row.joined_location_id]).flatten().collect();
-    let (addresses, dates, identities, tags, statuses, comms, appearance, tier, location) = tokio::try_join!(
-        batch(wanted.any(READS.addresses), &loaders.addresses, ids.clone()),
-        batch(wanted.attribute(READS.dates), &loaders.dates, ids.clone()),
-        batch(wanted.any(READS.identities), &loaders.identities, ids.clone()),
-        batch(wanted.any(READS.tags), &loaders.tags, ids.clone()),
-        batch(wanted.any(READS.statuses), &loaders.statuses, ids.clone()),
-        batch(wanted.attribute(READS.comms), &loaders.comms, ids.clone()),
-        batch(wanted.attribute(READS.appearance), &loaders.appearance, ids.clone()),
-        batch(wanted.any(READS.tier), &loaders.tiers, tiers),
-        batch(wanted.any(READS.locations), &loaders.locations, locations),
-    )
-    .map_err(AppError::from)?;
-
-    fn list<T: Clone>(map: &Option<std::collections::HashMap<Uuid, Vec<T>>>, id: Uuid) -> Option<Vec<T>> {
-        map.as_ref().map(|map| map.get(&id).cloned().unwrap_or_default())
-    }
-    fn one<K: std::hash::Hash + Eq, T: Clone>(
-        map: &Option<std::collections::HashMap<K, T>>,
-        key: Option<&K>,
-    ) -> Option<Option<T>> {
-        map.as_ref().map(|map| key.and_then(|key| map.get(key).cloned()))
-    }
-    Ok(rows
-        .into_iter()
-        .map(|model| {
-            let id = model.id;
-            let prefetched = Prefetched {
-                addresses: list(&addresses, id),
-                dates: list(&dates, id),
-                identities: list(&identities, id),
-                tags: list(&tags, id),
-                statuses: list(&statuses, id),
-                comms: list(&comms, id).map(|rows| rows.into_iter().next()),
-                appearance: list(&appearance, id).map(|rows| rows.into_iter().next()),
-                tier: one(&tier, model.tier_handle.as_ref()),
-                preferred_location: one(&location, model.preferred_location_id.as_ref()),
-                joined_location: one(&location, model.joined_location_id.as_ref()),
-            };
-            Profile { model, prefetched }
-        })
-        .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-
-    use super::READS;
-
-    /// The fields of object type `name` in the schema.
-    fn fields(name: &str) -> Vec<String> {
-        let document = async_graphql::parser::parse_schema(crate::graphql::sdl()).expect("the SDL parses");
-        document
-            .definitions
-            .iter()
-            .filter_map(|definition| match definition {
-                TypeSystemDefinition::Type(ty) if ty.node.name.node == name => match &ty.node.kind {
-                    TypeKind::Object(object) => Some(object.fields.iter().map(|f| f.node.name.node.to_string())),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .flatten()
-            .collect()
-    }
-
-    #[test]
-    fn every_field_the_prefetch_looks_for_is_in_the_schema() {
-        let profile = fields("Profile");
-        let attributes = fields("ProfileAttributes");
-        let on_profile = [READS.addresses, READS.identities, READS.tags, READS.statuses, READS.tier, READS.locations];
-        for name in on_profile.into_iter().flatten() {
-            assert!(profile.iter().any(|f| f == name), "`Profile.{name}` is not in the schema");
-        }
-        for name in [READS.dates, READS.comms, READS.appearance] {
-            assert!(attributes.iter().any(|f| f == name), "`ProfileAttributes.{name}` is not in the schema");
-        }
     }
 }

@@ -1,0 +1,347 @@
+//! Planned reads (SPEC §5): a root field's whole selection in one statement.
+//!
+//! The statement selects, for each profile row, one JSON object with only the columns
+//! the selection needs, and one correlated subquery per selected relation that returns
+//! its rows as JSON (`json_build_object`/`json_agg` on PostgreSQL,
+//! `json_object`/`json_group_array` on SQLite). The JSON decodes straight into the
+//! entity models, columns left out taking their defaults; nothing reads them, since
+//! the plan holds every column its selection resolves. The GraphQL types therefore
+//! resolve planned and loaded profiles alike.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use entity::{address, appearance, comms, identity, location, profile, profile_date, status, tag, tier};
+use sea_orm::sea_query::{Alias, ColumnType, Expr, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, IdenStatic, Iterable, QueryFilter,
+    QuerySelect, QueryTrait, Select,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::profile::{ProfileKey, key_condition, visible};
+use crate::error::AppResult;
+
+/// Some columns of table `E`.
+pub struct Columns<E: EntityTrait> {
+    columns: BTreeMap<&'static str, E::Column>,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E: EntityTrait> Clone for Columns<E> {
+    fn clone(&self) -> Self {
+        Columns { columns: self.columns.clone(), entity: PhantomData }
+    }
+}
+
+impl<E: EntityTrait> std::fmt::Debug for Columns<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.columns.keys()).finish()
+    }
+}
+
+impl<E: EntityTrait> Default for Columns<E> {
+    fn default() -> Self {
+        Columns { columns: BTreeMap::new(), entity: PhantomData }
+    }
+}
+
+impl<E: EntityTrait> Columns<E> {
+    /// Every column of the table.
+    pub fn all() -> Self {
+        let mut columns = Self::default();
+        columns.add_all();
+        columns
+    }
+
+    pub fn add(&mut self, column: E::Column) {
+        self.columns.insert(column.as_str(), column);
+    }
+
+    pub fn add_all(&mut self) {
+        self.columns.extend(E::Column::iter().map(|column| (column.as_str(), column)));
+    }
+
+    pub fn contains(&self, column: E::Column) -> bool {
+        self.columns.contains_key(column.as_str())
+    }
+
+    fn with(mut self, column: E::Column) -> Self {
+        self.add(column);
+        self
+    }
+}
+
+/// What a read needs: the profile columns, and the columns of each relation it reads
+/// (`None`: the relation is not read, or is left to the loaders).
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub profile: Columns<profile::Entity>,
+    pub addresses: Option<Columns<address::Entity>>,
+    pub dates: Option<Columns<profile_date::Entity>>,
+    pub identities: Option<Columns<identity::Entity>>,
+    pub tags: Option<Columns<tag::Entity>>,
+    pub statuses: Option<Columns<status::Entity>>,
+    pub comms: Option<Columns<comms::Entity>>,
+    pub appearance: Option<Columns<appearance::Entity>>,
+    pub tier: Option<Columns<tier::Entity>>,
+    pub preferred_location: Option<Columns<location::Entity>>,
+    pub joined_location: Option<Columns<location::Entity>>,
+}
+
+impl Selection {
+    /// Every column of the profile and of every relation.
+    pub fn everything() -> Self {
+        Selection {
+            profile: Columns::all(),
+            addresses: Some(Columns::all()),
+            dates: Some(Columns::all()),
+            identities: Some(Columns::all()),
+            tags: Some(Columns::all()),
+            statuses: Some(Columns::all()),
+            comms: Some(Columns::all()),
+            appearance: Some(Columns::all()),
+            tier: Some(Columns::all()),
+            preferred_location: Some(Columns::all()),
+            joined_location: Some(Columns::all()),
+        }
+    }
+}
+
+/// The relations a planned read fetched with the profile; `None`: not fetched.
+#[derive(Clone, Debug, Default)]
+pub struct Relations {
+    pub addresses: Option<Vec<address::Model>>,
+    pub dates: Option<Vec<profile_date::Model>>,
+    pub identities: Option<Vec<identity::Model>>,
+    pub tags: Option<Vec<tag::Model>>,
+    pub statuses: Option<Vec<status::Model>>,
+    pub comms: Option<Option<comms::Model>>,
+    pub appearance: Option<Option<appearance::Model>>,
+    pub tier: Option<Option<tier::Model>>,
+    pub preferred_location: Option<Option<location::Model>>,
+    pub joined_location: Option<Option<location::Model>>,
+}
+
+/// A profile as a planned read returns it: the selected columns (the others hold
+/// defaults) and the selected relations.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub model: profile::Model,
+    pub relations: Relations,
+}
+
+/// The visible profile with id `id`.
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid, selection: &Selection) -> AppResult<Option<Planned>> {
+    one(db, Condition::all().add(profile::Column::Id.eq(id)), selection).await
+}
+
+/// The visible profile `key` names (see [`key_condition`]).
+pub async fn by_key(db: &impl ConnectionTrait, key: ProfileKey, selection: &Selection) -> AppResult<Option<Planned>> {
+    one(db, Condition::all().add(key_condition(key)?), selection).await
+}
+
+async fn one(db: &impl ConnectionTrait, condition: Condition, selection: &Selection) -> AppResult<Option<Planned>> {
+    let query = profile::Entity::find().filter(condition).filter(visible()).limit(1);
+    Ok(rows(db, query, selection).await?.into_iter().next())
+}
+
+/// The rows of `query` (filtered, ordered and limited), each with `selection`: one
+/// statement.
+pub(crate) async fn rows(
+    db: &impl ConnectionTrait,
+    query: Select<profile::Entity>,
+    selection: &Selection,
+) -> Result<Vec<Planned>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut statement: SelectStatement = query.into_query();
+    statement.clear_selects();
+    let sql = Sql(backend);
+    let profile_columns = selection.profile.clone().with(profile::Column::Id);
+    statement.expr_as(Expr::cust(sql.text(sql.object(PROFILE, &profile_columns))), Alias::new("profile"));
+    let relations = sql.relations(selection);
+    for (name, subquery) in &relations {
+        statement.expr_as(Expr::cust(subquery.clone()), Alias::new(*name));
+    }
+    let rows = db.query_all(&statement).await?;
+    rows.iter()
+        .map(|row| {
+            let text: String = row.try_get("", "profile")?;
+            let model = decode::<profile::Model>(&text)?;
+            Ok(Planned { model, relations: decode_relations(row, selection)? })
+        })
+        .collect()
+}
+
+fn decode<T: DeserializeOwned>(text: &str) -> Result<T, DbErr> {
+    serde_json::from_str(text).map_err(|error| DbErr::Json(format!("a planned row does not decode: {error}")))
+}
+
+/// The JSON of result column `name` of `row`, decoded; `None` when it is NULL.
+fn json<T: DeserializeOwned>(row: &sea_orm::QueryResult, name: &str) -> Result<Option<T>, DbErr> {
+    let text: Option<String> = row.try_get("", name)?;
+    text.map(|text| decode(&text)).transpose()
+}
+
+/// A list relation, when selected. No rows give NULL on PostgreSQL (`json_agg`).
+fn list<T: DeserializeOwned>(row: &sea_orm::QueryResult, name: &str, selected: bool) -> Result<Option<Vec<T>>, DbErr> {
+    Ok(if selected { Some(json::<Vec<T>>(row, name)?.unwrap_or_default()) } else { None })
+}
+
+/// A one-row relation, when selected: `Some(None)` when there is no row.
+fn one_of<T: DeserializeOwned>(
+    row: &sea_orm::QueryResult,
+    name: &str,
+    selected: bool,
+) -> Result<Option<Option<T>>, DbErr> {
+    Ok(if selected { Some(json::<T>(row, name)?) } else { None })
+}
+
+fn decode_relations(row: &sea_orm::QueryResult, s: &Selection) -> Result<Relations, DbErr> {
+    Ok(Relations {
+        addresses: list(row, "addresses", s.addresses.is_some())?,
+        dates: list(row, "dates", s.dates.is_some())?,
+        identities: list(row, "identities", s.identities.is_some())?,
+        tags: list(row, "tags", s.tags.is_some())?,
+        statuses: list(row, "statuses", s.statuses.is_some())?,
+        comms: one_of(row, "comms", s.comms.is_some())?,
+        appearance: one_of(row, "appearance", s.appearance.is_some())?,
+        tier: one_of(row, "tier", s.tier.is_some())?,
+        preferred_location: one_of(row, "preferred_location", s.preferred_location.is_some())?,
+        joined_location: one_of(row, "joined_location", s.joined_location.is_some())?,
+    })
+}
+
+/// The table the page query reads profiles from; subqueries refer to its columns.
+const PROFILE: &str = "profile";
+
+/// How a relation's rows are found for the current profile row.
+enum Source {
+    /// Rows of the relation's table whose `profile_id` is the profile's id.
+    Owned,
+    /// Rows joined through link table `link`, whose `key` column holds their id.
+    Linked { link: &'static str, key: &'static str },
+    /// The row whose `key` column equals the profile's column `reference`.
+    Keyed { key: &'static str, reference: &'static str },
+}
+
+/// SQL text of one backend. Every identifier in it comes from the entities, never
+/// from a request; every value is a column.
+struct Sql(DatabaseBackend);
+
+impl Sql {
+    fn postgres(&self) -> bool {
+        self.0 == DatabaseBackend::Postgres
+    }
+
+    /// Column `column` of `table` as a JSON value that decodes into its model field.
+    fn value<C: ColumnTrait>(&self, table: &str, column: C) -> String {
+        let qualified = format!("\"{table}\".\"{}\"", column.as_str());
+        if self.postgres() {
+            return qualified;
+        }
+        // SQLite keeps booleans as 0/1, UUIDs as 16-byte blobs and JSON as text.
+        match column.def().get_column_type() {
+            ColumnType::Boolean => {
+                format!("json(CASE WHEN {qualified} IS NULL THEN NULL WHEN {qualified} THEN 'true' ELSE 'false' END)")
+            }
+            ColumnType::Uuid => format!("lower(hex({qualified}))"),
+            ColumnType::Json | ColumnType::JsonBinary => format!("json({qualified})"),
+            _ => qualified,
+        }
+    }
+
+    /// A JSON object of `columns` of `table`, keyed by column name.
+    fn object<E: EntityTrait>(&self, table: &str, columns: &Columns<E>) -> String {
+        let pairs: Vec<String> =
+            columns.columns.iter().map(|(name, column)| format!("'{name}', {}", self.value(table, *column))).collect();
+        if !self.postgres() {
+            return format!("json_object({})", pairs.join(", "));
+        }
+        // `json_build_object` takes at most 100 arguments; `comms` has more columns.
+        let objects: Vec<String> =
+            pairs.chunks(50).map(|chunk| format!("jsonb_build_object({})", chunk.join(", "))).collect();
+        match objects.as_slice() {
+            [_] => format!("json_build_object({})", pairs.join(", ")),
+            _ => format!("({})::json", objects.join(" || ")),
+        }
+    }
+
+    /// A JSON value as text (the driver reads `json` as text only on SQLite).
+    fn text(&self, json: String) -> String {
+        if self.postgres() { format!("({json})::text") } else { json }
+    }
+
+    /// `FROM … WHERE …` of a relation's rows for the current profile row.
+    fn from<E: EntityTrait>(&self, source: &Source) -> String {
+        let table = E::default().table_name().to_owned();
+        match source {
+            Source::Owned => format!("FROM \"{table}\" AS \"r\" WHERE \"r\".\"profile_id\" = \"{PROFILE}\".\"id\""),
+            Source::Linked { link, key } => format!(
+                "FROM \"{link}\" AS \"l\" JOIN \"{table}\" AS \"r\" ON \"r\".\"id\" = \"l\".\"{key}\" \
+                 WHERE \"l\".\"profile_id\" = \"{PROFILE}\".\"id\""
+            ),
+            Source::Keyed { key, reference } => {
+                format!("FROM \"{table}\" AS \"r\" WHERE \"r\".\"{key}\" = \"{PROFILE}\".\"{reference}\"")
+            }
+        }
+    }
+
+    /// A subquery giving the relation's rows as a JSON array in `order`.
+    fn list<E: EntityTrait>(&self, columns: &Columns<E>, source: Source, order: E::Column) -> String {
+        // Ties (none among unique handles) are broken by id.
+        let order = match order.as_str() {
+            "id" => "\"r\".\"id\"".to_owned(),
+            name => format!("\"r\".\"{name}\", \"r\".\"id\""),
+        };
+        let aggregate = if self.postgres() { "json_agg" } else { "json_group_array" };
+        let object = self.object("r", columns);
+        self.text(format!("(SELECT {aggregate}({object} ORDER BY {order}) {})", self.from::<E>(&source)))
+    }
+
+    /// A subquery giving the relation's one row as a JSON object.
+    fn single<E: EntityTrait>(&self, columns: &Columns<E>, source: Source) -> String {
+        self.text(format!("(SELECT {} {} LIMIT 1)", self.object("r", columns), self.from::<E>(&source)))
+    }
+
+    /// The subquery of every relation `s` selects, named by its result column.
+    fn relations(&self, s: &Selection) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(c) = &s.addresses {
+            out.push(("addresses", self.list(c, Source::Owned, address::Column::Id)));
+        }
+        if let Some(c) = &s.dates {
+            out.push(("dates", self.list(c, Source::Owned, profile_date::Column::Id)));
+        }
+        if let Some(c) = &s.identities {
+            out.push(("identities", self.list(c, Source::Owned, identity::Column::Id)));
+        }
+        if let Some(c) = &s.tags {
+            let source = Source::Linked { link: "profile_tag", key: "tag_id" };
+            out.push(("tags", self.list(c, source, tag::Column::Handle)));
+        }
+        if let Some(c) = &s.statuses {
+            let source = Source::Linked { link: "profile_status", key: "status_id" };
+            out.push(("statuses", self.list(c, source, status::Column::Handle)));
+        }
+        if let Some(c) = &s.comms {
+            out.push(("comms", self.single(c, Source::Owned)));
+        }
+        if let Some(c) = &s.appearance {
+            out.push(("appearance", self.single(c, Source::Owned)));
+        }
+        if let Some(c) = &s.tier {
+            out.push(("tier", self.single(c, Source::Keyed { key: "handle", reference: "tier_handle" })));
+        }
+        if let Some(c) = &s.preferred_location {
+            let source = Source::Keyed { key: "id", reference: "preferred_location_id" };
+            out.push(("preferred_location", self.single(c, source)));
+        }
+        if let Some(c) = &s.joined_location {
+            let source = Source::Keyed { key: "id", reference: "joined_location_id" };
+            out.push(("joined_location", self.single(c, source)));
+        }
+        out
+    }
+}
