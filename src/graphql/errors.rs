@@ -7,29 +7,10 @@
 //! not pass through `AppError`, so its text is logged and replaced. Internal errors
 //! carry the request id, which is also in the log line of their detail.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{ServerError, Value};
 
 use crate::error::ErrorCode;
 use crate::telemetry::RequestId;
-
-/// The extension; it names the limits a query went over.
-pub struct ErrorCodes {
-    pub limits: super::Limits,
-}
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension { limits: self.limits.clone() })
-    }
-}
-
-struct ErrorCodesExtension {
-    limits: super::Limits,
-}
 
 fn code_of(error: &ServerError) -> Option<&Value> {
     error.extensions.as_ref().and_then(|ext| ext.get("code"))
@@ -68,11 +49,25 @@ fn is_input_error(message: &str) -> bool {
         || message.contains("(occurred while parsing \"")
 }
 
-/// Gives an error that has no code the one its message calls for: BAD_USER_INPUT for a
-/// value of the wrong type, OPERATION_RESOLUTION_FAILURE for an `operationName` the
-/// document does not define; anything else was not foreseen, so its text is logged
-/// and replaced, as INTERNAL_SERVER_ERROR.
-fn assign_code(error: &mut ServerError) {
+/// The limit behind async-graphql's depth and complexity errors.
+fn limit_of(limits: &super::Limits, message: &str) -> Option<String> {
+    match message {
+        "Query is nested too deep." => Some(format!("{} (PROFILES_MAX_DEPTH)", limits.max_depth)),
+        "Query is too complex." => Some(format!("{} (PROFILES_MAX_COMPLEXITY)", limits.max_complexity)),
+        _ => None,
+    }
+}
+
+/// Gives an error that has no code the one its message calls for. A value of the
+/// wrong type is BAD_USER_INPUT (the caller's input, not the document); an
+/// `operationName` the document does not define, OPERATION_RESOLUTION_FAILURE; the
+/// depth and complexity limits and async-graphql's bound on fragment recursion,
+/// QUERY_TOO_COMPLEX. Any other error without a path failed validation, before any
+/// field ran (parse errors and the limits of `guard` come with codes): it is
+/// GRAPHQL_VALIDATION_FAILED. An error with a path came from a field and did not pass
+/// through `AppError`: it was not foreseen, so its text is logged and replaced, as
+/// INTERNAL_SERVER_ERROR.
+fn assign_code(error: &mut ServerError, limits: &super::Limits) {
     if code_of(error).is_some() {
         return;
     }
@@ -80,6 +75,13 @@ fn assign_code(error: &mut ServerError) {
         ErrorCode::BadUserInput.as_str()
     } else if error.message.starts_with("Unknown operation named") {
         "OPERATION_RESOLUTION_FAILURE"
+    } else if let Some(limit) = limit_of(limits, &error.message) {
+        error.message = format!("{} The limit is {limit}.", error.message);
+        "QUERY_TOO_COMPLEX"
+    } else if error.message.starts_with("The recursion depth of the query") {
+        "QUERY_TOO_COMPLEX"
+    } else if error.path.is_empty() {
+        "GRAPHQL_VALIDATION_FAILED"
     } else {
         tracing::error!(error = %error.message, path = ?error.path, "internal error without a code");
         error.message = "Internal server error.".to_owned();
@@ -88,69 +90,14 @@ fn assign_code(error: &mut ServerError) {
     set_code(error, code);
 }
 
-/// Makes sure every error of a response carries `extensions.code` — those from
-/// resolvers, and those async-graphql raises before any extension sees them (an
-/// unknown operation name) — and that internal ones carry the request id, which is
-/// also in the log line of their detail. The one pass, made on the finished response.
-pub fn ensure_codes(errors: &mut [ServerError], request_id: &RequestId) {
+/// Makes sure every error of a response carries `extensions.code`, and that internal
+/// ones carry the request id, which is also in the log line of their detail. The one
+/// pass, made on the finished response.
+pub fn ensure_codes(errors: &mut [ServerError], request_id: &RequestId, limits: &super::Limits) {
     for error in errors {
-        assign_code(error);
+        assign_code(error, limits);
         if code(error) == Some(ErrorCode::InternalServerError.as_str()) {
             error.extensions.get_or_insert_with(Default::default).set("requestId", request_id.0.as_str());
         }
-    }
-}
-
-impl ErrorCodesExtension {
-    /// The limit behind async-graphql's depth and complexity errors.
-    fn limit_of(&self, message: &str) -> Option<String> {
-        match message {
-            "Query is nested too deep." => Some(format!("{} (PROFILES_MAX_DEPTH)", self.limits.max_depth)),
-            "Query is too complex." => Some(format!("{} (PROFILES_MAX_COMPLEXITY)", self.limits.max_complexity)),
-            _ => None,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut error| {
-            // Limits checked while parsing (see `guard`) come with their own code; so
-            // does the parser's own bound on nesting (selection sets, fragment chains).
-            if code_of(&error).is_none() {
-                let limit = error.message.starts_with("The recursion depth of the query");
-                set_code(&mut error, if limit { "QUERY_TOO_COMPLEX" } else { "GRAPHQL_PARSE_FAILED" });
-            }
-            error
-        })
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            for error in &mut errors {
-                // A value of the wrong type is the caller's input, not the document.
-                let code = if is_input_error(&error.message) {
-                    "BAD_USER_INPUT"
-                } else if let Some(limit) = self.limit_of(&error.message) {
-                    error.message = format!("{} The limit is {limit}.", error.message);
-                    "QUERY_TOO_COMPLEX"
-                } else {
-                    "GRAPHQL_VALIDATION_FAILED"
-                };
-                set_code(error, code);
-            }
-            errors
-        })
     }
 }

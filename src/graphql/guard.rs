@@ -4,24 +4,20 @@
 //! `#[graphql(requires_scopes = "profiles:read")]` (queries), `"profiles:write"`
 //! (profile mutations) or `"admin"` (reference data): async-graphql keeps it in the
 //! schema's registry, and prints it only in the federation SDL, so `schema.graphql`
-//! does not show it. It is checked here, once, for every root field, and the default
-//! is to deny: a root field that declares no scope, or an unknown one, is refused
+//! does not show it. [`Scoped`], the guard of the root objects, checks it for every
+//! root field, and the default is to deny: a root field that declares no scope, or an unknown one, is refused
 //! with FORBIDDEN for everyone (a test walks the schema and fails on such a field).
 //! A missing scope fails that field with FORBIDDEN.
 //! Introspection is open to any caller the request got through with, unless switched
 //! off (`PROFILES_INTROSPECTION=false`), which refuses it with FORBIDDEN.
 //!
 //! Limits async-graphql does not have: document size, root fields per operation and
-//! aliases per document, each QUERY_TOO_COMPLEX naming the limit. Depth and complexity
-//! are async-graphql's own (`Schema::limit_depth`, `limit_complexity`).
+//! aliases per document, each QUERY_TOO_COMPLEX naming the limit, checked by
+//! [`admit`] before the request runs. Depth and complexity are async-graphql's own
+//! (`Schema::limit_depth`, `limit_complexity`).
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Value, Variables};
+use async_graphql::{Context, ErrorExtensions, ServerError};
 
 use super::Limits;
 use crate::auth::{Caller, Scope};
@@ -49,18 +45,33 @@ pub fn declared_scope(
     })
 }
 
-pub struct Guard {
-    pub limits: Limits,
+/// The guard of a root object's fields: the caller must hold the scope the field
+/// declares; a field that declares none is refused to everyone.
+pub struct Scoped(pub &'static str);
+
+impl Scoped {
+    pub const QUERY: Scoped = Scoped("Query");
+    pub const MUTATION: Scoped = Scoped("Mutation");
 }
 
-impl ExtensionFactory for Guard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GuardExtension { limits: self.limits.clone() })
+impl async_graphql::Guard for Scoped {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let field = ctx.item.node.name.node.as_str();
+        let refusal = match declared_scope(&ctx.schema_env.registry, self.0, field) {
+            None => None,
+            Some(Ok(needed)) if ctx.data_opt::<Caller>().is_some_and(|caller| caller.may(needed)) => None,
+            Some(Ok(needed)) => Some(format!("`{field}` needs the `{}` scope", needed.as_str())),
+            Some(Err(undeclared)) => {
+                tracing::error!(field, "a root field without a declared scope was refused");
+                Some(undeclared)
+            }
+        };
+        match refusal {
+            None => Ok(()),
+            Some(message) => Err(async_graphql::Error::new(message)
+                .extend_with(|_, extensions| extensions.set("code", ErrorCode::Forbidden.as_str()))),
+        }
     }
-}
-
-struct GuardExtension {
-    limits: Limits,
 }
 
 pub fn too_complex(message: String) -> ServerError {
@@ -118,94 +129,69 @@ fn root_fields<'a>(set: &'a SelectionSet, document: &'a ExecutableDocument, dept
     }
 }
 
-impl GuardExtension {
-    fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
-        let limits = &self.limits;
-        let mut seen = Vec::new();
-        let mut alias_count = 0;
-        for (_, operation) in document.operations.iter() {
-            let set = &operation.node.selection_set.node;
-            let mut names = Vec::new();
-            root_fields(set, document, 0, &mut names);
-            // Introspection fields never reach `resolve`, so they are refused here.
-            if !limits.introspection && names.iter().any(|name| matches!(*name, "__schema" | "__type")) {
-                let message = "introspection is switched off (PROFILES_INTROSPECTION)";
-                return Err(super::errors::coded(message, ErrorCode::Forbidden.as_str()));
-            }
-            let roots = names.len();
-            if roots > limits.max_root_fields {
-                return Err(too_complex(format!(
-                    "an operation has {roots} root fields; the limit is {} (PROFILES_MAX_ROOT_FIELDS)",
-                    limits.max_root_fields
-                )));
-            }
-            alias_count += aliases(set, document, &mut seen, 0);
+/// Checks the limits of `document` (and introspection, when switched off).
+fn check(limits: &Limits, document: &ExecutableDocument) -> Result<(), ServerError> {
+    let mut seen = Vec::new();
+    let mut alias_count = 0;
+    for (_, operation) in document.operations.iter() {
+        let set = &operation.node.selection_set.node;
+        let mut names = Vec::new();
+        root_fields(set, document, 0, &mut names);
+        // Introspection fields never reach `resolve`, so they are refused here.
+        if !limits.introspection && names.iter().any(|name| matches!(*name, "__schema" | "__type")) {
+            let message = "introspection is switched off (PROFILES_INTROSPECTION)";
+            return Err(super::errors::coded(message, ErrorCode::Forbidden.as_str()));
         }
-        if alias_count > limits.max_aliases {
+        let roots = names.len();
+        if roots > limits.max_root_fields {
             return Err(too_complex(format!(
-                "the document has {alias_count} aliases; the limit is {} (PROFILES_MAX_ALIASES)",
-                limits.max_aliases
+                "an operation has {roots} root fields; the limit is {} (PROFILES_MAX_ROOT_FIELDS)",
+                limits.max_root_fields
             )));
         }
-        Ok(())
+        alias_count += aliases(set, document, &mut seen, 0);
     }
+    if alias_count > limits.max_aliases {
+        return Err(too_complex(format!(
+            "the document has {alias_count} aliases; the limit is {} (PROFILES_MAX_ALIASES)",
+            limits.max_aliases
+        )));
+    }
+    Ok(())
 }
 
-#[async_trait::async_trait]
-impl Extension for GuardExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if query.len() > self.limits.max_query_bytes {
-            return Err(too_complex(format!(
-                "the query is {} bytes; the limit is {} (PROFILES_MAX_QUERY_BYTES)",
-                query.len(),
-                self.limits.max_query_bytes
-            )));
-        }
-        let document = next.run(ctx, query, variables).await?;
-        self.check(&document)?;
-        Ok(document)
+/// Admits a request for execution: its document within the size limit, parsed (the
+/// parse is kept on the request, which async-graphql reuses), and within the limits
+/// on root fields and aliases. A document that does not parse is
+/// GRAPHQL_PARSE_FAILED, or QUERY_TOO_COMPLEX when it is nested past the parser's
+/// bound.
+pub fn admit(request: &mut async_graphql::Request, limits: &Limits) -> Result<(), ServerError> {
+    if request.query.len() > limits.max_query_bytes {
+        return Err(too_complex(format!(
+            "the query is {} bytes; the limit is {} (PROFILES_MAX_QUERY_BYTES)",
+            request.query.len(),
+            limits.max_query_bytes
+        )));
     }
-
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        if info.path_node.parent.is_none()
-            && let Some(declared) = declared_scope(&ctx.schema_env.registry, info.parent_type, info.name)
-        {
-            let refusal = match declared {
-                Ok(needed) if ctx.data_opt::<Caller>().is_some_and(|caller| caller.may(needed)) => None,
-                Ok(needed) => Some(format!("`{}` needs the `{}` scope", info.name, needed.as_str())),
-                Err(undeclared) => {
-                    tracing::error!(field = info.name, "a root field without a declared scope was refused");
-                    Some(undeclared)
-                }
-            };
-            if let Some(message) = refusal {
-                return Err(super::errors::coded(message, ErrorCode::Forbidden.as_str()));
-            }
-        }
-        next.run(ctx, info).await
-    }
+    let document = request.parsed_query().map_err(|error| {
+        let limit = error.message.starts_with("The recursion depth of the query");
+        let mut coded =
+            super::errors::coded(error.message, if limit { "QUERY_TOO_COMPLEX" } else { "GRAPHQL_PARSE_FAILED" });
+        coded.locations = error.locations;
+        coded
+    })?;
+    check(limits, document)
 }
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema, Value};
 
     use super::*;
 
     struct Root;
 
-    #[Object]
+    #[Object(guard = "Scoped(\"Root\")")]
     impl Root {
         #[graphql(requires_scopes = "profiles:read")]
         async fn declared(&self) -> i32 {
@@ -223,9 +209,7 @@ mod tests {
     }
 
     async fn run(query: &str, caller: Caller) -> async_graphql::Response {
-        let schema = Schema::build(Root, EmptyMutation, EmptySubscription)
-            .extension(Guard { limits: Limits::default() })
-            .finish();
+        let schema = Schema::build(Root, EmptyMutation, EmptySubscription).finish();
         schema.execute(async_graphql::Request::new(query).data(caller)).await
     }
 

@@ -46,14 +46,17 @@ pub struct SchemaOptions {
 /// Builds the schema. Loaders are not here: they are made per request (see `app`).
 pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema {
     let limits = options.limits;
-    // Introspection, when switched off, is refused by `guard` with a FORBIDDEN error;
-    // async-graphql's own switch would answer `__schema: null` without saying why.
+    // No extensions: with any, async-graphql sends every field of a response through
+    // the extension chain and a registry look-up, which cost a third of the CPU of a
+    // page read (bench/run.sh). Scopes are root-field guards (`guard::Scoped`); the
+    // document limits, parse errors and error codes are checked by the HTTP layer
+    // (`guard::admit`, `errors::ensure_codes`). Introspection, when switched off, is
+    // refused by `guard` with FORBIDDEN; async-graphql's own switch would answer
+    // `__schema: null` without saying why.
     Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(options.region)
         .data(options.clock)
-        .extension(errors::ErrorCodes { limits: limits.clone() })
-        .extension(guard::Guard { limits: limits.clone() })
         // The defaults admit GraphiQL's introspection query and a page of 50 profiles
         // selecting every field (tests check both).
         .limit_depth(limits.max_depth)

@@ -8,6 +8,9 @@
 
 use async_graphql::Value;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use indexmap::IndexMap;
 
 /// Reorders `data` as the operation `operation_name` of `document` selects it.
@@ -18,12 +21,31 @@ pub fn restore(data: &mut Value, document: &ExecutableDocument, operation_name: 
         (DocumentOperations::Multiple(operations), None) => operations.values().next(),
     };
     if let Some(operation) = operation {
-        reorder(data, &[&operation.node.selection_set.node], document);
+        let mut plans = Plans { document, known: HashMap::new() };
+        reorder(data, vec![&operation.node.selection_set.node], &mut plans);
     }
 }
 
-/// The response keys `sets` select, in order of first appearance, each with the
-/// selection sets of its sub-fields (a key may be selected in several places).
+/// The response keys of a group of selection sets, in order of first appearance,
+/// each with the selection sets of its sub-fields (a key may be selected in several
+/// places).
+type Keys<'a> = Rc<IndexMap<String, Vec<&'a SelectionSet>>>;
+
+/// The keys of each group of selection sets met so far: every object of a list is
+/// ordered by the same group, which is walked once.
+struct Plans<'a> {
+    document: &'a ExecutableDocument,
+    known: HashMap<Vec<*const SelectionSet>, Keys<'a>>,
+}
+
+impl<'a> Plans<'a> {
+    fn keys(&mut self, sets: Vec<&'a SelectionSet>) -> Keys<'a> {
+        let id: Vec<*const SelectionSet> = sets.iter().map(|set| *set as *const SelectionSet).collect();
+        let document = self.document;
+        self.known.entry(id).or_insert_with(|| Rc::new(keys(&sets, document))).clone()
+    }
+}
+
 fn keys<'a>(sets: &[&'a SelectionSet], document: &'a ExecutableDocument) -> IndexMap<String, Vec<&'a SelectionSet>> {
     fn walk<'a>(
         set: &'a SelectionSet,
@@ -58,20 +80,35 @@ fn keys<'a>(sets: &[&'a SelectionSet], document: &'a ExecutableDocument) -> Inde
     keys
 }
 
-fn reorder(value: &mut Value, sets: &[&SelectionSet], document: &ExecutableDocument) {
+fn reorder<'a>(value: &mut Value, sets: Vec<&'a SelectionSet>, plans: &mut Plans<'a>) {
+    if matches!(value, Value::List(_) | Value::Object(_)) {
+        let keys = plans.keys(sets);
+        reorder_by(value, &keys, plans);
+    }
+}
+
+fn reorder_by<'a>(value: &mut Value, keys: &Keys<'a>, plans: &mut Plans<'a>) {
     match value {
-        Value::List(items) => items.iter_mut().for_each(|item| reorder(item, sets, document)),
+        Value::List(items) => items.iter_mut().for_each(|item| reorder_by(item, keys, plans)),
         Value::Object(fields) => {
-            let mut ordered = IndexMap::with_capacity(fields.len());
-            for (key, children) in keys(sets, document) {
-                if let Some((name, mut child)) = fields.shift_remove_entry(key.as_str()) {
-                    reorder(&mut child, &children, document);
-                    ordered.insert(name, child);
+            // Most objects arrive in order already: rebuild only those that do not.
+            let expected = keys.keys().filter(|key| fields.contains_key(key.as_str()));
+            if !fields.keys().map(|name| name.as_str()).eq(expected.map(String::as_str)) {
+                let mut ordered = IndexMap::with_capacity(fields.len());
+                for key in keys.keys() {
+                    if let Some((name, child)) = fields.shift_remove_entry(key.as_str()) {
+                        ordered.insert(name, child);
+                    }
+                }
+                // Nothing should be left; if anything is, it keeps its place at the end.
+                ordered.extend(fields.drain(..));
+                *fields = ordered;
+            }
+            for (name, child) in fields.iter_mut() {
+                if let Some(children) = keys.get(name.as_str()) {
+                    reorder(child, children.clone(), plans);
                 }
             }
-            // Nothing should be left; if anything is, it keeps its place at the end.
-            ordered.extend(fields.drain(..));
-            *fields = ordered;
         }
         _ => {}
     }

@@ -5,6 +5,7 @@ use entity::{location, status, tag, tier};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::guard::Scoped;
 use super::list_args::{self, ProfileFilter, ProfileOrder};
 use super::types::connection::ProfileConnection;
 use super::types::profile::Profile;
@@ -51,7 +52,7 @@ fn page_size(first: Option<i32>, last: Option<i32>) -> usize {
 pub struct QueryRoot;
 
 /// Reads: profiles and the reference data they use.
-#[Object(name = "Query")]
+#[Object(name = "Query", guard = "Scoped::QUERY")]
 impl QueryRoot {
     /// A profile by id; null when there is none or it is deleted.
     #[graphql(requires_scopes = "profiles:read")]

@@ -61,20 +61,26 @@ async fn execute(
     let (kind, name, mut response) = match crate::graphql::nesting::check(&request.query, &request.variables) {
         Err(error) => ("unknown", "unparsed".to_owned(), async_graphql::Response::from_errors(vec![error])),
         Ok(()) => {
-            let (kind, name) = operation(&mut request, state.max_query_bytes);
+            let (kind, name) = operation(&mut request, state.limits.max_query_bytes);
             if via == Via::Get && !matches!(kind, "query" | "unknown") {
                 return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
             }
-            let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
-            let response = run(state, request, kind, &id, &caller).instrument(span).await;
-            (kind, name, response)
+            // Parsed once here, checked against the limits; async-graphql reuses the parse.
+            match crate::graphql::guard::admit(&mut request, &state.limits) {
+                Err(error) => (kind, name, async_graphql::Response::from_errors(vec![error])),
+                Ok(()) => {
+                    let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
+                    let response = run(state, request, kind, &id, &caller).instrument(span).await;
+                    (kind, name, response)
+                }
+            }
         }
     };
     // A request that failed before execution: no data, and errors without a path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    crate::graphql::errors::ensure_codes(&mut response.errors, &id);
+    crate::graphql::errors::ensure_codes(&mut response.errors, &id, &state.limits);
     let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
     let label = state.operation_labels.label(&name, !request_error);
     telemetry::record_operation(label, kind, started.elapsed(), codes);

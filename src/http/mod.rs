@@ -56,8 +56,8 @@ pub struct AppState {
     pub auth_required: bool,
     /// Limits on what a request may send and how long it may take.
     pub http: HttpLimits,
-    /// The largest query document (checked before parsing, for logs and metrics).
-    pub max_query_bytes: usize,
+    /// Limits on the document, checked before it runs (`graphql::guard::admit`).
+    pub limits: crate::graphql::Limits,
     /// Requests slower than this are logged at warn.
     pub slow_request: Duration,
     /// Operation names with a metrics series of their own.
@@ -73,7 +73,7 @@ impl AppState {
     /// tokens required, and metrics kept by `metrics` ([`telemetry::install_metrics`]).
     pub fn new(db: DatabaseConnection, options: SchemaOptions, metrics: PrometheusHandle) -> Self {
         AppState {
-            max_query_bytes: options.limits.max_query_bytes,
+            limits: options.limits.clone(),
             schema: build_schema(db.clone(), options),
             db,
             auth_required: false,

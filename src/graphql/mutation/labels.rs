@@ -1,5 +1,6 @@
 //! Tags and statuses on a profile.
 
+use crate::graphql::guard::Scoped;
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
@@ -33,7 +34,7 @@ async fn change(
 
 /// Mutations of a profile's tags and statuses. Each is idempotent and counts as a
 /// change to the profile (`version` + 1).
-#[Object]
+#[Object(guard = "Scoped::MUTATION")]
 impl LabelMutation {
     /// Attaches tags by handle (normalised: trimmed, lower-case, inner whitespace → `-`).
     /// Unknown tags are created, named as given.

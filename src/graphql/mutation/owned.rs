@@ -1,6 +1,7 @@
 //! Addresses, important dates and identities: their inputs (also nested in
 //! `createProfile`) and their own create/update/delete mutations.
 
+use crate::graphql::guard::Scoped;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use entity::enums::RecurringSchedule;
 use entity::scalars::{Date, StringList};
@@ -373,7 +374,7 @@ pub fn identity_list(problems: &mut Problems, path: &Path, inputs: Vec<IdentityI
 pub struct OwnedMutation;
 
 /// Mutations of addresses, important dates and identities.
-#[Object]
+#[Object(guard = "Scoped::MUTATION")]
 impl OwnedMutation {
     /// Adds an address to a profile. The profile's first address becomes its default;
     /// `isDefault: true` makes this one the default instead of the old one.

@@ -1,5 +1,6 @@
 //! Communication preferences, appearance and custom attributes.
 
+use crate::graphql::guard::Scoped;
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::enums::VerificationState;
@@ -126,7 +127,7 @@ pub struct CustomAttributeInput {
 pub struct PreferenceMutation;
 
 /// Mutations of communication preferences, appearance and custom attributes.
-#[Object]
+#[Object(guard = "Scoped::MUTATION")]
 impl PreferenceMutation {
     /// Changes a profile's communication preferences.
     #[graphql(requires_scopes = "profiles:write")]

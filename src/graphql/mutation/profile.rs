@@ -1,5 +1,6 @@
 //! Profile mutations: create (with everything it owns), update, delete, restore, purge.
 
+use crate::graphql::guard::Scoped;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Gender, ProfileType};
@@ -266,7 +267,7 @@ fn profile_payload(profile: profile::Model) -> ProfilePayload {
 pub struct ProfileMutation;
 
 /// Profile mutations.
-#[Object]
+#[Object(guard = "Scoped::MUTATION")]
 impl ProfileMutation {
     /// Creates a profile with everything it owns, in one transaction.
     #[graphql(requires_scopes = "profiles:write")]

@@ -3,6 +3,7 @@
 //! Deleting one that profiles use: tags and statuses are detached from them (those
 //! profiles count as changed); tiers and locations are refused with IN_USE.
 
+use crate::graphql::guard::Scoped;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, MergedObject, Object, Result};
 use entity::{location, status, tag, tier};
 
@@ -229,7 +230,7 @@ macro_rules! reference_mutations {
         pub struct $object;
 
         #[doc = concat!("Mutations of ", $noun, "s.")]
-        #[Object]
+        #[Object(guard = "Scoped::MUTATION")]
         impl $object {
             #[doc = concat!("Creates a ", $noun, ". A handle or external id in use is TAKEN.")]
             #[graphql(requires_scopes = "admin")]
