@@ -352,7 +352,9 @@ def main():
     base = o.admin_url.rsplit("/", 1)[0]
 
     def servers(database):
-        url = f"{base}/{database}"
+        # Both servers connect alike: plain TCP on loopback, no TLS (ours would
+        # negotiate TLS by default, PostGraphile's driver would not).
+        url = f"{base}/{database}?sslmode=disable"
         ours = Server("profiles-gateway", [o.ours], {
             "DATABASE_URL": url, "PROFILES_LISTEN": "127.0.0.1:18700", "PROFILES_AUTH": "off", "RUST_LOG": "warn",
         }, "http://127.0.0.1:18700/graphql", os.path.join(work, "ours.log"))

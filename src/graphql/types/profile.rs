@@ -54,8 +54,10 @@ where
     if let Some(value) = prefetched {
         return Ok(value.clone());
     }
+    // Boxed: the loader's future is large, and every field of `Profile` shares one
+    // resolver future as large as its largest; a planned read never gets here.
     match key {
-        Some(key) => Ok(loader.load_one(key).await.map_err(AppError::from)?),
+        Some(key) => Ok(Box::pin(loader.load_one(key)).await.map_err(AppError::from)?),
         None => Ok(None),
     }
 }
