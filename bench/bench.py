@@ -301,6 +301,22 @@ def load(tool, url, bodies, seconds, connections, work):
 
 
 # -------------------------------------------------------------- statements
+def postgres_cpu_seconds():
+    """CPU time of every PostgreSQL process on this machine (server and backends)."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                if not any(line.startswith("Name:") and "postgres" in line for line in status):
+                    continue
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
 def psql(url, sql):
     return subprocess.run(["psql", url, "-Atqc", sql], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -399,11 +415,12 @@ def main():
                     bodies = bodies_file(work, query, id_list)
                     load(o.tool, server.url, bodies, o.warmup, o.connections, work)
                     server.reset_peak_rss()
-                    cpu = server.cpu_seconds()
+                    cpu, pg_cpu = server.cpu_seconds(), postgres_cpu_seconds()
                     rate, p50, p99, errors, requests = load(o.tool, server.url, bodies, o.seconds, o.connections, work)
                     cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(requests, 1)
+                    pg_ms = (postgres_cpu_seconds() - pg_cpu) * 1000 / max(requests, 1)
                     result[server.name] = (rate, p50, p99, errors, server.peak_rss_mb(), cpu_ms,
-                                           statements[server.name])
+                                           statements[server.name], pg_ms)
                 finally:
                     server.stop()
             rows.append((name, round_, result["profiles-gateway"], result["PostGraphile"]))
@@ -414,14 +431,15 @@ def main():
 
 
 HEADER = ("| query | round | ours req/s | theirs req/s | ratio | ours p50 / p99 ms | theirs p50 / p99 ms "
-          "| errors ours / theirs | peak RSS MB ours / theirs | CPU ms/req ours / theirs | SQL stmts/req ours / theirs |")
+          "| errors ours / theirs | peak RSS MB ours / theirs | server CPU ms/req ours / theirs "
+          "| PostgreSQL CPU ms/req ours / theirs | SQL stmts/req ours / theirs |")
 
 
 def format_row(row):
     name, round_, a, b = row
     return (f"| {name} | {round_} | {a[0]:,.0f} | {b[0]:,.0f} | **{a[0] / b[0]:.2f}×** | {a[1]:.1f} / {a[2]:.1f} "
             f"| {b[1]:.1f} / {b[2]:.1f} | {a[3]} / {b[3]} | {a[4]:.0f} / {b[4]:.0f} | {a[5]:.2f} / {b[5]:.2f} "
-            f"| {a[6]:g} / {b[6]:g} |")
+            f"| {a[7]:.2f} / {b[7]:.2f} | {a[6]:g} / {b[6]:g} |")
 
 
 def print_row(row, flush=False):

@@ -1,9 +1,6 @@
 use clap::Parser;
 use profiles_gateway::{cli::Cli, run, telemetry};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
