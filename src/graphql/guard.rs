@@ -13,7 +13,7 @@
 //!
 //! Limits async-graphql does not have: document size, root fields per operation and
 //! aliases per document, each QUERY_TOO_COMPLEX naming the limit, checked by
-//! [`admit`] before the request runs. Depth and complexity are async-graphql's own
+//! [`parse`] and [`check`] before the request runs. Depth and complexity are async-graphql's own
 //! (`Schema::limit_depth`, `limit_complexity`).
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
@@ -130,14 +130,14 @@ fn root_fields<'a>(set: &'a SelectionSet, document: &'a ExecutableDocument, dept
 }
 
 /// Checks the limits of `document` (and introspection, when switched off).
-fn check(limits: &Limits, document: &ExecutableDocument) -> Result<(), ServerError> {
+pub fn check(limits: &Limits, document: &ExecutableDocument) -> Result<(), ServerError> {
     let mut seen = Vec::new();
     let mut alias_count = 0;
     for (_, operation) in document.operations.iter() {
         let set = &operation.node.selection_set.node;
         let mut names = Vec::new();
         root_fields(set, document, 0, &mut names);
-        // Introspection fields never reach `resolve`, so they are refused here.
+        // Introspection fields are no root fields of `Query`: `Scoped` never sees them.
         if !limits.introspection && names.iter().any(|name| matches!(*name, "__schema" | "__type")) {
             let message = "introspection is switched off (PROFILES_INTROSPECTION)";
             return Err(super::errors::coded(message, ErrorCode::Forbidden.as_str()));
@@ -160,12 +160,14 @@ fn check(limits: &Limits, document: &ExecutableDocument) -> Result<(), ServerErr
     Ok(())
 }
 
-/// Admits a request for execution: its document within the size limit, parsed (the
-/// parse is kept on the request, which async-graphql reuses), and within the limits
-/// on root fields and aliases. A document that does not parse is
+/// The document of a request within the size limit, parsed once: the parse is kept on
+/// the request, and async-graphql reuses it. A document that does not parse is
 /// GRAPHQL_PARSE_FAILED, or QUERY_TOO_COMPLEX when it is nested past the parser's
-/// bound.
-pub fn admit(request: &mut async_graphql::Request, limits: &Limits) -> Result<(), ServerError> {
+/// bound. [`check`] then checks its limits.
+pub fn parse<'r>(
+    request: &'r mut async_graphql::Request,
+    limits: &Limits,
+) -> Result<&'r ExecutableDocument, ServerError> {
     if request.query.len() > limits.max_query_bytes {
         return Err(too_complex(format!(
             "the query is {} bytes; the limit is {} (PROFILES_MAX_QUERY_BYTES)",
@@ -173,14 +175,13 @@ pub fn admit(request: &mut async_graphql::Request, limits: &Limits) -> Result<()
             limits.max_query_bytes
         )));
     }
-    let document = request.parsed_query().map_err(|error| {
+    request.parsed_query().map_err(|error| {
         let limit = error.message.starts_with("The recursion depth of the query");
         let mut coded =
             super::errors::coded(error.message, if limit { "QUERY_TOO_COMPLEX" } else { "GRAPHQL_PARSE_FAILED" });
         coded.locations = error.locations;
         coded
-    })?;
-    check(limits, document)
+    })
 }
 
 #[cfg(test)]

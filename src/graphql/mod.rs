@@ -50,7 +50,7 @@ pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema
     // the extension chain and a registry look-up, which cost a third of the CPU of a
     // page read (bench/run.sh). Scopes are root-field guards (`guard::Scoped`); the
     // document limits, parse errors and error codes are checked by the HTTP layer
-    // (`guard::admit`, `errors::ensure_codes`). Introspection, when switched off, is
+    // (`guard::parse` and `check`, `errors::ensure_codes`). Introspection, when switched off, is
     // refused by `guard` with FORBIDDEN; async-graphql's own switch would answer
     // `__schema: null` without saying why.
     Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)

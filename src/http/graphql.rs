@@ -6,7 +6,7 @@
 //! not parse or validate) is a 400; with `application/json` it is a 200, as the
 //! specification requires. A browser asking for HTML gets GraphiQL.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, RawQuery, State};
@@ -61,12 +61,19 @@ async fn execute(
     let (kind, name, mut response) = match crate::graphql::nesting::check(&request.query, &request.variables) {
         Err(error) => ("unknown", "unparsed".to_owned(), async_graphql::Response::from_errors(vec![error])),
         Ok(()) => {
-            let (kind, name) = operation(&mut request, state.limits.max_query_bytes);
+            // Parsed once here and checked against the limits; async-graphql reuses the parse.
+            let operation_name = request.operation_name.clone();
+            let (kind, name, admitted) = match crate::graphql::guard::parse(&mut request, &state.limits) {
+                Err(error) => ("unknown", "unparsed".to_owned(), Err(error)),
+                Ok(document) => {
+                    let (kind, name) = operation(document, operation_name);
+                    (kind, name, crate::graphql::guard::check(&state.limits, document))
+                }
+            };
             if via == Via::Get && !matches!(kind, "query" | "unknown") {
                 return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
             }
-            // Parsed once here, checked against the limits; async-graphql reuses the parse.
-            match crate::graphql::guard::admit(&mut request, &state.limits) {
+            match admitted {
                 Err(error) => (kind, name, async_graphql::Response::from_errors(vec![error])),
                 Ok(()) => {
                     let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
@@ -178,15 +185,8 @@ pub async fn post(
 }
 
 /// The type (`query`, `mutation`) and name of the operation a request selects, for
-/// logs and metrics; `anonymous` for an unnamed one, `unparsed` when it does not parse.
-/// The parsed document stays cached on the request, and execution reuses it. A query
-/// over the size limit is not parsed here: the guard refuses it before parsing.
-fn operation(request: &mut async_graphql::Request, max_query_bytes: usize) -> (&'static str, String) {
-    let operation_name = request.operation_name.clone();
-    if request.query.len() > max_query_bytes {
-        return ("unknown", "unparsed".to_owned());
-    }
-    let Ok(document) = request.parsed_query() else { return ("unknown", "unparsed".to_owned()) };
+/// logs and metrics; `anonymous` for an unnamed one.
+fn operation(document: &ExecutableDocument, operation_name: Option<String>) -> (&'static str, String) {
     let (name, operation) = match (&document.operations, &operation_name) {
         (DocumentOperations::Single(operation), _) => (None, Some(operation)),
         (DocumentOperations::Multiple(operations), Some(name)) => (Some(name.clone()), operations.get(name.as_str())),

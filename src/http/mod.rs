@@ -56,7 +56,7 @@ pub struct AppState {
     pub auth_required: bool,
     /// Limits on what a request may send and how long it may take.
     pub http: HttpLimits,
-    /// Limits on the document, checked before it runs (`graphql::guard::admit`).
+    /// Limits on the document, checked before it runs (`graphql::guard::check`).
     pub limits: crate::graphql::Limits,
     /// Requests slower than this are logged at warn.
     pub slow_request: Duration,

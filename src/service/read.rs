@@ -63,10 +63,6 @@ impl<E: EntityTrait> Columns<E> {
         self.columns.extend(E::Column::iter().map(|column| (column.as_str(), column)));
     }
 
-    pub fn contains(&self, column: E::Column) -> bool {
-        self.columns.contains_key(column.as_str())
-    }
-
     fn with(mut self, column: E::Column) -> Self {
         self.add(column);
         self
@@ -88,25 +84,6 @@ pub struct Selection {
     pub tier: Option<Columns<tier::Entity>>,
     pub preferred_location: Option<Columns<location::Entity>>,
     pub joined_location: Option<Columns<location::Entity>>,
-}
-
-impl Selection {
-    /// Every column of the profile and of every relation.
-    pub fn everything() -> Self {
-        Selection {
-            profile: Columns::all(),
-            addresses: Some(Columns::all()),
-            dates: Some(Columns::all()),
-            identities: Some(Columns::all()),
-            tags: Some(Columns::all()),
-            statuses: Some(Columns::all()),
-            comms: Some(Columns::all()),
-            appearance: Some(Columns::all()),
-            tier: Some(Columns::all()),
-            preferred_location: Some(Columns::all()),
-            joined_location: Some(Columns::all()),
-        }
-    }
 }
 
 /// The relations a planned read fetched with the profile; `None`: not fetched.
@@ -160,9 +137,8 @@ pub(crate) async fn rows(
     let sql = Sql(backend);
     let profile_columns = selection.profile.clone().with(profile::Column::Id);
     statement.expr_as(Expr::cust(sql.text(sql.object(PROFILE, &profile_columns))), Alias::new("profile"));
-    let relations = sql.relations(selection);
-    for (name, subquery) in &relations {
-        statement.expr_as(Expr::cust(subquery.clone()), Alias::new(*name));
+    for (name, subquery) in sql.relations(selection) {
+        statement.expr_as(Expr::cust(subquery), Alias::new(name));
     }
     let rows = db.query_all(&statement).await?;
     rows.iter()
