@@ -8,6 +8,7 @@ pub mod identity;
 pub mod labels;
 pub mod owned;
 pub mod page;
+mod positional;
 pub mod preferences;
 pub mod profile;
 pub mod profile_date;

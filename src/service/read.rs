@@ -1,12 +1,12 @@
 //! Planned reads (SPEC §5): a root field's whole selection in one statement.
 //!
-//! The statement selects, for each profile row, one JSON object with only the columns
-//! the selection needs, and one correlated subquery per selected relation that returns
-//! its rows as JSON (`json_build_object`/`json_agg` on PostgreSQL,
-//! `json_object`/`json_group_array` on SQLite). The JSON decodes straight into the
-//! entity models, columns left out taking their defaults; nothing reads them, since
-//! the plan holds every column its selection resolves. The GraphQL types therefore
-//! resolve planned and loaded profiles alike.
+//! The statement selects, for each profile row, one JSON array of only the columns the
+//! selection needs, and one correlated subquery per selected relation that returns its
+//! rows as a JSON array of such arrays (`json_build_array`/`json_agg` on PostgreSQL,
+//! `json_array`/`json_group_array` on SQLite). The arrays decode straight into the
+//! entity models ([`positional`]), columns left out taking their defaults; nothing
+//! reads them, since the plan holds every column its selection resolves. The GraphQL
+//! types therefore resolve planned and loaded profiles alike.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -20,6 +20,7 @@ use sea_orm::{
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use super::positional;
 use super::profile::{ProfileKey, key_condition, visible};
 use crate::error::AppResult;
 
@@ -66,6 +67,11 @@ impl<E: EntityTrait> Columns<E> {
     fn with(mut self, column: E::Column) -> Self {
         self.add(column);
         self
+    }
+
+    /// The columns' names, in the order the statement selects them.
+    fn names(&self) -> Vec<&'static str> {
+        self.columns.keys().copied().collect()
     }
 }
 
@@ -136,57 +142,98 @@ pub(crate) async fn rows(
     statement.clear_selects();
     let sql = Sql(backend);
     let profile_columns = selection.profile.clone().with(profile::Column::Id);
-    statement.expr_as(Expr::cust(sql.text(sql.object(PROFILE, &profile_columns))), Alias::new("profile"));
+    statement.expr_as(Expr::cust(sql.text(sql.row(PROFILE, &profile_columns))), Alias::new("profile"));
     for (name, subquery) in sql.relations(selection) {
         statement.expr_as(Expr::cust(subquery), Alias::new(name));
     }
     let rows = db.query_all(&statement).await?;
+    let decoder = Decoder::new(&profile_columns, selection);
     rows.iter()
         .map(|row| {
             let text: String = row.try_get("", "profile")?;
-            let model = decode::<profile::Model>(&text)?;
-            Ok(Planned { model, relations: decode_relations(row, selection)? })
+            let model = decoded(positional::row(&text, &decoder.profile))?;
+            Ok(Planned { model, relations: decoder.relations(row)? })
         })
         .collect()
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<T, DbErr> {
-    serde_json::from_str(text).map_err(|error| DbErr::Json(format!("a planned row does not decode: {error}")))
+fn decoded<T>(result: serde_json::Result<T>) -> Result<T, DbErr> {
+    result.map_err(|error| DbErr::Json(format!("a planned row does not decode: {error}")))
 }
 
-/// The JSON of result column `name` of `row`, decoded; `None` when it is NULL.
-fn json<T: DeserializeOwned>(row: &sea_orm::QueryResult, name: &str) -> Result<Option<T>, DbErr> {
+/// The column names of each array the statement returns, in the order it selects them.
+struct Decoder {
+    profile: Vec<&'static str>,
+    addresses: Option<Vec<&'static str>>,
+    dates: Option<Vec<&'static str>>,
+    identities: Option<Vec<&'static str>>,
+    tags: Option<Vec<&'static str>>,
+    statuses: Option<Vec<&'static str>>,
+    comms: Option<Vec<&'static str>>,
+    appearance: Option<Vec<&'static str>>,
+    tier: Option<Vec<&'static str>>,
+    preferred_location: Option<Vec<&'static str>>,
+    joined_location: Option<Vec<&'static str>>,
+}
+
+impl Decoder {
+    fn new(profile: &Columns<profile::Entity>, s: &Selection) -> Self {
+        Decoder {
+            profile: profile.names(),
+            addresses: s.addresses.as_ref().map(Columns::names),
+            dates: s.dates.as_ref().map(Columns::names),
+            identities: s.identities.as_ref().map(Columns::names),
+            tags: s.tags.as_ref().map(Columns::names),
+            statuses: s.statuses.as_ref().map(Columns::names),
+            comms: s.comms.as_ref().map(Columns::names),
+            appearance: s.appearance.as_ref().map(Columns::names),
+            tier: s.tier.as_ref().map(Columns::names),
+            preferred_location: s.preferred_location.as_ref().map(Columns::names),
+            joined_location: s.joined_location.as_ref().map(Columns::names),
+        }
+    }
+
+    fn relations(&self, row: &sea_orm::QueryResult) -> Result<Relations, DbErr> {
+        Ok(Relations {
+            addresses: list(row, "addresses", &self.addresses)?,
+            dates: list(row, "dates", &self.dates)?,
+            identities: list(row, "identities", &self.identities)?,
+            tags: list(row, "tags", &self.tags)?,
+            statuses: list(row, "statuses", &self.statuses)?,
+            comms: one_of(row, "comms", &self.comms)?,
+            appearance: one_of(row, "appearance", &self.appearance)?,
+            tier: one_of(row, "tier", &self.tier)?,
+            preferred_location: one_of(row, "preferred_location", &self.preferred_location)?,
+            joined_location: one_of(row, "joined_location", &self.joined_location)?,
+        })
+    }
+}
+
+/// A list relation, when selected (its column `names`). No rows give NULL on
+/// PostgreSQL (`json_agg`).
+fn list<T: DeserializeOwned>(
+    row: &sea_orm::QueryResult,
+    name: &str,
+    names: &Option<Vec<&'static str>>,
+) -> Result<Option<Vec<T>>, DbErr> {
+    let Some(names) = names else { return Ok(None) };
     let text: Option<String> = row.try_get("", name)?;
-    text.map(|text| decode(&text)).transpose()
+    Ok(Some(match text {
+        Some(text) => decoded(positional::rows(&text, names))?,
+        None => Vec::new(),
+    }))
 }
 
-/// A list relation, when selected. No rows give NULL on PostgreSQL (`json_agg`).
-fn list<T: DeserializeOwned>(row: &sea_orm::QueryResult, name: &str, selected: bool) -> Result<Option<Vec<T>>, DbErr> {
-    Ok(if selected { Some(json::<Vec<T>>(row, name)?.unwrap_or_default()) } else { None })
-}
-
-/// A one-row relation, when selected: `Some(None)` when there is no row.
+/// A one-row relation, when selected (its column `names`): `Some(None)` when there
+/// is no row.
 fn one_of<T: DeserializeOwned>(
     row: &sea_orm::QueryResult,
     name: &str,
-    selected: bool,
+    names: &Option<Vec<&'static str>>,
 ) -> Result<Option<Option<T>>, DbErr> {
-    Ok(if selected { Some(json::<T>(row, name)?) } else { None })
-}
-
-fn decode_relations(row: &sea_orm::QueryResult, s: &Selection) -> Result<Relations, DbErr> {
-    Ok(Relations {
-        addresses: list(row, "addresses", s.addresses.is_some())?,
-        dates: list(row, "dates", s.dates.is_some())?,
-        identities: list(row, "identities", s.identities.is_some())?,
-        tags: list(row, "tags", s.tags.is_some())?,
-        statuses: list(row, "statuses", s.statuses.is_some())?,
-        comms: one_of(row, "comms", s.comms.is_some())?,
-        appearance: one_of(row, "appearance", s.appearance.is_some())?,
-        tier: one_of(row, "tier", s.tier.is_some())?,
-        preferred_location: one_of(row, "preferred_location", s.preferred_location.is_some())?,
-        joined_location: one_of(row, "joined_location", s.joined_location.is_some())?,
-    })
+    let Some(names) = names else { return Ok(None) };
+    let text: Option<String> = row.try_get("", name)?;
+    Ok(Some(text.map(|text| decoded(positional::row(&text, names))).transpose()?))
 }
 
 /// The table the page query reads profiles from; subqueries refer to its columns.
@@ -228,20 +275,13 @@ impl Sql {
         }
     }
 
-    /// A JSON object of `columns` of `table`, keyed by column name. PostgreSQL's
-    /// `json_build_object` takes at most 100 arguments: a wider object (`comms` has
-    /// more columns) is `row_to_json` of a one-row subselect, which pgbench measured
-    /// a third cheaper for a page of every field than joining `jsonb` halves, and no
-    /// cheaper than `json_build_object` for narrow ones.
-    fn object<E: EntityTrait>(&self, table: &str, columns: &Columns<E>) -> String {
-        let values = columns.columns.iter().map(|(name, column)| (name, self.value(table, *column)));
-        if self.postgres() && columns.columns.len() > 50 {
-            let columns: Vec<String> = values.map(|(name, value)| format!("{value} AS \"{name}\"")).collect();
-            return format!("(SELECT row_to_json(\"o\") FROM (SELECT {}) AS \"o\")", columns.join(", "));
-        }
-        let pairs: Vec<String> = values.map(|(name, value)| format!("'{name}', {value}")).collect();
-        let function = if self.postgres() { "json_build_object" } else { "json_object" };
-        format!("{function}({})", pairs.join(", "))
+    /// A JSON array of `columns` of `table`, in the order of [`Columns::names`].
+    /// PostgreSQL's `json_build_array` takes at most 100 arguments; no table has as
+    /// many columns (a test checks).
+    fn row<E: EntityTrait>(&self, table: &str, columns: &Columns<E>) -> String {
+        let values: Vec<String> = columns.columns.values().map(|column| self.value(table, *column)).collect();
+        let function = if self.postgres() { "json_build_array" } else { "json_array" };
+        format!("{function}({})", values.join(", "))
     }
 
     /// A JSON value as text (the driver reads `json` as text only on SQLite).
@@ -272,13 +312,13 @@ impl Sql {
             name => format!("\"r\".\"{name}\", \"r\".\"id\""),
         };
         let aggregate = if self.postgres() { "json_agg" } else { "json_group_array" };
-        let object = self.object("r", columns);
-        self.text(format!("(SELECT {aggregate}({object} ORDER BY {order}) {})", self.from::<E>(&source)))
+        let row = self.row("r", columns);
+        self.text(format!("(SELECT {aggregate}({row} ORDER BY {order}) {})", self.from::<E>(&source)))
     }
 
-    /// A subquery giving the relation's one row as a JSON object.
+    /// A subquery giving the relation's one row as a JSON array.
     fn single<E: EntityTrait>(&self, columns: &Columns<E>, source: Source) -> String {
-        self.text(format!("(SELECT {} {} LIMIT 1)", self.object("r", columns), self.from::<E>(&source)))
+        self.text(format!("(SELECT {} {} LIMIT 1)", self.row("r", columns), self.from::<E>(&source)))
     }
 
     /// The subquery of every relation `s` selects, named by its result column.
@@ -319,5 +359,34 @@ impl Sql {
             out.push(("joined_location", self.single(c, source)));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The most arguments a PostgreSQL function takes (`FUNC_MAX_ARGS`).
+    const MAX_ARGUMENTS: usize = 100;
+
+    fn width<E: EntityTrait>() -> usize {
+        Columns::<E>::all().columns.len()
+    }
+
+    #[test]
+    fn every_table_fits_one_json_array_call() {
+        let widths = [
+            width::<profile::Entity>(),
+            width::<address::Entity>(),
+            width::<profile_date::Entity>(),
+            width::<identity::Entity>(),
+            width::<tag::Entity>(),
+            width::<status::Entity>(),
+            width::<comms::Entity>(),
+            width::<appearance::Entity>(),
+            width::<tier::Entity>(),
+            width::<location::Entity>(),
+        ];
+        assert!(widths.iter().all(|&w| w > 0 && w <= MAX_ARGUMENTS), "{widths:?}");
     }
 }
