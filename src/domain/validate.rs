@@ -171,6 +171,14 @@ pub fn http_url(problems: &mut Problems, path: &Path, value: Option<&str>) -> Op
     Some(value)
 }
 
+/// A stored time must fall in the years 1 to 9999: the years ISO 8601 writes with four
+/// digits, which every client (and the planned read's JSON) parses; INVALID otherwise.
+pub fn instant(problems: &mut Problems, path: &Path, value: Option<&chrono::DateTime<chrono::Utc>>) {
+    if value.is_some_and(|v| !(1..=9999).contains(&v.year())) {
+        problems.add(path, UserErrorCode::Invalid, "must be in the years 1 to 9999");
+    }
+}
+
 /// A number in `range`, e.g. a latitude.
 pub fn within(problems: &mut Problems, path: &Path, value: Option<f64>, range: std::ops::RangeInclusive<f64>) {
     if value.is_some_and(|v| !range.contains(&v)) {

@@ -44,6 +44,11 @@ async fn each_bad_value_is_reported_at_its_path_and_nothing_is_written() {
         ("birth year 1899", json!({ "birthYear": 1899 }), errors(&[("input.birthYear", "INVALID")])),
         ("birth month 13", json!({ "birthMonth": 13 }), errors(&[("input.birthMonth", "INVALID")])),
         (
+            "joined in a five-digit year",
+            json!({ "joinedAt": "+262142-12-31T00:00:00Z" }),
+            errors(&[("input.joinedAt", "INVALID")]),
+        ),
+        (
             "avatar over ftp",
             json!({ "avatarUrl": "ftp://example.com/a.png" }),
             errors(&[("input.avatarUrl", "INVALID")]),

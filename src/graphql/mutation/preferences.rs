@@ -62,6 +62,8 @@ macro_rules! comms_input {
             pub fn apply(&self, problems: &mut Problems, path: &Path, row: &mut CommsChanges) {
                 $(if let Some(value) = self.$flag { row.$flag = Patch::Set(value); })*
                 $(if let Some(value) = self.$verification { row.$verification = Patch::Set(value); })*
+                let accepted = path.key("termsAcceptedAt");
+                validate::instant(problems, &accepted, self.terms_accepted_at.value());
                 row.terms_accepted_at = plain(&self.terms_accepted_at);
                 let version = path.key("termsAcceptedVersion");
                 row.terms_accepted_version = text(problems, &version, &self.terms_accepted_version, MAX_NAME);

@@ -118,6 +118,7 @@ impl ProfileFields {
     ) -> (ProfileChanges, LocationChange, LocationChange) {
         let at = |field: &str| input.key(field);
         let phone = |p: &mut Problems, path: &Path, v: &String| validate::phone(p, path, Some(v), region);
+        validate::instant(problems, &at("joinedAt"), self.joined_at.value());
         // In the order of the input's fields, so that errors come in that order.
         let columns = ProfileChanges {
             title: text(problems, &at("title"), &self.title, MAX_NAME),
