@@ -57,16 +57,35 @@ impl std::str::FromStr for Scope {
     }
 }
 
-/// Who is calling: the scopes they hold. Every request carries one.
+/// The API token a request is made with, as change events record it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub token_id: i32,
+    pub token_name: String,
+}
+
+/// Who is calling: the scopes they hold, and the token they hold them by (none when
+/// authentication is off). Every request carries one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     scopes: BTreeSet<Scope>,
+    actor: Option<Actor>,
 }
 
 impl Caller {
-    /// A caller holding `scopes`.
+    /// A caller holding `scopes`, by no token.
     pub fn with(scopes: impl IntoIterator<Item = Scope>) -> Caller {
-        Caller { scopes: scopes.into_iter().collect() }
+        Caller { scopes: scopes.into_iter().collect(), actor: None }
+    }
+
+    /// This caller, holding its scopes by token `actor`.
+    pub fn by(self, actor: Actor) -> Caller {
+        Caller { actor: Some(actor), ..self }
+    }
+
+    /// The token the caller holds its scopes by.
+    pub fn actor(&self) -> Option<&Actor> {
+        self.actor.as_ref()
     }
 
     /// The caller when authentication is off: allowed everything.

@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 
 /// A postal address of a profile. A profile with addresses has exactly one default.
-#[derive(Clone, Debug, Default, PartialEq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(Clone, Debug, Default, PartialEq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject)]
 #[serde(default)]
 #[sea_orm(table_name = "address")]
 #[graphql(name = "Address", complex)]

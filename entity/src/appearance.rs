@@ -5,7 +5,9 @@ use sea_orm::entity::prelude::*;
 
 /// Appearance, sizes and measurements of the customer, as free text (units and size
 /// systems vary by retailer).
-#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject,
+)]
 #[serde(default)]
 #[sea_orm(table_name = "appearance")]
 #[graphql(name = "Appearance")]

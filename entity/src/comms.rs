@@ -11,7 +11,9 @@ use crate::enums::VerificationState;
 /// Communication preferences of a profile, per channel (email, SMS, push, phone, post):
 /// opt-out, bounce and promotional consent, the eight message categories, and the
 /// verification state of each contact point.
-#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject,
+)]
 #[serde(default)]
 #[sea_orm(table_name = "comms")]
 #[graphql(name = "Comms")]

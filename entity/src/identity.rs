@@ -5,7 +5,9 @@ use sea_orm::entity::prelude::*;
 
 /// The profile's identifier in another system. `(handle, identifier)` is unique across
 /// all profiles, and a profile has at most one primary identity: its `externalId`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject,
+)]
 #[serde(default)]
 #[sea_orm(table_name = "identity")]
 #[graphql(name = "Identity", complex)]

@@ -4,7 +4,9 @@ use async_graphql::{ComplexObject, ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 
 /// A store or other place of the retailer.
-#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject,
+)]
 #[serde(default)]
 #[sea_orm(table_name = "location")]
 #[graphql(name = "Location", complex)]

@@ -7,7 +7,9 @@ use crate::enums::RecurringSchedule;
 use crate::scalars::{Date, StringList};
 
 /// An important date of the customer: an anniversary, a partner's birthday, …
-#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject,
+)]
 #[serde(default)]
 #[sea_orm(table_name = "profile_date")]
 #[graphql(name = "ProfileDate", complex)]

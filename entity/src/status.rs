@@ -4,7 +4,9 @@ use async_graphql::{ComplexObject, ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 
 /// A status a profile can hold, e.g. `vip` or `staff`. Defined before it is attached.
-#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject,
+)]
 #[serde(default)]
 #[sea_orm(table_name = "status")]
 #[graphql(name = "Status", complex)]

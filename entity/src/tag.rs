@@ -5,7 +5,9 @@ use sea_orm::entity::prelude::*;
 
 /// A label attached to profiles. Handles are normalised: trimmed, lower-case, inner
 /// whitespace turned into `-`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, SimpleObject)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Deserialize, serde::Serialize, SimpleObject,
+)]
 #[serde(default)]
 #[sea_orm(table_name = "tag")]
 #[graphql(name = "Tag", complex)]

@@ -7,6 +7,7 @@ mod m20261129_000002_list_indexes;
 mod m20261129_000003_unvalued_indexes;
 mod m20261129_000004_api_tokens;
 mod m20261201_000001_profile_changes;
+mod m20261202_000001_profile_events;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_unvalued_indexes::Migration),
             Box::new(m20261129_000004_api_tokens::Migration),
             Box::new(m20261201_000001_profile_changes::Migration),
+            Box::new(m20261202_000001_profile_events::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ use entity::{address, appearance, comms, identity, location, profile_date, profi
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Value};
 use uuid::Uuid;
 
+use crate::service::events::{self, FeedPage, Window};
 use crate::service::owned::Owned;
 use crate::service::relations::{self, Attached, Keyed};
 
@@ -32,6 +33,7 @@ pub struct Loaders {
     pub statuses: DataLoader<AttachedLoader<profile_status::Entity>>,
     pub tiers: DataLoader<KeyLoader<tier::Entity, String>>,
     pub locations: DataLoader<KeyLoader<location::Entity, i32>>,
+    pub histories: DataLoader<HistoryLoader>,
 }
 
 impl Loaders {
@@ -49,6 +51,7 @@ impl Loaders {
             statuses: loader(AttachedLoader::new(db)),
             tiers: loader(KeyLoader::new(db)),
             locations: loader(KeyLoader::new(db)),
+            histories: loader(HistoryLoader { db: db.clone() }),
         }
     }
 }
@@ -123,5 +126,36 @@ where
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, E::Model>, DbErr> {
         relations::by_key::<E, K>(&self.db, keys).await
+    }
+}
+
+/// A page of one profile's history: which profile, and the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HistoryKey {
+    pub profile: Uuid,
+    pub window: Window,
+}
+
+/// Profiles' histories (`Profile.history`): one statement per distinct page asked for.
+pub struct HistoryLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<HistoryKey> for HistoryLoader {
+    type Value = FeedPage;
+    type Error = DbErr;
+
+    async fn load(&self, keys: &[HistoryKey]) -> Result<HashMap<HistoryKey, FeedPage>, DbErr> {
+        let mut windows: HashMap<Window, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            windows.entry(key.window).or_default().push(key.profile);
+        }
+        let mut found = HashMap::new();
+        for (window, profiles) in windows {
+            for (profile, page) in events::histories(&self.db, &profiles, window).await? {
+                found.insert(HistoryKey { profile, window }, page);
+            }
+        }
+        Ok(found)
     }
 }

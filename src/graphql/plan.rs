@@ -30,7 +30,7 @@ enum Relation {
 /// What a field of `Profile` reads.
 #[derive(Debug)]
 enum Reads {
-    /// Nothing stored (`__typename`).
+    /// Nothing stored but the id (`__typename`, `history`).
     Nothing,
     /// The profile column it is named after.
     Stored(P),
@@ -48,7 +48,8 @@ fn reads(name: &str) -> Option<Reads> {
     use Relation::*;
     const BIRTH: &[P] = &[P::BirthYear, P::BirthMonth, P::BirthDay];
     Some(match name {
-        "__typename" => Reads::Nothing,
+        // `history` reads the outbox through its loader, by the profile's id.
+        "__typename" | "history" => Reads::Nothing,
         "fullName" => C(&[P::FirstName, P::LastName]),
         "mobilePhoneCountry" | "mobilePhoneNational" | "mobilePhoneNationalPrefix" | "mobilePhoneE164" => {
             C(&[P::MobilePhone])

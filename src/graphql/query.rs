@@ -8,10 +8,12 @@ use uuid::Uuid;
 use super::guard::Scoped;
 use super::list_args::{self, ProfileFilter, ProfileOrder};
 use super::types::connection::ProfileConnection;
+use super::types::event::EventConnection;
 use super::types::profile::Profile;
 use super::{Clock, plan};
 use crate::domain::phone::{self, Region};
 use crate::error::AppError;
+use crate::service::events::{self, Feed};
 use crate::service::page::PageArgs;
 use crate::service::profile::ProfileKey as Key;
 use crate::service::{profile_filter, profile_order};
@@ -43,7 +45,7 @@ pub struct IdentityKey {
 const REFERENCE_LIST: usize = 100;
 
 /// The complexity weight of a page: its size, as `first` or `last` ask (20 by default).
-fn page_size(first: Option<i32>, last: Option<i32>) -> usize {
+pub(crate) fn page_size(first: Option<i32>, last: Option<i32>) -> usize {
     let size = first.or(last).map_or(crate::service::page::DEFAULT_PAGE_SIZE as i32, |n| n.clamp(1, 250));
     size as usize
 }
@@ -126,6 +128,24 @@ impl QueryRoot {
         let selection = plan::profile(plan::connection(&ctx.field()));
         let page = profile_order::page(db, filter.clone(), order, &args, today, &selection).await?;
         Ok(ProfileConnection::new(page, filter))
+    }
+
+    /// Change events of every profile in commit order (SPEC §7), for consumers that
+    /// poll: keep the last `endCursor` and pass it as `after`. An event committed late
+    /// by a concurrent write is never skipped.
+    #[graphql(complexity = "page_size(first, None) * child_complexity + 1", requires_scopes = "profiles:read")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return events after this cursor.")] after: Option<String>,
+        #[graphql(desc = "How many events to return (0–250, default 20).")] first: Option<i32>,
+        #[graphql(desc = "Only events of these types, e.g. `profile.updated`.")] types: Option<Vec<String>>,
+        #[graphql(desc = "Only events of this profile.")] profile_id: Option<Uuid>,
+    ) -> Result<EventConnection> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let feed = Feed { after, first, types, profile_id };
+        let page = events::page(db, &feed).await?;
+        Ok(EventConnection::new(page, feed.after.is_some()))
     }
 
     /// Every tag, by handle.

@@ -17,6 +17,7 @@ use tracing::Instrument;
 use super::{AppState, reject};
 use crate::auth::Caller;
 use crate::graphql::loaders::Loaders;
+use crate::service::actor;
 use crate::telemetry::{self, OperationName, RequestId};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -117,7 +118,8 @@ async fn run(
     let retry = (kind == "query").then(|| (request.query.clone(), request.variables.clone()));
     let data =
         |request: async_graphql::Request| request.data(Loaders::new(&state.db)).data(id.clone()).data(caller.clone());
-    let mut response = state.schema.execute(data(request)).await;
+    let actor = caller.actor().cloned();
+    let mut response = actor::acting(actor.clone(), state.schema.execute(data(request))).await;
     if let Some((query, variables)) = retry
         && response.errors.iter().any(|e| e.source::<crate::error::ConnectionLost>().is_some())
     {
@@ -125,7 +127,7 @@ async fn run(
         metrics::counter!("graphql_read_retries_total").increment(1);
         let mut again = async_graphql::Request::new(query).variables(variables);
         again.operation_name = operation_name.clone();
-        response = state.schema.execute(data(again)).await;
+        response = actor::acting(actor, state.schema.execute(data(again))).await;
     }
     if let Some(document) = &document {
         crate::graphql::order::restore(&mut response.data, document, operation_name.as_deref());

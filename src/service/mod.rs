@@ -1,9 +1,12 @@
 //! Reads and writes against the database, one file per noun. Writes run in one
 //! transaction each; resolvers call these and only convert the result.
 
+pub mod actor;
 pub mod address;
 pub mod checks;
+pub mod context;
 pub mod draft;
+pub mod events;
 pub mod identity;
 pub mod labels;
 pub mod owned;

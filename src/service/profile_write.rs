@@ -196,6 +196,7 @@ pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::
 /// not; its email, phone and identities are free again.
 pub async fn purge(db: &DatabaseConnection, id: Uuid) -> WriteResult<Uuid> {
     let mut txn = Write::begin(db).await?;
+    txn.purging(id).await?;
     let purged =
         profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(txn.conn()).await?;
     let Some(profile) = purged.into_iter().next() else {

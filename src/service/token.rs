@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 
 use crate::auth::{self, Caller, Scope};
 use crate::error::AppResult;
+use crate::service::actor::Actor;
 
 /// Creates a token; returns it and its secret, which is not stored and cannot be shown again.
 pub async fn create(
@@ -49,5 +50,8 @@ pub async fn caller(db: &DatabaseConnection, secret: &str) -> AppResult<Option<C
         .filter(api_token::Column::RevokedAt.is_null())
         .one(db)
         .await?;
-    Ok(token.map(|token| Caller::with(auth::parse_scopes(&token.scopes).unwrap_or_default())))
+    Ok(token.map(|token| {
+        Caller::with(auth::parse_scopes(&token.scopes).unwrap_or_default())
+            .by(Actor { token_id: token.id, token_name: token.name })
+    }))
 }

@@ -4,17 +4,17 @@
 //! A write is a [`Write`]: [`Write::begin`] opens its transaction; [`Write::touch`]
 //! (or [`Write::touch_many`]) bumps the version of a profile it changes (and checks
 //! `expectedVersion`); creating, deleting, restoring and purging say so with
-//! [`Write::record`]; its own statements run on [`Write::conn`]. The only way to commit
-//! is [`Write::commit`], which first writes one `profile_change` row per profile that
-//! the write changed, in the same transaction: nothing that changes a profile can
-//! commit without being recorded, and a write that fails or changes nothing records
-//! nothing. Change events hang here.
+//! [`Write::record`] (purging also keeps the profile's last context first, with
+//! [`Write::purging`]); its own statements run on [`Write::conn`]. The only way to
+//! commit is [`Write::commit`], which first writes the change events of the profiles the
+//! write changed into the outbox (`service::events`), in the same transaction: nothing
+//! that changes a profile can commit without its event, and a write that fails or
+//! changes nothing writes none.
 
 use std::collections::BTreeMap;
 
 use entity::enums::ProfileType;
-use entity::{profile, profile_change};
-use sea_orm::ActiveValue::Set;
+use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait,
@@ -90,10 +90,12 @@ pub struct Change {
     pub version: i32,
 }
 
-/// A write in progress: its transaction and the profiles it has changed so far.
+/// A write in progress: its transaction, the profiles it has changed so far, and the
+/// last context of those it purges.
 pub struct Write {
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
+    purged: BTreeMap<Uuid, serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Write {
@@ -107,7 +109,7 @@ impl Write {
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write { txn, changes: BTreeMap::new() })
+        Ok(Write { txn, changes: BTreeMap::new(), purged: BTreeMap::new() })
     }
 
     /// The transaction, for the write's own statements.
@@ -170,22 +172,20 @@ impl Write {
         Ok(())
     }
 
-    /// Commits, after writing one `profile_change` row per changed profile in the
-    /// same transaction. Returns the changes.
+    /// Keeps the context of profile `id`, which this write is about to purge: its
+    /// `profile.purged` event carries it. A purge recorded without it fails to commit.
+    pub async fn purging(&mut self, id: Uuid) -> Result<(), DbErr> {
+        let today = crate::db::now().date_naive();
+        self.purged.extend(super::context::load(&self.txn, &[id], today).await?);
+        Ok(())
+    }
+
+    /// Commits, after writing the events of the changed profiles in the same
+    /// transaction. Returns the changes.
     pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
-        let Write { txn, changes } = self;
+        let Write { txn, changes, purged } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        if !changes.is_empty() {
-            let now = crate::db::now();
-            let rows = changes.iter().map(|change| profile_change::ActiveModel {
-                profile_id: Set(change.profile_id),
-                kind: Set(change.kind.as_str().to_owned()),
-                version: Set(change.version),
-                changed_at: Set(now),
-                ..Default::default()
-            });
-            profile_change::Entity::insert_many(rows).exec_without_returning(&txn).await?;
-        }
+        super::events::write(&txn, &changes, &purged).await?;
         txn.commit().await?;
         Ok(changes)
     }

@@ -223,7 +223,7 @@ pub fn error_codes(response: &Value) -> Vec<String> {
 }
 
 /// Tables of the model, for [`TestApp::row_counts`].
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "profile",
     "address",
     "profile_date",
@@ -236,6 +236,7 @@ const TABLES: [&str; 12] = [
     "appearance",
     "tier",
     "location",
+    "profile_event",
 ];
 
 impl TestApp {

@@ -12,6 +12,7 @@ mod batching;
 mod binary;
 mod concurrency;
 mod database_loss;
+mod events;
 mod hostile;
 mod http;
 mod layers;

@@ -1,11 +1,11 @@
-//! The one write seam: every mutation that changes a profile records exactly one
-//! change per changed profile, in its transaction, with the version it left; a
-//! mutation that fails or changes no profile records none. Every root mutation of the
+//! The one write seam: every mutation that changes a profile writes exactly one
+//! change event per changed profile into the outbox, in its transaction, with the
+//! version it left; a mutation that fails or changes no profile writes none. Every root mutation of the
 //! schema is run here (a test fails when a new one is not).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entity::{profile, profile_change};
+use entity::{profile, profile_event};
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 
@@ -20,13 +20,13 @@ async fn snapshot(app: &TestApp) -> (BTreeMap<String, i32>, Vec<(String, String,
         .into_iter()
         .map(|p| (p.id.to_string(), p.version))
         .collect();
-    let changes = profile_change::Entity::find()
-        .order_by_asc(profile_change::Column::Id)
+    let changes = profile_event::Entity::find()
+        .order_by_asc(profile_event::Column::Seq)
         .all(&app.db)
         .await
-        .expect("changes")
+        .expect("events")
         .into_iter()
-        .map(|c| (c.profile_id.to_string(), c.kind, c.version))
+        .map(|e| (e.profile_id.to_string(), e.kind.trim_start_matches("profile.").to_owned(), e.version))
         .collect();
     (versions, changes)
 }

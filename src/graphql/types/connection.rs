@@ -47,14 +47,14 @@ pub struct ProfileEdge {
 /// Where a page sits in the whole list (Relay).
 #[derive(SimpleObject)]
 pub struct PageInfo {
-    /// More profiles follow this page.
-    has_next_page: bool,
-    /// Profiles precede this page. With `first`/`after` it is true when `after` was given.
-    has_previous_page: bool,
-    /// Cursor of the first profile of the page.
-    start_cursor: Option<String>,
-    /// Cursor of the last profile of the page.
-    end_cursor: Option<String>,
+    /// More items follow this page.
+    pub has_next_page: bool,
+    /// Items precede this page. With `first`/`after` it is true when `after` was given.
+    pub has_previous_page: bool,
+    /// Cursor of the first item of the page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item of the page.
+    pub end_cursor: Option<String>,
 }
 
 /// A page of profiles (a Relay connection).

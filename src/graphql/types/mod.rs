@@ -1,4 +1,5 @@
 //! GraphQL object types that are not entities themselves.
 
 pub mod connection;
+pub mod event;
 pub mod profile;

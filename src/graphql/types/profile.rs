@@ -15,7 +15,10 @@ use uuid::Uuid;
 
 use crate::domain::{birthday, person, phone};
 use crate::error::AppError;
-use crate::graphql::{Clock, loaders::Loaders};
+use crate::graphql::Clock;
+use crate::graphql::loaders::{HistoryKey, Loaders};
+use crate::graphql::types::event::EventConnection;
+use crate::service::events::Feed;
 use crate::service::read::{Planned, Relations};
 
 /// Complexity weight of a profile's list relations (addresses, tags, …).
@@ -346,14 +349,23 @@ impl Profile {
     /// True when first name, last name, email, mobile phone and full birth date are all
     /// present.
     async fn is_completed(&self) -> bool {
-        let m = &self.model;
-        person::is_completed(&person::Completeness {
-            first_name: m.first_name.as_deref(),
-            last_name: m.last_name.as_deref(),
-            email: m.email.as_deref(),
-            mobile_phone: m.mobile_phone.as_deref(),
-            birth_date: birthday::birth_date(m.birth_year, m.birth_month, m.birth_day),
-        })
+        crate::service::context::is_completed(&self.model)
+    }
+
+    /// The profile's change events, oldest first (SPEC §7): the feed of `Query.events`
+    /// for this profile alone.
+    #[graphql(complexity = "crate::graphql::query::page_size(first, None) * child_complexity + 1")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many events to return (0–250, default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return events after this cursor.")] after: Option<String>,
+    ) -> Result<EventConnection> {
+        let feed = Feed { after, first, ..Feed::default() };
+        let window = feed.window()?;
+        let key = HistoryKey { profile: self.model.id, window };
+        let page = Box::pin(loaders(ctx)?.histories.load_one(key)).await.map_err(AppError::from)?;
+        Ok(EventConnection::new(page.unwrap_or_default(), feed.after.is_some()))
     }
 
     /// The kind of profile.

@@ -1,0 +1,34 @@
+//! `profile_event`: the outbox of change events (SPEC §7), one row per profile per
+//! committed write that changed it, in commit order (`seq`).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "profile_event")]
+pub struct Model {
+    /// Commit order: a reader that sees an event sees every event before it.
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    /// `evt_` and 32 hex digits; the `webhook-id` of its deliveries.
+    #[sea_orm(unique)]
+    pub id: String,
+    /// `profile.created`, `profile.updated`, `profile.deleted`, `profile.restored` or
+    /// `profile.purged`.
+    #[sea_orm(column_name = "type")]
+    pub kind: String,
+    pub profile_id: Uuid,
+    /// The profile's version after the change (the last one, for `profile.purged`).
+    pub version: i32,
+    /// The top-level context keys whose value changed (a JSON array of strings).
+    pub changed: Json,
+    pub actor_token_id: Option<i32>,
+    pub actor_token_name: Option<String>,
+    /// The event context after the change (before it, for `profile.purged`).
+    pub data: Json,
+    pub occurred_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

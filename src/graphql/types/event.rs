@@ -1,0 +1,118 @@
+//! Change events (SPEC §7) as GraphQL types: `Event`, its `actor`, and the
+//! connection of the feed (`Query.events`) and of `Profile.history`.
+
+use async_graphql::{ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::connection::PageInfo;
+use crate::service::events::{self, FeedPage};
+
+/// A change to a profile, as webhooks deliver it.
+pub struct Event(pub events::Event);
+
+/// The API token a change was made with.
+#[derive(SimpleObject)]
+pub struct Actor {
+    /// The token's id (`profiles-gateway token list`).
+    token_id: ID,
+    /// The token's name.
+    token_name: String,
+}
+
+/// A change to a profile, as webhooks deliver it.
+#[Object]
+impl Event {
+    /// `evt_` and 32 hex digits; the `webhook-id` of its deliveries.
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// `profile.created`, `profile.updated`, `profile.deleted`, `profile.restored` or
+    /// `profile.purged`.
+    #[graphql(name = "type")]
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// When the change committed (UTC).
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    /// The profile changed.
+    async fn profile_id(&self) -> Uuid {
+        self.0.profile_id
+    }
+
+    /// The profile's version after the change (its last, for `profile.purged`).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// The top-level keys of `data` whose value changed, alphabetically (all of them
+    /// for `profile.created`); `updated_at` and the day counts of the birthday are not
+    /// compared.
+    async fn changed(&self) -> &[String] {
+        &self.0.changed
+    }
+
+    /// The token that made the change; null when authentication is off.
+    async fn actor(&self) -> Option<Actor> {
+        self.0.actor.as_ref().map(|a| Actor { token_id: ID::from(a.token_id), token_name: a.token_name.clone() })
+    }
+
+    /// The profile's event context (the reference platform's snake_case keys) after
+    /// the change, or before it for `profile.purged`.
+    async fn data(&self) -> &serde_json::Value {
+        &self.0.data
+    }
+}
+
+/// An event and its position in the feed.
+#[derive(SimpleObject)]
+pub struct EventEdge {
+    /// Opaque position of this event; pass it as `after`.
+    cursor: String,
+    /// The event.
+    node: Event,
+}
+
+/// A page of events in commit order (a Relay connection).
+pub struct EventConnection {
+    page: FeedPage,
+    after_given: bool,
+}
+
+impl EventConnection {
+    pub fn new(page: FeedPage, after_given: bool) -> Self {
+        EventConnection { page, after_given }
+    }
+}
+
+/// A page of events in commit order (a Relay connection).
+#[Object]
+impl EventConnection {
+    /// The events of this page with their cursors.
+    async fn edges(&self) -> Vec<EventEdge> {
+        let events = self.page.events.iter();
+        events.map(|e| EventEdge { cursor: events::cursor(e.seq), node: Event(e.clone()) }).collect()
+    }
+
+    /// The events of this page.
+    async fn nodes(&self) -> Vec<Event> {
+        self.page.events.iter().cloned().map(Event).collect()
+    }
+
+    /// Where this page sits in the feed. On an empty page `endCursor` is null: poll
+    /// again with the same `after`.
+    async fn page_info(&self) -> PageInfo {
+        let events = &self.page.events;
+        PageInfo {
+            has_next_page: self.page.has_next_page,
+            has_previous_page: self.after_given,
+            start_cursor: events.first().map(|e| events::cursor(e.seq)),
+            end_cursor: events.last().map(|e| events::cursor(e.seq)),
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Change events (SPEC §7): the outbox rows a write commits with its changes, and the
+//! feed that reads them back in commit order.
+//!
+//! [`Write::commit`](super::write::Write::commit) is the only caller of [`write`]. The
+//! order of `seq` is the order of commits: on PostgreSQL a write takes one
+//! transaction-scoped advisory lock just before it draws its sequence numbers and holds
+//! it to its commit, so a transaction that drew a smaller number has committed before a
+//! larger one is drawn; on SQLite writers are serialised anyway (`BEGIN IMMEDIATE`). A
+//! reader paging with `seq > cursor` therefore never skips an event committed late.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use entity::profile_event;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::actor::{self, Actor};
+use super::context;
+use super::write::{Change, ChangeKind};
+use crate::error::{AppError, AppResult};
+
+/// The event types, as `type` holds them.
+pub const TYPES: [&str; 5] =
+    ["profile.created", "profile.updated", "profile.deleted", "profile.restored", "profile.purged"];
+
+/// The key of the advisory lock that orders commits that write events (PostgreSQL).
+const COMMIT_ORDER_LOCK: i64 = 0x7072_6f66_696c_6573; // "profiles"
+
+/// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
+/// parameters of one statement, when a write changes many profiles (deleting a tag).
+const CHUNK: usize = 200;
+
+/// The event type of a change.
+pub fn type_of(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Created => TYPES[0],
+        ChangeKind::Updated => TYPES[1],
+        ChangeKind::Deleted => TYPES[2],
+        ChangeKind::Restored => TYPES[3],
+        ChangeKind::Purged => TYPES[4],
+    }
+}
+
+/// Writes the events of `changes` in transaction `txn`, just before it commits.
+/// `purged` holds the last context of each purged profile. An update that changed no
+/// key of the context writes none. Returns how many it wrote.
+pub(crate) async fn write(
+    txn: &impl ConnectionTrait,
+    changes: &[Change],
+    purged: &BTreeMap<Uuid, Map<String, Value>>,
+) -> Result<usize, DbErr> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        let lock = Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [COMMIT_ORDER_LOCK.into()],
+        );
+        txn.execute_raw(lock).await?;
+    }
+    let now = crate::db::now();
+    let today = now.date_naive();
+    let actor = actor::current();
+    let mut written = 0;
+    for chunk in changes.chunks(CHUNK) {
+        let ids: Vec<Uuid> = chunk.iter().filter(|c| c.kind != ChangeKind::Purged).map(|c| c.profile_id).collect();
+        let after: HashMap<Uuid, Map<String, Value>> = context::load(txn, &ids, today).await?.into_iter().collect();
+        let before = latest(txn, chunk.iter().map(|c| c.profile_id)).await?;
+        let mut rows = Vec::with_capacity(chunk.len());
+        for change in chunk {
+            let (data, changed) = match change.kind {
+                ChangeKind::Purged => {
+                    let data = purged.get(&change.profile_id).cloned().ok_or_else(|| {
+                        DbErr::Custom(format!("profile {} was purged without its context", change.profile_id))
+                    })?;
+                    (data, Vec::new())
+                }
+                kind => {
+                    let data = after.get(&change.profile_id).cloned().ok_or_else(|| {
+                        DbErr::Custom(format!("profile {} changed but cannot be read back", change.profile_id))
+                    })?;
+                    let changed = match (kind, before.get(&change.profile_id)) {
+                        (ChangeKind::Created, _) | (_, None) => context::all_keys(&data),
+                        (_, Some(before)) => context::changed(before, &data),
+                    };
+                    if kind == ChangeKind::Updated && changed.is_empty() {
+                        continue;
+                    }
+                    (data, changed)
+                }
+            };
+            rows.push(profile_event::ActiveModel {
+                id: Set(format!("evt_{}", Uuid::new_v4().simple())),
+                kind: Set(type_of(change.kind).to_owned()),
+                profile_id: Set(change.profile_id),
+                version: Set(change.version),
+                changed: Set(Value::from(changed)),
+                actor_token_id: Set(actor.as_ref().map(|a| a.token_id)),
+                actor_token_name: Set(actor.as_ref().map(|a| a.token_name.clone())),
+                data: Set(Value::Object(data)),
+                occurred_at: Set(now),
+                ..Default::default()
+            });
+        }
+        written += rows.len();
+        if !rows.is_empty() {
+            profile_event::Entity::insert_many(rows).exec_without_returning(txn).await?;
+        }
+    }
+    metrics::counter!("events_written_total").increment(written as u64);
+    Ok(written)
+}
+
+/// The context of the latest event of each of `profiles` that has one.
+async fn latest(
+    db: &impl ConnectionTrait,
+    profiles: impl Iterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, Map<String, Value>>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Latest {
+        profile_id: Uuid,
+        data: Value,
+    }
+    let newest = Query::select()
+        .expr(Func::max(Expr::col(profile_event::Column::Seq)))
+        .from(profile_event::Entity)
+        .and_where(profile_event::Column::ProfileId.is_in(profiles))
+        .group_by_col(profile_event::Column::ProfileId)
+        .to_owned();
+    let rows = profile_event::Entity::find()
+        .select_only()
+        .columns([profile_event::Column::ProfileId, profile_event::Column::Data])
+        .filter(profile_event::Column::Seq.in_subquery(newest))
+        .into_model::<Latest>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row.data {
+            Value::Object(map) => Some((row.profile_id, map)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// One event as the feed and the webhooks give it.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub profile_id: Uuid,
+    pub version: i32,
+    pub changed: Vec<String>,
+    pub actor: Option<Actor>,
+    pub data: Value,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<profile_event::Model> for Event {
+    fn from(row: profile_event::Model) -> Self {
+        let changed = match row.changed {
+            Value::Array(keys) => keys.into_iter().filter_map(|k| k.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        };
+        let actor = match (row.actor_token_id, row.actor_token_name) {
+            (Some(token_id), Some(token_name)) => Some(Actor { token_id, token_name }),
+            _ => None,
+        };
+        Event {
+            seq: row.seq,
+            id: row.id,
+            kind: row.kind,
+            profile_id: row.profile_id,
+            version: row.version,
+            changed,
+            actor,
+            data: row.data,
+            occurred_at: row.occurred_at,
+        }
+    }
+}
+
+/// The position of an event in the feed, as an opaque cursor.
+pub fn cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("event:{seq}"))
+}
+
+fn decode_cursor(text: &str) -> AppResult<i64> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("event:").and_then(|seq| seq.parse().ok()))
+        .ok_or_else(|| AppError::BadUserInput("`after` is not a cursor of this list".to_owned()))
+}
+
+/// What to list of the feed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Feed {
+    /// A cursor: only events committed after it.
+    pub after: Option<String>,
+    /// How many (default 20, at most 250).
+    pub first: Option<i32>,
+    /// Only these types.
+    pub types: Option<Vec<String>>,
+    /// Only this profile's.
+    pub profile_id: Option<Uuid>,
+}
+
+/// A page of the feed: its events and whether more follow.
+#[derive(Clone, Debug, Default)]
+pub struct FeedPage {
+    pub events: Vec<Event>,
+    pub has_next_page: bool,
+}
+
+/// The checked arguments of a feed page: after which `seq`, and how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Window {
+    pub after: i64,
+    pub size: u64,
+}
+
+impl Feed {
+    /// Checks the page size, the types and the cursor.
+    pub fn window(&self) -> AppResult<Window> {
+        let size = match self.first {
+            None => super::page::DEFAULT_PAGE_SIZE,
+            Some(first) => {
+                u64::try_from(first).ok().filter(|size| *size <= super::page::MAX_PAGE_SIZE).ok_or_else(|| {
+                    AppError::BadUserInput(format!("`first` must be between 0 and {}", super::page::MAX_PAGE_SIZE))
+                })?
+            }
+        };
+        if let Some(unknown) = self.types.iter().flatten().find(|t| !TYPES.contains(&t.as_str())) {
+            return Err(AppError::BadUserInput(format!(
+                "unknown event type `{unknown}`: use one of {}",
+                TYPES.join(", ")
+            )));
+        }
+        Ok(Window { after: self.after.as_deref().map(decode_cursor).transpose()?.unwrap_or(0), size })
+    }
+}
+
+/// One page of the feed, in commit order.
+pub async fn page(db: &DatabaseConnection, feed: &Feed) -> AppResult<FeedPage> {
+    let window = feed.window()?;
+    let mut query = profile_event::Entity::find().filter(profile_event::Column::Seq.gt(window.after));
+    if let Some(types) = &feed.types {
+        query = query.filter(profile_event::Column::Kind.is_in(types.iter().cloned()));
+    }
+    if let Some(profile_id) = feed.profile_id {
+        query = query.filter(profile_event::Column::ProfileId.eq(profile_id));
+    }
+    let mut rows = query.order_by_asc(profile_event::Column::Seq).limit(window.size + 1).all(db).await?;
+    let has_next_page = rows.len() as u64 > window.size;
+    rows.truncate(usize::try_from(window.size).unwrap_or(usize::MAX));
+    Ok(FeedPage { events: rows.into_iter().map(Event::from).collect(), has_next_page })
+}
+
+/// The histories of several profiles, one page each (the same window), in one
+/// statement: the events of each numbered within its profile.
+pub async fn histories(
+    db: &DatabaseConnection,
+    profiles: &[Uuid],
+    window: Window,
+) -> Result<HashMap<Uuid, FeedPage>, DbErr> {
+    let numbered = Query::select()
+        .column(profile_event::Column::Seq)
+        .expr_as(Expr::cust("ROW_NUMBER() OVER (PARTITION BY \"profile_id\" ORDER BY \"seq\")"), Alias::new("position"))
+        .from(profile_event::Entity)
+        .and_where(profile_event::Column::ProfileId.is_in(profiles.iter().copied()))
+        .and_where(profile_event::Column::Seq.gt(window.after))
+        .to_owned();
+    let wanted = Query::select()
+        .column(Alias::new("seq"))
+        .from_subquery(numbered, Alias::new("numbered"))
+        .and_where(Expr::col(Alias::new("position")).lte(window.size + 1))
+        .to_owned();
+    let rows = profile_event::Entity::find()
+        .filter(profile_event::Column::Seq.in_subquery(wanted))
+        .order_by_asc(profile_event::Column::Seq)
+        .all(db)
+        .await?;
+    let mut pages: HashMap<Uuid, FeedPage> = profiles.iter().map(|id| (*id, FeedPage::default())).collect();
+    for row in rows {
+        let page = pages.entry(row.profile_id).or_default();
+        if page.events.len() as u64 == window.size {
+            page.has_next_page = true;
+        } else {
+            page.events.push(row.into());
+        }
+    }
+    Ok(pages)
+}

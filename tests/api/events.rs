@@ -1,0 +1,275 @@
+//! Change events (SPEC §7) through the API: the outbox a mutation writes, the pull
+//! feed `events`, `Profile.history`, the envelope and its event context.
+
+use std::collections::BTreeSet;
+
+use profiles_gateway::auth::Scope;
+use profiles_gateway::service::token;
+use serde_json::{Value, json};
+
+use crate::helpers::{Options, TestApp, error_codes, user_errors};
+
+const EVENT: &str = "id type occurredAt profileId version changed actor { tokenId tokenName } data";
+
+async fn feed(app: &TestApp, args: &str) -> Value {
+    let query = format!(
+        "{{ events{args} {{ edges {{ cursor node {{ {EVENT} }} }} pageInfo {{ hasNextPage hasPreviousPage endCursor }} }} }}"
+    );
+    app.data(&query, json!({})).await["events"].clone()
+}
+
+fn nodes(connection: &Value) -> Vec<Value> {
+    connection["edges"].as_array().expect("edges").iter().map(|e| e["node"].clone()).collect()
+}
+
+fn types(connection: &Value) -> Vec<String> {
+    nodes(connection).iter().map(|n| n["type"].as_str().expect("a type").to_owned()).collect()
+}
+
+async fn create(app: &TestApp, input: Value) -> String {
+    let payload = app
+        .mutate(
+            "createProfile",
+            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { field code } } }",
+            json!({ "i": input }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec![]);
+    payload["profile"]["id"].as_str().expect("an id").to_owned()
+}
+
+async fn update(app: &TestApp, id: &str, input: Value) -> Value {
+    app.mutate(
+        "updateProfile",
+        "mutation($id: UUID!, $i: ProfileUpdateInput!) { updateProfile(id: $id, input: $i) { profile { version } userErrors { field code } } }",
+        json!({ "id": id, "i": input }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_created_profile_has_one_event_with_the_reference_context() {
+    let app = TestApp::spawn().await;
+    app.data("mutation { createTag(input: { handle: \"vip\", name: \"VIP\" }) { tag { id } } }", json!({})).await;
+    let id = create(
+        &app,
+        json!({ "firstName": "Example", "lastName": "User", "email": "ex@example.com", "mobilePhone": "+61404123123",
+                "birthYear": 1989, "birthMonth": 1, "birthDay": 1, "tags": ["vip"] }),
+    )
+    .await;
+    let events = feed(&app, "").await;
+    let [event] = nodes(&events).try_into().expect("one event");
+    assert_eq!(event["type"], "profile.created");
+    assert_eq!(event["profileId"], id.as_str());
+    assert_eq!(event["version"], 1);
+    assert!(event["id"].as_str().is_some_and(|id| id.starts_with("evt_") && id.len() == 36), "{event}");
+    assert_eq!(event["actor"], Value::Null, "authentication is off");
+    let data = &event["data"];
+    assert_eq!(data["id"], id.as_str());
+    assert_eq!(data["full_name"], "Example User");
+    assert_eq!(data["mobile_phone_country"], 61);
+    assert_eq!(data["mobile_phone_national_prefix"], "0404123123");
+    assert_eq!(data["birth_date"], "1989-01-01");
+    assert_eq!(data["is_completed"], true);
+    assert_eq!(data["flattened_tags"], json!(["vip"]));
+    assert_eq!(data["tags"][0]["handle"], "vip");
+    assert_eq!(data["profile_type"], "active");
+    assert!(data["attributes"].get("comms").is_some() && data["attributes"]["dates"] == json!([]), "{data}");
+    // Every key of the context is new.
+    let changed: BTreeSet<&str> =
+        event["changed"].as_array().expect("changed").iter().filter_map(Value::as_str).collect();
+    let keys: BTreeSet<&str> = data.as_object().expect("an object").keys().map(String::as_str).collect();
+    assert_eq!(changed, keys);
+}
+
+#[tokio::test]
+async fn an_update_lists_what_changed_and_a_rejected_or_empty_one_emits_nothing() {
+    let app = TestApp::spawn().await;
+    let id = create(&app, json!({ "firstName": "A", "email": "a@example.com" })).await;
+
+    let payload = update(&app, &id, json!({ "email": "not an email" })).await;
+    assert_eq!(user_errors(&payload)[0].1, "INVALID");
+    assert_eq!(types(&feed(&app, "").await), ["profile.created"], "a rejected mutation emits nothing");
+
+    update(&app, &id, json!({ "email": "b@example.com", "firstName": "B" })).await;
+    let events = feed(&app, "").await;
+    let updated = &nodes(&events)[1];
+    assert_eq!(updated["type"], "profile.updated");
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["changed"], json!(["email", "first_name", "full_name"]));
+    assert_eq!(updated["data"]["email"], "b@example.com");
+
+    // The same values again change nothing the context shows.
+    update(&app, &id, json!({ "email": "b@example.com" })).await;
+    assert_eq!(types(&feed(&app, "").await), ["profile.created", "profile.updated"]);
+}
+
+#[tokio::test]
+async fn the_feed_pages_by_cursor_and_filters_by_type_and_profile() {
+    let app = TestApp::spawn().await;
+    let a = create(&app, json!({ "firstName": "A" })).await;
+    let b = create(&app, json!({ "firstName": "B" })).await;
+    update(&app, &a, json!({ "lastName": "Z" })).await;
+    app.data("mutation($id: UUID!) { deleteProfile(id: $id) { profile { id } } }", json!({ "id": b })).await;
+
+    let first = feed(&app, "(first: 2)").await;
+    assert_eq!(types(&first), ["profile.created", "profile.created"]);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    assert_eq!(first["pageInfo"]["hasPreviousPage"], false);
+    let after = first["pageInfo"]["endCursor"].as_str().expect("a cursor");
+    let rest = feed(&app, &format!("(first: 2, after: \"{after}\")")).await;
+    assert_eq!(types(&rest), ["profile.updated", "profile.deleted"]);
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+    let end = rest["pageInfo"]["endCursor"].as_str().expect("a cursor");
+    let empty = feed(&app, &format!("(after: \"{end}\")")).await;
+    assert_eq!(types(&empty), Vec::<String>::new());
+
+    let deletions = feed(&app, "(types: [\"profile.deleted\"])").await;
+    assert_eq!(nodes(&deletions).iter().map(|n| n["profileId"].clone()).collect::<Vec<_>>(), [json!(b)]);
+    let of_a = feed(&app, &format!("(profileId: \"{a}\")")).await;
+    assert_eq!(types(&of_a), ["profile.created", "profile.updated"]);
+
+    let history = app
+        .data(
+            "query($id: UUID!) { profile(id: $id) { history(first: 1) { nodes { type version } pageInfo { hasNextPage endCursor } } } }",
+            json!({ "id": a }),
+        )
+        .await;
+    let history = &history["profile"]["history"];
+    assert_eq!(history["nodes"], json!([{ "type": "profile.created", "version": 1 }]));
+    assert_eq!(history["pageInfo"]["hasNextPage"], true);
+
+    for bad in ["(types: [\"profile.exploded\"])", "(after: \"bm90IGEgY3Vyc29y\")", "(first: 251)"] {
+        let response = app.graphql(&format!("{{ events{bad} {{ nodes {{ id }} }} }}"), json!({})).await;
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{bad}: {response}");
+    }
+}
+
+#[tokio::test]
+async fn histories_of_a_page_cost_one_statement_whatever_its_size() {
+    let app = TestApp::spawn().await;
+    for n in 0..12 {
+        let id = create(&app, json!({ "firstName": format!("P{n}") })).await;
+        update(&app, &id, json!({ "lastName": "L" })).await;
+    }
+    let mut costs = Vec::new();
+    for size in [3, 12] {
+        app.reset_statements();
+        let page = app
+            .data(
+                &format!("{{ profiles(first: {size}) {{ nodes {{ history {{ nodes {{ type version }} }} }} }} }}"),
+                json!({}),
+            )
+            .await;
+        let nodes = page["profiles"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), size);
+        for node in nodes {
+            assert_eq!(
+                node["history"]["nodes"],
+                json!([{ "type": "profile.created", "version": 1 }, { "type": "profile.updated", "version": 2 }])
+            );
+        }
+        costs.push(app.statements().len());
+    }
+    assert_eq!(costs[0], costs[1], "statements for 3 and for 12 profiles");
+    assert_eq!(costs[0], 2, "the page and the histories");
+}
+
+#[tokio::test]
+async fn deleting_a_tag_emits_one_update_per_holder_and_purge_carries_the_last_context() {
+    let app = TestApp::spawn().await;
+    let tag = app.data("mutation { createTag(input: { handle: \"t\", name: \"T\" }) { tag { id } } }", json!({})).await;
+    let tag = tag["createTag"]["tag"]["id"].as_str().expect("an id").to_owned();
+    let holders = [
+        create(&app, json!({ "firstName": "A", "tags": ["t"] })).await,
+        create(&app, json!({ "firstName": "B", "tags": ["t"] })).await,
+    ];
+    create(&app, json!({ "firstName": "C" })).await;
+    let before = feed(&app, "").await["pageInfo"]["endCursor"].as_str().expect("a cursor").to_owned();
+    app.data("mutation($id: ID!) { deleteTag(id: $id) { deletedId } }", json!({ "id": tag })).await;
+    let after = feed(&app, &format!("(after: \"{before}\")")).await;
+    let events = nodes(&after);
+    let mut profiles: Vec<&str> = events.iter().map(|e| e["profileId"].as_str().expect("an id")).collect();
+    profiles.sort();
+    let mut want: Vec<&str> = holders.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(profiles, want);
+    for event in &events {
+        assert_eq!(event["type"], "profile.updated");
+        assert_eq!(event["changed"], json!(["flattened_tags", "tags"]));
+        assert_eq!(event["data"]["tags"], json!([]));
+    }
+
+    let purged = &holders[0];
+    app.data("mutation($id: UUID!) { purgeProfile(id: $id) { purgedProfileId } }", json!({ "id": purged })).await;
+    let last = feed(&app, "(types: [\"profile.purged\"])").await;
+    let [event] = nodes(&last).try_into().expect("one purge");
+    assert_eq!(event["profileId"], purged.as_str());
+    assert_eq!(event["data"]["first_name"], "A", "the context before the purge");
+    assert_eq!(event["version"], 2);
+}
+
+#[tokio::test]
+async fn the_actor_is_the_token_that_made_the_change() {
+    let app = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
+    let (row, secret) = token::create(&app.db, "bff", &[Scope::ProfilesWrite]).await.expect("a token");
+    let (_, response) = app
+        .graphql_as(
+            Some(&secret),
+            "mutation { createProfile(input: { firstName: \"T\" }) { profile { id } } }",
+            json!({}),
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let (_, response) =
+        app.graphql_as(Some(&secret), &format!("{{ events {{ nodes {{ {EVENT} }} }} }}"), json!({})).await;
+    let actor = &response["data"]["events"]["nodes"][0]["actor"];
+    assert_eq!(actor, &json!({ "tokenId": row.id.to_string(), "tokenName": "bff" }));
+}
+
+/// Writers commit concurrently while a reader polls the feed with its cursor: the
+/// reader ends up with every event, each once, in the order of `seq`.
+#[tokio::test]
+async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
+    let app = TestApp::spawn().await;
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            ids.push(create(&app, json!({ "firstName": format!("W{n}") })).await);
+        }
+        ids
+    };
+    let writers = ids.iter().cloned().map(|id| {
+        let app = &app;
+        async move {
+            for n in 0..8 {
+                let payload = update(app, &id, json!({ "lastName": format!("L{n}") })).await;
+                assert_eq!(user_errors(&payload), vec![]);
+            }
+        }
+    });
+    let expected = 4 + 4 * 8;
+    let reader = async {
+        let mut seen: Vec<String> = Vec::new();
+        let mut cursor: Option<String> = None;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while seen.len() < expected && std::time::Instant::now() < deadline {
+            let args = cursor.as_ref().map_or("(first: 5)".to_owned(), |c| format!("(first: 5, after: \"{c}\")"));
+            let page = feed(&app, &args).await;
+            let got = nodes(&page);
+            if got.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            seen.extend(got.iter().map(|n| n["id"].as_str().expect("an id").to_owned()));
+            if let Some(end) = page["pageInfo"]["endCursor"].as_str() {
+                cursor = Some(end.to_owned());
+            }
+        }
+        seen
+    };
+    let (_, seen) = tokio::join!(futures_util::future::join_all(writers), reader);
+    let all: Vec<String> =
+        nodes(&feed(&app, "(first: 250)").await).iter().map(|n| n["id"].as_str().expect("an id").to_owned()).collect();
+    assert_eq!(all.len(), expected);
+    assert_eq!(seen, all, "the poller saw every event once, in commit order");
+}
