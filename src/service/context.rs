@@ -91,7 +91,7 @@ struct Context<'a> {
     profile_type: entity::enums::ProfileType,
 }
 
-/// The context of a profile read with [`everything`], as of `today` (UTC).
+/// The context of a profile read with [`Selection::everything`], as of `today` (UTC).
 pub fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
     let m = &planned.model;
     let r = &planned.relations;
@@ -166,26 +166,8 @@ pub async fn load(
     today: NaiveDate,
 ) -> Result<Vec<(Uuid, Map<String, Value>)>, DbErr> {
     let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
-    let rows = read::rows(db, query, &everything()).await?;
+    let rows = read::rows(db, query, &Selection::everything()).await?;
     Ok(rows.iter().map(|planned| (planned.model.id, of(planned, today))).collect())
-}
-
-/// Everything the context reads: every column of the profile and of each relation.
-fn everything() -> Selection {
-    use read::Columns;
-    Selection {
-        profile: Columns::all(),
-        addresses: Some(Columns::all()),
-        dates: Some(Columns::all()),
-        identities: Some(Columns::all()),
-        tags: Some(Columns::all()),
-        statuses: Some(Columns::all()),
-        comms: Some(Columns::all()),
-        appearance: Some(Columns::all()),
-        tier: Some(Columns::all()),
-        preferred_location: Some(Columns::all()),
-        joined_location: Some(Columns::all()),
-    }
 }
 
 /// The top-level keys whose value differs between `before` and `after`, in

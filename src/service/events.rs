@@ -28,8 +28,15 @@ use super::write::{Change, ChangeKind};
 use crate::error::{AppError, AppResult};
 
 /// The event types, as `type` holds them.
-pub const TYPES: [&str; 5] =
-    ["profile.created", "profile.updated", "profile.deleted", "profile.restored", "profile.purged"];
+pub const TYPES: [&str; 5] = {
+    let mut types = [""; 5];
+    let mut i = 0;
+    while i < types.len() {
+        types[i] = ChangeKind::ALL[i].event_type();
+        i += 1;
+    }
+    types
+};
 
 /// The key of the advisory lock that orders commits that write events (PostgreSQL).
 const COMMIT_ORDER_LOCK: i64 = 0x7072_6f66_696c_6573; // "profiles"
@@ -38,24 +45,13 @@ const COMMIT_ORDER_LOCK: i64 = 0x7072_6f66_696c_6573; // "profiles"
 /// parameters of one statement, when a write changes many profiles (deleting a tag).
 const CHUNK: usize = 200;
 
-/// The event type of a change.
-pub fn type_of(kind: ChangeKind) -> &'static str {
-    match kind {
-        ChangeKind::Created => TYPES[0],
-        ChangeKind::Updated => TYPES[1],
-        ChangeKind::Deleted => TYPES[2],
-        ChangeKind::Restored => TYPES[3],
-        ChangeKind::Purged => TYPES[4],
-    }
-}
-
 /// Writes the events of `changes` in transaction `txn`, just before it commits.
 /// `purged` holds the last context of each purged profile. An update that changed no
 /// key of the context writes none. Returns how many it wrote.
 pub(crate) async fn write(
     txn: &impl ConnectionTrait,
     changes: &[Change],
-    purged: &BTreeMap<Uuid, Map<String, Value>>,
+    mut purged: BTreeMap<Uuid, Map<String, Value>>,
 ) -> Result<usize, DbErr> {
     if changes.is_empty() {
         return Ok(0);
@@ -73,20 +69,23 @@ pub(crate) async fn write(
     let actor = actor::current();
     let mut written = 0;
     for chunk in changes.chunks(CHUNK) {
-        let ids: Vec<Uuid> = chunk.iter().filter(|c| c.kind != ChangeKind::Purged).map(|c| c.profile_id).collect();
-        let after: HashMap<Uuid, Map<String, Value>> = context::load(txn, &ids, today).await?.into_iter().collect();
-        let before = latest(txn, chunk.iter().map(|c| c.profile_id)).await?;
+        let read_back = chunk.iter().filter(|c| c.kind != ChangeKind::Purged).map(|c| c.profile_id);
+        let mut after: HashMap<Uuid, Map<String, Value>> =
+            context::load(txn, &read_back.collect::<Vec<_>>(), today).await?.into_iter().collect();
+        // Only a change to a profile that existed compares with its previous event.
+        let compared = chunk.iter().filter(|c| !matches!(c.kind, ChangeKind::Created | ChangeKind::Purged));
+        let before = latest(txn, &compared.map(|c| c.profile_id).collect::<Vec<_>>()).await?;
         let mut rows = Vec::with_capacity(chunk.len());
         for change in chunk {
             let (data, changed) = match change.kind {
                 ChangeKind::Purged => {
-                    let data = purged.get(&change.profile_id).cloned().ok_or_else(|| {
+                    let data = purged.remove(&change.profile_id).ok_or_else(|| {
                         DbErr::Custom(format!("profile {} was purged without its context", change.profile_id))
                     })?;
                     (data, Vec::new())
                 }
                 kind => {
-                    let data = after.get(&change.profile_id).cloned().ok_or_else(|| {
+                    let data = after.remove(&change.profile_id).ok_or_else(|| {
                         DbErr::Custom(format!("profile {} changed but cannot be read back", change.profile_id))
                     })?;
                     let changed = match (kind, before.get(&change.profile_id)) {
@@ -101,7 +100,7 @@ pub(crate) async fn write(
             };
             rows.push(profile_event::ActiveModel {
                 id: Set(format!("evt_{}", Uuid::new_v4().simple())),
-                kind: Set(type_of(change.kind).to_owned()),
+                kind: Set(change.kind.event_type().to_owned()),
                 profile_id: Set(change.profile_id),
                 version: Set(change.version),
                 changed: Set(Value::from(changed)),
@@ -122,10 +121,10 @@ pub(crate) async fn write(
 }
 
 /// The context of the latest event of each of `profiles` that has one.
-async fn latest(
-    db: &impl ConnectionTrait,
-    profiles: impl Iterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, Map<String, Value>>, DbErr> {
+async fn latest(db: &impl ConnectionTrait, profiles: &[Uuid]) -> Result<HashMap<Uuid, Map<String, Value>>, DbErr> {
+    if profiles.is_empty() {
+        return Ok(HashMap::new());
+    }
     #[derive(FromQueryResult)]
     struct Latest {
         profile_id: Uuid,
@@ -134,7 +133,7 @@ async fn latest(
     let newest = Query::select()
         .expr(Func::max(Expr::col(profile_event::Column::Seq)))
         .from(profile_event::Entity)
-        .and_where(profile_event::Column::ProfileId.is_in(profiles))
+        .and_where(profile_event::Column::ProfileId.is_in(profiles.iter().copied()))
         .group_by_col(profile_event::Column::ProfileId)
         .to_owned();
     let rows = profile_event::Entity::find()
@@ -235,14 +234,7 @@ pub struct Window {
 impl Feed {
     /// Checks the page size, the types and the cursor.
     pub fn window(&self) -> AppResult<Window> {
-        let size = match self.first {
-            None => super::page::DEFAULT_PAGE_SIZE,
-            Some(first) => {
-                u64::try_from(first).ok().filter(|size| *size <= super::page::MAX_PAGE_SIZE).ok_or_else(|| {
-                    AppError::BadUserInput(format!("`first` must be between 0 and {}", super::page::MAX_PAGE_SIZE))
-                })?
-            }
-        };
+        let size = self.first.map_or(Ok(super::page::DEFAULT_PAGE_SIZE), |first| super::page::size("first", first))?;
         if let Some(unknown) = self.types.iter().flatten().find(|t| !TYPES.contains(&t.as_str())) {
             return Err(AppError::BadUserInput(format!(
                 "unknown event type `{unknown}`: use one of {}",

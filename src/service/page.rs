@@ -42,15 +42,17 @@ pub struct Window {
     pub before: Option<Cursor>,
 }
 
+/// A page size as argument `name` gives it: 0 to [`MAX_PAGE_SIZE`].
+pub fn size(name: &str, value: i32) -> AppResult<u64> {
+    u64::try_from(value)
+        .ok()
+        .filter(|size| *size <= MAX_PAGE_SIZE)
+        .ok_or_else(|| AppError::BadUserInput(format!("`{name}` must be between 0 and {MAX_PAGE_SIZE}")))
+}
+
 impl PageArgs {
     /// Checks sizes and decodes cursors for an order named `order`.
     pub fn window(&self, order: &str) -> AppResult<Window> {
-        let size = |name: &str, value: i32| -> AppResult<u64> {
-            u64::try_from(value)
-                .ok()
-                .filter(|size| *size <= MAX_PAGE_SIZE)
-                .ok_or_else(|| AppError::BadUserInput(format!("`{name}` must be between 0 and {MAX_PAGE_SIZE}")))
-        };
         let (size, direction) = match (self.first, self.last) {
             (Some(_), Some(_)) => {
                 return Err(AppError::BadUserInput("give `first` or `last`, not both".to_owned()));

@@ -92,6 +92,25 @@ pub struct Selection {
     pub joined_location: Option<Columns<location::Entity>>,
 }
 
+impl Selection {
+    /// Every column of the profile and of every relation (the event context).
+    pub fn everything() -> Self {
+        Selection {
+            profile: Columns::all(),
+            addresses: Some(Columns::all()),
+            dates: Some(Columns::all()),
+            identities: Some(Columns::all()),
+            tags: Some(Columns::all()),
+            statuses: Some(Columns::all()),
+            comms: Some(Columns::all()),
+            appearance: Some(Columns::all()),
+            tier: Some(Columns::all()),
+            preferred_location: Some(Columns::all()),
+            joined_location: Some(Columns::all()),
+        }
+    }
+}
+
 /// The relations a planned read fetched with the profile; `None`: not fetched.
 #[derive(Clone, Debug, Default)]
 pub struct Relations {

@@ -71,13 +71,18 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
+    /// Every kind, in the order of [`ChangeKind::event_type`]'s list.
+    pub const ALL: [ChangeKind; 5] =
+        [ChangeKind::Created, ChangeKind::Updated, ChangeKind::Deleted, ChangeKind::Restored, ChangeKind::Purged];
+
+    /// The type of the change event this kind of change writes.
+    pub const fn event_type(self) -> &'static str {
         match self {
-            ChangeKind::Created => "created",
-            ChangeKind::Updated => "updated",
-            ChangeKind::Deleted => "deleted",
-            ChangeKind::Restored => "restored",
-            ChangeKind::Purged => "purged",
+            ChangeKind::Created => "profile.created",
+            ChangeKind::Updated => "profile.updated",
+            ChangeKind::Deleted => "profile.deleted",
+            ChangeKind::Restored => "profile.restored",
+            ChangeKind::Purged => "profile.purged",
         }
     }
 }
@@ -185,7 +190,7 @@ impl Write {
     pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
         let Write { txn, changes, purged } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        super::events::write(&txn, &changes, &purged).await?;
+        super::events::write(&txn, &changes, purged).await?;
         txn.commit().await?;
         Ok(changes)
     }
