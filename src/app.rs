@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::graphql::SchemaOptions;
 use crate::http::serve::{ConnectionLimits, Server};
 use crate::http::{AppState, router};
+use crate::service::delivery::Worker;
 use crate::{auth, telemetry};
 
 /// The application state `config` describes, over `db`, with the process's metrics.
@@ -19,8 +20,12 @@ pub fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<AppState
             config.listen
         );
     }
-    let options =
-        SchemaOptions { region: config.default_region, limits: config.limits.clone(), ..SchemaOptions::default() };
+    let options = SchemaOptions {
+        region: config.default_region,
+        limits: config.limits.clone(),
+        webhooks: config.webhooks.clone(),
+        ..SchemaOptions::default()
+    };
     let mut state = AppState::new(db, options, telemetry::install_metrics()).with_auth(auth_required);
     state.http = config.http.clone();
     state.slow_request = config.slow_request;
@@ -35,7 +40,10 @@ pub async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!("GraphiQL on http://{}/graphql", listener.local_addr()?);
     let settings = Serving { connections: config.connections, grace: config.shutdown_grace };
+    let worker = Worker::start(db.clone(), config.webhooks.clone(), state.wakeups.clone());
     serve_until(state, listener, settings, shutdown_signal()).await;
+    // Deliveries in flight finish (each within the webhook timeout) and are recorded.
+    worker.stop().await;
     db.close().await?;
     tracing::info!("stopped");
     Ok(())

@@ -60,6 +60,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub connections: crate::http::serve::ConnectionLimits,
+
+    #[command(flatten)]
+    pub webhooks: crate::service::webhook::WebhookSettings,
 }
 
 impl Config {

@@ -22,3 +22,5 @@ pub mod scalars;
 pub mod status;
 pub mod tag;
 pub mod tier;
+pub mod webhook;
+pub mod webhook_delivery;

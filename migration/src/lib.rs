@@ -8,6 +8,7 @@ mod m20261129_000003_unvalued_indexes;
 mod m20261129_000004_api_tokens;
 mod m20261201_000001_profile_changes;
 mod m20261202_000001_profile_events;
+mod m20261203_000001_webhooks;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_api_tokens::Migration),
             Box::new(m20261201_000001_profile_changes::Migration),
             Box::new(m20261202_000001_profile_events::Migration),
+            Box::new(m20261203_000001_webhooks::Migration),
         ]
     }
 }

@@ -66,12 +66,27 @@ impl async_graphql::Guard for Scoped {
                 Some(undeclared)
             }
         };
-        match refusal {
-            None => Ok(()),
-            Some(message) => Err(async_graphql::Error::new(message)
-                .extend_with(|_, extensions| extensions.set("code", ErrorCode::Forbidden.as_str()))),
-        }
+        refusal.map_or(Ok(()), |message| Err(forbidden(message)))
     }
+}
+
+/// The guard of a subscription field, where async-graphql has no `requires_scopes`:
+/// the caller must hold the scope.
+pub struct Needs(pub Scope);
+
+impl async_graphql::Guard for Needs {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        if ctx.data_opt::<Caller>().is_some_and(|caller| caller.may(self.0)) {
+            return Ok(());
+        }
+        let field = ctx.item.node.name.node.as_str();
+        Err(forbidden(format!("`{field}` needs the `{}` scope", self.0.as_str())))
+    }
+}
+
+fn forbidden(message: String) -> async_graphql::Error {
+    async_graphql::Error::new(message)
+        .extend_with(|_, extensions| extensions.set("code", ErrorCode::Forbidden.as_str()))
 }
 
 pub fn too_complex(message: String) -> ServerError {

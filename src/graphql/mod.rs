@@ -10,9 +10,10 @@ pub mod nesting;
 pub mod order;
 pub mod plan;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
@@ -20,8 +21,9 @@ use crate::domain::phone::Region;
 pub use limits::Limits;
 use mutation::MutationRoot;
 use query::QueryRoot;
+use subscription::SubscriptionRoot;
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// "Today" for birthday fields: the service's UTC date, or a fixed date in tests.
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,10 +43,17 @@ pub struct SchemaOptions {
     pub region: Region,
     pub clock: Clock,
     pub limits: Limits,
+    /// Webhook settings (the URL rules of `createWebhook`, the subscriptions' poll).
+    pub webhooks: crate::service::webhook::WebhookSettings,
 }
 
-/// Builds the schema. Loaders are not here: they are made per request (see `app`).
-pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema {
+/// Builds the schema; subscriptions wait on `wakeups` (`service::wakeup`). Loaders are
+/// not here: they are made per request (see `http::graphql`).
+pub fn build_schema(
+    db: DatabaseConnection,
+    options: SchemaOptions,
+    wakeups: crate::service::wakeup::Wakeups,
+) -> AppSchema {
     let limits = options.limits;
     // No extensions: with any, async-graphql sends every field of a response through
     // the extension chain and a registry look-up, which cost a third of the CPU of a
@@ -53,8 +62,10 @@ pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema
     // (`guard::parse` and `check`, `errors::ensure_codes`). Introspection, when switched off, is
     // refused by `guard` with FORBIDDEN; async-graphql's own switch would answer
     // `__schema: null` without saying why.
-    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .data(db)
+        .data(options.webhooks)
+        .data(wakeups)
         .data(options.region)
         .data(options.clock)
         // The defaults admit GraphiQL's introspection query and a page of 50 profiles
@@ -67,12 +78,12 @@ pub fn build_schema(db: DatabaseConnection, options: SchemaOptions) -> AppSchema
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot).finish().sdl()
 }
 
 /// The same with the federation directives, which show each root field's declared
 /// scope as `@requiresScopes` (a test checks that every root field has one).
 pub fn sdl_with_scopes() -> String {
     let options = async_graphql::SDLExportOptions::new().federation();
-    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription).finish().sdl_with_options(options)
+    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot).finish().sdl_with_options(options)
 }

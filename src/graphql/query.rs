@@ -10,6 +10,7 @@ use super::list_args::{self, ProfileFilter, ProfileOrder};
 use super::types::connection::ProfileConnection;
 use super::types::event::EventConnection;
 use super::types::profile::Profile;
+use super::types::webhook::Webhook;
 use super::{Clock, plan};
 use crate::domain::phone::{self, Region};
 use crate::error::AppError;
@@ -17,7 +18,7 @@ use crate::service::events::{self, Feed};
 use crate::service::page::PageArgs;
 use crate::service::profile::ProfileKey as Key;
 use crate::service::{profile_filter, profile_order};
-use crate::service::{read, reference};
+use crate::service::{read, reference, webhook};
 
 /// A unique key of a profile: give exactly one.
 #[derive(OneofObject)]
@@ -146,6 +147,23 @@ impl QueryRoot {
         let feed = Feed { after, first, types, profile_id };
         let page = events::page(db, &feed).await?;
         Ok(EventConnection::new(page, feed.after.is_some()))
+    }
+
+    /// Every webhook, oldest first.
+    #[graphql(complexity = "REFERENCE_LIST * child_complexity", requires_scopes = "admin")]
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        let rows = webhook::list(ctx.data::<DatabaseConnection>()?).await?;
+        Ok(rows.into_iter().map(Webhook).collect())
+    }
+
+    /// A webhook by id; null when there is none.
+    #[graphql(requires_scopes = "admin")]
+    async fn webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id.")] id: Uuid,
+    ) -> Result<Option<Webhook>> {
+        Ok(webhook::get(ctx.data::<DatabaseConnection>()?, id).await?.map(Webhook))
     }
 
     /// Every tag, by handle.

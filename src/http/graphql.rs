@@ -7,8 +7,10 @@
 //! specification requires. A browser asking for HTML gets GraphiQL.
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -211,7 +213,12 @@ pub async fn get(
     Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
 ) -> Response {
+    if let (Ok(websocket), Ok(protocol)) = (websocket, protocol) {
+        return super::subscription::upgrade(state, websocket, protocol);
+    }
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     if accept.contains("text/html") && query.is_none() {
         return crate::graphiql::page();

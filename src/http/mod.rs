@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod graphql;
 pub mod serve;
+pub mod subscription;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,15 +67,19 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// How many requests are being served now (tests wait on it).
     pub in_flight: Arc<watch::Sender<usize>>,
+    /// Changes when events may have been committed (the delivery worker waits on it).
+    pub wakeups: crate::service::wakeup::Wakeups,
 }
 
 impl AppState {
     /// State over `db` with the schema `options` describe, default HTTP limits, no
     /// tokens required, and metrics kept by `metrics` ([`telemetry::install_metrics`]).
     pub fn new(db: DatabaseConnection, options: SchemaOptions, metrics: PrometheusHandle) -> Self {
+        let wakeups = crate::service::wakeup::wakeups(&db);
         AppState {
             limits: options.limits.clone(),
-            schema: build_schema(db.clone(), options),
+            schema: build_schema(db.clone(), options, wakeups.clone()),
+            wakeups,
             db,
             auth_required: false,
             http: HttpLimits::default(),
@@ -94,8 +99,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let limits = state.http.clone();
-    let metrics =
-        Router::new().route("/metrics", get(telemetry::scrape)).with_state((state.db.clone(), state.metrics.clone()));
+    let metrics = Router::new().route("/metrics", get(scrape)).with_state((state.db.clone(), state.metrics.clone()));
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route(&format!("{}/{{file}}", crate::graphiql::ASSETS), get(crate::graphiql::asset))
@@ -151,6 +155,14 @@ async fn count_in_flight(
     in_flight.send_modify(|n| *n += 1);
     let _leaving = Leaving(in_flight);
     next.run(request).await
+}
+
+/// The metrics, with the webhook backlog read at the scrape.
+async fn scrape(State((db, metrics)): State<(DatabaseConnection, PrometheusHandle)>) -> impl IntoResponse {
+    if let Err(error) = crate::service::delivery::observe_backlog(&db).await {
+        tracing::warn!(%error, "cannot read the webhook backlog");
+    }
+    telemetry::scrape(State((db, metrics))).await
 }
 
 /// 200 when the database answers, 503 when it does not.

@@ -10,8 +10,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::profile_event;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
@@ -37,6 +35,9 @@ pub const TYPES: [&str; 5] = {
     }
     types
 };
+
+/// The PostgreSQL channel a write that wrote events notifies at its commit.
+pub const CHANNEL: &str = "profile_events";
 
 /// The key of the advisory lock that orders commits that write events (PostgreSQL).
 const COMMIT_ORDER_LOCK: i64 = 0x7072_6f66_696c_6573; // "profiles"
@@ -67,6 +68,7 @@ pub(crate) async fn write(
     let now = crate::db::now();
     let today = now.date_naive();
     let actor = actor::current();
+    let webhooks = super::webhook::active(txn).await?;
     let mut written = 0;
     for chunk in changes.chunks(CHUNK) {
         let read_back = chunk.iter().filter(|c| c.kind != ChangeKind::Purged).map(|c| c.profile_id);
@@ -113,8 +115,13 @@ pub(crate) async fn write(
         }
         written += rows.len();
         if !rows.is_empty() {
+            let deliveries = super::webhook::deliveries_of(&webhooks, &rows, now);
             profile_event::Entity::insert_many(rows).exec_without_returning(txn).await?;
+            super::webhook::queue(txn, deliveries).await?;
         }
+    }
+    if written > 0 {
+        super::wakeup::notify(txn).await?;
     }
     metrics::counter!("events_written_total").increment(written as u64);
     Ok(written)
@@ -166,6 +173,25 @@ pub struct Event {
     pub occurred_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl Event {
+    /// The envelope webhooks deliver (SPEC §7): the same fields as GraphQL's `Event`.
+    pub fn envelope(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.kind,
+            "occurredAt": self.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            "profileId": self.profile_id,
+            "version": self.version,
+            "changed": self.changed,
+            "actor": self.actor.as_ref().map(|a| serde_json::json!({
+                "tokenId": a.token_id.to_string(),
+                "tokenName": a.token_name,
+            })),
+            "data": self.data,
+        })
+    }
+}
+
 impl From<profile_event::Model> for Event {
     fn from(row: profile_event::Model) -> Self {
         let changed = match row.changed {
@@ -192,16 +218,11 @@ impl From<profile_event::Model> for Event {
 
 /// The position of an event in the feed, as an opaque cursor.
 pub fn cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("event:{seq}"))
+    super::page::numbered_cursor("event", seq)
 }
 
 fn decode_cursor(text: &str) -> AppResult<i64> {
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("event:").and_then(|seq| seq.parse().ok()))
-        .ok_or_else(|| AppError::BadUserInput("`after` is not a cursor of this list".to_owned()))
+    super::page::decode_numbered_cursor("event", text)
 }
 
 /// What to list of the feed.
@@ -243,6 +264,17 @@ impl Feed {
         }
         Ok(Window { after: self.after.as_deref().map(decode_cursor).transpose()?.unwrap_or(0), size })
     }
+}
+
+/// The `seq` of the latest event (0 when there is none): where a subscription starts.
+pub async fn last_seq(db: &DatabaseConnection) -> AppResult<i64> {
+    let latest: Option<Option<i64>> = profile_event::Entity::find()
+        .select_only()
+        .expr(Func::max(Expr::col(profile_event::Column::Seq)))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(latest.flatten().unwrap_or(0))
 }
 
 /// One page of the feed, in commit order.

@@ -101,6 +101,22 @@ impl Cursor {
     }
 }
 
+/// An opaque cursor for a position in a list numbered by `kind` (the feed's `seq`,
+/// a delivery's id).
+pub fn numbered_cursor(kind: &str, n: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{n}"))
+}
+
+/// The number behind a [`numbered_cursor`] of `kind`; BAD_USER_INPUT for anything else.
+pub fn decode_numbered_cursor(kind: &str, text: &str) -> AppResult<i64> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix(kind)?.strip_prefix(':')?.parse().ok())
+        .ok_or_else(|| AppError::BadUserInput("`after` is not a cursor of this list".to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,8 +190,11 @@ impl Write {
     pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
         let Write { txn, changes, purged } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        super::events::write(&txn, &changes, purged).await?;
+        let written = super::events::write(&txn, &changes, purged).await?;
         txn.commit().await?;
+        if written > 0 {
+            super::wakeup::committed();
+        }
         Ok(changes)
     }
 }

@@ -30,7 +30,7 @@ pub struct TestApp {
     /// The URL of the test's database (straight to it, not through `Options::via`).
     pub url: String,
     statements: Arc<Mutex<Vec<String>>>,
-    _database: TestDatabase,
+    _database: Option<TestDatabase>,
 }
 
 /// A database of a test's own, dropped with this value.
@@ -144,6 +144,15 @@ impl TestApp {
         let (url, database) = TestDatabase::create().await;
         let direct = profiles_gateway::db::connect(&url, options.pool).await.expect("connect to the test database");
         profiles_gateway::db::migrate(&direct).await.expect("migrate the test database");
+        TestApp::over(url, Some(database), options).await
+    }
+
+    /// A second app (a replica) over `other`'s database, which `other` keeps.
+    pub async fn spawn_on_database(other: &TestApp) -> TestApp {
+        TestApp::over(other.url.clone(), None, Options::default()).await
+    }
+
+    async fn over(url: String, database: Option<TestDatabase>, options: Options) -> TestApp {
         let direct_url = url.clone();
         let url = options.via.as_ref().map_or(url.clone(), |via| via(&url));
         let mut db = profiles_gateway::db::connect(&url, options.pool).await.expect("connect to the test database");

@@ -29,4 +29,5 @@ mod schema;
 mod security;
 mod shutdown;
 mod validation;
+mod webhooks;
 mod write_seam;

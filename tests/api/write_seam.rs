@@ -338,6 +338,63 @@ async fn every_mutation_records_one_change_per_changed_profile_and_failures_reco
         &[],
     )
     .await;
+    // Webhooks change no profile: they record nothing (a delivery is not a change).
+    let webhook = seam
+        .step(
+            "createWebhook",
+            r#"mutation { createWebhook(input: { url: "http://127.0.0.1:9/hook", events: ["*"], isActive: false }) { webhook { id } } }"#,
+            json!({}),
+            &[],
+        )
+        .await["webhook"]["id"]
+        .clone();
+    seam.step(
+        "updateWebhook",
+        "mutation($id: UUID!) { updateWebhook(id: $id, input: { description: \"x\" }) { webhook { id } } }",
+        json!({ "id": webhook }),
+        &[],
+    )
+    .await;
+    seam.step(
+        "rotateWebhookSecret",
+        "mutation($id: UUID!) { rotateWebhookSecret(id: $id) { secret } }",
+        json!({ "id": webhook }),
+        &[],
+    )
+    .await;
+    seam.step(
+        "updateWebhook",
+        "mutation($id: UUID!) { updateWebhook(id: $id, input: { isActive: true }) { webhook { id } } }",
+        json!({ "id": webhook }),
+        &[],
+    )
+    .await;
+    seam.step(
+        "updateProfile",
+        &format!(
+            "mutation($id: UUID!) {{ updateProfile(id: $id, input: {{ firstName: \"Hooked\" }}) {{ {PROFILE} }} }}"
+        ),
+        json!({ "id": p }),
+        &[(p, "updated")],
+    )
+    .await;
+    let log = app
+        .data("query($id: UUID!) { webhook(id: $id) { deliveries { nodes { id } } } }", json!({ "id": webhook }))
+        .await;
+    seam.step(
+        "redeliverWebhookDelivery",
+        "mutation($id: ID!) { redeliverWebhookDelivery(id: $id) { delivery { id } } }",
+        json!({ "id": log["webhook"]["deliveries"]["nodes"][0]["id"] }),
+        &[],
+    )
+    .await;
+    seam.step(
+        "deleteWebhook",
+        "mutation($id: UUID!) { deleteWebhook(id: $id) { deletedId } }",
+        json!({ "id": webhook }),
+        &[],
+    )
+    .await;
     seam.step(
         "purgeProfile",
         "mutation($id: UUID!) { purgeProfile(id: $id) { purgedProfileId } }",

@@ -12,6 +12,7 @@ mod preferences;
 mod profile;
 mod reference;
 mod user_error;
+mod webhook;
 
 use async_graphql::{Context, MergedObject, Result};
 use sea_orm::DatabaseConnection;
@@ -28,6 +29,7 @@ pub struct MutationRoot(
     labels::LabelMutation,
     preferences::PreferenceMutation,
     reference::ReferenceMutation,
+    webhook::WebhookMutation,
 );
 
 fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {

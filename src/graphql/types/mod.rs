@@ -3,3 +3,4 @@
 pub mod connection;
 pub mod event;
 pub mod profile;
+pub mod webhook;

@@ -1,0 +1,454 @@
+//! The delivery worker (SPEC §7): a Tokio task in every serving process that sends
+//! pending webhook deliveries, signed per Standard Webhooks, and records each outcome.
+//!
+//! - **Claiming.** One statement takes up to the free concurrency's worth of due
+//!   deliveries and leases them (`locked_until`, twice the timeout and a second); on
+//!   PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so replicas never
+//!   take the same row. A worker that dies mid-delivery leaves its lease to run out:
+//!   the delivery is sent again then (at least once, never lost).
+//! - **Order.** A delivery is due only when no earlier delivery of the same profile to
+//!   the same webhook is still pending: a later event waits while an earlier one is
+//!   retried (or in flight on another replica).
+//! - **Outcome.** A 2xx is DELIVERED. Anything else, a timeout or a connection error is
+//!   retried after [`retry_delay`] until the last attempt, then FAILED. A webhook whose
+//!   attempts have all failed for `disable_after` is switched off, with the reason.
+//! - **Waking.** `wakeup::wakeups` (LISTEN/NOTIFY, or the in-process signal), the
+//!   end of a delivery, the earliest retry this worker scheduled, and a poll interval.
+//! - **Stopping.** [`Worker::stop`] stops claiming and waits for the deliveries in
+//!   flight (each bounded by the timeout); their outcome is recorded.
+//! - **Housekeeping.** Hourly, events older than the retention are pruned once no
+//!   delivery of theirs is pending, keeping each profile's latest.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use entity::{profile_event, webhook, webhook_delivery};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ColumnTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    Statement,
+};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::events::Event;
+use super::webhook::{DELIVERED, FAILED, PENDING, WebhookSettings, sign};
+
+/// The longest wait between retries.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(12 * 3600);
+
+/// How often old events are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The delay before retry number `failed` (1 after the first failed attempt): the base
+/// times 4^(failed−1), at most 12 hours, times a random factor in [0.8, 1.2) so that
+/// deliveries failed together do not come back together.
+pub fn retry_delay(base: Duration, failed: u32) -> Duration {
+    let exponential = base.saturating_mul(4u32.saturating_pow(failed.saturating_sub(1))).min(MAX_RETRY_DELAY);
+    exponential.mul_f64(0.8 + 0.4 * fastrand::f64())
+}
+
+/// The running worker; [`Worker::stop`] ends it.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts delivering from `db`, woken by `wake` (see `wakeup::wakeups`).
+    pub fn start(db: DatabaseConnection, settings: WebhookSettings, wake: watch::Receiver<u64>) -> Worker {
+        let (stop, stopping) = watch::channel(false);
+        let task = tokio::spawn(run(db, settings, wake, stopping));
+        Worker { stop, task }
+    }
+
+    /// Stops claiming and waits for the deliveries in flight to be sent and recorded.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the delivery worker ended abnormally");
+        }
+    }
+}
+
+async fn run(
+    db: DatabaseConnection,
+    settings: WebhookSettings,
+    mut wake: watch::Receiver<u64>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let client = match reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("profiles-gateway/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "no HTTP client: webhooks are not delivered");
+            return;
+        }
+    };
+    let concurrency = settings.concurrency as usize;
+    let mut in_flight: JoinSet<Option<DateTime<Utc>>> = JoinSet::new();
+    let mut next_retry: Option<DateTime<Utc>> = None;
+    let mut next_prune = Instant::now();
+    let mut woken = true;
+    loop {
+        if *stopping.borrow() {
+            break;
+        }
+        let free = concurrency.saturating_sub(in_flight.len());
+        if free > 0 {
+            match claim(&db, free, &settings).await {
+                Ok(jobs) => {
+                    for job in jobs {
+                        let (db, client, settings) = (db.clone(), client.clone(), settings.clone());
+                        in_flight.spawn(async move { job.deliver(&db, &client, &settings).await });
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot claim webhook deliveries; trying again shortly"),
+            }
+        }
+        if Instant::now() >= next_prune {
+            next_prune = Instant::now() + PRUNE_EVERY;
+            match prune(&db, settings.retention).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned events past their retention"),
+                Err(error) => tracing::warn!(%error, "pruning events failed"),
+            }
+        }
+        let mut wait = settings.poll;
+        if let Some(at) = next_retry {
+            wait = wait.min((at - Utc::now()).to_std().unwrap_or_default());
+        }
+        tokio::select! {
+            changed = wake.changed(), if woken => woken = changed.is_ok(),
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(Some(at)) = done {
+                    next_retry = Some(next_retry.map_or(at, |earliest| std::cmp::min(earliest, at)));
+                }
+            }
+            () = tokio::time::sleep(wait) => {
+                if next_retry.is_some_and(|at| at <= Utc::now()) {
+                    next_retry = None;
+                }
+            }
+            _ = stopping.changed() => {}
+        }
+    }
+    while in_flight.join_next().await.is_some() {}
+}
+
+/// A claimed delivery: what to send, where, signed with what.
+struct Job {
+    delivery: webhook_delivery::Model,
+    url: String,
+    secret: String,
+    body: Vec<u8>,
+}
+
+/// Claims up to `limit` due deliveries for this worker (see the module's notes).
+async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings) -> Result<Vec<Job>, DbErr> {
+    let now = crate::db::now();
+    let lease = settings.timeout.saturating_mul(2) + Duration::from_secs(1);
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::hours(1));
+    let due = |now: &str| {
+        format!(
+            "d.status = 'PENDING' AND w.is_active \
+             AND d.next_attempt_at <= {now} AND (d.locked_until IS NULL OR d.locked_until <= {now}) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.webhook_id = d.webhook_id \
+                 AND e.profile_id = d.profile_id AND e.status = 'PENDING' AND e.id < d.id)"
+        )
+    };
+    let backend = db.get_database_backend();
+    let limit = limit as i64;
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "WITH due AS (SELECT d.id FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id \
+                 WHERE {} ORDER BY d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
+                 UPDATE webhook_delivery SET locked_until = $2 FROM due WHERE webhook_delivery.id = due.id \
+                 RETURNING webhook_delivery.*",
+                due("$1")
+            ),
+            [now.into(), until.into(), limit.into()],
+        ),
+        // One process: no other claimer to skip.
+        _ => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE webhook_delivery SET locked_until = ? WHERE id IN (SELECT d.id FROM webhook_delivery d \
+                 JOIN webhook w ON w.id = d.webhook_id WHERE {} ORDER BY d.id LIMIT ?) RETURNING *",
+                due("?")
+            ),
+            [until.into(), now.into(), now.into(), limit.into()],
+        ),
+    };
+    let claimed = webhook_delivery::Model::find_by_statement(statement).all(db).await?;
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let webhook_ids = claimed.iter().map(|d| d.webhook_id);
+    let webhooks: HashMap<Uuid, webhook::Model> = webhook::Entity::find()
+        .filter(webhook::Column::Id.is_in(webhook_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect();
+    let event_ids = claimed.iter().map(|d| d.event_id.clone());
+    let events: HashMap<String, profile_event::Model> = profile_event::Entity::find()
+        .filter(profile_event::Column::Id.is_in(event_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+    Ok(claimed
+        .into_iter()
+        .filter_map(|delivery| {
+            let webhook = webhooks.get(&delivery.webhook_id)?;
+            // Two deliveries of one event (a redelivery) share its payload.
+            let event = events.get(&delivery.event_id).cloned()?;
+            let body = serde_json::to_vec(&Event::from(event).envelope()).unwrap_or_default();
+            Some(Job { url: webhook.url.clone(), secret: webhook.secret.clone(), body, delivery })
+        })
+        .collect())
+}
+
+/// How one attempt went.
+struct Attempt {
+    status: Option<u16>,
+    error: Option<String>,
+}
+
+impl Attempt {
+    fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+impl Job {
+    /// Sends the delivery and records the outcome; returns when it is to be retried.
+    async fn deliver(
+        self,
+        db: &DatabaseConnection,
+        client: &reqwest::Client,
+        settings: &WebhookSettings,
+    ) -> Option<DateTime<Utc>> {
+        let started = Instant::now();
+        let attempt = self.send(client, settings).await;
+        metrics::histogram!("webhook_delivery_seconds").record(started.elapsed().as_secs_f64());
+        match self.record(db, settings, &attempt).await {
+            Ok(retry) => retry,
+            Err(error) => {
+                // The lease runs out and the delivery is sent again: at least once.
+                tracing::warn!(%error, delivery = self.delivery.id, "cannot record a delivery's outcome");
+                None
+            }
+        }
+    }
+
+    async fn send(&self, client: &reqwest::Client, settings: &WebhookSettings) -> Attempt {
+        let id = &self.delivery.event_id;
+        let timestamp = Utc::now().timestamp();
+        let signature = match sign(&self.secret, id, timestamp, &self.body) {
+            Ok(signature) => signature,
+            Err(error) => return Attempt { status: None, error: Some(error) },
+        };
+        let request = client
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(self.body.clone());
+        match request.send().await {
+            Ok(response) if response.status().is_success() => {
+                Attempt { status: Some(response.status().as_u16()), error: None }
+            }
+            Ok(response) => {
+                let status = response.status();
+                Attempt { status: Some(status.as_u16()), error: Some(format!("the endpoint answered {status}")) }
+            }
+            Err(error) if error.is_timeout() => Attempt {
+                status: None,
+                error: Some(format!("no answer within {}", humantime::format_duration(settings.timeout))),
+            },
+            Err(error) => {
+                let error = error.without_url();
+                let mut message = error.to_string();
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    message = format!("{message}: {cause}");
+                    source = cause.source();
+                }
+                Attempt { status: None, error: Some(message.chars().take(500).collect()) }
+            }
+        }
+    }
+
+    /// Records the attempt on the delivery and its webhook; returns the next attempt's
+    /// time when there is one.
+    async fn record(
+        &self,
+        db: &DatabaseConnection,
+        settings: &WebhookSettings,
+        attempt: &Attempt,
+    ) -> Result<Option<DateTime<Utc>>, DbErr> {
+        use webhook_delivery::Column as D;
+        let now = crate::db::now();
+        let attempts = self.delivery.attempts + 1;
+        let mut update = webhook_delivery::Entity::update_many()
+            .col_expr(D::Attempts, Expr::val(attempts))
+            .col_expr(D::LastStatusCode, Expr::val(attempt.status.map(i32::from)))
+            .col_expr(D::LastError, Expr::val(attempt.error.clone()))
+            .col_expr(D::LockedUntil, Expr::val(Option::<DateTime<Utc>>::None))
+            .filter(D::Id.eq(self.delivery.id))
+            .filter(D::Status.eq(PENDING));
+        let mut retry = None;
+        let outcome = if attempt.succeeded() {
+            update = update.col_expr(D::Status, Expr::val(DELIVERED)).col_expr(D::DeliveredAt, Expr::val(now));
+            "delivered"
+        } else if attempts >= settings.max_attempts as i32 {
+            update = update.col_expr(D::Status, Expr::val(FAILED));
+            "failed"
+        } else {
+            let delay = retry_delay(settings.retry_base, attempts as u32);
+            let at = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(12));
+            update = update.col_expr(D::NextAttemptAt, Expr::val(at));
+            retry = Some(at);
+            "retried"
+        };
+        update.exec(db).await?;
+        metrics::counter!("webhook_deliveries_total", "outcome" => outcome).increment(1);
+        if attempt.succeeded() {
+            webhook::Entity::update_many()
+                .col_expr(webhook::Column::FailingSince, Expr::val(Option::<DateTime<Utc>>::None))
+                .filter(webhook::Column::Id.eq(self.delivery.webhook_id))
+                .filter(webhook::Column::FailingSince.is_not_null())
+                .exec(db)
+                .await?;
+        } else {
+            self.failing(db, settings, now).await?;
+        }
+        Ok(retry)
+    }
+
+    /// Notes that the webhook is failing, and disables it when it has failed for too long.
+    async fn failing(
+        &self,
+        db: &DatabaseConnection,
+        settings: &WebhookSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        use webhook::Column as W;
+        let since = Expr::from(Func::coalesce([Expr::col(W::FailingSince), Expr::val(now)]));
+        webhook::Entity::update_many()
+            .col_expr(W::FailingSince, since)
+            .filter(W::Id.eq(self.delivery.webhook_id))
+            .exec(db)
+            .await?;
+        let limit = chrono::Duration::from_std(settings.disable_after).unwrap_or(chrono::Duration::MAX);
+        let Some(cutoff) = now.checked_sub_signed(limit) else { return Ok(()) };
+        let reason = format!(
+            "every delivery attempt failed for {} (the last: {})",
+            humantime::format_duration(settings.disable_after),
+            self.delivery.event_id
+        );
+        let disabled = webhook::Entity::update_many()
+            .col_expr(W::IsActive, Expr::val(false))
+            .col_expr(W::DisabledReason, Expr::val(reason.chars().take(500).collect::<String>()))
+            .col_expr(W::UpdatedAt, Expr::val(now))
+            .filter(W::Id.eq(self.delivery.webhook_id))
+            .filter(W::IsActive.eq(true))
+            .filter(W::FailingSince.lte(cutoff))
+            .exec(db)
+            .await?;
+        if disabled.rows_affected > 0 {
+            tracing::warn!(webhook = %self.delivery.webhook_id, "disabled a webhook that kept failing");
+            metrics::counter!("webhooks_disabled_total").increment(1);
+        }
+        Ok(())
+    }
+}
+
+/// Deletes events older than `retention` that no delivery is still pending for, but
+/// not the latest of any profile. Returns how many.
+pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
+    use profile_event::Column as E;
+    let Some(cutoff) = chrono::Duration::from_std(retention).ok().and_then(|r| crate::db::now().checked_sub_signed(r))
+    else {
+        return Ok(0);
+    };
+    let pending = Query::select()
+        .column(webhook_delivery::Column::EventId)
+        .from(webhook_delivery::Entity)
+        .and_where(webhook_delivery::Column::Status.eq(PENDING))
+        .to_owned();
+    let latest = Query::select()
+        .expr(Func::max(Expr::col(E::Seq)))
+        .from(profile_event::Entity)
+        .group_by_col(E::ProfileId)
+        .to_owned();
+    let deleted = profile_event::Entity::delete_many()
+        .filter(E::OccurredAt.lt(cutoff))
+        .filter(E::Id.not_in_subquery(pending))
+        .filter(E::Seq.not_in_subquery(latest))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+/// Sets the backlog gauges: pending deliveries, and the age of the oldest (the number
+/// to alert on: it grows when deliveries fail or the worker falls behind).
+pub async fn observe_backlog(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use webhook_delivery::Column as D;
+    let (count, oldest): (i64, Option<DateTime<Utc>>) = webhook_delivery::Entity::find()
+        .select_only()
+        .expr(Expr::col(D::Id).count())
+        .expr(Func::min(Expr::col(D::CreatedAt)))
+        .filter(D::Status.eq(PENDING))
+        .into_tuple()
+        .one(db)
+        .await?
+        .unwrap_or((0, None));
+    let age = oldest.map_or(0.0, |at| std::cmp::max((Utc::now() - at).num_milliseconds(), 0) as f64 / 1000.0);
+    metrics::gauge!("webhook_backlog_pending").set(count as f64);
+    metrics::gauge!("webhook_backlog_oldest_seconds").set(age);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_grow_fourfold_with_jitter_and_a_ceiling() {
+        let base = Duration::from_secs(30);
+        for failed in 1..=8 {
+            let nominal = base.saturating_mul(4u32.pow(failed - 1)).min(MAX_RETRY_DELAY);
+            for _ in 0..50 {
+                let delay = retry_delay(base, failed);
+                assert!(delay >= nominal.mul_f64(0.8) && delay < nominal.mul_f64(1.2), "{failed}: {delay:?}");
+            }
+        }
+        // Eight attempts with the defaults span about a day.
+        let total: Duration = (1..8).map(|n| base.saturating_mul(4u32.pow(n - 1)).min(MAX_RETRY_DELAY)).sum();
+        assert!(total > Duration::from_secs(20 * 3600) && total < Duration::from_secs(28 * 3600), "{total:?}");
+    }
+
+    #[test]
+    fn signatures_are_standard_webhooks_v1() {
+        // The example of the Standard Webhooks specification's test vectors.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+        let body = br#"{"test": 2432232314}"#;
+        let signature = sign(secret, id, 1614265330, body).expect("a signature");
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+}

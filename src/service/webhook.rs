@@ -1,0 +1,413 @@
+//! Webhooks (SPEC §7): the endpoints change events are pushed to, their deliveries,
+//! and the Standard Webhooks signature each delivery carries.
+//!
+//! A webhook's deliveries are queued by the write that commits the event
+//! ([`deliveries_of`] and [`queue`], called by `events::write` in the write's
+//! transaction), so an event is never committed without them; `service::delivery`
+//! sends them.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use entity::{profile_event, webhook, webhook_delivery};
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::Value;
+use sha2::Sha256;
+use uuid::Uuid;
+
+use super::draft::Patch;
+use super::events::TYPES;
+use super::write::{WriteResult, user_error};
+use crate::domain::validate::{self, Path, Problems, UserErrorCode};
+use crate::error::{AppError, AppResult};
+
+/// The prefix of a signing secret, as Standard Webhooks libraries expect it.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+/// What `events` holds to want every type.
+pub const ALL_TYPES: &str = "*";
+
+/// A delivery's status.
+pub const PENDING: &str = "PENDING";
+pub const DELIVERED: &str = "DELIVERED";
+pub const FAILED: &str = "FAILED";
+
+/// How webhooks are delivered (flags and environment, like every setting).
+#[derive(clap::Args, Clone, Debug)]
+pub struct WebhookSettings {
+    /// How long a delivery may take before it counts as failed.
+    #[arg(long = "webhook-timeout", env = "PROFILES_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub timeout: Duration,
+
+    /// Attempts per delivery before it is FAILED.
+    #[arg(long = "webhook-max-attempts", env = "PROFILES_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=30), global = true)]
+    pub max_attempts: u32,
+
+    /// The delay before the first retry; each later one is four times the one before
+    /// (at most 12 hours), give or take a fifth at random.
+    #[arg(long = "webhook-retry-base", env = "PROFILES_WEBHOOK_RETRY_BASE", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub retry_base: Duration,
+
+    /// Deliveries sent at once by each process.
+    #[arg(long = "webhook-concurrency", env = "PROFILES_WEBHOOK_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub concurrency: u32,
+
+    /// Allow http URLs for hosts other than loopback (https is required otherwise).
+    #[arg(long = "webhook-allow-http", env = "PROFILES_WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub allow_http: bool,
+
+    /// A webhook whose every delivery attempt has failed for this long is disabled.
+    #[arg(long = "webhook-disable-after", env = "PROFILES_WEBHOOK_DISABLE_AFTER", default_value = "5days", value_parser = humantime::parse_duration, global = true)]
+    pub disable_after: Duration,
+
+    /// How often the worker looks for due deliveries without being woken.
+    #[arg(long = "webhook-poll", env = "PROFILES_WEBHOOK_POLL", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub poll: Duration,
+
+    /// How long events are kept once every webhook has them (the latest of each
+    /// profile is always kept: the next event's `changed` compares with it).
+    #[arg(long = "event-retention", env = "PROFILES_EVENT_RETENTION", default_value = "30days", value_parser = humantime::parse_duration, global = true)]
+    pub retention: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            timeout: Duration::from_secs(10),
+            max_attempts: 8,
+            retry_base: Duration::from_secs(30),
+            concurrency: 16,
+            allow_http: false,
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+            poll: Duration::from_secs(5),
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// A webhook as given to `createWebhook` or `updateWebhook`: `Keep` leaves a column as
+/// it is (and is REQUIRED on create for `url` and `events`).
+#[derive(Clone, Debug, Default)]
+pub struct WebhookInput {
+    pub url: Patch<String>,
+    pub events: Patch<Vec<String>>,
+    pub description: Patch<Option<String>>,
+    pub is_active: Patch<bool>,
+}
+
+/// The checked columns of `input`, with each problem at its path under `input`.
+fn columns(
+    input: WebhookInput,
+    creating: bool,
+    settings: &WebhookSettings,
+) -> Result<webhook::ActiveModel, Vec<validate::UserError>> {
+    let mut problems = Problems::default();
+    let path = Path::root("input");
+    let mut row = <webhook::ActiveModel as Default>::default();
+    match input.url {
+        Patch::Set(url) => {
+            let path = path.key("url");
+            if let Some(url) = validate::http_url(&mut problems, &path, Some(&url)) {
+                if !settings.allow_http && !secure_or_loopback(&url) {
+                    let message = "must be https (http only for a loopback host, or with PROFILES_WEBHOOK_ALLOW_HTTP)";
+                    problems.add(&path, UserErrorCode::Invalid, message);
+                }
+                row.url = Set(url);
+            }
+        }
+        Patch::Keep if creating => problems.add(&path.key("url"), UserErrorCode::Required, "is required"),
+        Patch::Keep => {}
+    }
+    match input.events {
+        Patch::Set(events) => row.events = Set(Value::from(event_types(&mut problems, &path.key("events"), events))),
+        Patch::Keep if creating => problems.add(&path.key("events"), UserErrorCode::Required, "is required"),
+        Patch::Keep => {}
+    }
+    if let Patch::Set(description) = input.description {
+        row.description = Set(validate::text(&mut problems, &path.key("description"), description.as_deref(), 500));
+    }
+    if let Patch::Set(active) = input.is_active {
+        row.is_active = Set(active);
+        if active {
+            // Switched on again: it starts afresh.
+            row.disabled_reason = Set(None);
+            row.failing_since = Set(None);
+        }
+    }
+    problems.finish(row)
+}
+
+/// Whether `url` is anything but http to a host beyond loopback (what is not an http
+/// or https URL at all is `validate::http_url`'s to report).
+fn secure_or_loopback(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else { return true };
+    url.scheme() != "http"
+        || match url.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+/// The event types a webhook wants: known types, or `*` alone; duplicates dropped.
+fn event_types(problems: &mut Problems, path: &Path, types: Vec<String>) -> Vec<String> {
+    if types.is_empty() {
+        problems.add(path, UserErrorCode::Required, "name at least one event type, or `*` for all");
+    }
+    let mut wanted: Vec<String> = Vec::new();
+    for (i, kind) in types.into_iter().enumerate() {
+        let kind = kind.trim().to_owned();
+        if kind != ALL_TYPES && !TYPES.contains(&kind.as_str()) {
+            let message = format!("unknown event type `{kind}`: use `*` or one of {}", TYPES.join(", "));
+            problems.add(&path.index(i), UserErrorCode::Invalid, message);
+        } else if !wanted.contains(&kind) {
+            wanted.push(kind);
+        }
+    }
+    if wanted.len() > 1 && wanted.iter().any(|t| t == ALL_TYPES) {
+        problems.add(path, UserErrorCode::Invalid, "`*` already means every type: give it alone");
+    }
+    wanted
+}
+
+/// A new signing secret: `whsec_` and the base64 of 32 random bytes.
+pub fn new_secret() -> AppResult<String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(format!("{SECRET_PREFIX}{}", STANDARD.encode(key)))
+}
+
+/// The `webhook-signature` of a delivery (Standard Webhooks, "v1"): the base64 of the
+/// HMAC-SHA256 of `id.timestamp.body`, keyed with the secret's bytes.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
+    let key = STANDARD
+        .decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret))
+        .map_err(|e| format!("the webhook's secret is not base64: {e}"))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+}
+
+/// Creates a webhook; returns it and its secret (shown this once).
+pub async fn create(
+    db: &DatabaseConnection,
+    input: WebhookInput,
+    settings: &WebhookSettings,
+) -> WriteResult<(webhook::Model, String)> {
+    let mut row = columns(input, true, settings)?;
+    let now = crate::db::now();
+    let secret = new_secret()?;
+    row.id = Set(Uuid::new_v4());
+    if row.is_active.is_not_set() {
+        row.is_active = Set(true);
+    }
+    row.secret = Set(secret.clone());
+    row.disabled_reason = Set(None);
+    row.failing_since = Set(None);
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
+    if row.description.is_not_set() {
+        row.description = Set(None);
+    }
+    Ok((row.insert(db).await?, secret))
+}
+
+/// Changes a webhook; NOT_FOUND at `id` when there is none.
+pub async fn update(
+    db: &DatabaseConnection,
+    id: Uuid,
+    input: WebhookInput,
+    settings: &WebhookSettings,
+) -> WriteResult<webhook::Model> {
+    let mut row = columns(input, false, settings)?;
+    found(db, id).await?;
+    row.id = Set(id);
+    row.updated_at = Set(crate::db::now());
+    Ok(row.update(db).await?)
+}
+
+/// Gives a webhook a new secret (the old one stops signing at once); returns it and
+/// the secret.
+pub async fn rotate_secret(db: &DatabaseConnection, id: Uuid) -> WriteResult<(webhook::Model, String)> {
+    found(db, id).await?;
+    let secret = new_secret()?;
+    let row = webhook::ActiveModel {
+        id: Set(id),
+        secret: Set(secret.clone()),
+        updated_at: Set(crate::db::now()),
+        ..Default::default()
+    };
+    Ok((row.update(db).await?, secret))
+}
+
+/// Deletes a webhook and its deliveries; returns its id.
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<Uuid> {
+    let deleted = webhook::Entity::delete_by_id(id).exec(db).await?;
+    if deleted.rows_affected == 0 {
+        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"));
+    }
+    Ok(id)
+}
+
+async fn found(db: &DatabaseConnection, id: Uuid) -> WriteResult<webhook::Model> {
+    webhook::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"))
+}
+
+/// Every webhook, oldest first.
+pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<webhook::Model>> {
+    Ok(webhook::Entity::find()
+        .order_by_asc(webhook::Column::CreatedAt)
+        .order_by_asc(webhook::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One webhook, if there is one.
+pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<webhook::Model>> {
+    Ok(webhook::Entity::find_by_id(id).one(db).await?)
+}
+
+/// An active webhook, as the fan-out of a write needs it.
+pub(crate) struct Subscriber {
+    id: Uuid,
+    types: Vec<String>,
+}
+
+impl Subscriber {
+    fn wants(&self, kind: &str) -> bool {
+        self.types.iter().any(|t| t == ALL_TYPES || t == kind)
+    }
+}
+
+/// The active webhooks (read once per write that writes events).
+pub(crate) async fn active(db: &impl ConnectionTrait) -> Result<Vec<Subscriber>, DbErr> {
+    let rows: Vec<(Uuid, Value)> = webhook::Entity::find()
+        .select_only()
+        .columns([webhook::Column::Id, webhook::Column::Events])
+        .filter(webhook::Column::IsActive.eq(true))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, events)| Subscriber {
+            id,
+            types: events.as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect(),
+        })
+        .collect())
+}
+
+/// One pending delivery per event per webhook that wants its type.
+pub(crate) fn deliveries_of(
+    webhooks: &[Subscriber],
+    events: &[profile_event::ActiveModel],
+    now: DateTime<Utc>,
+) -> Vec<webhook_delivery::ActiveModel> {
+    let mut deliveries = Vec::new();
+    for event in events {
+        let (Set(id), Set(kind), Set(profile_id)) = (&event.id, &event.kind, &event.profile_id) else { continue };
+        for webhook in webhooks.iter().filter(|w| w.wants(kind)) {
+            deliveries.push(pending(webhook.id, id.clone(), *profile_id, now));
+        }
+    }
+    deliveries
+}
+
+fn pending(webhook_id: Uuid, event_id: String, profile_id: Uuid, now: DateTime<Utc>) -> webhook_delivery::ActiveModel {
+    webhook_delivery::ActiveModel {
+        id: NotSet,
+        webhook_id: Set(webhook_id),
+        event_id: Set(event_id),
+        profile_id: Set(profile_id),
+        status: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(now),
+    }
+}
+
+/// Inserts deliveries, a bounded number per statement.
+pub(crate) async fn queue(
+    db: &impl ConnectionTrait,
+    deliveries: Vec<webhook_delivery::ActiveModel>,
+) -> Result<(), DbErr> {
+    let mut deliveries = deliveries.into_iter().peekable();
+    while deliveries.peek().is_some() {
+        let batch: Vec<_> = deliveries.by_ref().take(1000).collect();
+        webhook_delivery::Entity::insert_many(batch).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// Which deliveries of a webhook to list: newest first, after a cursor.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryQuery {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub status: Option<String>,
+}
+
+/// A page of a webhook's deliveries, each with its event's summary.
+pub struct DeliveryPage {
+    pub deliveries: Vec<(webhook_delivery::Model, Option<profile_event::Model>)>,
+    pub has_next_page: bool,
+}
+
+/// The cursor of a delivery in its webhook's log.
+pub fn delivery_cursor(id: i64) -> String {
+    super::page::numbered_cursor("delivery", id)
+}
+
+/// A page of `webhook`'s deliveries, newest first.
+pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &DeliveryQuery) -> AppResult<DeliveryPage> {
+    let size = query.first.map_or(Ok(super::page::DEFAULT_PAGE_SIZE), |first| super::page::size("first", first))?;
+    let mut find = webhook_delivery::Entity::find().filter(webhook_delivery::Column::WebhookId.eq(webhook));
+    if let Some(after) = &query.after {
+        find = find.filter(webhook_delivery::Column::Id.lt(super::page::decode_numbered_cursor("delivery", after)?));
+    }
+    if let Some(status) = &query.status {
+        find = find.filter(webhook_delivery::Column::Status.eq(status.as_str()));
+    }
+    let mut rows = find
+        .order_by_desc(webhook_delivery::Column::Id)
+        .limit(size + 1)
+        .find_also_related(profile_event::Entity)
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 > size;
+    rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+    Ok(DeliveryPage { deliveries: rows, has_next_page })
+}
+
+/// Queues a delivery's event to its webhook once more, as a new delivery (the log
+/// keeps both); NOT_FOUND at `id` when there is no such delivery.
+pub async fn redeliver(
+    db: &DatabaseConnection,
+    id: i64,
+) -> WriteResult<(webhook_delivery::Model, Option<profile_event::Model>)> {
+    let Some(original) = webhook_delivery::Entity::find_by_id(id).one(db).await? else {
+        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no such delivery"));
+    };
+    let again = pending(original.webhook_id, original.event_id, original.profile_id, crate::db::now());
+    let row = again.insert(db).await?;
+    super::wakeup::notify(db).await?;
+    super::wakeup::committed();
+    let event = profile_event::Entity::find().filter(profile_event::Column::Id.eq(&row.event_id)).one(db).await?;
+    Ok((row, event))
+}

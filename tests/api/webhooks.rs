@@ -1,0 +1,634 @@
+//! Webhooks and subscriptions (SPEC §7) through the API: a receiver on port 0 checks
+//! every delivery's Standard Webhooks signature with an HMAC written here (not the
+//! service's), retries, order per profile, failure and disabling, the delivery log
+//! and redelivery, the worker stopped or the process killed, two replicas, and a
+//! subscription over a real WebSocket client.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::{SinkExt, StreamExt};
+use profiles_gateway::auth::Scope;
+use profiles_gateway::service::delivery::Worker;
+use profiles_gateway::service::token;
+use profiles_gateway::service::webhook::WebhookSettings;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::binary::Binary;
+use crate::helpers::{Options, TestApp, TestDatabase, error_codes, on_postgres, user_errors};
+
+/// HMAC-SHA256 (RFC 2104) on SHA-256 alone: a second implementation, to check the
+/// service's signatures against.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner = Sha256::new().chain_update(block.map(|b| b ^ 0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(block.map(|b| b ^ 0x5c)).chain_update(inner).finalize().to_vec()
+}
+
+/// A delivery as the receiver saw it.
+#[derive(Clone, Debug)]
+struct Received {
+    id: String,
+    timestamp: i64,
+    signature: String,
+    raw: Vec<u8>,
+    body: Value,
+}
+
+impl Received {
+    /// Whether one of the `v1` signatures is the HMAC of `id.timestamp.body` with `secret`.
+    fn verifies_with(&self, secret: &str) -> bool {
+        let key = STANDARD.decode(secret.strip_prefix("whsec_").expect("a whsec_ secret")).expect("base64");
+        let mut signed = format!("{}.{}.", self.id, self.timestamp).into_bytes();
+        signed.extend_from_slice(&self.raw);
+        let expected = STANDARD.encode(hmac_sha256(&key, &signed));
+        self.signature.split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+    }
+}
+
+type Answer = Arc<dyn Fn(&Received, usize) -> (u16, Duration) + Send + Sync>;
+
+/// An HTTP endpoint on port 0 that records what it is sent and answers as `answer`
+/// says, given the delivery and how many times its id was seen before.
+struct Receiver {
+    address: SocketAddr,
+    log: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(answer: impl Fn(&Received, usize) -> (u16, Duration) + Send + Sync + 'static) -> Receiver {
+        let log: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let answer: Answer = Arc::new(answer);
+        let kept = log.clone();
+        let hook = move |headers: HeaderMap, raw: Bytes| {
+            let (log, answer) = (kept.clone(), answer.clone());
+            async move {
+                let header =
+                    |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                let received = Received {
+                    id: header("webhook-id"),
+                    timestamp: header("webhook-timestamp").parse().unwrap_or_default(),
+                    signature: header("webhook-signature"),
+                    body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
+                    raw: raw.to_vec(),
+                };
+                let seen = log.lock().expect("log").iter().filter(|r| r.id == received.id).count();
+                let (status, delay) = answer(&received, seen);
+                log.lock().expect("log").push(received);
+                tokio::time::sleep(delay).await;
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let address = listener.local_addr().expect("an address");
+        let router = axum::Router::new().route("/hook", axum::routing::post(hook));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Receiver { address, log }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.address)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.log.lock().expect("log").clone()
+    }
+}
+
+/// Settings for tests: milliseconds instead of minutes.
+fn fast() -> WebhookSettings {
+    WebhookSettings {
+        timeout: Duration::from_secs(2),
+        max_attempts: 5,
+        retry_base: Duration::from_millis(20),
+        concurrency: 8,
+        poll: Duration::from_millis(200),
+        ..WebhookSettings::default()
+    }
+}
+
+/// Waits (up to 30 s) until `done` holds.
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+const WEBHOOK: &str = "id url events description isActive disabledReason";
+
+async fn create_webhook(app: &TestApp, url: &str, events: Value) -> (String, String) {
+    let payload = app
+        .mutate(
+            "createWebhook",
+            &format!("mutation($i: WebhookInput!) {{ createWebhook(input: $i) {{ webhook {{ {WEBHOOK} }} secret userErrors {{ field code }} }} }}"),
+            json!({ "i": { "url": url, "events": events, "description": "test" } }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec![]);
+    (
+        payload["webhook"]["id"].as_str().expect("an id").to_owned(),
+        payload["secret"].as_str().expect("a secret").to_owned(),
+    )
+}
+
+async fn deliveries(app: &TestApp, webhook: &str) -> Vec<Value> {
+    let query = "query($id: UUID!) { webhook(id: $id) { deliveries(first: 100) { nodes { id status attempts lastStatusCode lastError nextAttemptAt deliveredAt event { id type profileId } } } } }";
+    let data = app.data(query, json!({ "id": webhook })).await;
+    data["webhook"]["deliveries"]["nodes"].as_array().expect("deliveries").clone()
+}
+
+async fn create_profile(app: &TestApp, first_name: &str) -> String {
+    let payload = app
+        .mutate(
+            "createProfile",
+            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { field code } } }",
+            json!({ "i": { "firstName": first_name } }),
+        )
+        .await;
+    payload["profile"]["id"].as_str().expect("an id").to_owned()
+}
+
+async fn rename(app: &TestApp, id: &str, first_name: &str) {
+    let payload = app
+        .mutate(
+            "updateProfile",
+            "mutation($id: UUID!, $i: ProfileUpdateInput!) { updateProfile(id: $id, input: $i) { userErrors { code } } }",
+            json!({ "id": id, "i": { "firstName": first_name } }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_endpoint_is_retried_with_signed_deliveries_until_it_answers() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(|_, seen| (if seen < 2 { 500 } else { 200 }, Duration::ZERO)).await;
+    let (webhook, secret) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
+    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let profile = create_profile(&app, "Ann").await;
+
+    eventually("the third attempt is DELIVERED", || async {
+        deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 3, "500, 500, then 200");
+    let now = chrono::Utc::now().timestamp();
+    for attempt in &received {
+        assert!(attempt.verifies_with(&secret), "signature of {attempt:?}");
+        assert!((now - attempt.timestamp).abs() < 300, "a fresh timestamp");
+        assert_eq!(attempt.id, received[0].id, "one webhook-id across retries");
+    }
+    let envelope = &received[2].body;
+    assert_eq!(envelope["type"], "profile.created");
+    assert_eq!(envelope["profileId"], profile.as_str());
+    assert_eq!(envelope["id"], received[0].id.as_str());
+    assert_eq!(envelope["data"]["first_name"], "Ann");
+    assert!(envelope["actor"].is_null(), "no token: no actor");
+
+    let log = deliveries(&app, &webhook).await;
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!(log[0]["attempts"], 3);
+    assert_eq!(log[0]["lastStatusCode"], 200);
+    assert!(log[0]["lastError"].is_null() && log[0]["nextAttemptAt"].is_null() && log[0]["deliveredAt"].is_string());
+    assert_eq!(log[0]["event"]["id"], received[0].id.as_str());
+
+    // A signature with another secret does not verify: the check can fail.
+    let mut forged = received[2].clone();
+    forged.raw = br#"{"forged":true}"#.to_vec();
+    assert!(!forged.verifies_with(&secret));
+
+    let (_, _, metrics) =
+        app.send(axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("a request")).await;
+    let metrics = String::from_utf8(metrics).expect("text");
+    for series in [
+        "webhook_deliveries_total{outcome=\"delivered\"}",
+        "webhook_deliveries_total{outcome=\"retried\"}",
+        "webhook_backlog_oldest_seconds 0",
+        "webhook_backlog_pending 0",
+    ] {
+        assert!(metrics.contains(series), "{series} in\n{metrics}");
+    }
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn webhooks_are_validated_rotated_deleted_and_only_for_admin_tokens() {
+    let app = TestApp::spawn().await;
+    let create =
+        "mutation($i: WebhookInput!) { createWebhook(input: $i) { webhook { id } secret userErrors { field code } } }";
+    let cases = [
+        (json!({ "url": "ftp://example.com/x", "events": ["*"] }), vec![("input.url", "INVALID")]),
+        (json!({ "url": "http://example.com/x", "events": ["*"] }), vec![("input.url", "INVALID")]),
+        (json!({ "url": "https://example.com/x", "events": [] }), vec![("input.events", "REQUIRED")]),
+        (json!({ "url": "https://example.com/x", "events": ["profile.nope"] }), vec![("input.events.0", "INVALID")]),
+        (
+            json!({ "url": "https://example.com/x", "events": ["*", "profile.created"] }),
+            vec![("input.events", "INVALID")],
+        ),
+    ];
+    for (input, expected) in cases {
+        let payload = app.mutate("createWebhook", create, json!({ "i": input })).await;
+        let expected: Vec<(String, String)> =
+            expected.iter().map(|(f, c)| ((*f).to_owned(), (*c).to_owned())).collect();
+        assert_eq!(user_errors(&payload), expected, "{input}");
+        assert!(payload["secret"].is_null());
+    }
+    assert!(app.data("{ webhooks { id } }", json!({})).await["webhooks"].as_array().expect("a list").is_empty());
+
+    let (id, secret) =
+        create_webhook(&app, "https://example.com/hook", json!(["profile.created", "profile.created"])).await;
+    let key = STANDARD.decode(secret.strip_prefix("whsec_").expect("whsec_")).expect("base64");
+    assert_eq!(key.len(), 32);
+    let listed = app.data(&format!("{{ webhooks {{ {WEBHOOK} }} }}"), json!({})).await;
+    assert_eq!(listed["webhooks"][0]["events"], json!(["profile.created"]), "duplicates dropped");
+    assert_eq!(listed["webhooks"][0]["isActive"], true);
+
+    let update = "mutation($id: UUID!, $i: WebhookUpdateInput!) { updateWebhook(id: $id, input: $i) { webhook { url events description isActive } userErrors { field code } } }";
+    let changed = app
+        .mutate(
+            "updateWebhook",
+            update,
+            json!({ "id": id, "i": { "events": ["*"], "description": null, "isActive": false } }),
+        )
+        .await;
+    assert_eq!(
+        changed["webhook"],
+        json!({ "url": "https://example.com/hook", "events": ["*"], "description": null, "isActive": false })
+    );
+    let refused = app.mutate("updateWebhook", update, json!({ "id": id, "i": { "url": null } })).await;
+    assert_eq!(user_errors(&refused), vec![("input.url".to_owned(), "REQUIRED".to_owned())]);
+    let missing = app.mutate("updateWebhook", update, json!({ "id": uuid::Uuid::new_v4(), "i": {} })).await;
+    assert_eq!(user_errors(&missing), vec![("id".to_owned(), "NOT_FOUND".to_owned())]);
+
+    let rotate = "mutation($id: UUID!) { rotateWebhookSecret(id: $id) { secret userErrors { code } } }";
+    let rotated = app.mutate("rotateWebhookSecret", rotate, json!({ "id": id })).await;
+    let new_secret = rotated["secret"].as_str().expect("a secret");
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+
+    let delete = "mutation($id: UUID!) { deleteWebhook(id: $id) { deletedId userErrors { field code } } }";
+    assert_eq!(app.mutate("deleteWebhook", delete, json!({ "id": id })).await["deletedId"], id.as_str());
+    let again = app.mutate("deleteWebhook", delete, json!({ "id": id })).await;
+    assert_eq!(user_errors(&again), vec![("id".to_owned(), "NOT_FOUND".to_owned())]);
+    assert!(app.data("query($id: UUID!) { webhook(id: $id) { id } }", json!({ "id": id })).await["webhook"].is_null());
+
+    // Only `admin` tokens manage webhooks.
+    let secured = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
+    let writer =
+        token::create(&secured.db, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
+    let input = json!({ "i": { "url": "https://example.com/hook", "events": ["*"] } });
+    let (_, response) = secured.graphql_as(Some(&writer), create, input.clone()).await;
+    assert_eq!(error_codes(&response), vec!["FORBIDDEN"]);
+    let (_, response) = secured.graphql_as(Some(&writer), "{ webhooks { id } }", json!({})).await;
+    assert_eq!(error_codes(&response), vec!["FORBIDDEN"]);
+    let admin = token::create(&secured.db, "admin", &[Scope::Admin]).await.expect("a token").1;
+    let (_, response) = secured.graphql_as(Some(&admin), create, input).await;
+    assert!(response["data"]["createWebhook"]["secret"].is_string(), "{response}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profiles_events_arrive_in_order_while_earlier_ones_are_retried() {
+    let app = TestApp::spawn().await;
+    // Every event fails its first attempt, and answers take a little while.
+    let receiver = Receiver::start(|_, seen| (if seen == 0 { 503 } else { 200 }, Duration::from_millis(5))).await;
+    let (webhook, secret) = create_webhook(&app, &receiver.url(), json!(["profile.created", "profile.updated"])).await;
+    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let mut profiles = Vec::new();
+    for name in ["A", "B", "C"] {
+        profiles.push(create_profile(&app, name).await);
+    }
+    let writers = profiles.iter().map(|id| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            for n in 0..5 {
+                rename(app, &id, &format!("name {n}")).await;
+            }
+        }
+    });
+    futures_util::future::join_all(writers).await;
+    eventually("all 18 deliveries are DELIVERED", || async {
+        let log = deliveries(&app, &webhook).await;
+        log.len() == 18 && log.iter().all(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    let mut versions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for received in receiver.received() {
+        assert!(received.verifies_with(&secret));
+        let delivered = receiver.received().iter().filter(|r| r.id == received.id).count() == 2;
+        assert!(delivered, "each event was attempted twice");
+        let profile = received.body["profileId"].as_str().expect("a profile").to_owned();
+        versions.entry(profile).or_default().push(received.body["version"].as_i64().expect("a version"));
+    }
+    for (profile, seen) in versions {
+        // Each version twice (the 503, then the 200), never a later one before an earlier.
+        let expected: Vec<i64> = (1..=6).flat_map(|v| [v, v]).collect();
+        assert_eq!(seen, expected, "profile {profile}");
+    }
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_deliveries_fail_the_webhook_is_disabled_and_a_redelivery_goes_out() {
+    let app = TestApp::spawn().await;
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let up = healthy.clone();
+    let receiver = Receiver::start(move |_, _| {
+        (if up.load(std::sync::atomic::Ordering::SeqCst) { 200 } else { 500 }, Duration::ZERO)
+    })
+    .await;
+    let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
+    let settings = WebhookSettings { max_attempts: 2, disable_after: Duration::from_millis(1), ..fast() };
+    let worker = Worker::start(app.db.clone(), settings, app.state.wakeups.clone());
+    create_profile(&app, "Ann").await;
+    eventually("the delivery is FAILED", || async {
+        deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "FAILED")
+    })
+    .await;
+    let log = deliveries(&app, &webhook).await;
+    assert_eq!((log[0]["attempts"].clone(), log[0]["lastStatusCode"].clone()), (json!(2), json!(500)));
+    assert!(log[0]["lastError"].as_str().is_some_and(|e| e.contains("500")), "{:?}", log[0]);
+    let query = "query($id: UUID!) { webhook(id: $id) { isActive disabledReason failingSince } }";
+    let state = app.data(query, json!({ "id": webhook })).await["webhook"].clone();
+    assert_eq!(state["isActive"], false, "disabled after failing: {state}");
+    assert!(state["disabledReason"].as_str().is_some_and(|r| r.contains("failed")), "{state}");
+
+    // Switched on again, a redelivery of the failed one is sent and recorded.
+    healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+    let update = "mutation($id: UUID!) { updateWebhook(id: $id, input: { isActive: true }) { webhook { isActive disabledReason failingSince } } }";
+    let enabled = app.mutate("updateWebhook", update, json!({ "id": webhook })).await;
+    assert_eq!(enabled["webhook"], json!({ "isActive": true, "disabledReason": null, "failingSince": null }));
+    let redeliver = "mutation($id: ID!) { redeliverWebhookDelivery(id: $id) { delivery { status attempts event { type } } userErrors { field code } } }";
+    let queued = app.mutate("redeliverWebhookDelivery", redeliver, json!({ "id": log[0]["id"] })).await;
+    assert_eq!(
+        queued["delivery"],
+        json!({ "status": "PENDING", "attempts": 0, "event": { "type": "profile.created" } })
+    );
+    let unknown = app.mutate("redeliverWebhookDelivery", redeliver, json!({ "id": "999999" })).await;
+    assert_eq!(user_errors(&unknown), vec![("id".to_owned(), "NOT_FOUND".to_owned())]);
+    eventually("the redelivery is DELIVERED", || async {
+        deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    let statuses: Vec<Value> = deliveries(&app, &webhook).await.iter().map(|d| d["status"].clone()).collect();
+    assert_eq!(statuses, vec![json!("DELIVERED"), json!("FAILED")], "newest first, both kept");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_committed_while_no_worker_runs_are_delivered_once_it_starts() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(|_, _| (200, Duration::ZERO)).await;
+    let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
+    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let id = create_profile(&app, "Ann").await;
+    eventually("the first is delivered", || async { receiver.received().len() == 1 }).await;
+    worker.stop().await;
+    for n in 0..3 {
+        rename(&app, &id, &format!("Ann {n}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing is sent while no worker runs");
+    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    eventually("the rest are delivered", || async { receiver.received().len() == 4 }).await;
+    let versions: Vec<Value> = receiver.received().iter().map(|r| r.body["version"].clone()).collect();
+    assert_eq!(versions, vec![json!(1), json!(2), json!(3), json!(4)]);
+    assert!(deliveries(&app, &webhook).await.iter().all(|d| d["status"] == "DELIVERED" && d["attempts"] == 1));
+    worker.stop().await;
+}
+
+/// The real binary, killed with SIGKILL while a delivery is in flight: after a
+/// restart every event is delivered, each marked DELIVERED once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_delivery_delivers_everything_after_a_restart() {
+    let (url, _database) = TestDatabase::create().await;
+    let receiver = Receiver::start(|received, seen| {
+        // The first attempt of the first event hangs until the process is gone.
+        let first = received.body["version"] == 1 && seen == 0;
+        (200, if first { Duration::from_secs(5) } else { Duration::ZERO })
+    })
+    .await;
+    let settings = [
+        ("PROFILES_WEBHOOK_TIMEOUT", "1s"),
+        ("PROFILES_WEBHOOK_RETRY_BASE", "20ms"),
+        ("PROFILES_WEBHOOK_POLL", "100ms"),
+    ];
+    let server = Binary::start(&url, &settings);
+    let client = Client(format!("http://127.0.0.1:{}/graphql", server.port));
+    let created = client
+        .post(&format!(
+            r#"mutation {{ createWebhook(input: {{ url: "{}", events: ["*"] }}) {{ webhook {{ id }} }} }}"#,
+            receiver.url()
+        ))
+        .await;
+    let webhook = created["data"]["createWebhook"]["webhook"]["id"].as_str().expect("a webhook").to_owned();
+    let profile = client.post(r#"mutation { createProfile(input: { firstName: "Ann" }) { profile { id } } }"#).await;
+    let id = profile["data"]["createProfile"]["profile"]["id"].as_str().expect("a profile").to_owned();
+    eventually("the first delivery is in flight", || async { !receiver.received().is_empty() }).await;
+    for n in 0..3 {
+        client.post(&format!(r#"mutation {{ updateProfile(id: "{id}", input: {{ firstName: "Ann {n}" }}) {{ profile {{ version }} }} }}"#)).await;
+    }
+    drop(server); // SIGKILL, with the first delivery unanswered.
+
+    let server = Binary::start(&url, &settings);
+    let client = Client(format!("http://127.0.0.1:{}/graphql", server.port));
+    let query = format!(
+        r#"{{ webhook(id: "{webhook}") {{ deliveries {{ nodes {{ status attempts event {{ version }} }} }} }} }}"#
+    );
+    eventually("every delivery is DELIVERED", || async {
+        let log = client.post(&query).await;
+        let nodes = log["data"]["webhook"]["deliveries"]["nodes"].as_array().cloned().unwrap_or_default();
+        nodes.len() == 4 && nodes.iter().all(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    let mut delivered: HashMap<i64, usize> = HashMap::new();
+    for received in receiver.received() {
+        *delivered.entry(received.body["version"].as_i64().expect("a version")).or_default() += 1;
+    }
+    assert_eq!(delivered.keys().copied().collect::<std::collections::BTreeSet<_>>(), (1..=4).collect());
+    assert_eq!(delivered[&1], 2, "the one in flight at the kill is sent again (at least once)");
+    drop(server);
+}
+
+/// A GraphQL client over real HTTP.
+struct Client(String);
+
+impl Client {
+    async fn post(&self, query: &str) -> Value {
+        let body = json!({ "query": query }).to_string();
+        let request = reqwest::Client::new().post(&self.0).header("content-type", "application/json").body(body);
+        let response = request.send().await.expect("the server answers");
+        serde_json::from_slice(&response.bytes().await.expect("a body")).expect("a JSON answer")
+    }
+}
+
+/// Serves `app` on a real port until the returned sender is dropped.
+async fn serve(app: &TestApp) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    use profiles_gateway::app::{Serving, serve_until};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let address = listener.local_addr().expect("an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = Serving { connections: Default::default(), grace: Duration::from_secs(1) };
+    tokio::spawn(serve_until(app.state.clone(), listener, settings, async move {
+        let _ = stopped.await;
+    }));
+    (address, stop)
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws connection, initialised with `token` (if any).
+async fn connect(address: SocketAddr, token: Option<&str>) -> Socket {
+    let mut request = format!("ws://{address}/graphql").into_client_request().expect("a request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("a WebSocket");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+    let payload = token.map_or(json!({}), |t| json!({ "Authorization": format!("Bearer {t}") }));
+    socket
+        .send(Message::Text(json!({ "type": "connection_init", "payload": payload }).to_string().into()))
+        .await
+        .expect("sent");
+    socket
+}
+
+/// The next protocol message (pings answered), or the close frame's code.
+async fn next(socket: &mut Socket) -> Result<Value, u16> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.expect("a message in time");
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                let value: Value = serde_json::from_str(&text).expect("JSON");
+                if value["type"] == "ping" {
+                    socket.send(Message::Text(json!({ "type": "pong" }).to_string().into())).await.expect("pong");
+                    continue;
+                }
+                return Ok(value);
+            }
+            Some(Ok(Message::Close(frame))) => return Err(frame.map_or(0, |f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            other => panic!("the connection ended: {other:?}"),
+        }
+    }
+}
+
+async fn subscribe(socket: &mut Socket, args: &str) {
+    assert_eq!(next(socket).await.expect("an ack")["type"], "connection_ack");
+    let query = format!("subscription {{ profileEvents{args} {{ type profileId version changed }} }}");
+    let message = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+    socket.send(Message::Text(message.to_string().into())).await.expect("sent");
+    // The subscription starts at the latest event; give it a moment to be set up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+async fn events(socket: &mut Socket, count: usize) -> Vec<Value> {
+    let mut events = Vec::new();
+    while events.len() < count {
+        let message = next(socket).await.expect("a message");
+        assert_eq!(message["type"], "next", "{message}");
+        events.push(message["payload"]["data"]["profileEvents"].clone());
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_token() {
+    let app = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
+    let (address, _stop) = serve(&app).await;
+    let reader = token::create(&app.db, "reader", &[Scope::ProfilesRead]).await.expect("a token").1;
+    let writer =
+        token::create(&app.db, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
+
+    let mut anonymous = connect(address, None).await;
+    assert_eq!(next(&mut anonymous).await, Err(4403), "refused without a token");
+    let mut wrong = connect(address, Some("pgw_not-a-token")).await;
+    assert_eq!(next(&mut wrong).await, Err(4403), "refused with an unknown token");
+
+    let mut socket = connect(address, Some(&reader)).await;
+    subscribe(&mut socket, "").await;
+    let create = r#"mutation { createProfile(input: { firstName: "Ann" }) { profile { id } } }"#;
+    let (_, created) = app.graphql_as(Some(&writer), create, json!({})).await;
+    let id = created["data"]["createProfile"]["profile"]["id"].as_str().expect("an id").to_owned();
+    let update =
+        format!(r#"mutation {{ updateProfile(id: "{id}", input: {{ lastName: "Lee" }}) {{ profile {{ id }} }} }}"#);
+    app.graphql_as(Some(&writer), &update, json!({})).await;
+    let delete = format!(r#"mutation {{ deleteProfile(id: "{id}") {{ profile {{ id }} }} }}"#);
+    app.graphql_as(Some(&writer), &delete, json!({})).await;
+    let seen = events(&mut socket, 3).await;
+    let types: Vec<&str> = seen.iter().map(|e| e["type"].as_str().expect("a type")).collect();
+    assert_eq!(types, ["profile.created", "profile.updated", "profile.deleted"]);
+    assert!(seen.iter().all(|e| e["profileId"] == id.as_str()));
+    assert_eq!(seen[1]["changed"], json!(["full_name", "last_name"]));
+
+    // A filtered subscription, and a query over the socket is refused.
+    let mut filtered = connect(address, Some(&reader)).await;
+    subscribe(&mut filtered, r#"(types: ["profile.created"])"#).await;
+    app.graphql_as(Some(&writer), create, json!({})).await;
+    assert_eq!(events(&mut filtered, 1).await[0]["type"], "profile.created");
+    let query = json!({ "id": "2", "type": "subscribe", "payload": { "query": "{ tiers { handle } }" } });
+    filtered.send(Message::Text(query.to_string().into())).await.expect("sent");
+    let refused = next(&mut filtered).await.expect("an answer");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{refused}");
+}
+
+/// Two servers on one PostgreSQL database: each event reaches the receiver once, and
+/// a subscription on either sees the changes made through both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_deliver_each_event_once_and_subscribers_see_both() {
+    if !on_postgres() {
+        eprintln!("replicas share a PostgreSQL database: this test runs with TEST_DATABASE_URL");
+        return;
+    }
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on_database(&first).await;
+    let receiver = Receiver::start(|_, _| (200, Duration::from_millis(2))).await;
+    let (webhook, _) = create_webhook(&first, &receiver.url(), json!(["*"])).await;
+    let workers = [
+        Worker::start(first.db.clone(), fast(), first.state.wakeups.clone()),
+        Worker::start(second.db.clone(), fast(), second.state.wakeups.clone()),
+    ];
+    let (address_a, _stop_a) = serve(&first).await;
+    let (address_b, _stop_b) = serve(&second).await;
+    let mut on_a = connect(address_a, None).await;
+    let mut on_b = connect(address_b, None).await;
+    subscribe(&mut on_a, "").await;
+    subscribe(&mut on_b, "").await;
+
+    let writes = [&first, &second].into_iter().enumerate().map(|(n, app)| async move {
+        for i in 0..10 {
+            let id = create_profile(app, &format!("R{n} {i}")).await;
+            rename(app, &id, "again").await;
+        }
+    });
+    futures_util::future::join_all(writes).await;
+    eventually("40 deliveries are DELIVERED", || async {
+        let log = deliveries(&first, &webhook).await;
+        log.len() == 40 && log.iter().all(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    let mut per_event: HashMap<String, usize> = HashMap::new();
+    for received in receiver.received() {
+        *per_event.entry(received.id).or_default() += 1;
+    }
+    assert_eq!(per_event.len(), 40);
+    assert!(per_event.values().all(|n| *n == 1), "each event delivered exactly once: {per_event:?}");
+    let (seen_a, seen_b) = (events(&mut on_a, 40).await, events(&mut on_b, 40).await);
+    assert_eq!(seen_a, seen_b, "both subscribers see all 40, in the same order");
+    for worker in workers {
+        worker.stop().await;
+    }
+}
