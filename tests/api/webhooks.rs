@@ -632,3 +632,56 @@ async fn two_replicas_deliver_each_event_once_and_subscribers_see_both() {
         worker.stop().await;
     }
 }
+
+/// Stopping the worker lets a delivery in flight finish and be recorded: it is
+/// neither lost nor sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_worker_lets_the_delivery_in_flight_finish() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(|_, _| (200, Duration::from_millis(700))).await;
+    let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
+    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    create_profile(&app, "Ann").await;
+    eventually("the delivery is in flight", || async { !receiver.received().is_empty() }).await;
+    worker.stop().await;
+    let log = deliveries(&app, &webhook).await;
+    assert_eq!((log[0]["status"].clone(), log[0]["attempts"].clone()), (json!("DELIVERED"), json!(1)));
+    assert_eq!(receiver.received().len(), 1);
+}
+
+/// Pruning drops events past the retention, but never one still pending delivery,
+/// nor a profile's latest (the next event's `changed` compares with it).
+#[tokio::test]
+async fn pruning_keeps_pending_deliveries_and_each_profiles_latest_event() {
+    use profiles_gateway::service::delivery::prune;
+    let app = TestApp::spawn().await;
+    let kept = create_profile(&app, "Ann").await;
+    rename(&app, &kept, "Anne").await;
+    rename(&app, &kept, "Annie").await;
+    // A webhook that nothing delivers to (no worker): its deliveries stay PENDING.
+    create_webhook(&app, "http://127.0.0.1:9/hook", json!(["*"])).await;
+    let pending = create_profile(&app, "Bo").await;
+    rename(&app, &pending, "Bob").await;
+
+    let versions = |profile: String| {
+        let app = &app;
+        async move {
+            let query = "query($p: UUID!) { events(profileId: $p) { nodes { version } } }";
+            let data = app.data(query, json!({ "p": profile })).await;
+            data["events"]["nodes"].as_array().expect("nodes").iter().map(|n| n["version"].clone()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(prune(&app.db, Duration::from_secs(3600)).await.expect("pruned"), 0, "nothing is old yet");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(prune(&app.db, Duration::from_millis(1)).await.expect("pruned"), 2);
+    assert_eq!(versions(kept.clone()).await, vec![json!(3)], "only the latest of a delivered profile");
+    assert_eq!(versions(pending.clone()).await, vec![json!(1), json!(2)], "pending deliveries keep theirs");
+    rename(&app, &kept, "Ann").await;
+    let changed =
+        app.data("query($p: UUID!) { events(profileId: $p) { nodes { changed } } }", json!({ "p": kept })).await;
+    assert_eq!(
+        changed["events"]["nodes"][1]["changed"],
+        json!(["first_name", "full_name"]),
+        "compared with the kept one"
+    );
+}
