@@ -26,8 +26,9 @@ pub fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<AppState
         webhooks: config.webhooks.clone(),
         ..SchemaOptions::default()
     };
-    let mut state = AppState::new(db, options, telemetry::install_metrics()).with_auth(auth_required);
-    state.http = config.http.clone();
+    let mut state = AppState::new(db, options, telemetry::install_metrics())
+        .with_auth(auth_required)
+        .with_http(config.http.clone());
     state.slow_request = config.slow_request;
     Ok(state)
 }

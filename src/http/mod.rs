@@ -40,11 +40,20 @@ pub struct HttpLimits {
     /// Origins allowed to call from a browser (CORS), comma-separated; none by default.
     #[arg(long, env = "PROFILES_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
+
+    /// WebSocket (subscription) connections open at once; more are refused with 503.
+    #[arg(long, env = "PROFILES_MAX_WEBSOCKETS", default_value_t = 256, global = true)]
+    pub max_websockets: usize,
 }
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        HttpLimits { max_body_bytes: 1024 * 1024, request_timeout: Duration::from_secs(30), cors_origins: Vec::new() }
+        HttpLimits {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            max_websockets: 256,
+        }
     }
 }
 
@@ -69,6 +78,8 @@ pub struct AppState {
     pub in_flight: Arc<watch::Sender<usize>>,
     /// Changes when events may have been committed (the delivery worker waits on it).
     pub wakeups: crate::service::wakeup::Wakeups,
+    /// One permit per open WebSocket connection (`http.max_websockets` in all).
+    pub websockets: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -82,12 +93,20 @@ impl AppState {
             wakeups,
             db,
             auth_required: false,
+            websockets: Arc::new(tokio::sync::Semaphore::new(HttpLimits::default().max_websockets)),
             http: HttpLimits::default(),
             slow_request: Duration::from_secs(1),
             operation_labels: Default::default(),
             metrics,
             in_flight: Arc::new(watch::Sender::new(0)),
         }
+    }
+
+    /// The same, with these HTTP limits.
+    pub fn with_http(mut self, http: HttpLimits) -> Self {
+        self.websockets = Arc::new(tokio::sync::Semaphore::new(http.max_websockets));
+        self.http = http;
+        self
     }
 
     /// The same, with tokens required.

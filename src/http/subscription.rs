@@ -7,6 +7,7 @@
 //! queries and mutations are sent over HTTP.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Executor, Request, Response, ServerError};
@@ -26,14 +27,25 @@ const REFUSED: &str = "a valid `Authorization: Bearer` token is required in conn
 /// The largest WebSocket message accepted.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Upgrades a GET of `/graphql` to a subscription connection.
+/// Subscriptions one connection may hold at once.
+const MAX_SUBSCRIPTIONS: usize = 20;
+
+/// Upgrades a GET of `/graphql` to a subscription connection, while fewer than
+/// `PROFILES_MAX_WEBSOCKETS` are open (503 otherwise). An upgraded connection leaves
+/// the HTTP accept loop's count, so this is its bound.
 pub fn upgrade(state: AppState, upgrade: WebSocketUpgrade, protocol: GraphQLProtocol) -> HttpResponse {
+    let Ok(permit) = state.websockets.clone().try_acquire_owned() else {
+        let message = "too many WebSocket connections (PROFILES_MAX_WEBSOCKETS); try again later";
+        return super::reject(axum::http::StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", message);
+    };
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| {
-            let executor = Checked { schema: state.schema.clone(), limits: state.limits.clone() };
+        .on_upgrade(move |socket| async move {
+            let _permit = permit;
+            let executor =
+                Checked { schema: state.schema.clone(), limits: state.limits.clone(), active: Arc::default() };
             let (sink, stream) = socket.split();
             // async-graphql closes a refused `connection_init` with 1002; the protocol
             // says 4403 Forbidden.
@@ -48,6 +60,7 @@ pub fn upgrade(state: AppState, upgrade: WebSocketUpgrade, protocol: GraphQLProt
             GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
                 .on_connection_init(move |payload| init(state, payload))
                 .serve()
+                .await
         })
 }
 
@@ -69,11 +82,22 @@ async fn init(state: AppState, payload: serde_json::Value) -> async_graphql::Res
     Ok(data)
 }
 
-/// The schema behind the checks an HTTP request passes.
+/// The schema behind the checks an HTTP request passes, for one connection.
 #[derive(Clone)]
 struct Checked {
     schema: AppSchema,
     limits: Limits,
+    /// The connection's running subscriptions.
+    active: Arc<AtomicUsize>,
+}
+
+/// Holds one of a connection's subscription slots until dropped with its stream.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Checked {
@@ -110,9 +134,23 @@ impl Executor for Checked {
     }
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        match self.admit(&mut request) {
-            Ok(()) => self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default()),
-            Err(error) => futures_util::stream::once(async move { Response::from_errors(vec![error]) }).boxed(),
+        let refused =
+            |error: ServerError| futures_util::stream::once(async move { Response::from_errors(vec![error]) }).boxed();
+        if let Err(error) = self.admit(&mut request) {
+            return refused(error);
         }
+        if self.active.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
+            self.active.fetch_sub(1, Ordering::SeqCst);
+            let message = format!("a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions");
+            return refused(crate::graphql::guard::too_complex(message));
+        }
+        let slot = Slot(self.active.clone());
+        let stream = self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default());
+        stream
+            .map(move |response| {
+                let _held = &slot; // freed when the stream is dropped
+                response
+            })
+            .boxed()
     }
 }

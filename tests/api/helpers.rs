@@ -171,8 +171,7 @@ impl TestApp {
             ..SchemaOptions::default()
         };
         let metrics = profiles_gateway::telemetry::install_metrics();
-        let mut state = AppState::new(db.clone(), schema, metrics).with_auth(options.auth_required);
-        state.http = options.http;
+        let state = AppState::new(db.clone(), schema, metrics).with_auth(options.auth_required).with_http(options.http);
         let router = router(state.clone());
         let app = TestApp { router, state, db, url: direct_url, statements, _database: database };
         app.reset_statements();

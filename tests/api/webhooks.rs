@@ -685,3 +685,45 @@ async fn pruning_keeps_pending_deliveries_and_each_profiles_latest_event() {
         "compared with the kept one"
     );
 }
+
+/// WebSocket connections are bounded (503 beyond `PROFILES_MAX_WEBSOCKETS`), and so are
+/// the subscriptions of one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_connections_and_their_subscriptions_are_bounded() {
+    let http = profiles_gateway::http::HttpLimits { max_websockets: 1, ..Default::default() };
+    let app = TestApp::spawn_with(Options { http, ..Options::default() }).await;
+    let (address, _stop) = serve(&app).await;
+    let mut socket = connect(address, None).await;
+    assert_eq!(next(&mut socket).await.expect("an ack")["type"], "connection_ack");
+
+    let mut request = format!("ws://{address}/graphql").into_client_request().expect("a request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("a second connection must be refused: {other:?}"),
+    }
+
+    for n in 0..21 {
+        let query = "subscription { profileEvents { id } }";
+        let message = json!({ "id": n.to_string(), "type": "subscribe", "payload": { "query": query } });
+        socket.send(Message::Text(message.to_string().into())).await.expect("sent");
+    }
+    let refused = next(&mut socket).await.expect("an answer");
+    assert_eq!(refused["id"], "20", "the 21st is refused: {refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{refused}");
+
+    // Closing the connection frees its place.
+    socket.close(None).await.expect("closed");
+    drop(socket);
+    let mut again = None;
+    for _ in 0..40 {
+        let mut request = format!("ws://{address}/graphql").into_client_request().expect("a request");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
+        if let Ok((socket, _)) = tokio_tungstenite::connect_async(request).await {
+            again = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "a place is free again");
+}
