@@ -37,11 +37,11 @@ impl ProfileConnection {
 
 /// A profile and its position in the list.
 #[derive(SimpleObject)]
-pub struct ProfileEdge {
+pub struct ProfileEdge<'a> {
     /// Opaque position of this profile; pass it as `after` or `before`.
     cursor: String,
     /// The profile.
-    node: Profile,
+    node: &'a Profile,
 }
 
 /// Where a page sits in the whole list (Relay).
@@ -61,17 +61,17 @@ pub struct PageInfo {
 #[Object]
 impl ProfileConnection {
     /// The profiles of this page with their cursors.
-    async fn edges(&self) -> Vec<ProfileEdge> {
+    async fn edges(&self) -> Vec<ProfileEdge<'_>> {
         self.profiles
             .iter()
             .zip(&self.cursors)
-            .map(|(profile, cursor)| ProfileEdge { cursor: cursor.encode(), node: profile.clone() })
+            .map(|(profile, cursor)| ProfileEdge { cursor: cursor.encode(), node: profile })
             .collect()
     }
 
     /// The profiles of this page.
-    async fn nodes(&self) -> Vec<Profile> {
-        self.profiles.clone()
+    async fn nodes(&self) -> &[Profile] {
+        &self.profiles
     }
 
     /// Where this page sits in the list.

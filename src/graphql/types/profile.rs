@@ -4,6 +4,8 @@
 //! profile ([`Relations`], SPEC §5), and through the request's [`Loaders`] otherwise
 //! (e.g. the profile of a mutation's payload).
 
+use std::borrow::Cow;
+
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
@@ -44,35 +46,59 @@ impl From<Planned> for Profile {
     }
 }
 
-/// The prefetched value, or the one `loader` finds for `key`.
-async fn load<L, K>(
-    prefetched: &Option<Option<L::Value>>,
+/// The prefetched value (borrowed: a planned read's rows are not copied), or the one
+/// `loader` finds for `key`.
+async fn load<'a, L, K>(
+    prefetched: &'a Option<Option<L::Value>>,
     loader: &DataLoader<L>,
     key: Option<K>,
-) -> Result<Option<L::Value>>
+) -> Result<Option<Cow<'a, L::Value>>>
 where
     L: Loader<K, Error = DbErr>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
     if let Some(value) = prefetched {
-        return Ok(value.clone());
+        return Ok(value.as_ref().map(Cow::Borrowed));
     }
     // Boxed: the loader's future is large, and every field of `Profile` shares one
     // resolver future as large as its largest; a planned read never gets here.
     match key {
-        Some(key) => Ok(Box::pin(loader.load_one(key)).await.map_err(AppError::from)?),
+        Some(key) => Ok(Box::pin(loader.load_one(key)).await.map_err(AppError::from)?.map(Cow::Owned)),
         None => Ok(None),
     }
 }
 
-/// A list relation: prefetched, or loaded by profile id (empty when none).
-async fn load_list<L, T>(prefetched: &Option<Vec<T>>, loader: &DataLoader<L>, id: Uuid) -> Result<Vec<T>>
+/// A list relation: prefetched (borrowed), or loaded by profile id (empty when none).
+async fn load_list<'a, L, T>(
+    prefetched: &'a Option<Vec<T>>,
+    loader: &DataLoader<L>,
+    id: Uuid,
+) -> Result<Cow<'a, Vec<T>>>
 where
     L: Loader<Uuid, Value = Vec<T>, Error = DbErr>,
     T: Clone + Send + Sync + 'static,
 {
-    let prefetched = prefetched.clone().map(Some);
-    Ok(load(&prefetched, loader, Some(id)).await?.unwrap_or_default())
+    match prefetched {
+        Some(rows) => Ok(Cow::Borrowed(rows)),
+        None => Ok(Cow::Owned(Box::pin(loader.load_one(id)).await.map_err(AppError::from)?.unwrap_or_default())),
+    }
+}
+
+/// A relation of one row per profile (comms, appearance): prefetched, or the first
+/// row its loader finds.
+async fn load_single<'a, L, T>(
+    prefetched: &'a Option<Option<T>>,
+    loader: &DataLoader<L>,
+    id: Uuid,
+) -> Result<Option<Cow<'a, T>>>
+where
+    L: Loader<Uuid, Value = Vec<T>, Error = DbErr>,
+    T: Clone + Send + Sync + 'static,
+{
+    match prefetched {
+        Some(row) => Ok(row.as_ref().map(Cow::Borrowed)),
+        None => Ok(load_list(&None, loader, id).await?.into_owned().into_iter().next().map(Cow::Owned)),
+    }
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
@@ -80,28 +106,28 @@ fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
 }
 
 impl Profile {
-    async fn address_rows(&self, ctx: &Context<'_>) -> Result<Vec<address::Model>> {
+    async fn address_rows(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<address::Model>>> {
         load_list(&self.prefetched.addresses, &loaders(ctx)?.addresses, self.model.id).await
     }
 
-    async fn identity_rows(&self, ctx: &Context<'_>) -> Result<Vec<identity::Model>> {
+    async fn identity_rows(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<identity::Model>>> {
         load_list(&self.prefetched.identities, &loaders(ctx)?.identities, self.model.id).await
     }
 
-    async fn tag_rows(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
+    async fn tag_rows(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<tag::Model>>> {
         load_list(&self.prefetched.tags, &loaders(ctx)?.tags, self.model.id).await
     }
 
-    async fn status_rows(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
+    async fn status_rows(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<status::Model>>> {
         load_list(&self.prefetched.statuses, &loaders(ctx)?.statuses, self.model.id).await
     }
 
-    async fn location(
+    async fn location<'a>(
         &self,
         ctx: &Context<'_>,
-        which: &Option<Option<location::Model>>,
+        which: &'a Option<Option<location::Model>>,
         id: Option<i32>,
-    ) -> Result<Option<location::Model>> {
+    ) -> Result<Option<Cow<'a, location::Model>>> {
         load(which, &loaders(ctx)?.locations, id).await
     }
 
@@ -126,7 +152,7 @@ impl Profile {
 
     /// The identifier of the profile's primary identity (read-only).
     async fn external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.identity_rows(ctx).await?.into_iter().find(|i| i.is_primary).map(|i| i.identifier))
+        Ok(self.identity_rows(ctx).await?.iter().find(|i| i.is_primary).map(|i| i.identifier.clone()))
     }
 
     /// Salutation, e.g. `Mr` or `Dr`.
@@ -261,11 +287,11 @@ impl Profile {
     async fn preferred_location_external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let location =
             self.location(ctx, &self.prefetched.preferred_location, self.model.preferred_location_id).await?;
-        Ok(location.and_then(|l| l.external_id))
+        Ok(location.and_then(|l| l.external_id.clone()))
     }
 
     /// The customer's preferred location.
-    async fn preferred_location(&self, ctx: &Context<'_>) -> Result<Option<location::Model>> {
+    async fn preferred_location(&self, ctx: &Context<'_>) -> Result<Option<Cow<'_, location::Model>>> {
         self.location(ctx, &self.prefetched.preferred_location, self.model.preferred_location_id).await
     }
 
@@ -277,11 +303,11 @@ impl Profile {
     /// External id of the joined location (its reference in the primary system).
     async fn joined_location_external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let location = self.location(ctx, &self.prefetched.joined_location, self.model.joined_location_id).await?;
-        Ok(location.and_then(|l| l.external_id))
+        Ok(location.and_then(|l| l.external_id.clone()))
     }
 
     /// The location the customer joined at.
-    async fn joined_location(&self, ctx: &Context<'_>) -> Result<Option<location::Model>> {
+    async fn joined_location(&self, ctx: &Context<'_>) -> Result<Option<Cow<'_, location::Model>>> {
         self.location(ctx, &self.prefetched.joined_location, self.model.joined_location_id).await
     }
 
@@ -291,38 +317,38 @@ impl Profile {
     }
 
     /// The customer's loyalty tier.
-    async fn tier(&self, ctx: &Context<'_>) -> Result<Option<tier::Model>> {
+    async fn tier(&self, ctx: &Context<'_>) -> Result<Option<Cow<'_, tier::Model>>> {
         load(&self.prefetched.tier, &loaders(ctx)?.tiers, self.model.tier_handle.clone()).await
     }
 
     /// The profile's identities in other systems, oldest first.
     #[graphql(complexity = "LIST * child_complexity")]
-    async fn identities(&self, ctx: &Context<'_>) -> Result<Vec<identity::Model>> {
+    async fn identities(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<identity::Model>>> {
         self.identity_rows(ctx).await
     }
 
     /// Tags attached to the profile, by handle.
     #[graphql(complexity = "LIST * child_complexity")]
-    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<tag::Model>> {
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<tag::Model>>> {
         self.tag_rows(ctx).await
     }
 
     /// Handles of the profile's tags, sorted.
     #[graphql(complexity = "LIST * child_complexity")]
     async fn flattened_tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(self.tag_rows(ctx).await?.into_iter().map(|t| t.handle).collect())
+        Ok(self.tag_rows(ctx).await?.iter().map(|t| t.handle.clone()).collect())
     }
 
     /// Statuses the profile holds, by handle.
     #[graphql(complexity = "LIST * child_complexity")]
-    async fn statuses(&self, ctx: &Context<'_>) -> Result<Vec<status::Model>> {
+    async fn statuses(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<status::Model>>> {
         self.status_rows(ctx).await
     }
 
     /// Handles of the profile's statuses, sorted.
     #[graphql(complexity = "LIST * child_complexity")]
     async fn flattened_statuses(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(self.status_rows(ctx).await?.into_iter().map(|s| s.handle).collect())
+        Ok(self.status_rows(ctx).await?.iter().map(|s| s.handle.clone()).collect())
     }
 
     /// Communication preferences, appearance and important dates.
@@ -336,13 +362,16 @@ impl Profile {
     }
 
     /// The default address, if the profile has any address.
-    async fn address(&self, ctx: &Context<'_>) -> Result<Option<address::Model>> {
-        Ok(self.address_rows(ctx).await?.into_iter().find(|a| a.is_default))
+    async fn address(&self, ctx: &Context<'_>) -> Result<Option<Cow<'_, address::Model>>> {
+        Ok(match self.address_rows(ctx).await? {
+            Cow::Borrowed(rows) => rows.iter().find(|a| a.is_default).map(Cow::Borrowed),
+            Cow::Owned(rows) => rows.into_iter().find(|a| a.is_default).map(Cow::Owned),
+        })
     }
 
     /// All addresses of the profile, oldest first.
     #[graphql(complexity = "LIST * child_complexity")]
-    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<address::Model>> {
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Cow<'_, Vec<address::Model>>> {
         self.address_rows(ctx).await
     }
 
@@ -396,31 +425,22 @@ pub struct ProfileAttributes<'a>(&'a Profile);
 /// The reference model's `attributes`: communication preferences, appearance and
 /// important dates.
 #[Object]
-impl ProfileAttributes<'_> {
+impl<'a> ProfileAttributes<'a> {
     /// Communication preferences (one record per profile).
-    async fn comms(&self, ctx: &Context<'_>) -> Result<Option<comms::Model>> {
+    async fn comms(&self, ctx: &Context<'_>) -> Result<Option<Cow<'a, comms::Model>>> {
         let profile = self.0;
-        let rows =
-            load_list(&profile.prefetched.comms.clone().map(Vec::from_iter), &loaders(ctx)?.comms, profile.model.id)
-                .await?;
-        Ok(rows.into_iter().next())
+        load_single(&profile.prefetched.comms, &loaders(ctx)?.comms, profile.model.id).await
     }
 
     /// Appearance and sizes (one record per profile).
-    async fn appearance(&self, ctx: &Context<'_>) -> Result<Option<appearance::Model>> {
+    async fn appearance(&self, ctx: &Context<'_>) -> Result<Option<Cow<'a, appearance::Model>>> {
         let profile = self.0;
-        let rows = load_list(
-            &profile.prefetched.appearance.clone().map(Vec::from_iter),
-            &loaders(ctx)?.appearance,
-            profile.model.id,
-        )
-        .await?;
-        Ok(rows.into_iter().next())
+        load_single(&profile.prefetched.appearance, &loaders(ctx)?.appearance, profile.model.id).await
     }
 
     /// Important dates, oldest record first.
     #[graphql(complexity = "LIST * child_complexity")]
-    async fn dates(&self, ctx: &Context<'_>) -> Result<Vec<profile_date::Model>> {
+    async fn dates(&self, ctx: &Context<'_>) -> Result<Cow<'a, Vec<profile_date::Model>>> {
         let profile = self.0;
         load_list(&profile.prefetched.dates, &loaders(ctx)?.dates, profile.model.id).await
     }
