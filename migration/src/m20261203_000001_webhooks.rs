@@ -66,7 +66,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // The worker's claim: pending rows by due time.
+        // The worker's claim: pending rows in the order it takes them (due time, then
+        // id), so that it stops after the few it takes.
         manager
             .create_index(
                 Index::create()
@@ -74,6 +75,7 @@ impl MigrationTrait for Migration {
                     .table("webhook_delivery")
                     .col("status")
                     .col("next_attempt_at")
+                    .col("id")
                     .to_owned(),
             )
             .await?;

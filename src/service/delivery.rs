@@ -100,8 +100,10 @@ async fn run(
         if *stopping.borrow() {
             break;
         }
+        // Claimed in batches: a claim is one statement however many it takes, so it
+        // waits until half the slots are free (or none is busy).
         let free = concurrency.saturating_sub(in_flight.len());
-        if free > 0 {
+        if free > 0 && (in_flight.is_empty() || free >= concurrency.div_ceil(2)) {
             match claim(&db, free, &settings).await {
                 Ok(jobs) => {
                     for job in jobs {
@@ -148,6 +150,8 @@ struct Job {
     url: String,
     secret: String,
     body: Vec<u8>,
+    /// Whether the webhook was failing when claimed (a success then clears it).
+    failing: bool,
 }
 
 /// Claims up to `limit` due deliveries for this worker (see the module's notes).
@@ -170,7 +174,7 @@ async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings
             backend,
             format!(
                 "WITH due AS (SELECT d.id FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id \
-                 WHERE {} ORDER BY d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
+                 WHERE {} ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
                  UPDATE webhook_delivery SET locked_until = $2 FROM due WHERE webhook_delivery.id = due.id \
                  RETURNING webhook_delivery.*",
                 due("$1")
@@ -182,7 +186,7 @@ async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings
             backend,
             format!(
                 "UPDATE webhook_delivery SET locked_until = ? WHERE id IN (SELECT d.id FROM webhook_delivery d \
-                 JOIN webhook w ON w.id = d.webhook_id WHERE {} ORDER BY d.id LIMIT ?) RETURNING *",
+                 JOIN webhook w ON w.id = d.webhook_id WHERE {} ORDER BY d.next_attempt_at, d.id LIMIT ?) RETURNING *",
                 due("?")
             ),
             [until.into(), now.into(), now.into(), limit.into()],
@@ -215,7 +219,13 @@ async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings
             // Two deliveries of one event (a redelivery) share its payload.
             let event = events.get(&delivery.event_id).cloned()?;
             let body = serde_json::to_vec(&Event::from(event).envelope()).unwrap_or_default();
-            Some(Job { url: webhook.url.clone(), secret: webhook.secret.clone(), body, delivery })
+            Some(Job {
+                url: webhook.url.clone(),
+                secret: webhook.secret.clone(),
+                failing: webhook.failing_since.is_some(),
+                body,
+                delivery,
+            })
         })
         .collect())
 }
@@ -326,14 +336,14 @@ impl Job {
         };
         update.exec(db).await?;
         metrics::counter!("webhook_deliveries_total", "outcome" => outcome).increment(1);
-        if attempt.succeeded() {
+        if attempt.succeeded() && self.failing {
             webhook::Entity::update_many()
                 .col_expr(webhook::Column::FailingSince, Expr::val(Option::<DateTime<Utc>>::None))
                 .filter(webhook::Column::Id.eq(self.delivery.webhook_id))
                 .filter(webhook::Column::FailingSince.is_not_null())
                 .exec(db)
                 .await?;
-        } else {
+        } else if !attempt.succeeded() {
             self.failing(db, settings, now).await?;
         }
         Ok(retry)

@@ -1,12 +1,17 @@
 //! Change events (SPEC §7): the outbox rows a write commits with its changes, and the
 //! feed that reads them back in commit order.
 //!
-//! [`Write::commit`](super::write::Write::commit) is the only caller of [`write`]. The
-//! order of `seq` is the order of commits: on PostgreSQL a write takes one
-//! transaction-scoped advisory lock just before it draws its sequence numbers and holds
-//! it to its commit, so a transaction that drew a smaller number has committed before a
-//! larger one is drawn; on SQLite writers are serialised anyway (`BEGIN IMMEDIATE`). A
-//! reader paging with `seq > cursor` therefore never skips an event committed late.
+//! [`Write::commit`](super::write::Write::commit) is the only caller of [`write`].
+//!
+//! **Commit order.** A reader of the whole feed pages with `seq > cursor`, so it must
+//! never see an event while one with a smaller `seq` is still uncommitted (it would
+//! skip that one for good). On PostgreSQL a write takes a transaction-scoped advisory
+//! lock in *shared* mode just before it draws its sequence numbers, and holds it to its
+//! commit: writers do not wait for one another. The feed reads under the same lock in
+//! *exclusive* mode, which it gets only once every writer holding it has committed, so
+//! every number drawn before its read is committed when it reads. A profile's own
+//! events need no lock: two writes to one profile are serialised by its row. On SQLite
+//! writers are serialised anyway (`BEGIN IMMEDIATE`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,7 +20,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -39,7 +44,7 @@ pub const TYPES: [&str; 5] = {
 /// The PostgreSQL channel a write that wrote events notifies at its commit.
 pub const CHANNEL: &str = "profile_events";
 
-/// The key of the advisory lock that orders commits that write events (PostgreSQL).
+/// The key of the advisory lock that keeps the feed in commit order (PostgreSQL).
 const COMMIT_ORDER_LOCK: i64 = 0x7072_6f66_696c_6573; // "profiles"
 
 /// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
@@ -57,14 +62,7 @@ pub(crate) async fn write(
     if changes.is_empty() {
         return Ok(0);
     }
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        let lock = Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [COMMIT_ORDER_LOCK.into()],
-        );
-        txn.execute_raw(lock).await?;
-    }
+    let mut locked = false;
     let now = crate::db::now();
     let today = now.date_naive();
     let actor = actor::current();
@@ -115,6 +113,10 @@ pub(crate) async fn write(
         }
         written += rows.len();
         if !rows.is_empty() {
+            if !locked {
+                commit_order(txn, Mode::Shared).await?;
+                locked = true;
+            }
             let deliveries = super::webhook::deliveries_of(&webhooks, &rows, now);
             profile_event::Entity::insert_many(rows).exec_without_returning(txn).await?;
             super::webhook::queue(txn, deliveries).await?;
@@ -125,6 +127,31 @@ pub(crate) async fn write(
     }
     metrics::counter!("events_written_total").increment(written as u64);
     Ok(written)
+}
+
+/// How [`commit_order`] takes the lock: writers share it, the feed excludes them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Shared,
+    Exclusive,
+}
+
+/// Takes the commit-order lock until the end of the transaction (PostgreSQL only).
+async fn commit_order(txn: &impl ConnectionTrait, mode: Mode) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let function = match mode {
+        Mode::Shared => "pg_advisory_xact_lock_shared",
+        Mode::Exclusive => "pg_advisory_xact_lock",
+    };
+    let lock = Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        format!("SELECT {function}($1)"),
+        [COMMIT_ORDER_LOCK.into()],
+    );
+    txn.execute_raw(lock).await?;
+    Ok(())
 }
 
 /// The context of the latest event of each of `profiles` that has one.
@@ -287,7 +314,18 @@ pub async fn page(db: &DatabaseConnection, feed: &Feed) -> AppResult<FeedPage> {
     if let Some(profile_id) = feed.profile_id {
         query = query.filter(profile_event::Column::ProfileId.eq(profile_id));
     }
-    let mut rows = query.order_by_asc(profile_event::Column::Seq).limit(window.size + 1).all(db).await?;
+    let query = query.order_by_asc(profile_event::Column::Seq).limit(window.size + 1);
+    // One profile's events are in commit order anyway; the whole feed waits for the
+    // writers that drew numbers before it (see the module's notes).
+    let mut rows = if feed.profile_id.is_some() {
+        query.all(db).await?
+    } else {
+        let txn = db.begin().await?;
+        commit_order(&txn, Mode::Exclusive).await?;
+        let rows = query.all(&txn).await?;
+        txn.commit().await?;
+        rows
+    };
     let has_next_page = rows.len() as u64 > window.size;
     rows.truncate(usize::try_from(window.size).unwrap_or(usize::MAX));
     Ok(FeedPage { events: rows.into_iter().map(Event::from).collect(), has_next_page })

@@ -229,12 +229,12 @@ async fn the_actor_is_the_token_that_made_the_change() {
 
 /// Writers commit concurrently while a reader polls the feed with its cursor: the
 /// reader ends up with every event, each once, in the order of `seq`.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
     let app = TestApp::spawn().await;
     let ids: Vec<String> = {
         let mut ids = Vec::new();
-        for n in 0..4 {
+        for n in 0..8 {
             ids.push(create(&app, json!({ "firstName": format!("W{n}") })).await);
         }
         ids
@@ -248,7 +248,7 @@ async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
             }
         }
     });
-    let expected = 4 + 4 * 8;
+    let expected = 8 + 8 * 8;
     let reader = async {
         let mut seen: Vec<String> = Vec::new();
         let mut cursor: Option<String> = None;
@@ -272,4 +272,48 @@ async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
         nodes(&feed(&app, "(first: 250)").await).iter().map(|n| n["id"].as_str().expect("an id").to_owned()).collect();
     assert_eq!(all.len(), expected);
     assert_eq!(seen, all, "the poller saw every event once, in commit order");
+}
+
+/// The feed never shows an event while one numbered before it is uncommitted: a write
+/// that drew its number (under the shared commit-order lock) and has not committed
+/// holds the feed back until it does (PostgreSQL; SQLite has one writer at a time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_waits_for_a_write_that_drew_an_earlier_number() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if !crate::helpers::on_postgres() {
+        eprintln!("SQLite serialises writers: nothing to wait for");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let slow = create(&app, json!({ "firstName": "Slow" })).await;
+    let fast = create(&app, json!({ "firstName": "Fast" })).await;
+    let start = feed(&app, "").await["pageInfo"]["endCursor"].as_str().expect("a cursor").to_owned();
+
+    // A write in flight: it holds the lock as writers do, and has drawn its number.
+    let in_flight = app.db.begin().await.expect("a transaction");
+    in_flight.execute_unprepared("SELECT pg_advisory_xact_lock_shared(8102661165239002483)").await.expect("locked");
+    in_flight
+        .execute_unprepared(&format!(
+            "INSERT INTO profile_event (id, type, profile_id, version, changed, data, occurred_at) \
+             VALUES ('evt_in_flight', 'profile.updated', '{slow}', 2, '[]', '{{}}', now())"
+        ))
+        .await
+        .expect("an event drawn");
+    // A later write commits meanwhile.
+    assert_eq!(user_errors(&update(&app, &fast, json!({ "lastName": "Later" })).await), vec![]);
+
+    let after = format!("(after: \"{start}\")");
+    let held = tokio::time::timeout(std::time::Duration::from_millis(500), feed(&app, &after)).await;
+    assert!(held.is_err(), "the feed must wait, not show the later event alone: {held:?}");
+    in_flight.commit().await.expect("committed");
+    let page = feed(&app, &after).await;
+    let order: Vec<(String, String)> = nodes(&page)
+        .iter()
+        .map(|n| {
+            (n["id"].as_str().unwrap_or_default().to_owned(), n["profileId"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    assert_eq!(order.len(), 2, "{order:?}");
+    assert_eq!(order[0], ("evt_in_flight".to_owned(), slow), "the earlier number first");
+    assert_eq!(order[1].1, fast);
 }
