@@ -122,9 +122,6 @@ pub(crate) async fn write(
             super::webhook::queue(txn, deliveries).await?;
         }
     }
-    if written > 0 {
-        super::wakeup::notify(txn).await?;
-    }
     metrics::counter!("events_written_total").increment(written as u64);
     Ok(written)
 }

@@ -406,8 +406,7 @@ pub async fn redeliver(
     };
     let again = pending(original.webhook_id, original.event_id, original.profile_id, crate::db::now());
     let row = again.insert(db).await?;
-    super::wakeup::notify(db).await?;
-    super::wakeup::committed();
+    super::wakeup::committed(db);
     let event = profile_event::Entity::find().filter(profile_event::Column::Id.eq(&row.event_id)).one(db).await?;
     Ok((row, event))
 }

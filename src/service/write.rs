@@ -98,6 +98,8 @@ pub struct Change {
 /// A write in progress: its transaction, the profiles it has changed so far, and the
 /// last context of those it purges.
 pub struct Write {
+    /// The connection the write began on, to wake waiters after the commit.
+    db: DatabaseConnection,
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
     purged: BTreeMap<Uuid, serde_json::Map<String, serde_json::Value>>,
@@ -114,7 +116,7 @@ impl Write {
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write { txn, changes: BTreeMap::new(), purged: BTreeMap::new() })
+        Ok(Write { db: db.clone(), txn, changes: BTreeMap::new(), purged: BTreeMap::new() })
     }
 
     /// The transaction, for the write's own statements.
@@ -188,12 +190,12 @@ impl Write {
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
     pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
-        let Write { txn, changes, purged } = self;
+        let Write { db, txn, changes, purged } = self;
         let changes: Vec<Change> = changes.into_values().collect();
         let written = super::events::write(&txn, &changes, purged).await?;
         txn.commit().await?;
         if written > 0 {
-            super::wakeup::committed();
+            super::wakeup::committed(&db);
         }
         Ok(changes)
     }
