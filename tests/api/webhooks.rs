@@ -557,6 +557,23 @@ async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_toke
     assert_eq!(next(&mut anonymous).await, Err(4403), "refused without a token");
     let mut wrong = connect(address, Some("pgw_not-a-token")).await;
     assert_eq!(next(&mut wrong).await, Err(4403), "refused with an unknown token");
+    // A token without `profiles:read` (every scope implies it, so: none) is refused
+    // the subscription itself.
+    let scopeless = token::create(&app.db, "scopeless", &[]).await.expect("a token").1;
+    let mut unscoped = connect(address, Some(&scopeless)).await;
+    assert_eq!(next(&mut unscoped).await.expect("an ack")["type"], "connection_ack");
+    let message =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { profileEvents { id } }" } });
+    unscoped.send(Message::Text(message.to_string().into())).await.expect("sent");
+    let refused = next(&mut unscoped).await.expect("an answer");
+    let codes: Vec<Value> = refused["payload"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(refused["payload"]["errors"].as_array().into_iter().flatten())
+        .map(|e| e["extensions"]["code"].clone())
+        .collect();
+    assert_eq!(codes, vec![json!("FORBIDDEN")], "{refused}");
 
     let mut socket = connect(address, Some(&reader)).await;
     subscribe(&mut socket, "").await;
