@@ -95,7 +95,7 @@ async fn run(
     let mut in_flight: JoinSet<Option<DateTime<Utc>>> = JoinSet::new();
     let mut next_retry: Option<DateTime<Utc>> = None;
     let mut next_prune = Instant::now();
-    let mut woken = true;
+    let mut wake_open = true;
     loop {
         if *stopping.borrow() {
             break;
@@ -127,7 +127,7 @@ async fn run(
             wait = wait.min((at - Utc::now()).to_std().unwrap_or_default());
         }
         tokio::select! {
-            changed = wake.changed(), if woken => woken = changed.is_ok(),
+            changed = wake.changed(), if wake_open => wake_open = changed.is_ok(),
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 if let Ok(Some(at)) = done {
                     next_retry = Some(next_retry.map_or(at, |earliest| std::cmp::min(earliest, at)));
