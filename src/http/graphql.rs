@@ -190,7 +190,7 @@ pub async fn post(
 
 /// The type (`query`, `mutation`) and name of the operation a request selects, for
 /// logs and metrics; `anonymous` for an unnamed one.
-fn operation(document: &ExecutableDocument, operation_name: Option<String>) -> (&'static str, String) {
+pub(super) fn operation(document: &ExecutableDocument, operation_name: Option<String>) -> (&'static str, String) {
     let (name, operation) = match (&document.operations, &operation_name) {
         (DocumentOperations::Single(operation), _) => (None, Some(operation)),
         (DocumentOperations::Multiple(operations), Some(name)) => (Some(name.clone()), operations.get(name.as_str())),

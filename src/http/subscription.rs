@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Executor, Request, Response, ServerError};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
@@ -106,16 +105,7 @@ impl Checked {
         let operation_name = request.operation_name.clone();
         let document = crate::graphql::guard::parse(request, &self.limits)?;
         crate::graphql::guard::check(&self.limits, document)?;
-        let operation = match (&document.operations, operation_name) {
-            (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
-                ops.get(name.as_str()).map(|op| op.node.ty)
-            }
-            (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) => {
-                ops.values().next().map(|op| op.node.ty)
-            }
-        };
-        if operation != Some(OperationType::Subscription) {
+        if super::graphql::operation(document, operation_name).0 != "subscription" {
             return Err(crate::graphql::errors::coded(
                 "only subscriptions run over WebSocket: send queries and mutations with POST",
                 "BAD_REQUEST",

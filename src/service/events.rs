@@ -62,11 +62,12 @@ pub(crate) async fn write(
     if changes.is_empty() {
         return Ok(0);
     }
-    let mut locked = false;
     let now = crate::db::now();
     let today = now.date_naive();
     let actor = actor::current();
-    let webhooks = super::webhook::active(txn).await?;
+    // Taken with the first events there are to insert (a write that changed nothing the
+    // context shows needs neither): the commit-order lock, then the active webhooks.
+    let mut webhooks = None;
     let mut written = 0;
     for chunk in changes.chunks(CHUNK) {
         let read_back = chunk.iter().filter(|c| c.kind != ChangeKind::Purged).map(|c| c.profile_id);
@@ -113,11 +114,11 @@ pub(crate) async fn write(
         }
         written += rows.len();
         if !rows.is_empty() {
-            if !locked {
+            if webhooks.is_none() {
                 commit_order(txn, Mode::Shared).await?;
-                locked = true;
+                webhooks = Some(super::webhook::active(txn).await?);
             }
-            let deliveries = super::webhook::deliveries_of(&webhooks, &rows, now);
+            let deliveries = super::webhook::deliveries_of(webhooks.as_deref().unwrap_or_default(), &rows, now);
             profile_event::Entity::insert_many(rows).exec_without_returning(txn).await?;
             super::webhook::queue(txn, deliveries).await?;
         }

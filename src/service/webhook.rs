@@ -300,13 +300,12 @@ pub(crate) async fn active(db: &impl ConnectionTrait) -> Result<Vec<Subscriber>,
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, events)| Subscriber {
-            id,
-            types: events.as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect(),
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(id, events)| Subscriber { id, types: types_of(&events) }).collect())
+}
+
+/// The event types a webhook's `events` column holds.
+pub fn types_of(events: &Value) -> Vec<String> {
+    events.as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect()
 }
 
 /// One pending delivery per event per webhook that wants its type.

@@ -69,7 +69,7 @@ pub fn given<T>(value: Option<T>) -> MaybeUndefined<T> {
 }
 
 /// The integer behind an `ID` argument; anything else is BAD_USER_INPUT.
-pub fn int_id(id: &ID, argument: &str) -> Result<i32, AppError> {
+pub fn int_id<T: std::str::FromStr>(id: &ID, argument: &str) -> Result<T, AppError> {
     id.parse().map_err(|_| AppError::BadUserInput(format!("`{argument}` is not an id of this API")))
 }
 

@@ -4,14 +4,12 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use uuid::Uuid;
 
-use super::input::required;
+use super::input::{int_id, plain, required};
 use super::{db, payload, respond};
 use crate::domain::validate::{Path, Problems};
-use crate::error::AppError;
 use crate::graphql::guard::Scoped;
 use crate::graphql::types::event::Event;
 use crate::graphql::types::webhook::{Webhook, WebhookDelivery};
-use crate::service::draft::Patch;
 use crate::service::webhook::{self as service, WebhookInput as Changes, WebhookSettings};
 
 /// A new webhook.
@@ -49,11 +47,7 @@ impl WebhookUpdateInput {
         Changes {
             url: required(problems, &path.key("url"), &self.url),
             events: required(problems, &path.key("events"), &self.events),
-            description: match self.description {
-                MaybeUndefined::Undefined => Patch::Keep,
-                MaybeUndefined::Null => Patch::Set(None),
-                MaybeUndefined::Value(text) => Patch::Set(Some(text)),
-            },
+            description: plain(&self.description),
             is_active: required(problems, &path.key("isActive"), &self.is_active),
         }
     }
@@ -162,10 +156,11 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The delivery's id.")] id: ID,
     ) -> Result<RedeliverWebhookDeliveryPayload> {
-        let id: i64 = id.parse().map_err(|_| AppError::BadUserInput("`id` is not an id of this API".to_owned()))?;
-        respond(service::redeliver(db(ctx)?, id).await, |(delivery, event)| RedeliverWebhookDeliveryPayload {
-            delivery: Some(WebhookDelivery { delivery, event: event.map(|e| Event(e.into())) }),
-            user_errors: Vec::new(),
+        respond(service::redeliver(db(ctx)?, int_id(&id, "id")?).await, |(delivery, event)| {
+            RedeliverWebhookDeliveryPayload {
+                delivery: Some(WebhookDelivery { delivery, event: event.map(|e| Event(e.into())) }),
+                user_errors: Vec::new(),
+            }
         })
     }
 }

@@ -29,8 +29,7 @@ impl Webhook {
 
     /// The event types it receives, or `["*"]` for all.
     async fn events(&self) -> Vec<String> {
-        let types = self.0.events.as_array().into_iter().flatten();
-        types.filter_map(|t| t.as_str().map(str::to_owned)).collect()
+        service::types_of(&self.0.events)
     }
 
     /// What it is for.
