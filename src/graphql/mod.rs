@@ -1,5 +1,6 @@
 //! The GraphQL schema: its roots, per-request data, and limits.
 
+pub mod documents;
 pub mod errors;
 pub mod guard;
 pub mod limits;

@@ -79,6 +79,11 @@ pub fn check(query: &str, variables: &Variables) -> Result<(), ServerError> {
             "the document nests {depth} levels deep; the limit is {MAX_NESTING}"
         )));
     }
+    check_variables(variables)
+}
+
+/// Refuses variables nesting deeper than [`MAX_NESTING`].
+pub fn check_variables(variables: &Variables) -> Result<(), ServerError> {
     let deepest = variables.values().map(value_depth).max().unwrap_or(0);
     if deepest > MAX_NESTING {
         let mut error =

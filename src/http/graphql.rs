@@ -60,27 +60,21 @@ async fn execute(
         Err(response) => return response,
     };
     let started = std::time::Instant::now();
-    // Then the bound on nesting, before anything recursive reads the document.
-    let (kind, name, mut response) = match crate::graphql::nesting::check(&request.query, &request.variables) {
+    // Then the bound on nesting, before anything recursive reads the document, the
+    // parse (kept on the request: async-graphql reuses it), and the limits.
+    let operation_name = request.operation_name.clone();
+    let (kind, name, mut response) = match state.documents.admit(&mut request) {
         Err(error) => ("unknown", "unparsed".to_owned(), async_graphql::Response::from_errors(vec![error])),
-        Ok(()) => {
-            // Parsed once here and checked against the limits; async-graphql reuses the parse.
-            let operation_name = request.operation_name.clone();
-            let (kind, name, admitted) = match crate::graphql::guard::parse(&mut request, &state.limits) {
-                Err(error) => ("unknown", "unparsed".to_owned(), Err(error)),
-                Ok(document) => {
-                    let (kind, name) = operation(document, operation_name);
-                    (kind, name, crate::graphql::guard::check(&state.limits, document))
-                }
-            };
-            if via == Via::Get && !matches!(kind, "query" | "unknown") {
+        Ok(parsed) => {
+            let (kind, name) = operation(&parsed.document, operation_name);
+            if via == Via::Get && kind != "query" {
                 return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
             }
-            match admitted {
+            match parsed.admitted {
                 Err(error) => (kind, name, async_graphql::Response::from_errors(vec![error])),
                 Ok(()) => {
                     let span = tracing::info_span!("graphql", operation = %name, r#type = kind);
-                    let response = run(state, request, kind, &id, &caller).instrument(span).await;
+                    let response = run(state, request, &parsed.document, kind, &id, &caller).instrument(span).await;
                     (kind, name, response)
                 }
             }
@@ -90,7 +84,7 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    crate::graphql::errors::ensure_codes(&mut response.errors, &id, &state.limits);
+    crate::graphql::errors::ensure_codes(&mut response.errors, &id, state.documents.limits());
     let codes = response.errors.iter().filter_map(|e| crate::graphql::errors::code(e).map(str::to_owned));
     let label = state.operation_labels.label(&name, !request_error);
     telemetry::record_operation(label, kind, started.elapsed(), codes);
@@ -109,13 +103,12 @@ async fn execute(
 /// connection runs once more on a fresh one; a write does not (it may have committed).
 async fn run(
     state: &AppState,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
+    document: &ExecutableDocument,
     kind: &str,
     id: &RequestId,
     caller: &Caller,
 ) -> async_graphql::Response {
-    // The document async-graphql parsed (once: it reuses the one cached on the request).
-    let document = request.parsed_query().ok().cloned();
     let operation_name = request.operation_name.clone();
     let retry = (kind == "query").then(|| (request.query.clone(), request.variables.clone()));
     let data =
@@ -129,11 +122,10 @@ async fn run(
         metrics::counter!("graphql_read_retries_total").increment(1);
         let mut again = async_graphql::Request::new(query).variables(variables);
         again.operation_name = operation_name.clone();
+        again.set_parsed_query(document.clone());
         response = actor::acting(actor, state.schema.execute(data(again))).await;
     }
-    if let Some(document) = &document {
-        crate::graphql::order::restore(&mut response.data, document, operation_name.as_deref());
-    }
+    crate::graphql::order::restore(&mut response.data, document, operation_name.as_deref());
     response
 }
 

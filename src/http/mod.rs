@@ -66,8 +66,8 @@ pub struct AppState {
     pub auth_required: bool,
     /// Limits on what a request may send and how long it may take.
     pub http: HttpLimits,
-    /// Limits on the document, checked before it runs (`graphql::guard::check`).
-    pub limits: crate::graphql::Limits,
+    /// Admits documents within the limits, and keeps those it admitted (`graphql::documents`).
+    pub documents: Arc<crate::graphql::documents::Documents>,
     /// Requests slower than this are logged at warn.
     pub slow_request: Duration,
     /// Operation names with a metrics series of their own.
@@ -88,7 +88,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, options: SchemaOptions, metrics: PrometheusHandle) -> Self {
         let wakeups = crate::service::wakeup::wakeups(&db);
         AppState {
-            limits: options.limits.clone(),
+            documents: Arc::new(crate::graphql::documents::Documents::new(options.limits.clone())),
             schema: build_schema(db.clone(), options, wakeups.clone()),
             wakeups,
             db,

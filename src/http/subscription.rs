@@ -18,7 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 
 use super::AppState;
 use crate::auth::{self, Caller};
-use crate::graphql::{AppSchema, Limits};
+use crate::graphql::AppSchema;
 
 /// Why a connection without a valid token is closed.
 const REFUSED: &str = "a valid `Authorization: Bearer` token is required in connection_init";
@@ -44,7 +44,7 @@ pub fn upgrade(state: AppState, upgrade: WebSocketUpgrade, protocol: GraphQLProt
         .on_upgrade(move |socket| async move {
             let _permit = permit;
             let executor =
-                Checked { schema: state.schema.clone(), limits: state.limits.clone(), active: Arc::default() };
+                Checked { schema: state.schema.clone(), documents: state.documents.clone(), active: Arc::default() };
             let (sink, stream) = socket.split();
             // async-graphql closes a refused `connection_init` with 1002; the protocol
             // says 4403 Forbidden.
@@ -85,7 +85,7 @@ async fn init(state: AppState, payload: serde_json::Value) -> async_graphql::Res
 #[derive(Clone)]
 struct Checked {
     schema: AppSchema,
-    limits: Limits,
+    documents: Arc<crate::graphql::documents::Documents>,
     /// The connection's running subscriptions.
     active: Arc<AtomicUsize>,
 }
@@ -101,11 +101,10 @@ impl Drop for Slot {
 
 impl Checked {
     fn admit(&self, request: &mut Request) -> Result<(), ServerError> {
-        crate::graphql::nesting::check(&request.query, &request.variables)?;
         let operation_name = request.operation_name.clone();
-        let document = crate::graphql::guard::parse(request, &self.limits)?;
-        crate::graphql::guard::check(&self.limits, document)?;
-        if super::graphql::operation(document, operation_name).0 != "subscription" {
+        let parsed = self.documents.admit(request)?;
+        parsed.admitted?;
+        if super::graphql::operation(&parsed.document, operation_name).0 != "subscription" {
             return Err(crate::graphql::errors::coded(
                 "only subscriptions run over WebSocket: send queries and mutations with POST",
                 "BAD_REQUEST",

@@ -1,0 +1,141 @@
+//! Admits a request's document, and keeps the documents it admitted by their text.
+//!
+//! A document is admitted when it nests no deeper than `nesting` allows, parses, and
+//! keeps the limits `guard::check` enforces. Clients send the same few documents again
+//! and again with other variables, and parsing is the largest single cost of a small
+//! read (about an eighth of the server's CPU for `profile(id)`, measured with perf under
+//! bench/run.sh): so a document that was admitted is kept, by its exact text, and the
+//! next request with that text skips the scan, the parse and the checks; only its
+//! variables are measured. The cache holds at most [`MAX_ENTRIES`] documents and
+//! [`MAX_TEXT_BYTES`] of their text, and drops the least recently used beyond either;
+//! a document longer than [`MAX_CACHED_BYTES`] is not kept.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Request, ServerError};
+use lru::LruCache;
+
+use super::{Limits, guard, nesting};
+
+/// Most documents kept.
+pub const MAX_ENTRIES: usize = 512;
+/// Most text kept, summed over the documents.
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+/// Longest document kept.
+pub const MAX_CACHED_BYTES: usize = 16 * 1024;
+
+/// A document that parsed: whether it keeps the limits is `admitted`.
+pub struct Parsed {
+    pub document: Arc<ExecutableDocument>,
+    pub admitted: Result<(), ServerError>,
+}
+
+pub struct Documents {
+    limits: Limits,
+    cache: Mutex<Cache>,
+}
+
+struct Cache {
+    documents: LruCache<Box<str>, Arc<ExecutableDocument>>,
+    text_bytes: usize,
+}
+
+impl Documents {
+    pub fn new(limits: Limits) -> Self {
+        let entries = NonZeroUsize::new(MAX_ENTRIES).unwrap_or(NonZeroUsize::MIN);
+        Documents { limits, cache: Mutex::new(Cache { documents: LruCache::new(entries), text_bytes: 0 }) }
+    }
+
+    /// The limits documents are checked against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Measures the request's nesting and parses its document (an `Err` when either
+    /// fails), then checks the document's limits (`Parsed::admitted`). The parse is left
+    /// on the request, where async-graphql takes it instead of parsing again.
+    pub fn admit(&self, request: &mut Request) -> Result<Parsed, ServerError> {
+        let known = self.lock().documents.get(request.query.as_str()).cloned();
+        if let Some(document) = known {
+            nesting::check_variables(&request.variables)?;
+            request.set_parsed_query(ExecutableDocument::clone(&document));
+            return Ok(Parsed { document, admitted: Ok(()) });
+        }
+        nesting::check(&request.query, &request.variables)?;
+        let document = Arc::new(guard::parse(request, &self.limits)?.clone());
+        let admitted = guard::check(&self.limits, &document);
+        if admitted.is_ok() && request.query.len() <= MAX_CACHED_BYTES {
+            self.keep(&request.query, document.clone());
+        }
+        Ok(Parsed { document, admitted })
+    }
+
+    fn keep(&self, text: &str, document: Arc<ExecutableDocument>) {
+        let mut cache = self.lock();
+        if cache.documents.put(text.into(), document).is_some() {
+            return; // the same text, admitted twice at once: its size is counted
+        }
+        cache.text_bytes += text.len();
+        while cache.text_bytes > MAX_TEXT_BYTES || cache.documents.len() > MAX_ENTRIES {
+            match cache.documents.pop_lru() {
+                Some((text, _)) => cache.text_bytes -= text.len(),
+                None => break,
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // The cache holds no invariant a panic could break halfway: use it as it is.
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many documents are kept, and their text's size (for tests).
+    pub fn kept(&self) -> (usize, usize) {
+        let cache = self.lock();
+        (cache.documents.len(), cache.text_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_admitted_document_is_kept_and_reused_and_the_cache_is_bounded() {
+        let documents = Documents::new(Limits::default());
+        let mut first = Request::new("{ a }");
+        let parsed = documents.admit(&mut first).expect("parses");
+        assert!(parsed.admitted.is_ok());
+        let mut again = Request::new("{ a }");
+        let reused = documents.admit(&mut again).expect("parses");
+        assert!(Arc::ptr_eq(&parsed.document, &reused.document), "the second request reuses the first parse");
+        assert!(again.parsed_query().is_ok());
+
+        // A document over a limit is reported, and not kept.
+        let limits = Limits { max_root_fields: 1, ..Limits::default() };
+        let strict = Documents::new(limits);
+        let over = strict.admit(&mut Request::new("{ a b }")).expect("parses");
+        assert!(over.admitted.is_err());
+        assert_eq!(strict.kept().0, 0);
+        assert!(strict.admit(&mut Request::new("{ a b }")).expect("parses").admitted.is_err());
+
+        // Variables are measured on every request, also for a kept document.
+        let deep = (0..100).fold(serde_json::json!(1), |inner, _| serde_json::json!([inner]));
+        let variables = async_graphql::Variables::from_json(serde_json::json!({ "v": deep }));
+        assert!(documents.admit(&mut Request::new("{ a }").variables(variables)).is_err());
+
+        // Text beyond the budget pushes out the least recently used.
+        for n in 0..2 * MAX_TEXT_BYTES / MAX_CACHED_BYTES {
+            let text = format!("{{ a{n}(s: \"{}\") }}", "b".repeat(MAX_CACHED_BYTES * 2 / 3));
+            documents.admit(&mut Request::new(text)).expect("parses");
+        }
+        let (entries, bytes) = documents.kept();
+        assert!(bytes <= MAX_TEXT_BYTES && entries <= MAX_ENTRIES, "{entries} documents, {bytes} bytes");
+        assert!(entries >= MAX_TEXT_BYTES / MAX_CACHED_BYTES, "{entries} documents");
+        let too_long = format!("{{ a(s: \"{}\") }}", "b".repeat(MAX_CACHED_BYTES));
+        documents.admit(&mut Request::new(too_long.clone())).expect("parses");
+        assert!(!documents.lock().documents.contains(too_long.as_str()));
+    }
+}
