@@ -49,6 +49,9 @@ pub async fn connect_with_retry(
     }
 }
 
+/// A pooled connection idle this long is pinged before it is handed out.
+pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 /// Opens a pool on `url`. SQLite files are created when the URL says `mode=rwc`, and
 /// run in WAL mode with a busy timeout so that concurrent writers wait instead of fail.
 /// PostgreSQL sessions get a statement timeout.
@@ -59,6 +62,13 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         .connect_timeout(settings.acquire_timeout)
+        // sqlx pings every connection it hands out by default: a round trip to the
+        // database before each request's statement (a tenth of the server's CPU and a
+        // third more work for PostgreSQL on `profile(id)`, bench/run.sh). Only a
+        // connection idle long enough to have been dropped by a proxy or a failover is
+        // pinged; one that broke under a statement is found there, and a read is run
+        // once more on another (`http::graphql`).
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(move |postgres| postgres.options([("statement_timeout", statement_timeout.as_str())]))
         .map_sqlx_sqlite_opts(|sqlite| {
