@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `schema`, `seed`.
+//! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed`, `export`.
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +36,18 @@ pub enum Command {
         /// Seed of the generator: the same seed gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Write every profile in the import format (NDJSON, or CSV of the flat fields),
+    /// in id order, to FILE or standard output.
+    Export {
+        /// NDJSON: the reference platform's profile JSON, one a line; CSV: the flat fields.
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: crate::bulk::Format,
+        /// Deleted profiles too.
+        #[arg(long)]
+        include_deleted: bool,
+        /// Where to write; `-` or none for standard output.
+        file: Option<std::path::PathBuf>,
     },
 }
 

@@ -5,6 +5,7 @@
 
 pub mod app; // the composition root: state from configuration, serving, shutdown
 pub mod auth; // API tokens and scopes
+pub mod bulk; // export to NDJSON and CSV
 pub mod cli; // the command line
 pub mod config; // settings from flags and environment
 pub mod db; // connecting, migrating, the write clock
@@ -51,6 +52,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = connect(&config).await?;
             db::migrate(&db).await?;
             seed::seed(&db, profiles, seed).await
+        }
+        Command::Export { format, include_deleted, file } => {
+            let db = connect(&config).await?;
+            db::migrate(&db).await?;
+            let page = service::export::PAGE;
+            let written = match file.as_deref().filter(|path| *path != std::path::Path::new("-")) {
+                Some(path) => {
+                    let out = std::fs::File::create(path)
+                        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", path.display()))?;
+                    bulk::export(&db, format, include_deleted, page, out).await?
+                }
+                None => bulk::export(&db, format, include_deleted, page, std::io::stdout()).await?,
+            };
+            eprintln!("Exported {written} profiles.");
+            Ok(())
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod context;
 pub mod delivery;
 pub mod draft;
 pub mod events;
+pub mod export;
 pub mod identity;
 pub mod labels;
 pub mod owned;

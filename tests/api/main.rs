@@ -13,6 +13,7 @@ mod binary;
 mod concurrency;
 mod database_loss;
 mod events;
+mod export;
 mod hostile;
 mod http;
 mod layers;

@@ -1,0 +1,94 @@
+//! Export (SPEC §8): every profile in the import format — the reference platform's
+//! profile JSON, as the event context builds it (`context::of`) — read in pages by id
+//! (keyset, no OFFSET), one planned statement a page, so that memory does not grow
+//! with the table.
+
+use chrono::NaiveDate;
+use entity::profile;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::context;
+use super::read::{self, Selection};
+
+/// Profiles read by one statement.
+pub const PAGE: u64 = 500;
+
+/// The stored, flat fields of a profile, in the order of the reference document: the
+/// columns of the CSV form.
+pub const FLAT: &[&str] = &[
+    "id",
+    "external_id",
+    "title",
+    "first_name",
+    "last_name",
+    "email",
+    "gender",
+    "currency",
+    "joined_at",
+    "mobile_phone",
+    "secondary_phone",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "company",
+    "occupation",
+    "avatar_url",
+    "preferred_location_id",
+    "joined_location_id",
+    "tier_handle",
+    "created_at",
+    "updated_at",
+    "profile_type",
+];
+
+/// Which profiles an export reads, and where it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Export {
+    /// Deleted profiles too.
+    pub include_deleted: bool,
+    /// Profiles a page.
+    pub page: u64,
+    /// The last id read: the next page starts after it.
+    pub after: Option<Uuid>,
+}
+
+impl Export {
+    pub fn new(include_deleted: bool) -> Self {
+        Export { include_deleted, page: PAGE, after: None }
+    }
+
+    /// The next page of profiles in id order, each in the import format as of `today`
+    /// (UTC); empty when every profile was read.
+    pub async fn next(
+        &mut self,
+        db: &impl ConnectionTrait,
+        today: NaiveDate,
+    ) -> Result<Vec<Map<String, Value>>, DbErr> {
+        let mut query = profile::Entity::find().order_by_asc(profile::Column::Id).limit(self.page.max(1));
+        if let Some(after) = self.after {
+            query = query.filter(profile::Column::Id.gt(after));
+        }
+        if !self.include_deleted {
+            query = query.filter(super::profile::visible());
+        }
+        let rows = read::rows(db, query, &Selection::everything()).await?;
+        if let Some(last) = rows.last() {
+            self.after = Some(last.model.id);
+        }
+        Ok(rows.iter().map(|planned| context::of(planned, today)).collect())
+    }
+}
+
+/// The [`FLAT`] fields of a profile in the import format, as CSV cells: text as it is,
+/// numbers and booleans written out, nothing for null.
+pub fn flat_cells(profile: &Map<String, Value>) -> Vec<String> {
+    FLAT.iter()
+        .map(|key| match profile.get(*key) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+        })
+        .collect()
+}
