@@ -63,8 +63,8 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
         .acquire_timeout(settings.acquire_timeout)
         .connect_timeout(settings.acquire_timeout)
         // sqlx pings every connection it hands out by default: a round trip to the
-        // database before each request's statement (a tenth of the server's CPU and a
-        // third more work for PostgreSQL on `profile(id)`, bench/run.sh). Only a
+        // database before each request's statement (`Pool::acquire` was about 9 % of
+        // the server's CPU on `profile(id)` under wrk, perf). Only a
         // connection idle long enough to have been dropped by a proxy or a failover is
         // pinged; one that broke under a statement is found there, and a read is run
         // once more on another (`http::graphql`).

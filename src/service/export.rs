@@ -43,20 +43,19 @@ pub const FLAT: &[&str] = &[
     "profile_type",
 ];
 
-/// Which profiles an export reads, and where it is.
+/// Which profiles an export reads, and how far it got.
 #[derive(Clone, Copy, Debug)]
 pub struct Export {
-    /// Deleted profiles too.
-    pub include_deleted: bool,
-    /// Profiles a page.
-    pub page: u64,
+    include_deleted: bool,
+    page: u64,
     /// The last id read: the next page starts after it.
-    pub after: Option<Uuid>,
+    after: Option<Uuid>,
 }
 
 impl Export {
-    pub fn new(include_deleted: bool) -> Self {
-        Export { include_deleted, page: PAGE, after: None }
+    /// An export from the first profile on, `page` profiles a statement (at least one).
+    pub fn new(include_deleted: bool, page: u64) -> Self {
+        Export { include_deleted, page: page.max(1), after: None }
     }
 
     /// The next page of profiles in id order, each in the import format as of `today`
@@ -66,7 +65,7 @@ impl Export {
         db: &impl ConnectionTrait,
         today: NaiveDate,
     ) -> Result<Vec<Map<String, Value>>, DbErr> {
-        let mut query = profile::Entity::find().order_by_asc(profile::Column::Id).limit(self.page.max(1));
+        let mut query = profile::Entity::find().order_by_asc(profile::Column::Id).limit(self.page);
         if let Some(after) = self.after {
             query = query.filter(profile::Column::Id.gt(after));
         }
