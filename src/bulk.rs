@@ -1,14 +1,23 @@
-//! Bulk export (SPEC §8): every profile, streamed to a file or standard output as
-//! NDJSON (the reference platform's profile JSON, one a line) or as CSV of the flat
-//! fields. Pages of `service::export` are written as they are read: memory does not
-//! grow with the table.
+//! Bulk import and export (SPEC §8).
+//!
+//! Export streams every profile to a file or standard output as NDJSON (the reference
+//! platform's profile JSON, one a line) or as CSV of the flat fields. Pages of
+//! `service::export` are written as they are read: memory does not grow with the table.
+//!
+//! Import reads the same formats a batch at a time (memory does not grow with the
+//! file) and hands each batch to the GraphQL layer's import, the code `importProfiles`
+//! runs; failed rows go to a rejects file with their line and errors.
 
-use std::io::Write;
+use std::io::{BufRead, Read as _, Write};
 
 use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
+use crate::domain::phone::Region;
+use crate::domain::validate::{UserError, UserErrorCode};
+use crate::graphql::mutation::import::{self, ImportKey};
 use crate::service::export::{self, Export};
+use crate::service::import::{Mode, Status};
 
 /// The form of an exported file.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,4 +91,298 @@ pub async fn export(
     }
     sink.flush()?;
     Ok(written)
+}
+
+/// Rows imported per wave of [`import`]: one read of the matched profiles, one
+/// statement per table for the new ones, one transaction.
+pub const IMPORT_BATCH: usize = 500;
+
+/// The longest line an NDJSON import reads; a longer one is rejected unread.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// How an import goes.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    pub format: Format,
+    pub mode: Mode,
+    pub keys: Vec<ImportKey>,
+    pub region: Region,
+    pub batch: usize,
+}
+
+/// What an import has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// The last line read (the header of a CSV is line 1).
+    pub line: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+}
+
+impl Counts {
+    pub fn rows(&self) -> u64 {
+        self.created + self.updated + self.unchanged + self.failed
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} rows: {} created, {} updated, {} unchanged, {} failed",
+            self.rows(),
+            self.created,
+            self.updated,
+            self.unchanged,
+            self.failed
+        )
+    }
+}
+
+/// A row read from the input, or why it could not be read, with its line.
+type Read = (u64, Result<Value, Vec<UserError>>, Option<String>);
+
+/// A problem with a whole row (it is not JSON, it has too many cells), at its root.
+fn unreadable(message: String) -> Vec<UserError> {
+    vec![UserError { field: Some(Vec::new()), message, code: UserErrorCode::Invalid }]
+}
+
+/// The rows of an input, one at a time, with their line numbers.
+enum Rows<R: BufRead> {
+    Ndjson { input: R, line: u64 },
+    Csv { records: csv::StringRecordsIntoIter<R>, header: Vec<String> },
+}
+
+impl<R: BufRead> Rows<R> {
+    fn new(format: Format, input: R) -> std::io::Result<Self> {
+        Ok(match format {
+            Format::Ndjson => Rows::Ndjson { input, line: 0 },
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+                let header = reader.headers().map_err(std::io::Error::other)?.iter().map(str::to_owned).collect();
+                Rows::Csv { records: reader.into_records(), header }
+            }
+        })
+    }
+
+    /// The next row; `None` at the end; an error when the input cannot be read.
+    fn next(&mut self) -> std::io::Result<Option<Read>> {
+        match self {
+            Rows::Ndjson { input, line } => loop {
+                let mut buffer = Vec::new();
+                let read = input.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buffer)?;
+                if read == 0 {
+                    return Ok(None);
+                }
+                *line += 1;
+                if buffer.len() > MAX_LINE && buffer.last() != Some(&b'\n') {
+                    // Skip the rest of the line.
+                    let mut rest = Vec::new();
+                    while input.by_ref().take(MAX_LINE as u64).read_until(b'\n', &mut rest)? > 0 {
+                        if rest.last() == Some(&b'\n') {
+                            break;
+                        }
+                        rest.clear();
+                    }
+                    let message = format!("the line is longer than {MAX_LINE} bytes");
+                    return Ok(Some((*line, Err(unreadable(message)), None)));
+                }
+                let text = String::from_utf8_lossy(&buffer);
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let row = serde_json::from_str::<Value>(text)
+                    .map_err(|error| unreadable(format!("the line is not JSON: {error}")));
+                return Ok(Some((*line, row, Some(text.to_owned()))));
+            },
+            Rows::Csv { records, header } => {
+                let Some(record) = records.next() else { return Ok(None) };
+                match record {
+                    Ok(record) => {
+                        let line = record.position().map_or(0, |p| p.line());
+                        let row: Map<String, Value> = header
+                            .iter()
+                            .zip(record.iter())
+                            .filter(|(_, cell)| !cell.is_empty())
+                            .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
+                            .collect();
+                        let text = record.iter().collect::<Vec<_>>().join(",");
+                        Ok(Some((line, Ok(Value::Object(row)), Some(text))))
+                    }
+                    Err(error) => {
+                        let line = error.position().map_or(0, |p| p.line());
+                        match error.kind() {
+                            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                                let message = format!("the row has {len} cells; the header has {expected_len}");
+                                Ok(Some((line, Err(unreadable(message)), None)))
+                            }
+                            csv::ErrorKind::Utf8 { .. } => {
+                                Ok(Some((line, Err(unreadable("the row is not UTF-8".to_owned())), None)))
+                            }
+                            _ => Err(std::io::Error::other(error)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Imports every row of `input` (SPEC §8) a batch at a time, writing each failed row
+/// to `rejects` as `{line, row, errors}`; `progress` hears the counts after each batch.
+/// Stops after the batch during which `stop` was set. An input that cannot be read is
+/// an error of kind [`std::io::Error`].
+pub async fn import(
+    db: &DatabaseConnection,
+    input: impl BufRead,
+    options: &ImportOptions,
+    mut rejects: impl Write,
+    mut progress: impl FnMut(&Counts),
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<Counts> {
+    let mut rows = Rows::new(options.format, input)?;
+    let mut counts = Counts::default();
+    loop {
+        let mut batch: Vec<Read> = Vec::with_capacity(options.batch);
+        while batch.len() < options.batch.max(1) {
+            match rows.next()? {
+                Some(row) => batch.push(row),
+                None => break,
+            }
+        }
+        let Some(last) = batch.last() else { break };
+        counts.line = last.0;
+        let today = crate::db::now().date_naive();
+        let (lines, read): (Vec<(u64, Option<String>)>, Vec<_>) =
+            batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
+        let kept: Vec<Option<Value>> = read.iter().map(|row| row.as_ref().ok().cloned()).collect();
+        let first = lines.first().map_or(0, |(line, _)| *line);
+        let outcomes = import::import(db, read, options.mode, &options.keys, options.region, today)
+            .await
+            .map_err(|error| anyhow::anyhow!("the import stopped in the batch from line {first}: {error:?}"))?;
+        for (((line, text), row), outcome) in lines.into_iter().zip(kept).zip(outcomes) {
+            match outcome.status {
+                Status::Created => counts.created += 1,
+                Status::Updated => counts.updated += 1,
+                Status::Unchanged => counts.unchanged += 1,
+                Status::Failed => {
+                    counts.failed += 1;
+                    let row = row.unwrap_or_else(|| text.map(Value::String).unwrap_or(Value::Null));
+                    let errors: Vec<Value> = outcome.errors.iter().map(import::error_json).collect();
+                    serde_json::to_writer(
+                        &mut rejects,
+                        &serde_json::json!({ "line": line, "row": row, "errors": errors }),
+                    )?;
+                    rejects.write_all(b"\n")?;
+                }
+            }
+        }
+        rejects.flush()?;
+        progress(&counts);
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+    }
+    Ok(counts)
+}
+
+/// The `import` command: reads FILE (`-`: standard input), shows progress on standard
+/// error (a bar on a terminal, a line every few seconds otherwise), writes failed rows
+/// to `rejects` (by default FILE.rejects.ndjson; removed again when no row failed),
+/// and stops after the current batch on Ctrl-C. Exits 0 when every row landed, 2 when
+/// some failed, 3 when the input cannot be read, 130 when interrupted.
+pub async fn import_command(
+    db: &DatabaseConnection,
+    file: &std::path::Path,
+    rejects: Option<std::path::PathBuf>,
+    options: &ImportOptions,
+) -> anyhow::Result<std::process::ExitCode> {
+    use std::io::IsTerminal;
+    use std::process::ExitCode;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let stdin = file == std::path::Path::new("-");
+    let input: Box<dyn BufRead> = if stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(error) => {
+                eprintln!("cannot read {}: {error}", file.display());
+                return Ok(ExitCode::from(3));
+            }
+        }
+    };
+    let rejects = rejects.unwrap_or_else(|| {
+        if stdin {
+            "stdin.rejects.ndjson".into()
+        } else {
+            let mut name = file.as_os_str().to_owned();
+            name.push(".rejects.ndjson");
+            name.into()
+        }
+    });
+    let out = std::fs::File::create(&rejects)
+        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", rejects.display()))?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupted = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nStopping after this batch…");
+            interrupted.store(true, Ordering::Relaxed);
+        }
+    });
+
+    let started = std::time::Instant::now();
+    let rate = |counts: &Counts| counts.rows() as f64 / started.elapsed().as_secs_f64().max(1e-3);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} rows, {per_sec}, {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
+    let mut last_line = std::time::Instant::now();
+    let progress = |counts: &Counts| match &bar {
+        Some(bar) => {
+            bar.set_position(counts.rows());
+            bar.set_message(format!("{} failed", counts.failed));
+        }
+        None if last_line.elapsed() >= std::time::Duration::from_secs(5) => {
+            last_line = std::time::Instant::now();
+            eprintln!("{counts} ({:.0} rows/s), line {}", rate(counts), counts.line);
+        }
+        None => {}
+    };
+    let result = import(db, input, options, std::io::BufWriter::new(out), progress, &stop).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let counts = match result {
+        Ok(counts) => counts,
+        Err(error) if error.is::<std::io::Error>() => {
+            eprintln!("cannot read {}: {error}", file.display());
+            return Ok(ExitCode::from(3));
+        }
+        Err(error) => return Err(error),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("Imported {counts} in {seconds:.1} s ({:.0} rows/s).", rate(&counts));
+    if counts.failed == 0 {
+        // No row failed: no rejects (nor one left from an earlier run).
+        let _ = std::fs::remove_file(&rejects);
+    } else {
+        eprintln!("Failed rows, with their line and errors: {}", rejects.display());
+    }
+    if stop.load(Ordering::Relaxed) {
+        eprintln!("Interrupted after line {}; run the same command again to go on.", counts.line);
+        return Ok(ExitCode::from(130));
+    }
+    Ok(if counts.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

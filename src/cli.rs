@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed`, `export`.
+//! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed`,
+//! `import`, `export`.
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +37,27 @@ pub enum Command {
         /// Seed of the generator: the same seed gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Import profiles from FILE or standard input: NDJSON in the reference platform's
+    /// profile JSON, or CSV of the flat fields. Each row is matched by the first key it
+    /// has and updated (only the fields it gives), or created; a row that changes
+    /// nothing writes nothing. Exits 0 when every row landed, 2 when some failed (see
+    /// the rejects file), 3 when the input cannot be read, 130 when interrupted.
+    Import {
+        /// Where to read; `-` for standard input.
+        file: std::path::PathBuf,
+        /// The input's form; by default CSV for a `.csv` file, NDJSON otherwise.
+        #[arg(long, value_enum)]
+        format: Option<crate::bulk::Format>,
+        /// The keys rows are matched by, in the order they are tried.
+        #[arg(long = "match", value_enum, value_delimiter = ',', default_values = ["id", "email", "mobile_phone", "external_id"])]
+        keys: Vec<crate::graphql::mutation::import::ImportKey>,
+        /// upsert: update matched profiles, create the rest; create-only; update-only.
+        #[arg(long, value_enum, default_value = "upsert")]
+        mode: crate::graphql::mutation::import::ImportMode,
+        /// Where failed rows go, with their line and errors; by default FILE.rejects.ndjson.
+        #[arg(long)]
+        rejects: Option<std::path::PathBuf>,
     },
     /// Write every profile in the import format (NDJSON, or CSV of the flat fields),
     /// in id order, to FILE or standard output.

@@ -5,7 +5,7 @@
 
 pub mod app; // the composition root: state from configuration, serving, shutdown
 pub mod auth; // API tokens and scopes
-pub mod bulk; // export to NDJSON and CSV
+pub mod bulk; // import and export, NDJSON and CSV
 pub mod cli; // the command line
 pub mod config; // settings from flags and environment
 pub mod db; // connecting, migrating, the write clock
@@ -18,16 +18,40 @@ pub mod seed; // deterministic demo data
 pub mod service; // reads and writes, one file per noun
 pub mod telemetry; // logging
 
+use std::process::ExitCode;
+
 use cli::{Cli, Command, TokenCommand};
 
 async fn connect(config: &config::Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
     db::connect_with_retry(&config.database_url, config.pool(), config.db_connect_wait).await
 }
 
-/// Runs the command the CLI names.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command the CLI names; what the process exits with.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config;
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Import { file, format, keys, mode, rejects } = command {
+        let db = connect(&config).await?;
+        db::migrate(&db).await?;
+        let options = bulk::ImportOptions {
+            format: format.unwrap_or(if file.extension().is_some_and(|e| e == "csv") {
+                bulk::Format::Csv
+            } else {
+                bulk::Format::Ndjson
+            }),
+            mode: mode.into(),
+            keys,
+            region: config.default_region,
+            batch: bulk::IMPORT_BATCH,
+        };
+        return bulk::import_command(&db, &file, rejects, &options).await;
+    }
+    run_other(config, command).await.map(|()| ExitCode::SUCCESS)
+}
+
+async fn run_other(config: config::Config, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Import { .. } => Ok(()),
         Command::Schema => {
             print!("{}", graphql::sdl());
             Ok(())

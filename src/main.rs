@@ -8,7 +8,7 @@ use profiles_gateway::{cli::Cli, run, telemetry};
 static ALLOCATOR: MiMalloc = MiMalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     telemetry::init(cli.config.log_format);
     run(cli).await

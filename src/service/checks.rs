@@ -5,6 +5,8 @@
 //! delete, which locks it `FOR UPDATE`, cannot remove it between check and write
 //! (SQLite serialises writers, and ignores the lock).
 
+use std::collections::BTreeSet;
+
 use entity::{identity, location, profile, status, tier};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -43,9 +45,8 @@ pub async fn location(
 
 /// NOT_FOUND at `path` unless a tier has `handle`.
 pub async fn tier(db: &impl ConnectionTrait, handle: &str, path: &Path, problems: &mut Problems) -> Result<(), DbErr> {
-    if tier::Entity::find().filter(tier::Column::Handle.eq(handle)).lock_shared().one(db).await?.is_none() {
-        problems.add(path, UserErrorCode::NotFound, "no such tier");
-    }
+    let known = known::<tier::Entity>(db, tier::Column::Handle, [handle]).await?;
+    unknown_tier(&known, handle, path, problems);
     Ok(())
 }
 
@@ -55,24 +56,48 @@ pub async fn statuses(
     handles: &[(Path, String)],
     problems: &mut Problems,
 ) -> Result<(), DbErr> {
-    if handles.is_empty() {
-        return Ok(());
-    }
-    let known: Vec<String> = status::Entity::find()
-        .select_only()
-        .column(status::Column::Handle)
-        .filter(status::Column::Handle.is_in(handles.iter().map(|(_, h)| h.as_str())))
-        .order_by_asc(status::Column::Handle)
-        .lock_shared()
-        .into_tuple()
-        .all(db)
-        .await?;
+    let known = known::<status::Entity>(db, status::Column::Handle, handles.iter().map(|(_, h)| h.as_str())).await?;
+    unknown_statuses(&known, handles, problems);
+    Ok(())
+}
+
+/// NOT_FOUND at each path whose status handle is not among `known`.
+pub fn unknown_statuses(known: &BTreeSet<String>, handles: &[(Path, String)], problems: &mut Problems) {
     for (path, handle) in handles {
         if !known.contains(handle) {
             problems.add(path, UserErrorCode::NotFound, format!("no status has the handle `{handle}`"));
         }
     }
-    Ok(())
+}
+
+/// NOT_FOUND at `path` unless `handle` is among the `known` tiers.
+pub fn unknown_tier(known: &BTreeSet<String>, handle: &str, path: &Path, problems: &mut Problems) {
+    if !known.contains(handle) {
+        problems.add(path, UserErrorCode::NotFound, "no such tier");
+    }
+}
+
+/// Which of `handles` a row of `E` has in `column` (statuses, tiers), in one statement,
+/// locked `FOR SHARE` like every check of reference data.
+pub async fn known<'a, E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    handles: impl IntoIterator<Item = &'a str>,
+) -> Result<BTreeSet<String>, DbErr> {
+    let wanted: BTreeSet<&str> = handles.into_iter().collect();
+    if wanted.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let found: Vec<String> = E::find()
+        .select_only()
+        .column(column)
+        .filter(column.is_in(wanted))
+        .order_by_asc(column)
+        .lock_shared()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// TAKEN at `path` when another profile (deleted ones too) has `email`, compared

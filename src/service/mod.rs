@@ -10,6 +10,7 @@ pub mod draft;
 pub mod events;
 pub mod export;
 pub mod identity;
+pub mod import;
 pub mod labels;
 pub mod owned;
 pub mod page;

@@ -222,13 +222,19 @@ pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> 
 /// Inserts `profiles` and all they own with one statement per table, recording each
 /// as created.
 pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>, DbErr> {
+    let created: Vec<(Uuid, i32)> = profiles.iter().map(|p| (p.profile.id, p.profile.version)).collect();
+    insert_rows(write.conn(), profiles).await?;
+    for (id, version) in &created {
+        write.record(*id, ChangeKind::Created, *version);
+    }
+    Ok(created.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Inserts `profiles` and all they own with one statement per table, on `db` (a
+/// write's transaction or a savepoint in it); the caller records them.
+pub(crate) async fn insert_rows(db: &impl ConnectionTrait, profiles: Vec<NewProfile>) -> Result<(), DbErr> {
     use sea_orm::{ActiveValue::Set, IntoActiveModel};
 
-    let ids: Vec<Uuid> = profiles.iter().map(|p| p.profile.id).collect();
-    for new in &profiles {
-        write.record(new.profile.id, ChangeKind::Created, new.profile.version);
-    }
-    let db = write.conn();
     let mut rows = Rows::default();
     let mut tags = Vec::new();
     let mut statuses = Vec::new();
@@ -254,8 +260,7 @@ pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>
     }
     rows.insert(db).await?;
     attach_tags(db, &tags).await?;
-    attach_statuses(db, &statuses).await?;
-    Ok(ids)
+    attach_statuses(db, &statuses).await
 }
 
 /// Rows of one batch, by table.

@@ -16,6 +16,7 @@ mod events;
 mod export;
 mod hostile;
 mod http;
+mod import;
 mod layers;
 mod operations;
 mod owned_write;

@@ -159,6 +159,28 @@ async fn every_mutation_records_one_change_per_changed_profile_and_failures_reco
     assert_eq!(user_errors(&failed)[0].1, "INVALID");
     seam.step("updateProfile", &update, json!({ "id": p, "i": { "firstName": "Pat" } }), &[(p, "updated")]).await;
 
+    // Upserts and imports: a create, an update, and nothing for an unchanged or failed row.
+    let upsert = format!(
+        "mutation($k: ProfileKey!, $i: ProfileCreateInput!) {{ upsertProfile(key: $k, input: $i) {{ status {PROFILE} }} }}"
+    );
+    let key = json!({ "email": "upsert@example.com" });
+    let input = json!({ "email": "upsert@example.com", "firstName": "U" });
+    let u = seam.step("upsertProfile", &upsert, json!({ "k": key, "i": input }), &[("new", "created")]).await;
+    let u_id = id(&u, "profile");
+    let u = u_id.as_str();
+    let same = seam.step("upsertProfile", &upsert, json!({ "k": key, "i": input }), &[]).await;
+    assert_eq!(same["status"], json!("UNCHANGED"));
+    let input = json!({ "firstName": "V" });
+    seam.step("upsertProfile", &upsert, json!({ "k": key, "i": input }), &[(u, "updated")]).await;
+    let import = "mutation($rows: [JSON!]!) { importProfiles(rows: $rows) { created updated unchanged failed } }";
+    let rows = json!([
+        { "email": "upsert@example.com", "last_name": "W" },
+        { "email": "upsert@example.com", "last_name": "W" },
+        { "id": p, "email": "not an email" }
+    ]);
+    let counts = seam.step("importProfiles", import, json!({ "rows": rows }), &[(u, "updated")]).await;
+    assert_eq!(counts, json!({ "created": 0, "updated": 1, "unchanged": 1, "failed": 1 }));
+
     // What a profile owns.
     let address = seam
         .step("createAddress", "mutation($p: UUID!) { createAddress(profileId: $p, input: { addressLine1: \"1 St\", city: \"Sydney\", postcode: \"2000\", country: \"AU\" }) { address { id } } }", json!({ "p": p }), &[(p, "updated")])

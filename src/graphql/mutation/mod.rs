@@ -5,6 +5,7 @@
 //! the problems only the database can find. Problems come back as `userErrors` and
 //! nothing is written; failures are GraphQL errors.
 
+pub mod import;
 mod input;
 mod labels;
 mod owned;
@@ -25,6 +26,7 @@ pub use user_error::{UserError, UserErrorCode};
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     profile::ProfileMutation,
+    import::ImportMutation,
     owned::OwnedMutation,
     labels::LabelMutation,
     preferences::PreferenceMutation,

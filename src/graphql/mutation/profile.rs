@@ -214,7 +214,7 @@ pub fn handles(problems: &mut Problems, path: &Path, raw: &[String]) -> Vec<Stri
 }
 
 impl ProfileCreateInput {
-    fn draft(self, region: Region, today: NaiveDate) -> ProfileCreate {
+    pub(super) fn draft(self, region: Region, today: NaiveDate) -> ProfileCreate {
         let mut problems = Problems::default();
         let input = Path::root("input");
         let (changes, preferred_location, joined_location) = self.fields.changes(&mut problems, &input, region);
@@ -252,11 +252,11 @@ impl ProfileCreateInput {
     }
 }
 
-fn today(ctx: &Context<'_>) -> NaiveDate {
+pub(super) fn today(ctx: &Context<'_>) -> NaiveDate {
     ctx.data_opt::<Clock>().copied().unwrap_or_default().today()
 }
 
-fn region(ctx: &Context<'_>) -> Region {
+pub(super) fn region(ctx: &Context<'_>) -> Region {
     ctx.data_opt::<Region>().copied().unwrap_or_default()
 }
 
