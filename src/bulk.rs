@@ -141,7 +141,16 @@ impl std::fmt::Display for Counts {
     }
 }
 
-/// A row read from the input, or why it could not be read, with its line.
+/// A line of the rejects file: a failed row, where it was, and why it failed.
+#[derive(serde::Serialize)]
+struct Reject<'a> {
+    line: u64,
+    row: &'a Value,
+    errors: Vec<Value>,
+}
+
+/// A row read from the input, or why it could not be read, with its line (and its
+/// text when it is not JSON).
 type Read = (u64, Result<Value, Vec<UserError>>, Option<String>);
 
 /// A problem with a whole row (it is not JSON, it has too many cells), at its root.
@@ -194,9 +203,13 @@ impl<R: BufRead> Rows<R> {
                 if text.is_empty() {
                     continue;
                 }
-                let row = serde_json::from_str::<Value>(text)
-                    .map_err(|error| unreadable(format!("the line is not JSON: {error}")));
-                return Ok(Some((*line, row, Some(text.to_owned()))));
+                // The text is kept only for the rejects file: a line that is not JSON.
+                return Ok(Some(match serde_json::from_str::<Value>(text) {
+                    Ok(row) => (*line, Ok(row), None),
+                    Err(error) => {
+                        (*line, Err(unreadable(format!("the line is not JSON: {error}"))), Some(text.to_owned()))
+                    }
+                }));
             },
             Rows::Csv { records, header } => {
                 let Some(record) = records.next() else { return Ok(None) };
@@ -209,8 +222,7 @@ impl<R: BufRead> Rows<R> {
                             .filter(|(_, cell)| !cell.is_empty())
                             .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
                             .collect();
-                        let text = record.iter().collect::<Vec<_>>().join(",");
-                        Ok(Some((line, Ok(Value::Object(row)), Some(text))))
+                        Ok(Some((line, Ok(Value::Object(row)), None)))
                     }
                     Err(error) => {
                         let line = error.position().map_or(0, |p| p.line());
@@ -258,24 +270,20 @@ pub async fn import(
         let today = crate::db::now().date_naive();
         let (lines, read): (Vec<(u64, Option<String>)>, Vec<_>) =
             batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
-        let kept: Vec<Option<Value>> = read.iter().map(|row| row.as_ref().ok().cloned()).collect();
         let first = lines.first().map_or(0, |(line, _)| *line);
-        let outcomes = import::import(db, read, options.mode, &options.keys, options.region, today)
+        let outcomes = import::import(db, &read, options.mode, &options.keys, options.region, today)
             .await
             .map_err(|error| anyhow::anyhow!("the import stopped in the batch from line {first}: {error:?}"))?;
-        for (((line, text), row), outcome) in lines.into_iter().zip(kept).zip(outcomes) {
+        for (((line, text), row), outcome) in lines.into_iter().zip(read).zip(outcomes) {
             match outcome.status {
                 Status::Created => counts.created += 1,
                 Status::Updated => counts.updated += 1,
                 Status::Unchanged => counts.unchanged += 1,
                 Status::Failed => {
                     counts.failed += 1;
-                    let row = row.unwrap_or_else(|| text.map(Value::String).unwrap_or(Value::Null));
+                    let row = row.unwrap_or_else(|_| text.map(Value::String).unwrap_or(Value::Null));
                     let errors: Vec<Value> = outcome.errors.iter().map(import::error_json).collect();
-                    serde_json::to_writer(
-                        &mut rejects,
-                        &serde_json::json!({ "line": line, "row": row, "errors": errors }),
-                    )?;
+                    serde_json::to_writer(&mut rejects, &Reject { line, row: &row, errors })?;
                     rejects.write_all(b"\n")?;
                 }
             }

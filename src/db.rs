@@ -54,7 +54,7 @@ pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 /// Opens a pool on `url`. SQLite files are created when the URL says `mode=rwc`, and
 /// run in WAL mode with a busy timeout so that concurrent writers wait instead of fail.
-/// PostgreSQL sessions get a statement timeout.
+/// PostgreSQL sessions get a statement timeout, and no JIT.
 pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     let statement_timeout = format!("{}ms", settings.statement_timeout.as_millis());
@@ -70,7 +70,13 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
         // once more on another (`http::graphql`).
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false)
-        .map_sqlx_postgres_opts(move |postgres| postgres.options([("statement_timeout", statement_timeout.as_str())]))
+        // No JIT: PostgreSQL compiles a statement whose estimated cost passes
+        // `jit_above_cost`, and an import's statements (500 keys in one read, the contexts
+        // of 200 new profiles) pass it: matching 500 rows took 70–135 ms with JIT and
+        // 3–4 ms without (bench/import.py, log_min_duration_statement).
+        .map_sqlx_postgres_opts(move |postgres| {
+            postgres.options([("statement_timeout", statement_timeout.as_str()), ("jit", "off")])
+        })
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

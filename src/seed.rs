@@ -311,7 +311,7 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
         .collect();
     let tags = (0..rng.usize(0..=3)).map(|_| (*pick(rng, &TAGS)).to_owned()).collect();
     let statuses = if has(rng, 25) { vec![pick(rng, &reference.statuses).clone()] } else { Vec::new() };
-    // Every row of a batch sets the same comms and appearance columns (see `create_many`).
+    // Every row of a batch sets the same comms and appearance columns: one statement each.
     let comms = comms::ActiveModel {
         email_promo: Set(has(rng, 55)),
         sms_promo: Set(has(rng, 30)),

@@ -47,6 +47,15 @@ pub enum ProfileKey {
     },
 }
 
+/// BAD_USER_INPUT when a text of a key holds a control character (which no stored
+/// value holds, and which PostgreSQL refuses in a parameter).
+pub fn key_texts(texts: &[&str]) -> AppResult<()> {
+    if texts.iter().any(|text| crate::domain::validate::has_control(text)) {
+        return Err(AppError::BadUserInput(format!("`key` {}", crate::domain::validate::CONTROL_MESSAGE)));
+    }
+    Ok(())
+}
+
 /// The condition selecting the profile `key` names (visible or not). An external id
 /// is unique per system, so two systems may share one: it selects the profile whose
 /// identity was made first.
@@ -65,9 +74,7 @@ pub fn key_condition(key: ProfileKey) -> AppResult<sea_orm::sea_query::SimpleExp
         ProfileKey::Email(text) | ProfileKey::MobilePhone(text) | ProfileKey::ExternalId(text) => vec![text],
         ProfileKey::Identity { handle, identifier } => vec![handle, identifier],
     };
-    if texts.into_iter().any(crate::domain::validate::has_control) {
-        return Err(AppError::BadUserInput(format!("`key` {}", crate::domain::validate::CONTROL_MESSAGE)));
-    }
+    key_texts(&texts)?;
     Ok(match key {
         ProfileKey::Email(email) => email_is(&email),
         ProfileKey::MobilePhone(e164) => profile::Column::MobilePhone.eq(e164),
@@ -207,11 +214,8 @@ impl NewProfileChanges {
     }
 }
 
-/// Creates `profiles` and all they own, one statement per table, in one transaction.
-///
-/// Rows of one table are inserted together, so within one call every `comms` (and
-/// every `appearance`) must set the same columns: a column one row leaves out would be
-/// written as NULL for it.
+/// Creates `profiles` and all they own, one statement per table (per run of rows
+/// setting the same columns), in one transaction.
 pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> AppResult<Vec<Uuid>> {
     let mut txn = Write::begin(db).await?;
     let ids = insert_profiles(&mut txn, profiles).await?;
@@ -286,13 +290,30 @@ impl Rows {
     }
 }
 
-/// Inserts `rows` in one statement (none for an empty list).
+/// Inserts `rows` in order, one statement for each run of rows that set the same
+/// columns (one statement when all do; none for an empty list). In one statement a
+/// column one row leaves out would be written as NULL for it rather than take its
+/// default.
 async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
 where
     A: sea_orm::ActiveModelTrait + Send,
 {
-    if !rows.is_empty() {
-        A::Entity::insert_many(rows).exec_without_returning(db).await?;
+    use sea_orm::Iterable;
+    let shape = |row: &A| -> Vec<bool> {
+        <<A::Entity as EntityTrait>::Column as Iterable>::iter().map(|c| row.get(c).is_set()).collect()
+    };
+    let mut run: Vec<A> = Vec::new();
+    let mut run_shape = Vec::new();
+    for row in rows {
+        let this = shape(&row);
+        if !run.is_empty() && this != run_shape {
+            A::Entity::insert_many(std::mem::take(&mut run)).exec_without_returning(db).await?;
+        }
+        run_shape = this;
+        run.push(row);
+    }
+    if !run.is_empty() {
+        A::Entity::insert_many(run).exec_without_returning(db).await?;
     }
     Ok(())
 }

@@ -375,6 +375,13 @@ async fn import_profiles_and_upsert_profile_through_graphql() {
         (json!(0), json!(2), json!(1))
     );
 
+    // A control character in a key fails its row, on PostgreSQL too (which refuses NUL).
+    let hostile = json!([{ "external_id": "a\u{0}b", "email": "e\u{0}@example.com" }, { "external_id": "ok-1" }]);
+    let payload = app.mutate("importProfiles", IMPORT, json!({ "rows": hostile, "matchOn": ["EXTERNAL_ID"] })).await;
+    let errors: Vec<&Value> = payload["results"][0]["userErrors"].as_array().expect("errors").iter().collect();
+    assert!(errors.contains(&&json!({ "field": ["rows", "0", "external_id"], "code": "INVALID" })), "{payload}");
+    assert_eq!(payload["results"][1]["status"], json!("CREATED"));
+
     let too_many: Vec<Value> = (0..1001).map(|n| json!({ "email": format!("x{n}@example.com") })).collect();
     let response = app.graphql(IMPORT, json!({ "rows": too_many })).await;
     assert_eq!(crate::helpers::error_codes(&response), vec!["BAD_USER_INPUT"]);
@@ -498,4 +505,91 @@ async fn a_hundred_thousand_rows_import_in_bounded_memory() {
     assert!(peak < BOUND_KB, "peak RSS {peak} kB over {BOUND_KB} kB");
     let count = app.data("{ profiles(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(count["profiles"]["totalCount"], json!(ROWS));
+}
+
+#[tokio::test]
+async fn rows_that_give_different_fields_land_together_with_the_defaults_of_what_they_leave_out() {
+    let app = TestApp::spawn().await;
+    let rows = ndjson(&[
+        json!({ "email": "s1@example.com", "attributes": { "comms": { "email_promo": "false" } },
+                "identities": [{ "handle": "pos", "identifier": "1", "is_active": false }] }),
+        json!({ "email": "s2@example.com", "identities": [{ "handle": "pos", "identifier": "2" }],
+                "addresses": [{ "address_line_1": "1 St", "address_line_2": "Rear", "city": "A", "postcode": "1", "country": "AU" }] }),
+        json!({ "email": "s3@example.com", "attributes": { "comms": { "sms_promo": true }, "appearance": { "size_shoe": "9" } },
+                "addresses": [{ "address_line_1": "2 St", "city": "B", "postcode": "2", "country": "AU" }] }),
+    ]);
+    let (counted, rejects) = import(&app, &rows).await;
+    assert_eq!(of(&counted), counts(3, 0, 0, 0), "{rejects:?}");
+    let query = "{ profiles(first: 5) { nodes { email identities { isActive } addresses { addressLine2 }
+        attributes { comms { emailPromo smsPromo } appearance { sizeShoe } } } } }";
+    let found = app.data(query, json!({})).await;
+    let defaults = app.data(
+        "mutation { createProfile(input: { email: \"d@example.com\" }) { profile { attributes { comms { emailPromo smsPromo } } } } }",
+        json!({}),
+    )
+    .await;
+    let comms = &defaults["createProfile"]["profile"]["attributes"]["comms"];
+    let nodes = &found["profiles"]["nodes"];
+    assert_eq!(nodes[0]["attributes"]["comms"]["emailPromo"], json!(false));
+    assert_eq!(nodes[0]["attributes"]["comms"]["smsPromo"], comms["smsPromo"], "the default, not null");
+    assert_eq!(nodes[0]["identities"], json!([{ "isActive": false }]));
+    assert_eq!(nodes[1]["identities"], json!([{ "isActive": true }]));
+    assert_eq!(nodes[1]["addresses"], json!([{ "addressLine2": "Rear" }]));
+    assert_eq!(nodes[1]["attributes"]["comms"], *comms);
+    assert_eq!(nodes[2]["attributes"]["comms"]["smsPromo"], json!(true));
+    assert_eq!(nodes[2]["attributes"]["appearance"]["sizeShoe"], json!("9"));
+    assert_eq!(nodes[2]["addresses"], json!([{ "addressLine2": null }]));
+}
+
+/// Ctrl-C (SIGINT) stops the binary after the batch in progress, which says how far it
+/// got; the same command run again finds those rows unchanged and imports the rest.
+#[tokio::test]
+async fn an_interrupted_import_stops_after_its_batch_and_resumes_by_running_again() {
+    const ROWS: u32 = 20_000;
+    let app = TestApp::spawn().await;
+    let folder = tempfile::tempdir().expect("a folder");
+    let file = folder.path().join("long.ndjson");
+    let rows: Vec<Value> = (0..ROWS)
+        .map(|n| json!({ "id": format!("00000000-0000-4000-b000-{n:012}"), "email": format!("long{n}@example.com") }))
+        .collect();
+    std::fs::write(&file, ndjson(&rows)).expect("written");
+    let path = file.to_str().expect("a path");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+        .args(["import", path])
+        .env("DATABASE_URL", &app.url)
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    // Once the first batch is in, interrupt it.
+    let mut waited = 0;
+    loop {
+        let count = app.data("{ profiles(first: 1) { totalCount } }", json!({})).await;
+        if count["profiles"]["totalCount"].as_u64().unwrap_or(0) > 0 || waited > 600 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(sent.success());
+    let output = child.wait_with_output().expect("the binary ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let stopped: u64 = stderr
+        .split("Interrupted after line ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("says how far it got: {stderr}"));
+    assert!(stopped > 0 && stopped < u64::from(ROWS) && stopped.is_multiple_of(bulk::IMPORT_BATCH as u64), "{stderr}");
+    let count = app.data("{ profiles(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(count["profiles"]["totalCount"], json!(stopped), "every row up to that line, none after");
+
+    let again = binary(&app, &["import", path]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    let expected =
+        format!("{ROWS} rows: {} created, 0 updated, {stopped} unchanged, 0 failed", u64::from(ROWS) - stopped);
+    assert!(stderr.contains(&expected), "{expected} in {stderr}");
 }

@@ -273,7 +273,11 @@ fn scalar(name: &str, value: &Value) -> Option<Value> {
 
 /// A record's `created_at` and `updated_at`, when the row gives them.
 fn stamp_of(value: &Value) -> Stamp {
-    let at = |key: &str| value.get(key).and_then(Value::as_str).and_then(instant);
+    value.as_object().map(stamp_of_map).unwrap_or_default()
+}
+
+fn stamp_of_map(object: &Map<String, Value>) -> Stamp {
+    let at = |key: &str| object.get(key).and_then(Value::as_str).and_then(instant);
     Stamp { created_at: at("created_at"), updated_at: at("updated_at") }
 }
 
@@ -387,6 +391,10 @@ pub fn read_row(
         },
     };
     let external_id = match row.get("external_id").and_then(|v| scalar("String", v)) {
+        Some(Value::String(text)) if validate::has_control(&text) => {
+            problems.add(&input.key("externalId"), UserErrorCode::Invalid, validate::CONTROL_MESSAGE);
+            None
+        }
         Some(Value::String(text)) if !text.trim().is_empty() => Some(text.trim().to_owned()),
         _ => None,
     };
@@ -408,7 +416,7 @@ pub fn read_row(
     }
     let attributes = row.get("attributes");
     let stamps = Stamps {
-        profile: stamp_of(&Value::Object(row.clone())),
+        profile: stamp_of_map(row),
         addresses: stamps_of(row.get("addresses")),
         dates: stamps_of(attributes.and_then(|a| a.get("dates"))),
         identities: stamps_of(row.get("identities")),
@@ -440,13 +448,19 @@ fn at_row(error: validate::UserError) -> validate::UserError {
 /// `keys` in order; problems are reported at paths into each row.
 pub async fn import(
     db: &DatabaseConnection,
-    rows: Vec<std::result::Result<Value, Vec<validate::UserError>>>,
+    rows: &[std::result::Result<Value, Vec<validate::UserError>>],
     mode: Mode,
     keys: &[ImportKey],
     region: Region,
     today: NaiveDate,
 ) -> AppResult<Vec<Outcome>> {
-    let read = rows.into_iter().map(|row| row.and_then(|row| read_row(&row, keys, region, today))).collect();
+    let read = rows
+        .iter()
+        .map(|row| match row {
+            Ok(row) => read_row(row, keys, region, today),
+            Err(errors) => Err(errors.clone()),
+        })
+        .collect();
     let mut outcomes = service::import(db, read, mode).await?;
     for outcome in &mut outcomes {
         outcome.errors = std::mem::take(&mut outcome.errors).into_iter().map(at_row).collect();
@@ -487,10 +501,10 @@ impl ImportMutation {
             return Err(AppError::BadUserInput(format!("`rows` holds at most {MAX_ROWS} rows")).into());
         }
         let keys = match_on.unwrap_or_else(|| DEFAULT_KEYS.to_vec());
-        let rows = rows.into_iter().map(Ok).collect();
+        let rows: Vec<_> = rows.into_iter().map(Ok).collect();
         let mode = mode.unwrap_or_default().into();
         let outcomes =
-            import(db(ctx)?, rows, mode, &keys, super::profile::region(ctx), super::profile::today(ctx)).await?;
+            import(db(ctx)?, &rows, mode, &keys, super::profile::region(ctx), super::profile::today(ctx)).await?;
         let count = |status: Status| outcomes.iter().filter(|o| o.status == status).count() as i32;
         Ok(ImportProfilesPayload {
             created: count(Status::Created),
@@ -532,6 +546,13 @@ impl ImportMutation {
         #[graphql(desc = "The profile.")] input: ProfileCreateInput,
     ) -> Result<UpsertProfilePayload> {
         let region = super::profile::region(ctx);
+        let texts = match &key {
+            ProfileKey::Email(text) | ProfileKey::MobilePhone(text) | ProfileKey::ExternalId(text) => {
+                vec![text.as_str()]
+            }
+            ProfileKey::Identity(IdentityKey { handle, identifier }) => vec![handle.as_str(), identifier.as_str()],
+        };
+        crate::service::profile::key_texts(&texts)?;
         let key = match key {
             ProfileKey::Email(email) => Key::Email(email.trim().to_owned()),
             ProfileKey::MobilePhone(raw) => Key::MobilePhone(
