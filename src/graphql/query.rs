@@ -33,6 +33,24 @@ pub enum ProfileKey {
     Identity(IdentityKey),
 }
 
+impl ProfileKey {
+    /// The key as the services take it: the phone in E.164 (read in `region`);
+    /// BAD_USER_INPUT for a phone that is none, or a control character in any text.
+    pub(crate) fn into_key(self, region: Region) -> std::result::Result<Key, AppError> {
+        let key = match self {
+            ProfileKey::Email(email) => Key::Email(email),
+            ProfileKey::MobilePhone(raw) => Key::MobilePhone(
+                phone::normalize(&raw, region)
+                    .map_err(|_| AppError::BadUserInput("`key.mobilePhone` is not a valid phone number".to_owned()))?,
+            ),
+            ProfileKey::ExternalId(id) => Key::ExternalId(id),
+            ProfileKey::Identity(IdentityKey { handle, identifier }) => Key::Identity { handle, identifier },
+        };
+        crate::service::profile::key_texts(&key.texts())?;
+        Ok(key)
+    }
+}
+
 /// An identity in another system.
 #[derive(InputObject)]
 pub struct IdentityKey {
@@ -77,17 +95,7 @@ impl QueryRoot {
         #[graphql(desc = "The key: email, mobile phone, external id or identity.")] key: ProfileKey,
     ) -> Result<Option<Profile>> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let key = match key {
-            ProfileKey::Email(email) => Key::Email(email),
-            ProfileKey::MobilePhone(raw) => {
-                let region = ctx.data_opt::<Region>().copied().unwrap_or_default();
-                let e164 = phone::normalize(&raw, region)
-                    .map_err(|_| AppError::BadUserInput("`key.mobilePhone` is not a valid phone number".to_owned()))?;
-                Key::MobilePhone(e164)
-            }
-            ProfileKey::ExternalId(id) => Key::ExternalId(id),
-            ProfileKey::Identity(IdentityKey { handle, identifier }) => Key::Identity { handle, identifier },
-        };
+        let key = key.into_key(ctx.data_opt::<Region>().copied().unwrap_or_default())?;
         let selection = plan::profile([ctx.field()]);
         Ok(read::by_key(db, key, &selection).await?.map(Profile::from))
     }

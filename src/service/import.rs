@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use super::checks::{self, LocationRef};
 use super::draft::{Columns, Patch};
-use super::profile::{NewProfile, attach_statuses, attach_tags, insert_rows};
+use super::profile::{NewProfile, ProfileKey as Key, attach_statuses, attach_tags, insert_rows};
 use super::profile_write::ProfileCreate;
 use super::read::{self, Planned, Selection};
 use super::write::{ChangeKind, Write, WriteError, taken};
@@ -49,22 +49,7 @@ pub enum Mode {
     UpdateOnly,
 }
 
-/// The value a row is matched by.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Key {
-    Id(Uuid),
-    /// Compared lower-cased.
-    Email(String),
-    /// In E.164.
-    MobilePhone(String),
-    /// The identifier of a primary identity.
-    ExternalId(String),
-    Identity {
-        handle: String,
-        identifier: String,
-    },
-}
-
+/// What an import does with a key.
 impl Key {
     /// The key as one string, for telling whether two rows name the same profile.
     fn claim(&self) -> String {

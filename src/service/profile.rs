@@ -33,8 +33,11 @@ pub fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
     lower(Expr::col((profile::Entity, profile::Column::Email))).eq(lower(Expr::val(email.trim())))
 }
 
-/// A unique key of a profile, as `profileBy` takes it.
+/// A unique key of a profile, as `profileBy` and `upsertProfile` take it and an import
+/// matches rows by.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProfileKey {
+    Id(Uuid),
     /// Compared lower-cased.
     Email(String),
     /// In E.164.
@@ -45,6 +48,17 @@ pub enum ProfileKey {
         handle: String,
         identifier: String,
     },
+}
+
+impl ProfileKey {
+    /// The texts of the key.
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            ProfileKey::Id(_) => Vec::new(),
+            ProfileKey::Email(text) | ProfileKey::MobilePhone(text) | ProfileKey::ExternalId(text) => vec![text],
+            ProfileKey::Identity { handle, identifier } => vec![handle, identifier],
+        }
+    }
 }
 
 /// BAD_USER_INPUT when a text of a key holds a control character (which no stored
@@ -70,12 +84,9 @@ pub fn key_condition(key: ProfileKey) -> AppResult<sea_orm::sea_query::SimpleExp
             .limit(1)
             .to_owned()
     };
-    let texts: Vec<&str> = match &key {
-        ProfileKey::Email(text) | ProfileKey::MobilePhone(text) | ProfileKey::ExternalId(text) => vec![text],
-        ProfileKey::Identity { handle, identifier } => vec![handle, identifier],
-    };
-    key_texts(&texts)?;
+    key_texts(&key.texts())?;
     Ok(match key {
+        ProfileKey::Id(id) => profile::Column::Id.eq(id),
         ProfileKey::Email(email) => email_is(&email),
         ProfileKey::MobilePhone(e164) => profile::Column::MobilePhone.eq(e164),
         ProfileKey::ExternalId(id) => profile::Column::Id.in_subquery(owner(

@@ -113,14 +113,7 @@ async fn the_binary_exports_to_a_file_and_to_standard_output() {
     profiles(&app).await;
     let folder = tempfile::tempdir().expect("a folder");
     let file = folder.path().join("profiles.ndjson");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
-            .args(args)
-            .env("DATABASE_URL", &app.url)
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("the binary runs")
-    };
+    let run = |args: &[&str]| app.binary(args);
     let to_file = run(&["export", file.to_str().expect("a path")]);
     assert!(to_file.status.success(), "{}", String::from_utf8_lossy(&to_file.stderr));
     assert!(String::from_utf8_lossy(&to_file.stderr).contains("Exported 4 profiles."));

@@ -262,6 +262,16 @@ impl TestApp {
         counts
     }
 
+    /// Runs the real binary over this app's database with `args`; its output.
+    pub fn binary(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+            .args(args)
+            .env("DATABASE_URL", &self.url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the binary runs")
+    }
+
     /// Runs a mutation whose root field is `field` and returns its payload.
     pub async fn mutate(&self, field: &str, query: &str, variables: Value) -> Value {
         self.data(query, variables).await[field].clone()

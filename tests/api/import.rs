@@ -410,15 +410,6 @@ async fn import_profiles_and_upsert_profile_through_graphql() {
     assert_eq!(invalid["userErrors"], json!([{ "field": ["input", "email"], "code": "INVALID" }]));
 }
 
-fn binary(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
-        .args(args)
-        .env("DATABASE_URL", &app.url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs")
-}
-
 #[tokio::test]
 async fn the_binary_exits_by_outcome_and_writes_rejects_beside_the_file() {
     let app = TestApp::spawn().await;
@@ -426,21 +417,21 @@ async fn the_binary_exits_by_outcome_and_writes_rejects_beside_the_file() {
     let good = folder.path().join("good.ndjson");
     std::fs::write(&good, ndjson(&generated(3))).expect("written");
     let path = good.to_str().expect("a path");
-    let run = binary(&app, &["import", path]);
+    let run = app.binary(&["import", path]);
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8_lossy(&run.stderr).contains("3 rows: 3 created, 0 updated, 0 unchanged, 0 failed"));
     assert!(!folder.path().join("good.ndjson.rejects.ndjson").exists(), "no rejects when none failed");
 
     let mixed = folder.path().join("mixed.csv");
     std::fs::write(&mixed, "email,first_name\nok@example.com,Ok\nbad,Bad\n").expect("written");
-    let run = binary(&app, &["import", mixed.to_str().expect("a path"), "--match", "email"]);
+    let run = app.binary(&["import", mixed.to_str().expect("a path"), "--match", "email"]);
     assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
     let rejects = std::fs::read_to_string(folder.path().join("mixed.csv.rejects.ndjson")).expect("a rejects file");
     let reject: Value = serde_json::from_str(rejects.trim()).expect("JSON");
     assert_eq!(reject["line"], json!(3));
     assert_eq!(reject["errors"][0]["field"], json!(["email"]));
 
-    let run = binary(&app, &["import", folder.path().join("missing.ndjson").to_str().expect("a path")]);
+    let run = app.binary(&["import", folder.path().join("missing.ndjson").to_str().expect("a path")]);
     assert_eq!(run.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&run.stderr).contains("cannot read"));
 }
@@ -586,7 +577,7 @@ async fn an_interrupted_import_stops_after_its_batch_and_resumes_by_running_agai
     let count = app.data("{ profiles(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(count["profiles"]["totalCount"], json!(stopped), "every row up to that line, none after");
 
-    let again = binary(&app, &["import", path]);
+    let again = app.binary(&["import", path]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     let expected =

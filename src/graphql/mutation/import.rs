@@ -22,14 +22,15 @@ use uuid::Uuid;
 
 use super::profile::ProfileCreateInput;
 use super::{UserError, db};
-use crate::domain::phone::{self, Region};
+use crate::domain::phone::Region;
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::error::{AppError, AppResult};
 use crate::graphql::guard::Scoped;
-use crate::graphql::query::{IdentityKey, ProfileKey};
+use crate::graphql::query::ProfileKey;
 use crate::graphql::types::profile::Profile;
 use crate::service::draft::Patch;
-use crate::service::import::{self as service, Given, ImportRow, Key, Mode, Outcome, Stamp, Stamps, Status, TagGiven};
+use crate::service::import::{self as service, Given, ImportRow, Mode, Outcome, Stamp, Stamps, Status, TagGiven};
+use crate::service::profile::ProfileKey as Key;
 
 /// Rows `importProfiles` takes at once.
 pub const MAX_ROWS: usize = 1_000;
@@ -546,22 +547,7 @@ impl ImportMutation {
         #[graphql(desc = "The profile.")] input: ProfileCreateInput,
     ) -> Result<UpsertProfilePayload> {
         let region = super::profile::region(ctx);
-        let texts = match &key {
-            ProfileKey::Email(text) | ProfileKey::MobilePhone(text) | ProfileKey::ExternalId(text) => {
-                vec![text.as_str()]
-            }
-            ProfileKey::Identity(IdentityKey { handle, identifier }) => vec![handle.as_str(), identifier.as_str()],
-        };
-        crate::service::profile::key_texts(&texts)?;
-        let key = match key {
-            ProfileKey::Email(email) => Key::Email(email.trim().to_owned()),
-            ProfileKey::MobilePhone(raw) => Key::MobilePhone(
-                phone::normalize(&raw, region)
-                    .map_err(|_| AppError::BadUserInput("`key.mobilePhone` is not a valid phone number".to_owned()))?,
-            ),
-            ProfileKey::ExternalId(id) => Key::ExternalId(id),
-            ProfileKey::Identity(IdentityKey { handle, identifier }) => Key::Identity { handle, identifier },
-        };
+        let key = key.into_key(region)?;
         let given = Given {
             addresses: input.addresses.is_some(),
             dates: input.dates.is_some(),
