@@ -478,6 +478,46 @@ async fn locations(
     Ok(ids)
 }
 
+/// What a new profile holds of the key it was looked for by, when its row does not
+/// give it: the email or mobile phone (checked as the mutations check them), the
+/// identity; and an `external_id` becomes its primary identity in the system
+/// [`EXTERNAL`].
+fn holds_key(
+    draft: &mut ProfileCreate,
+    key: Option<&Key>,
+    external_id: Option<String>,
+    given: Given,
+    problems: &mut Problems,
+) {
+    let p = &mut draft.new.profile;
+    let identity = |handle: &str, identifier: &str, is_primary: bool| super::draft::IdentityChanges {
+        handle: Patch::Set(handle.to_owned()),
+        identifier: Patch::Set(identifier.trim().to_owned()),
+        is_primary: Patch::Set(is_primary),
+        is_active: Patch::Set(true),
+    };
+    match key {
+        Some(Key::Email(email)) if p.email == Patch::Keep => {
+            p.email = Patch::Set(validate::email(problems, &Path::root("key").key("email"), Some(email)));
+        }
+        Some(Key::MobilePhone(phone)) if p.mobile_phone == Patch::Keep => {
+            p.mobile_phone = Patch::Set(Some(phone.clone()))
+        }
+        Some(Key::Identity { handle, identifier }) if !given.identities => {
+            let at = Path::root("key").key("identity");
+            let handle = validate::text(problems, &at.key("handle"), Some(handle), validate::MAX_NAME);
+            let identifier = validate::text(problems, &at.key("identifier"), Some(identifier), validate::MAX_TEXT);
+            if let (Some(handle), Some(identifier)) = (handle, identifier) {
+                draft.new.identities.push(identity(&handle, &identifier, false));
+            }
+        }
+        _ => {}
+    }
+    if let Some(identifier) = external_id.filter(|_| !given.identities) {
+        draft.new.identities.push(identity(EXTERNAL, &identifier, true));
+    }
+}
+
 /// Creates the wave's new profiles: all in one statement per table when it can, else
 /// one at a time so that a failing one fails alone.
 async fn create_all(
@@ -492,16 +532,9 @@ async fn create_all(
     let mut ready: Vec<(usize, NewProfile)> = Vec::with_capacity(rows.len());
     let mut tags: Vec<TagGiven> = Vec::new();
     for (index, row) in rows {
-        let ImportRow { id, mut draft, stamps, tags: given_tags, given, external_id, .. } = row;
-        if let Some(identifier) = external_id.filter(|_| !given.identities) {
-            draft.new.identities.push(super::draft::IdentityChanges {
-                handle: Patch::Set(EXTERNAL.to_owned()),
-                identifier: Patch::Set(identifier),
-                is_primary: Patch::Set(true),
-                is_active: Patch::Set(true),
-            });
-        }
+        let ImportRow { id, mut draft, stamps, tags: given_tags, given, external_id, key } = row;
         let mut problems = std::mem::take(&mut draft.problems);
+        holds_key(&mut draft, key.as_ref(), external_id, given, &mut problems);
         known.check(&draft, &mut problems);
         let [preferred, joined] =
             locations(write.conn(), &draft.preferred_location, &draft.joined_location, &mut problems).await?;

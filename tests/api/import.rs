@@ -397,14 +397,31 @@ async fn import_profiles_and_upsert_profile_through_graphql() {
     );
     let unchanged = app.mutate("upsertProfile", UPSERT, json!({ "key": key, "input": { "lastName": "Smith" } })).await;
     assert_eq!((unchanged["status"].clone(), unchanged["profile"]["version"].clone()), (json!("UNCHANGED"), json!(2)));
+    // A new profile holds the key's value when the input does not give it.
     let created = app
-        .mutate(
-            "upsertProfile",
-            UPSERT,
-            json!({ "key": { "email": "d@example.com" }, "input": { "email": "d@example.com" } }),
-        )
+        .mutate("upsertProfile", UPSERT, json!({ "key": { "email": "d@example.com" }, "input": { "firstName": "D" } }))
         .await;
     assert_eq!(created["status"], json!("CREATED"));
+    assert_eq!(created["profile"]["email"], json!("d@example.com"));
+    const EXTERNAL: &str = "mutation($key: ProfileKey!, $input: ProfileCreateInput!) {
+        upsertProfile(key: $key, input: $input) { status profile { externalId identities { handle identifier isPrimary } } } }";
+    let key = json!({ "externalId": "X-1" });
+    let created = app.mutate("upsertProfile", EXTERNAL, json!({ "key": key, "input": { "firstName": "E" } })).await;
+    assert_eq!(created["status"], json!("CREATED"));
+    assert_eq!(
+        created["profile"],
+        json!({ "externalId": "X-1", "identities": [{ "handle": "external", "identifier": "X-1", "isPrimary": true }] })
+    );
+    let again = app.mutate("upsertProfile", EXTERNAL, json!({ "key": key, "input": { "firstName": "E" } })).await;
+    assert_eq!(again["status"], json!("UNCHANGED"));
+    let key = json!({ "identity": { "handle": "pos", "identifier": "P-9" } });
+    let created = app.mutate("upsertProfile", EXTERNAL, json!({ "key": key, "input": { "firstName": "I" } })).await;
+    assert_eq!(created["profile"]["identities"], json!([{ "handle": "pos", "identifier": "P-9", "isPrimary": false }]));
+    let again = app.mutate("upsertProfile", EXTERNAL, json!({ "key": key, "input": { "lastName": "J" } })).await;
+    assert_eq!(again["status"], json!("UPDATED"));
+    let invalid = app.mutate("upsertProfile", UPSERT, json!({ "key": { "email": "nope" }, "input": {} })).await;
+    assert_eq!(invalid["userErrors"], json!([{ "field": ["key", "email"], "code": "INVALID" }]));
+    let key = json!({ "email": "A@example.com" });
     let invalid = app.mutate("upsertProfile", UPSERT, json!({ "key": key, "input": { "email": "nope" } })).await;
     assert_eq!(invalid["status"], json!("FAILED"));
     assert_eq!(invalid["userErrors"], json!([{ "field": ["input", "email"], "code": "INVALID" }]));

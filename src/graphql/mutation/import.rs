@@ -537,8 +537,10 @@ impl ImportMutation {
     }
 
     /// Updates the profile `key` names with `input` (only the fields it gives; a list
-    /// it gives replaces the profile's), or creates it from `input` when there is none.
-    /// A profile that already holds `input`'s values is left UNCHANGED.
+    /// it gives replaces the profile's), or creates it from `input` when there is none,
+    /// with the key's value when `input` does not give it (an external id becomes the
+    /// primary identity in the system `external`). A profile that already holds
+    /// `input`'s values is left UNCHANGED.
     #[graphql(requires_scopes = "profiles:write")]
     async fn upsert_profile(
         &self,
@@ -548,6 +550,11 @@ impl ImportMutation {
     ) -> Result<UpsertProfilePayload> {
         let region = super::profile::region(ctx);
         let key = key.into_key(region)?;
+        // A new profile made from an external id holds it as its primary identity.
+        let external_id = match &key {
+            Key::ExternalId(id) => Some(id.clone()),
+            _ => None,
+        };
         let given = Given {
             addresses: input.addresses.is_some(),
             dates: input.dates.is_some(),
@@ -564,7 +571,7 @@ impl ImportMutation {
                 given,
                 stamps: Stamps::default(),
                 tags: Vec::new(),
-                external_id: None,
+                external_id,
             };
             service::import(db(ctx)?, vec![Ok(row)], Mode::Upsert).await?.pop()
         } else {
