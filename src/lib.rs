@@ -29,29 +29,20 @@ async fn connect(config: &config::Config) -> anyhow::Result<sea_orm::DatabaseCon
 /// Runs the command the CLI names; what the process exits with.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config;
-    let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Import { file, format, keys, mode, rejects } = command {
-        let db = connect(&config).await?;
-        db::migrate(&db).await?;
-        let options = bulk::ImportOptions {
-            format: format.unwrap_or(if file.extension().is_some_and(|e| e == "csv") {
-                bulk::Format::Csv
-            } else {
-                bulk::Format::Ndjson
-            }),
-            mode: mode.into(),
-            keys,
-            region: config.default_region,
-            batch: bulk::IMPORT_BATCH,
-        };
-        return bulk::import_command(&db, &file, rejects, &options).await;
-    }
-    run_other(config, command).await.map(|()| ExitCode::SUCCESS)
-}
-
-async fn run_other(config: config::Config, command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Import { .. } => Ok(()),
+    let done = match cli.command.unwrap_or(Command::Serve) {
+        Command::Import { file, format, keys, mode, rejects } => {
+            let db = connect(&config).await?;
+            db::migrate(&db).await?;
+            let csv = file.extension().is_some_and(|e| e == "csv");
+            let options = bulk::ImportOptions {
+                format: format.unwrap_or(if csv { bulk::Format::Csv } else { bulk::Format::Ndjson }),
+                mode: mode.into(),
+                keys,
+                region: config.default_region,
+                batch: bulk::IMPORT_BATCH,
+            };
+            return bulk::import_command(&db, &file, rejects, &options).await;
+        }
         Command::Schema => {
             print!("{}", graphql::sdl());
             Ok(())
@@ -92,7 +83,8 @@ async fn run_other(config: config::Config, command: Command) -> anyhow::Result<(
             eprintln!("Exported {written} profiles.");
             Ok(())
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 async fn token(db: &sea_orm::DatabaseConnection, action: TokenCommand) -> anyhow::Result<()> {

@@ -27,10 +27,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::checks::{self, LocationRef};
+use super::checks;
 use super::draft::{Columns, Patch};
 use super::profile::{NewProfile, ProfileKey as Key, attach_statuses, attach_tags, insert_rows};
-use super::profile_write::ProfileCreate;
+use super::profile_write::{self, ProfileCreate};
 use super::read::{self, Planned, Selection};
 use super::write::{ChangeKind, Write, WriteError, taken};
 use crate::domain::tag::normalize_handle;
@@ -402,16 +402,10 @@ async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<()
     Ok(())
 }
 
-/// Paths of the values that unique indexes guard, for violations caught on insert.
-fn unique_fields() -> [(&'static str, Path); 3] {
-    let input = Path::root("input");
-    [("email", input.key("email")), ("mobile_phone", input.key("mobilePhone")), ("identifier", input.key("identities"))]
-}
-
 /// A failed write as a row's outcome; a failure that is not the row's fault stops the
 /// import.
 fn failed(err: DbErr) -> AppResult<Outcome> {
-    match taken(err, &unique_fields()) {
+    match taken(err, &profile_write::unique_fields(&Path::root("input"))) {
         WriteError::User(errors) => Ok(Outcome::failed(errors)),
         WriteError::App(err) => Err(err),
     }
@@ -449,33 +443,6 @@ impl Known {
             draft.new.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
         checks::unknown_statuses(&self.statuses, &statuses, problems);
     }
-}
-
-/// The id of each location a row names (NOT_FOUND when there is none).
-async fn locations(
-    db: &impl ConnectionTrait,
-    preferred: &Option<LocationRef>,
-    joined: &Option<LocationRef>,
-    problems: &mut Problems,
-) -> Result<[Option<i32>; 2], DbErr> {
-    let input = Path::root("input");
-    let mut ids = [None, None];
-    for (i, (reference, fields)) in [
-        (preferred, ["preferredLocationId", "preferredLocationExternalId"]),
-        (joined, ["joinedLocationId", "joinedLocationExternalId"]),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if let Some(reference) = reference {
-            let path = input.key(match reference {
-                LocationRef::Id(_) => fields[0],
-                LocationRef::ExternalId(_) => fields[1],
-            });
-            ids[i] = checks::location(db, reference, &path, problems).await?;
-        }
-    }
-    Ok(ids)
 }
 
 /// What a new profile holds of the key it was looked for by, when its row does not
@@ -536,8 +503,14 @@ async fn create_all(
         let mut problems = std::mem::take(&mut draft.problems);
         holds_key(&mut draft, key.as_ref(), external_id, given, &mut problems);
         known.check(&draft, &mut problems);
-        let [preferred, joined] =
-            locations(write.conn(), &draft.preferred_location, &draft.joined_location, &mut problems).await?;
+        let [preferred, joined] = profile_write::locations(
+            write.conn(),
+            &draft.preferred_location,
+            &draft.joined_location,
+            &Path::root("input"),
+            &mut problems,
+        )
+        .await?;
         if !problems.is_empty() {
             outcomes[index] = Some(Outcome::failed(problems.into_errors()));
             continue;
@@ -573,22 +546,9 @@ async fn create_all(
 
 /// Creates one profile in a savepoint, after checking its unique values.
 async fn create_one(write: &mut Write, new: NewProfile) -> AppResult<Outcome> {
-    let input = Path::root("input");
     let mut problems = Problems::default();
-    let p = &new.profile;
     let db = write.conn();
-    if let Some(email) = &p.email {
-        checks::email_free(db, email, None, &input.key("email"), &mut problems).await?;
-    }
-    if let Some(phone) = &p.mobile_phone {
-        checks::phone_free(db, phone, None, &input.key("mobilePhone"), &mut problems).await?;
-    }
-    for (i, identity) in new.identities.iter().enumerate() {
-        if let (Set(handle), Set(identifier)) = (&identity.handle, &identity.identifier) {
-            let path = input.key("identities").index(i).key("identifier");
-            checks::identity_free(db, handle, identifier, None, &path, &mut problems).await?;
-        }
-    }
+    profile_write::new_values_free(db, &new, &Path::root("input"), &mut problems).await?;
     if !problems.is_empty() {
         return Ok(Outcome::failed(problems.into_errors()));
     }
@@ -655,7 +615,8 @@ async fn update_one(write: &mut Write, row: ImportRow, current: &Planned) -> App
     let db = write.conn();
 
     let mut columns = differing(new.profile.clone().columns(), &current.model);
-    let [preferred, joined] = locations(db, &preferred_location, &joined_location, &mut problems).await?;
+    let [preferred, joined] =
+        profile_write::locations(db, &preferred_location, &joined_location, &input, &mut problems).await?;
     if preferred_location.is_some() && preferred != current.model.preferred_location_id {
         columns.preferred_location_id = Set(preferred);
     }
@@ -693,28 +654,8 @@ async fn update_one(write: &mut Write, row: ImportRow, current: &Planned) -> App
     }
 
     // The checks `updateProfile` makes, on what changes.
-    let merged = |change: &sea_orm::ActiveValue<Option<i32>>, stored: Option<i32>| match change {
-        Set(value) => *value,
-        _ => stored,
-    };
-    let m = &current.model;
-    validate::birth(
-        &mut problems,
-        &input,
-        merged(&columns.birth_year, m.birth_year),
-        merged(&columns.birth_month, m.birth_month),
-        merged(&columns.birth_day, m.birth_day),
-        crate::db::now().date_naive(),
-    );
-    if let Set(Some(email)) = &columns.email {
-        checks::email_free(db, email, Some(id), &input.key("email"), &mut problems).await?;
-    }
-    if let Set(Some(phone)) = &columns.mobile_phone {
-        checks::phone_free(db, phone, Some(id), &input.key("mobilePhone"), &mut problems).await?;
-    }
-    if let Set(Some(tier)) = &columns.tier_handle {
-        checks::tier(db, tier, &input.key("tierHandle"), &mut problems).await?;
-    }
+    let today = crate::db::now().date_naive();
+    profile_write::changed_columns_valid(db, &columns, &current.model, today, &input, &mut problems).await?;
     if statuses_changed {
         let paths: Vec<(Path, String)> =
             statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
@@ -749,15 +690,9 @@ async fn update_one(write: &mut Write, row: ImportRow, current: &Planned) -> App
     let savepoint = db.begin().await?;
     let written = async {
         let now = crate::db::now();
-        let mut bumped = profile::Entity::update_many()
-            .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-            .col_expr(profile::Column::UpdatedAt, Expr::val(now))
-            .filter(profile::Column::Id.eq(id))
-            .exec_with_returning(&savepoint)
+        let mut bumped = Write::bump(&savepoint, id, None)
             .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| DbErr::RecordNotFound(format!("profile {id}")))?;
+            .ok_or_else(|| DbErr::RecordNotFound(format!("profile {id} was deleted during the import")))?;
         if columns.is_changed() {
             columns.id = Unchanged(id);
             bumped = columns.update(&savepoint).await?;

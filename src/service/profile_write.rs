@@ -5,12 +5,12 @@ use chrono::NaiveDate;
 use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::ActiveValue::{self, Set, Unchanged};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::checks::{self, LocationRef};
 use super::draft::{Columns, ProfileChanges};
-use super::profile::{NewProfileChanges, insert_profiles};
+use super::profile::{NewProfile, NewProfileChanges, insert_profiles};
 use super::write::{ChangeKind, Write, WriteResult, taken, user_error};
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 
@@ -35,7 +35,7 @@ pub struct ProfileUpdate {
 }
 
 /// Paths of the values that unique indexes guard, for races caught only on write.
-fn unique_fields(input: &Path) -> [(&'static str, Path); 3] {
+pub(super) fn unique_fields(input: &Path) -> [(&'static str, Path); 3] {
     [("email", input.key("email")), ("mobile_phone", input.key("mobilePhone")), ("identifier", input.key("identities"))]
 }
 
@@ -50,38 +50,91 @@ fn location_path(input: &Path, reference: &LocationRef, fields: [&str; 2]) -> Pa
     })
 }
 
+/// TAKEN for each value of new profile `new` that another profile holds already: its
+/// email, mobile phone and identities.
+pub(super) async fn new_values_free(
+    db: &impl ConnectionTrait,
+    new: &NewProfile,
+    input: &Path,
+    problems: &mut Problems,
+) -> Result<(), DbErr> {
+    let p = &new.profile;
+    if let Some(email) = &p.email {
+        checks::email_free(db, email, None, &input.key("email"), problems).await?;
+    }
+    if let Some(phone) = &p.mobile_phone {
+        checks::phone_free(db, phone, None, &input.key("mobilePhone"), problems).await?;
+    }
+    for (i, identity) in new.identities.iter().enumerate() {
+        if let (ActiveValue::Set(handle), ActiveValue::Set(identifier)) = (&identity.handle, &identity.identifier) {
+            let path = input.key("identities").index(i).key("identifier");
+            checks::identity_free(db, handle, identifier, None, &path, problems).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the preferred and joined locations an input names (NOT_FOUND at the
+/// field it named one by, when there is none).
+pub(super) async fn locations(
+    db: &impl ConnectionTrait,
+    preferred: &Option<LocationRef>,
+    joined: &Option<LocationRef>,
+    input: &Path,
+    problems: &mut Problems,
+) -> Result<[Option<i32>; 2], DbErr> {
+    let mut ids = [None, None];
+    for (id, (reference, fields)) in ids.iter_mut().zip([(preferred, PREFERRED), (joined, JOINED)]) {
+        if let Some(reference) = reference {
+            *id = checks::location(db, reference, &location_path(input, reference, fields), problems).await?;
+        }
+    }
+    Ok(ids)
+}
+
+/// The checks `updateProfile` makes of changed `columns` of profile `current`: the
+/// birth parts as they will be stored (changes merged over current values), the email
+/// and mobile phone free, the tier defined.
+pub(super) async fn changed_columns_valid(
+    db: &impl ConnectionTrait,
+    columns: &profile::ActiveModel,
+    current: &profile::Model,
+    today: NaiveDate,
+    input: &Path,
+    problems: &mut Problems,
+) -> Result<(), DbErr> {
+    let year = merged(&columns.birth_year, current.birth_year);
+    let month = merged(&columns.birth_month, current.birth_month);
+    let day = merged(&columns.birth_day, current.birth_day);
+    validate::birth(problems, input, year, month, day, today);
+    if let ActiveValue::Set(Some(email)) = &columns.email {
+        checks::email_free(db, email, Some(current.id), &input.key("email"), problems).await?;
+    }
+    if let ActiveValue::Set(Some(phone)) = &columns.mobile_phone {
+        checks::phone_free(db, phone, Some(current.id), &input.key("mobilePhone"), problems).await?;
+    }
+    if let ActiveValue::Set(Some(tier)) = &columns.tier_handle {
+        checks::tier(db, tier, &input.key("tierHandle"), problems).await?;
+    }
+    Ok(())
+}
+
 pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> WriteResult<profile::Model> {
     let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
     let mut new = new.into_new(Uuid::new_v4(), crate::db::now());
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
-    let p = &new.profile;
-    if let Some(email) = &p.email {
-        checks::email_free(txn.conn(), email, None, &input.key("email"), &mut problems).await?;
-    }
-    if let Some(phone) = &p.mobile_phone {
-        checks::phone_free(txn.conn(), phone, None, &input.key("mobilePhone"), &mut problems).await?;
-    }
-    if let Some(tier) = &p.tier_handle {
+    new_values_free(txn.conn(), &new, &input, &mut problems).await?;
+    if let Some(tier) = &new.profile.tier_handle {
         checks::tier(txn.conn(), tier, &input.key("tierHandle"), &mut problems).await?;
     }
-    if let Some(reference) = &preferred_location {
-        let path = location_path(&input, reference, PREFERRED);
-        new.profile.preferred_location_id = checks::location(txn.conn(), reference, &path, &mut problems).await?;
-    }
-    if let Some(reference) = &joined_location {
-        let path = location_path(&input, reference, JOINED);
-        new.profile.joined_location_id = checks::location(txn.conn(), reference, &path, &mut problems).await?;
-    }
+    let [preferred, joined] =
+        locations(txn.conn(), &preferred_location, &joined_location, &input, &mut problems).await?;
+    new.profile.preferred_location_id = preferred;
+    new.profile.joined_location_id = joined;
     let statuses: Vec<(Path, String)> =
         new.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
     checks::statuses(txn.conn(), &statuses, &mut problems).await?;
-    for (i, identity) in new.identities.iter().enumerate() {
-        if let (ActiveValue::Set(handle), ActiveValue::Set(identifier)) = (&identity.handle, &identity.identifier) {
-            let path = input.key("identities").index(i).key("identifier");
-            checks::identity_free(txn.conn(), handle, identifier, None, &path, &mut problems).await?;
-        }
-    }
     if !problems.is_empty() {
         return Err(problems.into_errors().into());
     }
@@ -111,20 +164,7 @@ pub async fn update(
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     let current = txn.touch(id, expected_version, &Path::root("id")).await?;
-    // Birth parts are checked as they will be stored: changes merged over current values.
-    let year = merged(&columns.birth_year, current.birth_year);
-    let month = merged(&columns.birth_month, current.birth_month);
-    let day = merged(&columns.birth_day, current.birth_day);
-    validate::birth(&mut problems, &input, year, month, day, today);
-    if let ActiveValue::Set(Some(email)) = &columns.email {
-        checks::email_free(txn.conn(), email, Some(id), &input.key("email"), &mut problems).await?;
-    }
-    if let ActiveValue::Set(Some(phone)) = &columns.mobile_phone {
-        checks::phone_free(txn.conn(), phone, Some(id), &input.key("mobilePhone"), &mut problems).await?;
-    }
-    if let ActiveValue::Set(Some(tier)) = &columns.tier_handle {
-        checks::tier(txn.conn(), tier, &input.key("tierHandle"), &mut problems).await?;
-    }
+    changed_columns_valid(txn.conn(), &columns, &current, today, &input, &mut problems).await?;
     for (change, fields, column) in [
         (&preferred_location, PREFERRED, &mut columns.preferred_location_id),
         (&joined_location, JOINED, &mut columns.joined_location_id),

@@ -138,15 +138,7 @@ impl Write {
     /// `path` when there is no such (visible) profile, and with VERSION_CONFLICT when
     /// `expected_version` is given and is not the stored version.
     pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> WriteResult<profile::Model> {
-        let mut update = profile::Entity::update_many()
-            .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
-            .filter(profile::Column::Id.eq(id))
-            .filter(profile::Column::ProfileType.ne(ProfileType::Deleted));
-        if let Some(version) = expected_version {
-            update = update.filter(profile::Column::Version.eq(version));
-        }
-        if let Some(profile) = update.exec_with_returning(&self.txn).await?.into_iter().next() {
+        if let Some(profile) = Write::bump(&self.txn, id, expected_version).await? {
             self.record(profile.id, ChangeKind::Updated, profile.version);
             return Ok(profile);
         }
@@ -159,6 +151,26 @@ impl Write {
             ),
             _ => user_error(path, UserErrorCode::NotFound, "no such profile"),
         })
+    }
+
+    /// `version` + 1 and `updatedAt` now for visible profile `id` (at `expected_version`
+    /// when given), on `db` — the write's transaction or a savepoint in it — in one
+    /// statement; none when there is no such profile. [`Write::touch`] records it; a
+    /// caller bumping in a savepoint records it once the savepoint is released.
+    pub async fn bump(
+        db: &impl ConnectionTrait,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> Result<Option<profile::Model>, DbErr> {
+        let mut update = profile::Entity::update_many()
+            .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
+            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+            .filter(profile::Column::Id.eq(id))
+            .filter(profile::Column::ProfileType.ne(ProfileType::Deleted));
+        if let Some(version) = expected_version {
+            update = update.filter(profile::Column::Version.eq(version));
+        }
+        Ok(update.exec_with_returning(db).await?.into_iter().next())
     }
 
     /// Bumps the version of every visible profile `filter` selects (e.g. those holding
