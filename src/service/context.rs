@@ -93,6 +93,29 @@ struct Context<'a> {
 
 /// The context of a profile read with [`Selection::everything`], as of `today` (UTC).
 pub fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
+    match serde_json::to_value(context(planned, today)) {
+        Ok(Value::Object(map)) => map,
+        // Every field of `Context` serialises (no maps with non-string keys, no failing
+        // serialiser); an object always comes out.
+        _ => Map::new(),
+    }
+}
+
+/// The context [`of`] gives, as JSON text, written straight from the profile (no
+/// [`Value`] in between: a new profile's event needs nothing else).
+pub fn text(planned: &Planned, today: NaiveDate) -> String {
+    serde_json::to_string(&context(planned, today)).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Every key of a context, in the order [`of`]'s map has them.
+pub fn keys() -> &'static [String] {
+    static KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        all_keys(&of(&Planned { model: profile::Model::default(), relations: Default::default() }, NaiveDate::MIN))
+    });
+    &KEYS
+}
+
+fn context(planned: &Planned, today: NaiveDate) -> Context<'_> {
     let m = &planned.model;
     let r = &planned.relations;
     let addresses = r.addresses.as_deref().unwrap_or_default();
@@ -100,7 +123,7 @@ pub fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
     let tags = r.tags.as_deref().unwrap_or_default();
     let statuses = r.statuses.as_deref().unwrap_or_default();
     let phone = m.mobile_phone.as_deref().and_then(phone::parts);
-    let context = Context {
+    Context {
         id: m.id,
         external_id: identities.iter().find(|i| i.is_primary).map(|i| i.identifier.as_str()),
         title: m.title.as_deref(),
@@ -150,13 +173,14 @@ pub fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
         created_at: m.created_at,
         updated_at: m.updated_at,
         profile_type: m.profile_type,
-    };
-    match serde_json::to_value(context) {
-        Ok(Value::Object(map)) => map,
-        // Every field above serialises (no maps with non-string keys, no failing
-        // serialiser); an object always comes out.
-        _ => Map::new(),
     }
+}
+
+/// The profiles with `ids` (deleted ones too), with all a context holds, in one
+/// statement.
+pub async fn read(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Planned>, DbErr> {
+    let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
+    read::rows(db, query, &Selection::everything()).await
 }
 
 /// The contexts of the profiles with `ids` (deleted ones too), one statement.
@@ -165,9 +189,7 @@ pub async fn load(
     ids: &[Uuid],
     today: NaiveDate,
 ) -> Result<Vec<(Uuid, Map<String, Value>)>, DbErr> {
-    let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
-    let rows = read::rows(db, query, &Selection::everything()).await?;
-    Ok(rows.iter().map(|planned| (planned.model.id, of(planned, today))).collect())
+    Ok(read(db, ids).await?.iter().map(|planned| (planned.model.id, of(planned, today))).collect())
 }
 
 /// The top-level keys whose value differs between `before` and `after`, in
@@ -225,6 +247,16 @@ mod tests {
         let mut ours: Vec<String> = all_keys(&of(&planned, NaiveDate::default()));
         ours.sort();
         assert_eq!(ours, reference);
+        assert_eq!(keys(), ours);
+    }
+
+    #[test]
+    fn the_text_is_the_context() {
+        let model = profile::Model { email: Some("a@b.example".into()), birth_month: Some(2), ..Default::default() };
+        let planned = Planned { model, relations: Default::default() };
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+        let parsed: Value = serde_json::from_str(&text(&planned, today)).unwrap_or_default();
+        assert_eq!(parsed, Value::Object(of(&planned, today)));
     }
 
     #[test]

@@ -309,16 +309,15 @@ pub fn types_of(events: &Value) -> Vec<String> {
 }
 
 /// One pending delivery per event per webhook that wants its type.
-pub(crate) fn deliveries_of(
+pub(crate) fn deliveries_of<'a>(
     webhooks: &[Subscriber],
-    events: &[profile_event::ActiveModel],
+    events: impl Iterator<Item = (&'a str, &'a str, Uuid)>,
     now: DateTime<Utc>,
 ) -> Vec<webhook_delivery::ActiveModel> {
     let mut deliveries = Vec::new();
-    for event in events {
-        let (Set(id), Set(kind), Set(profile_id)) = (&event.id, &event.kind, &event.profile_id) else { continue };
+    for (id, kind, profile_id) in events {
         for webhook in webhooks.iter().filter(|w| w.wants(kind)) {
-            deliveries.push(pending(webhook.id, id.clone(), *profile_id, now));
+            deliveries.push(pending(webhook.id, id.to_owned(), profile_id, now));
         }
     }
     deliveries
