@@ -9,6 +9,7 @@ mod m20261129_000004_api_tokens;
 mod m20261201_000001_profile_changes;
 mod m20261202_000001_profile_events;
 mod m20261203_000001_webhooks;
+mod m20261203_000002_event_compression;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_profile_changes::Migration),
             Box::new(m20261202_000001_profile_events::Migration),
             Box::new(m20261203_000001_webhooks::Migration),
+            Box::new(m20261203_000002_event_compression::Migration),
         ]
     }
 }
