@@ -83,6 +83,10 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // A page cache of up to 16 MiB (the default is 2 MiB): a write of a
+                // few hundred profiles and their events otherwise spills pages to the
+                // WAL before it commits (`pagerStress`, 5 % of an import, perf).
+                .pragma("cache_size", "-16384")
         });
     let mut db = Database::connect(options).await.with_context(|| format!("cannot connect to {}", redact(url)))?;
     db.set_metric_callback(crate::telemetry::record_statement);

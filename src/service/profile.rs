@@ -301,10 +301,14 @@ impl Rows {
     }
 }
 
+/// Values one statement binds at most: below SQLite's limit (32,766) and PostgreSQL's
+/// (65,535).
+const MAX_BOUND: usize = 30_000;
+
 /// Inserts `rows` in order, one statement for each run of rows that set the same
-/// columns (one statement when all do; none for an empty list). In one statement a
-/// column one row leaves out would be written as NULL for it rather than take its
-/// default.
+/// columns (one statement when all do and they fit in [`MAX_BOUND`] values; none for
+/// an empty list). In one statement a column one row leaves out would be written as
+/// NULL for it rather than take its default.
 async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
 where
     A: sea_orm::ActiveModelTrait + Send,
@@ -317,7 +321,8 @@ where
     let mut run_shape = Vec::new();
     for row in rows {
         let this = shape(&row);
-        if !run.is_empty() && this != run_shape {
+        let full = (run.len() + 1) * this.iter().filter(|set| **set).count() > MAX_BOUND;
+        if !run.is_empty() && (this != run_shape || full) {
             A::Entity::insert_many(std::mem::take(&mut run)).exec_without_returning(db).await?;
         }
         run_shape = this;
