@@ -17,7 +17,8 @@ use crate::domain::phone::Region;
 use crate::domain::validate::{UserError, UserErrorCode};
 use crate::graphql::mutation::import::{self, ImportKey};
 use crate::service::export::{self, Export};
-use crate::service::import::{Mode, Status};
+use crate::service::import::{ImportRow, Mode, Status};
+use tokio::sync::mpsc;
 
 /// The form of an exported file.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,38 +244,76 @@ impl<R: BufRead> Rows<R> {
     }
 }
 
+/// A batch of an import's rows: the line of each (and its text when it is not JSON),
+/// the row as read, and the row read and validated for writing.
+struct Batch {
+    lines: Vec<(u64, Option<String>)>,
+    rows: Vec<Result<Value, Vec<UserError>>>,
+    prepared: Vec<Result<ImportRow, Vec<UserError>>>,
+}
+
+/// Reads `input` a batch at a time and prepares each batch (parsing and validating
+/// need no database) on a blocking thread, at most two batches ahead of the writer:
+/// the two cores read one batch while the other is written. Ends with the input, with
+/// an error when it cannot be read, or when the receiver is dropped.
+fn batches(input: impl BufRead + Send + 'static, options: ImportOptions) -> mpsc::Receiver<std::io::Result<Batch>> {
+    let (sender, receiver) = mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        let read = |rows: &mut Rows<_>| -> std::io::Result<Option<Batch>> {
+            let mut batch: Vec<Read> = Vec::with_capacity(options.batch);
+            while batch.len() < options.batch.max(1) {
+                match rows.next()? {
+                    Some(row) => batch.push(row),
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                return Ok(None);
+            }
+            let (lines, rows): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
+            let today = crate::db::now().date_naive();
+            let prepared = import::prepare(&rows, &options.keys, options.region, today);
+            Ok(Some(Batch { lines, rows, prepared }))
+        };
+        let mut rows = match Rows::new(options.format, input) {
+            Ok(rows) => rows,
+            Err(error) => return drop(sender.blocking_send(Err(error))),
+        };
+        loop {
+            let next = read(&mut rows).transpose();
+            let last = !matches!(next, Some(Ok(_)));
+            if next.is_none_or(|batch| sender.blocking_send(batch).is_err()) || last {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
 /// Imports every row of `input` (SPEC §8) a batch at a time, writing each failed row
 /// to `rejects` as `{line, row, errors}`; `progress` hears the counts after each batch.
 /// Stops after the batch during which `stop` was set. An input that cannot be read is
 /// an error of kind [`std::io::Error`].
 pub async fn import(
     db: &DatabaseConnection,
-    input: impl BufRead,
+    input: impl BufRead + Send + 'static,
     options: &ImportOptions,
     mut rejects: impl Write,
     mut progress: impl FnMut(&Counts),
     stop: &std::sync::atomic::AtomicBool,
 ) -> anyhow::Result<Counts> {
-    let mut rows = Rows::new(options.format, input)?;
+    let mut batches = batches(input, options.clone());
     let mut counts = Counts::default();
-    loop {
-        let mut batch: Vec<Read> = Vec::with_capacity(options.batch);
-        while batch.len() < options.batch.max(1) {
-            match rows.next()? {
-                Some(row) => batch.push(row),
-                None => break,
-            }
-        }
-        let Some(last) = batch.last() else { break };
-        counts.line = last.0;
-        let today = crate::db::now().date_naive();
-        let (lines, read): (Vec<(u64, Option<String>)>, Vec<_>) =
-            batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
-        let first = lines.first().map_or(0, |(line, _)| *line);
-        let outcomes = import::import(db, &read, options.mode, &options.keys, options.region, today)
+    while let Some(batch) = batches.recv().await {
+        let Batch { lines, rows, prepared } = batch?;
+        let (Some((first, _)), Some((last, _))) = (lines.first(), lines.last()) else { break };
+        let first = *first;
+        counts.line = *last;
+        let outcomes = import::write(db, prepared, options.mode)
             .await
             .map_err(|error| anyhow::anyhow!("the import stopped in the batch from line {first}: {error:?}"))?;
-        for (((line, text), row), outcome) in lines.into_iter().zip(read).zip(outcomes) {
+        for (((line, text), row), outcome) in lines.into_iter().zip(rows).zip(outcomes) {
             match outcome.status {
                 Status::Created => counts.created += 1,
                 Status::Updated => counts.updated += 1,
@@ -314,8 +353,8 @@ pub async fn import_command(
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let stdin = file == std::path::Path::new("-");
-    let input: Box<dyn BufRead> = if stdin {
-        Box::new(std::io::stdin().lock())
+    let input: Box<dyn BufRead + Send> = if stdin {
+        Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
     } else {
         match std::fs::File::open(file) {
             Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),

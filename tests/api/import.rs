@@ -33,8 +33,8 @@ fn options(format: Format, mode: Mode, keys: &[ImportKey]) -> ImportOptions {
 async fn import_with(app: &TestApp, text: &str, options: &ImportOptions) -> (Counts, Vec<Value>) {
     let mut rejects = Vec::new();
     let stop = AtomicBool::new(false);
-    let counts =
-        bulk::import(&app.db, text.as_bytes(), options, &mut rejects, |_| {}, &stop).await.expect("the import runs");
+    let input = std::io::Cursor::new(text.as_bytes().to_vec());
+    let counts = bulk::import(&app.db, input, options, &mut rejects, |_| {}, &stop).await.expect("the import runs");
     let rejects = String::from_utf8(rejects).expect("UTF-8");
     (counts, rejects.lines().map(|line| serde_json::from_str(line).expect("each reject is JSON")).collect())
 }
@@ -284,6 +284,28 @@ async fn rows_naming_one_profile_twice_go_in_file_order() {
     assert_eq!(of(&counted), counts(1, 1, 1, 0));
     let p = app.data("{ profiles(first: 5) { nodes { firstName lastName version } } }", json!({})).await;
     assert_eq!(p["profiles"]["nodes"], json!([{ "firstName": "One", "lastName": "Two", "version": 2 }]));
+}
+
+#[tokio::test]
+async fn a_batch_too_big_for_one_statement_is_inserted_in_a_few_not_row_by_row() {
+    let app = TestApp::spawn().await;
+    // One batch: 500 rows × 16 addresses × 9 columns set, more values than one statement
+    // binds on either database (32,766 on SQLite, 65,535 on PostgreSQL).
+    let rows: Vec<Value> = (0..500)
+        .map(|n| {
+            let addresses: Vec<Value> = (0..16)
+                .map(|a| json!({ "address_line_1": format!("{a} Lane {n}"), "city": "Perth", "postcode": "6000", "country": "AU" }))
+                .collect();
+            json!({ "email": format!("wide{n}@example.com"), "addresses": addresses })
+        })
+        .collect();
+    app.reset_statements();
+    let (counted, rejects) = import(&app, &ndjson(&rows)).await;
+    assert_eq!((of(&counted), rejects.len()), (counts(500, 0, 0, 0), 0));
+    let inserts = app.statements().iter().filter(|sql| sql.starts_with("INSERT INTO \"address\"")).count();
+    assert!((2..=6).contains(&inserts), "8,000 addresses in a few statements, not one a profile: {inserts}");
+    let page = app.data("{ profiles(first: 1) { nodes { addresses { city } } } }", json!({})).await;
+    assert_eq!(page["profiles"]["nodes"][0]["addresses"].as_array().map(Vec::len), Some(16));
 }
 
 /// Profiles with everything an export carries but reference data (statuses, tiers and

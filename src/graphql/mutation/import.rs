@@ -445,8 +445,40 @@ fn at_row(error: validate::UserError) -> validate::UserError {
     validate::UserError { field: error.field.map(row_path), ..error }
 }
 
-/// Imports `rows` (each a row, or the problems found reading it) in `mode`, matching by
-/// `keys` in order; problems are reported at paths into each row.
+/// Reads and validates `rows` (each a row, or the problems found reading it), matching
+/// by `keys` in order: the part of an import that needs no database, which the `import`
+/// command runs on a thread of its own while the batch before is written.
+pub fn prepare(
+    rows: &[std::result::Result<Value, Vec<validate::UserError>>],
+    keys: &[ImportKey],
+    region: Region,
+    today: NaiveDate,
+) -> Vec<std::result::Result<ImportRow, Vec<validate::UserError>>> {
+    rows.iter()
+        .map(|row| match row {
+            Ok(row) => read_row(row, keys, region, today),
+            Err(errors) => Err(errors.clone()),
+        })
+        .collect()
+}
+
+/// Writes rows [`prepare`] read, in `mode`; problems are reported at paths into each
+/// row.
+pub async fn write(
+    db: &DatabaseConnection,
+    rows: Vec<std::result::Result<ImportRow, Vec<validate::UserError>>>,
+    mode: Mode,
+) -> AppResult<Vec<Outcome>> {
+    // Boxed: an import is a deep future, and a resolver's frame holds its callee's
+    // state inline (over 100 KB of stack in a debug build).
+    let mut outcomes = Box::pin(service::import(db, rows, mode)).await?;
+    for outcome in &mut outcomes {
+        outcome.errors = std::mem::take(&mut outcome.errors).into_iter().map(at_row).collect();
+    }
+    Ok(outcomes)
+}
+
+/// Imports `rows` in `mode`: [`prepare`], then [`write`].
 pub async fn import(
     db: &DatabaseConnection,
     rows: &[std::result::Result<Value, Vec<validate::UserError>>],
@@ -455,18 +487,7 @@ pub async fn import(
     region: Region,
     today: NaiveDate,
 ) -> AppResult<Vec<Outcome>> {
-    let read = rows
-        .iter()
-        .map(|row| match row {
-            Ok(row) => read_row(row, keys, region, today),
-            Err(errors) => Err(errors.clone()),
-        })
-        .collect();
-    let mut outcomes = service::import(db, read, mode).await?;
-    for outcome in &mut outcomes {
-        outcome.errors = std::mem::take(&mut outcome.errors).into_iter().map(at_row).collect();
-    }
-    Ok(outcomes)
+    write(db, prepare(rows, keys, region, today), mode).await
 }
 
 /// A user error as the rejects file holds it: `{field, code, message}`.
@@ -573,7 +594,7 @@ impl ImportMutation {
                 tags: Vec::new(),
                 external_id,
             };
-            service::import(db(ctx)?, vec![Ok(row)], Mode::Upsert).await?.pop()
+            Box::pin(service::import(db(ctx)?, vec![Ok(row)], Mode::Upsert)).await?.pop()
         } else {
             Some(Outcome {
                 status: Status::Failed,
