@@ -91,6 +91,11 @@ def main():
         if pg:
             psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % pg)
             psql('CREATE DATABASE "%s"' % pg)
+        else:
+            # A fresh file, also when BENCH_DIR holds one from an earlier run.
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(os.path.join(folder, "import.db" + suffix)):
+                    os.remove(os.path.join(folder, "import.db" + suffix))
         # The reference data rows name (status `vip`) is defined before an import.
         run(["seed", "--profiles", "0"], url)
         for step, args in [("import", ["import", source]), ("import again", ["import", source]),
