@@ -280,10 +280,11 @@ fn batches(input: impl BufRead + Send + 'static, options: ImportOptions) -> mpsc
             Ok(rows) => rows,
             Err(error) => return drop(sender.blocking_send(Err(error))),
         };
-        loop {
-            let next = read(&mut rows).transpose();
-            let last = !matches!(next, Some(Ok(_)));
-            if next.is_none_or(|batch| sender.blocking_send(batch).is_err()) || last {
+        // Until the input ends, cannot be read (that error is the last item), or the
+        // writer is gone.
+        while let Some(batch) = read(&mut rows).transpose() {
+            let unreadable = batch.is_err();
+            if sender.blocking_send(batch).is_err() || unreadable {
                 return;
             }
         }

@@ -80,14 +80,12 @@ pub(crate) async fn write(
         let before = latest(txn, &compared.map(|c| c.profile_id).collect::<Vec<_>>()).await?;
         let mut rows = Vec::with_capacity(chunk.len());
         for change in chunk {
-            let json =
-                |value: &Map<String, Value>| serde_json::to_string(value).map_err(|e| DbErr::Json(e.to_string()));
             let (data, changed) = match change.kind {
                 ChangeKind::Purged => {
                     let data = purged.remove(&change.profile_id).ok_or_else(|| {
                         DbErr::Custom(format!("profile {} was purged without its context", change.profile_id))
                     })?;
-                    (json(&data)?, Vec::new())
+                    (json(&data)?, "[]".to_owned())
                 }
                 kind => {
                     let planned = after.remove(&change.profile_id).ok_or_else(|| {
@@ -96,7 +94,7 @@ pub(crate) async fn write(
                     match (kind, before.get(&change.profile_id)) {
                         // Every key: the context goes straight to text.
                         (ChangeKind::Created, _) | (_, None) => {
-                            (context::text(&planned, today), context::keys().to_vec())
+                            (context::text(&planned, today), context::keys_json().to_owned())
                         }
                         (_, Some(before)) => {
                             let data = context::of(&planned, today);
@@ -104,7 +102,7 @@ pub(crate) async fn write(
                             if kind == ChangeKind::Updated && changed.is_empty() {
                                 continue;
                             }
-                            (json(&data)?, changed)
+                            (json(&data)?, json(&changed)?)
                         }
                     }
                 }
@@ -114,7 +112,7 @@ pub(crate) async fn write(
                 kind: change.kind.event_type(),
                 profile_id: change.profile_id,
                 version: change.version,
-                changed: Value::from(changed).to_string(),
+                changed,
                 data,
             });
         }
@@ -132,6 +130,11 @@ pub(crate) async fn write(
     }
     metrics::counter!("events_written_total").increment(written as u64);
     Ok(written)
+}
+
+/// `value` as JSON text.
+fn json(value: &impl serde::Serialize) -> Result<String, DbErr> {
+    serde_json::to_string(value).map_err(|e| DbErr::Json(e.to_string()))
 }
 
 /// An event about to be written, its context and changed keys as JSON text.

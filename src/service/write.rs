@@ -204,8 +204,7 @@ impl Write {
     pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
         let Write { db, txn, changes, purged } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        // Boxed: the events are a deep future of their own, kept off the caller's stack.
-        let written = Box::pin(super::events::write(&txn, &changes, purged)).await?;
+        let written = super::events::write(&txn, &changes, purged).await?;
         txn.commit().await?;
         if written > 0 {
             super::wakeup::committed(&db);
