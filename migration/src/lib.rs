@@ -10,6 +10,7 @@ mod m20261201_000001_profile_changes;
 mod m20261202_000001_profile_events;
 mod m20261203_000001_webhooks;
 mod m20261203_000002_event_compression;
+mod m20261203_000003_deferred_contexts;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_profile_events::Migration),
             Box::new(m20261203_000001_webhooks::Migration),
             Box::new(m20261203_000002_event_compression::Migration),
+            Box::new(m20261203_000003_deferred_contexts::Migration),
         ]
     }
 }

@@ -18,7 +18,7 @@ use entity::{address, appearance, comms, identity, location, profile_date, profi
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Value};
 use uuid::Uuid;
 
-use crate::service::events::{self, FeedPage, Window};
+use crate::service::events::{self, Deferred, FeedPage, Window};
 use crate::service::owned::Owned;
 use crate::service::relations::{self, Attached, Keyed};
 
@@ -34,6 +34,7 @@ pub struct Loaders {
     pub tiers: DataLoader<KeyLoader<tier::Entity, String>>,
     pub locations: DataLoader<KeyLoader<location::Entity, i32>>,
     pub histories: DataLoader<HistoryLoader>,
+    pub contexts: DataLoader<ContextLoader>,
 }
 
 impl Loaders {
@@ -52,6 +53,7 @@ impl Loaders {
             tiers: loader(KeyLoader::new(db)),
             locations: loader(KeyLoader::new(db)),
             histories: loader(HistoryLoader { db: db.clone() }),
+            contexts: loader(ContextLoader { db: db.clone() }),
         }
     }
 }
@@ -157,5 +159,21 @@ impl Loader<HistoryKey> for HistoryLoader {
             }
         }
         Ok(found)
+    }
+}
+
+/// The contexts of events that defer theirs (`Event.data`; see `service::events`): one
+/// statement for a page of them.
+pub struct ContextLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Deferred> for ContextLoader {
+    type Value = serde_json::Value;
+    type Error = DbErr;
+
+    async fn load(&self, keys: &[Deferred]) -> Result<HashMap<Deferred, serde_json::Value>, DbErr> {
+        let mut found = events::contexts(&self.db, keys).await?;
+        Ok(keys.iter().filter_map(|key| Some((*key, found.remove(&key.seq)?))).collect())
     }
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::guard::Needs;
 use super::types::event::Event;
 use crate::auth::Scope;
+use crate::error::AppError;
 use crate::service::events::{self, Feed};
 use crate::service::wakeup::Wakeups;
 use crate::service::webhook::WebhookSettings;
@@ -42,7 +43,12 @@ impl SubscriptionRoot {
             loop {
                 feed.after = Some(events::cursor(after));
                 let mut more = false;
-                match events::page(&db, &feed).await {
+                // Contexts deferred by their events, read for the whole page at once.
+                let page = match events::page(&db, &feed).await {
+                    Ok(mut page) => events::fill(&db, &mut page.events).await.map(|()| page).map_err(AppError::from),
+                    Err(error) => Err(error),
+                };
+                match page {
                     Ok(page) => {
                         more = page.has_next_page;
                         for event in page.events {

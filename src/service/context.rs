@@ -110,9 +110,14 @@ pub fn text(planned: &Planned, today: NaiveDate) -> String {
 /// Every key of a context, in the order [`of`]'s map has them, as a JSON array: the
 /// `changed` of every `profile.created` event, made once.
 pub fn keys_json() -> &'static str {
-    static KEYS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let context = of(&Planned { model: profile::Model::default(), relations: Default::default() }, NaiveDate::MIN);
-        Value::from(all_keys(&context)).to_string()
+    static KEYS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| Value::from(keys()).to_string());
+    &KEYS
+}
+
+/// Every key of a context, in the order [`of`]'s map has them.
+pub fn keys() -> &'static [String] {
+    static KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        all_keys(&of(&Planned { model: profile::Model::default(), relations: Default::default() }, NaiveDate::MIN))
     });
     &KEYS
 }

@@ -205,20 +205,22 @@ async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings
         .map(|w| (w.id, w))
         .collect();
     let event_ids = claimed.iter().map(|d| d.event_id.clone());
-    let events: HashMap<String, profile_event::Model> = profile_event::Entity::find()
+    let mut events: Vec<Event> = profile_event::Entity::find()
         .filter(profile_event::Column::Id.is_in(event_ids))
         .all(db)
         .await?
         .into_iter()
-        .map(|e| (e.id.clone(), e))
+        .map(Event::from)
         .collect();
+    super::events::fill(db, &mut events).await?;
+    let events: HashMap<String, Event> = events.into_iter().map(|e| (e.id.clone(), e)).collect();
     Ok(claimed
         .into_iter()
         .filter_map(|delivery| {
             let webhook = webhooks.get(&delivery.webhook_id)?;
             // Two deliveries of one event (a redelivery) share its payload.
-            let event = events.get(&delivery.event_id).cloned()?;
-            let body = serde_json::to_vec(&Event::from(event).envelope()).unwrap_or_default();
+            let event = events.get(&delivery.event_id)?;
+            let body = serde_json::to_vec(&event.envelope()).unwrap_or_default();
             Some(Job {
                 url: webhook.url.clone(),
                 secret: webhook.secret.clone(),

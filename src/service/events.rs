@@ -3,6 +3,17 @@
 //!
 //! [`Write::commit`](super::write::Write::commit) is the only caller of [`write`].
 //!
+//! **Deferred contexts.** A `profile.created` event is written without its context
+//! (`data` holds JSON `null`): until the profile changes again, the profile *is* that
+//! context, so writing 5 KB of it per new profile (an import writes 100,000) would only
+//! copy what the rows already hold. Reading such an event reads the profile instead
+//! ([`contexts`]), as of the event's day. Every change to an existing profile starts
+//! by bumping its version ([`Write::touch`](super::write::Write::touch) and the like),
+//! and those first [`settle`] the profile's deferred events: they write the context
+//! the profile still has into them, in the same transaction. So a deferred event's
+//! profile is always at the event's version; a reader that finds it at another has
+//! raced with a change, and reads the context that change settled.
+//!
 //! **Commit order.** A reader of the whole feed pages with `seq > cursor`, so it must
 //! never see an event while one with a smaller `seq` is still uncommitted (it would
 //! skip that one for good). On PostgreSQL a write takes a transaction-scoped advisory
@@ -13,7 +24,7 @@
 //! events need no lock: two writes to one profile are serialised by its row. On SQLite
 //! writers are serialised anyway (`BEGIN IMMEDIATE`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::profile_event;
@@ -71,8 +82,11 @@ pub(crate) async fn write(
     let mut webhooks = None;
     let mut written = 0;
     for chunk in changes.chunks(CHUNK) {
-        let read_back: Vec<Uuid> =
-            chunk.iter().filter(|c| c.kind != ChangeKind::Purged).map(|c| c.profile_id).collect();
+        let read_back: Vec<Uuid> = chunk
+            .iter()
+            .filter(|c| !matches!(c.kind, ChangeKind::Created | ChangeKind::Purged))
+            .map(|c| c.profile_id)
+            .collect();
         let mut after: HashMap<Uuid, Planned> =
             context::read(txn, &read_back).await?.into_iter().map(|p| (p.model.id, p)).collect();
         // Only a change to a profile that existed compares with its previous event.
@@ -87,16 +101,17 @@ pub(crate) async fn write(
                     })?;
                     (json(&data)?, "[]".to_owned())
                 }
+                // The context is deferred (see the module's notes); `changed` is every
+                // key, the same list for every created event, and not stored either.
+                ChangeKind::Created => (DEFERRED.to_owned(), DEFERRED.to_owned()),
                 kind => {
                     let planned = after.remove(&change.profile_id).ok_or_else(|| {
                         DbErr::Custom(format!("profile {} changed but cannot be read back", change.profile_id))
                     })?;
-                    match (kind, before.get(&change.profile_id)) {
+                    match before.get(&change.profile_id) {
                         // Every key: the context goes straight to text.
-                        (ChangeKind::Created, _) | (_, None) => {
-                            (context::text(&planned, today), context::keys_json().to_owned())
-                        }
-                        (_, Some(before)) => {
+                        None => (context::text(&planned, today), context::keys_json().to_owned()),
+                        Some(before) => {
                             let data = context::of(&planned, today);
                             let changed = context::changed(before, &data);
                             if kind == ChangeKind::Updated && changed.is_empty() {
@@ -130,6 +145,127 @@ pub(crate) async fn write(
     }
     metrics::counter!("events_written_total").increment(written as u64);
     Ok(written)
+}
+
+/// What `data` holds while an event's context is deferred (see the module's notes).
+const DEFERRED: &str = "null";
+
+/// The condition that an event's context is deferred; word for word the predicate of
+/// the partial index `ix_profile_event_deferred`, so that it is used.
+fn deferred() -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust("CAST(\"data\" AS TEXT) = 'null'")
+}
+
+/// An event whose context is deferred: enough to find that context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Deferred {
+    pub seq: i64,
+    pub profile_id: Uuid,
+    pub version: i32,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl Deferred {
+    /// The event's, when its context is deferred.
+    pub fn of(event: &Event) -> Option<Deferred> {
+        Value::is_null(&event.data).then_some(Deferred {
+            seq: event.seq,
+            profile_id: event.profile_id,
+            version: event.version,
+            occurred_at: event.occurred_at,
+        })
+    }
+}
+
+/// The contexts of deferred events, by `seq`, in one statement (two when a change
+/// settled one since it was read): each is its profile's, as of the event's day.
+pub async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>, DbErr> {
+    if events.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<Uuid> = events.iter().map(|e| e.profile_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let profiles: HashMap<Uuid, Planned> =
+        context::read(db, &ids).await?.into_iter().map(|p| (p.model.id, p)).collect();
+    let mut found = HashMap::with_capacity(events.len());
+    let mut settled = Vec::new();
+    for event in events {
+        match profiles.get(&event.profile_id) {
+            Some(planned) if planned.model.version == event.version => {
+                let context = context::of(planned, event.occurred_at.date_naive());
+                found.insert(event.seq, Value::Object(context));
+            }
+            // Changed (or purged) since the event was read: the change wrote it.
+            _ => settled.push(event.seq),
+        }
+    }
+    if !settled.is_empty() {
+        let rows: Vec<(i64, Value)> = profile_event::Entity::find()
+            .select_only()
+            .columns([profile_event::Column::Seq, profile_event::Column::Data])
+            .filter(profile_event::Column::Seq.is_in(settled))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Gives `events` whose context is deferred their context ([`contexts`]).
+pub async fn fill(db: &impl ConnectionTrait, events: &mut [Event]) -> Result<(), DbErr> {
+    let deferred: Vec<Deferred> = events.iter().filter_map(Deferred::of).collect();
+    let mut found = contexts(db, &deferred).await?;
+    for event in events.iter_mut().filter(|e| Value::is_null(&e.data)) {
+        event.data = found.remove(&event.seq).unwrap_or(Value::Null);
+    }
+    Ok(())
+}
+
+/// Writes into the deferred events of the profiles `profiles` selects the context they
+/// have now, before a change to them: how every change to an existing profile starts
+/// (see the module's notes). On `db`, the change's transaction.
+pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: sea_orm::Condition) -> Result<(), DbErr> {
+    use profile_event::Column;
+    let owners = Query::select()
+        .column(entity::profile::Column::Id)
+        .from(entity::profile::Entity)
+        .cond_where(profiles)
+        .to_owned();
+    let waiting: Vec<(i64, Uuid, i32, DateTime<Utc>)> = profile_event::Entity::find()
+        .select_only()
+        .columns([Column::Seq, Column::ProfileId, Column::Version, Column::OccurredAt])
+        .filter(deferred())
+        .filter(Column::ProfileId.in_subquery(owners))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let backend = db.get_database_backend();
+    for chunk in waiting.chunks(CHUNK) {
+        let events: Vec<Deferred> = chunk
+            .iter()
+            .map(|&(seq, profile_id, version, occurred_at)| Deferred { seq, profile_id, version, occurred_at })
+            .collect();
+        let found = contexts(db, &events).await?;
+        let mut data = sea_orm::sea_query::CaseStatement::new();
+        for event in &events {
+            let context = found.get(&event.seq).filter(|c| c.is_object()).ok_or_else(|| {
+                DbErr::Custom(format!("profile {} changed without settling its events", event.profile_id))
+            })?;
+            let text = Expr::val(json(context)?);
+            let text = match backend {
+                DatabaseBackend::Postgres => text.cast_as(Alias::new("json")),
+                _ => text,
+            };
+            data = data.case(Expr::col(Column::Seq).eq(event.seq), text);
+        }
+        let update = Query::update()
+            .table(profile_event::Entity)
+            .value(Column::Data, data)
+            .and_where(Column::Seq.is_in(events.iter().map(|e| e.seq)))
+            .to_owned();
+        db.execute_raw(backend.build(&update)).await?;
+    }
+    Ok(())
 }
 
 /// `value` as JSON text.
@@ -289,6 +425,8 @@ impl From<profile_event::Model> for Event {
     fn from(row: profile_event::Model) -> Self {
         let changed = match row.changed {
             Value::Array(keys) => keys.into_iter().filter_map(|k| k.as_str().map(str::to_owned)).collect(),
+            // A created event's: every key.
+            Value::Null => context::keys().to_vec(),
             _ => Vec::new(),
         };
         let actor = match (row.actor_token_id, row.actor_token_name) {

@@ -213,6 +213,7 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::M
 pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
     let mut txn = Write::begin(db).await?;
+    txn.settle(id).await?;
     let previous_type =
         Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
     let restored = profile::Entity::update_many()

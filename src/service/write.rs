@@ -3,7 +3,8 @@
 //!
 //! A write is a [`Write`]: [`Write::begin`] opens its transaction; [`Write::touch`]
 //! (or [`Write::touch_many`]) bumps the version of a profile it changes (and checks
-//! `expectedVersion`); creating, deleting, restoring and purging say so with
+//! `expectedVersion`, and first settles the profile's deferred events: see
+//! `service::events`); creating, deleting, restoring and purging say so with
 //! [`Write::record`] (purging also keeps the profile's last context first, with
 //! [`Write::purging`]); its own statements run on [`Write::conn`]. The only way to
 //! commit is [`Write::commit`], which first writes the change events of the profiles the
@@ -17,8 +18,8 @@ use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryTrait, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -162,6 +163,7 @@ impl Write {
         id: Uuid,
         expected_version: Option<i32>,
     ) -> Result<Option<profile::Model>, DbErr> {
+        super::events::settle(db, Condition::all().add(profile::Column::Id.eq(id))).await?;
         let mut update = profile::Entity::update_many()
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
             .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
@@ -176,6 +178,7 @@ impl Write {
     /// Bumps the version of every visible profile `filter` selects (e.g. those holding
     /// a tag about to be deleted), and records each.
     pub async fn touch_many(&mut self, filter: sea_orm::Condition) -> Result<(), DbErr> {
+        super::events::settle(&self.txn, filter.clone().add(super::profile::visible())).await?;
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = profile::Entity::update_many()
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
@@ -194,9 +197,16 @@ impl Write {
     /// Keeps the context of profile `id`, which this write is about to purge: its
     /// `profile.purged` event carries it. A purge recorded without it fails to commit.
     pub async fn purging(&mut self, id: Uuid) -> Result<(), DbErr> {
+        self.settle(id).await?;
         let today = crate::db::now().date_naive();
         self.purged.extend(super::context::load(&self.txn, &[id], today).await?);
         Ok(())
+    }
+
+    /// Writes their context into the deferred events of profile `id`, before a change
+    /// to it that does not [`Write::touch`] it (`service::events`, "Deferred contexts").
+    pub async fn settle(&self, id: Uuid) -> Result<(), DbErr> {
+        super::events::settle(&self.txn, Condition::all().add(profile::Column::Id.eq(id))).await
     }
 
     /// Commits, after writing the events of the changed profiles in the same

@@ -104,6 +104,98 @@ async fn an_update_lists_what_changed_and_a_rejected_or_empty_one_emits_nothing(
     assert_eq!(types(&feed(&app, "").await), ["profile.created", "profile.updated"]);
 }
 
+/// The top-level keys whose value differs between two contexts.
+fn differing(a: &Value, b: &Value) -> BTreeSet<String> {
+    let (a, b) = (a.as_object().expect("a context"), b.as_object().expect("a context"));
+    a.keys().chain(b.keys()).filter(|key| a.get(*key) != b.get(*key)).cloned().collect()
+}
+
+#[tokio::test]
+async fn a_created_event_keeps_the_context_the_profile_was_created_with() {
+    let app = TestApp::spawn().await;
+    let input = json!({ "firstName": "Ann", "lastName": "Lee", "email": "ann@example.com", "tags": ["vip", "eco"],
+        "addresses": [
+            { "addressLine1": "1 A St", "city": "Melbourne", "postcode": "3000", "country": "Australia" },
+            { "addressLine1": "2 B St", "city": "Sydney", "postcode": "2000", "country": "Australia" }
+        ],
+        "identities": [{ "handle": "pos", "identifier": "P-1", "isPrimary": true }] });
+    let id = create(&app, input).await;
+    let created = nodes(&feed(&app, "").await)[0]["data"].clone();
+    assert_eq!((created["first_name"].clone(), created["external_id"].clone()), (json!("Ann"), json!("P-1")));
+    assert_eq!(created["addresses"].as_array().map(Vec::len), Some(2));
+    assert_eq!(created["flattened_tags"].as_array().map(Vec::len), Some(2));
+
+    update(&app, &id, json!({ "firstName": "Bea" })).await;
+    let events = nodes(&feed(&app, "").await);
+    assert_eq!(events[0]["data"], created, "the profile changed; its created event did not");
+    assert_eq!(events[1]["changed"], json!(["first_name", "full_name"]));
+    let keys: BTreeSet<String> = ["first_name", "full_name", "updated_at"].map(String::from).into();
+    assert_eq!(differing(&events[0]["data"], &events[1]["data"]), keys);
+
+    app.data("mutation($id: UUID!) { purgeProfile(id: $id) { purgedProfileId } }", json!({ "id": id })).await;
+    let events = nodes(&feed(&app, "").await);
+    assert_eq!(types(&feed(&app, "").await), ["profile.created", "profile.updated", "profile.purged"]);
+    assert_eq!(events[0]["data"], created, "nor did the purge");
+    assert_eq!(events[2]["data"]["first_name"], "Bea");
+
+    // A profile created and never changed, then purged: its created event keeps the
+    // context, the purge carries the same.
+    let other = create(&app, json!({ "firstName": "Cy", "addresses": [{ "addressLine1": "3 C St", "city": "Perth", "postcode": "6000", "country": "Australia" }] })).await;
+    app.data("mutation($id: UUID!) { purgeProfile(id: $id) { purgedProfileId } }", json!({ "id": other })).await;
+    let of_other = nodes(&feed(&app, &format!("(profileId: \"{other}\")")).await);
+    assert_eq!(of_other.len(), 2);
+    assert_eq!(of_other[0]["data"]["addresses"][0]["address_line_1"], "3 C St");
+    assert_eq!(of_other[0]["data"], of_other[1]["data"]);
+}
+
+#[tokio::test]
+async fn a_reader_that_races_with_the_first_change_still_gets_the_created_context() {
+    use profiles_gateway::service::events::{self, Feed};
+    let app = TestApp::spawn().await;
+    let id = create(&app, json!({ "firstName": "Ann" })).await;
+    // Read as the webhooks' worker and the subscriptions read: the event first, its
+    // context after; here a change commits in between.
+    let mut page = events::page(&app.db, &Feed::default()).await.expect("the feed");
+    assert_eq!(page.events[0].data, Value::Null, "the context is deferred");
+    update(&app, &id, json!({ "firstName": "Bea" })).await;
+    events::fill(&app.db, &mut page.events).await.expect("the contexts");
+    assert_eq!(page.events[0].data["first_name"], "Ann");
+    // `changed` is not stored for a created event either: every key.
+    assert_eq!(json!(page.events[0].changed), nodes(&feed(&app, "").await)[0]["changed"]);
+    assert!(page.events[0].changed.len() > 40, "every key: {:?}", page.events[0].changed);
+}
+
+#[tokio::test]
+async fn a_created_event_keeps_its_context_through_a_delete_and_a_restore() {
+    let app = TestApp::spawn().await;
+    let id = create(&app, json!({ "firstName": "Ann" })).await;
+    app.data("mutation($id: UUID!) { deleteProfile(id: $id) { profile { id } } }", json!({ "id": id })).await;
+    app.data("mutation($id: UUID!) { restoreProfile(id: $id) { profile { id } } }", json!({ "id": id })).await;
+    let events = nodes(&feed(&app, "").await);
+    assert_eq!(types(&feed(&app, "").await), ["profile.created", "profile.deleted", "profile.restored"]);
+    assert_eq!(events[0]["data"]["profile_type"], "active");
+    assert_eq!(events[1]["data"]["profile_type"], "deleted");
+    assert_eq!(events[2]["data"]["profile_type"], "active");
+}
+
+#[tokio::test]
+async fn the_contexts_of_a_page_of_created_events_cost_one_statement_whatever_its_size() {
+    let app = TestApp::spawn().await;
+    for n in 0..12 {
+        create(&app, json!({ "firstName": format!("P{n}"), "tags": ["t"] })).await;
+    }
+    let mut costs = Vec::new();
+    for size in [3, 12] {
+        app.reset_statements();
+        let page = feed(&app, &format!("(first: {size})")).await;
+        let names: Vec<Value> = nodes(&page).iter().map(|n| n["data"]["first_name"].clone()).collect();
+        assert_eq!(names, (0..size).map(|n| json!(format!("P{n}"))).collect::<Vec<_>>());
+        assert!(nodes(&page).iter().all(|n| n["data"]["flattened_tags"] == json!(["t"])));
+        costs.push(app.statements().len());
+    }
+    assert_eq!(costs[0], costs[1], "statements for 3 and for 12 events");
+}
+
 #[tokio::test]
 async fn the_feed_pages_by_cursor_and_filters_by_type_and_profile() {
     let app = TestApp::spawn().await;

@@ -125,6 +125,33 @@ async fn the_reference_profile_json_imports_and_imports_again_unchanged() {
 }
 
 #[tokio::test]
+async fn an_imported_profile_s_created_event_carries_its_context_after_an_import_changes_it() {
+    let app = TestApp::spawn().await;
+    let mut row = reference_row();
+    row["email"] = json!("example.user@example.com");
+    import(&app, &ndjson(&[row.clone()])).await;
+    row["first_name"] = json!("Changed");
+    let (counted, _) = import(&app, &ndjson(&[row])).await;
+    assert_eq!(of(&counted), counts(0, 1, 0, 0));
+
+    let query = "{ events { nodes { type changed data } } }";
+    let events = app.data(query, json!({})).await["events"]["nodes"].clone();
+    let [created, updated] = [&events[0], &events[1]];
+    assert_eq!(
+        (created["type"].clone(), updated["type"].clone()),
+        (json!("profile.created"), json!("profile.updated"))
+    );
+    let data = &created["data"];
+    assert_eq!(data["first_name"], "Example", "as imported");
+    assert_eq!(data["addresses"].as_array().map(Vec::len), Some(2));
+    assert_eq!(data["attributes"]["appearance"]["hair_colour"], "Black");
+    assert_eq!(data["custom_attributes"], json!({ "custom": { "example-field": "test" } }));
+    // Had the created event's context not been the one the profile had, more would differ.
+    assert_eq!(updated["changed"], json!(["first_name", "full_name"]));
+    assert_eq!(updated["data"]["first_name"], "Changed");
+}
+
+#[tokio::test]
 async fn each_bad_row_is_reported_with_its_line_and_path_and_every_good_row_lands() {
     let app = TestApp::spawn().await;
     let id = |n: u32| format!("00000000-0000-4000-8000-{n:012}");

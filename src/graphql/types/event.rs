@@ -1,12 +1,16 @@
 //! Change events (SPEC §7) as GraphQL types: `Event`, its `actor`, and the
 //! connection of the feed (`Query.events`) and of `Profile.history`.
 
-use async_graphql::{ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection::PageInfo;
-use crate::service::events::{self, FeedPage};
+use sea_orm::DatabaseConnection;
+
+use crate::error::AppError;
+use crate::graphql::loaders::Loaders;
+use crate::service::events::{self, Deferred, FeedPage};
 
 /// A change to a profile, as webhooks deliver it.
 pub struct Event(pub events::Event);
@@ -64,8 +68,18 @@ impl Event {
 
     /// The profile's event context (the reference platform's snake_case keys) after
     /// the change, or before it for `profile.purged`.
-    async fn data(&self) -> &serde_json::Value {
-        &self.0.data
+    async fn data(&self, ctx: &Context<'_>) -> Result<serde_json::Value> {
+        let Some(deferred) = Deferred::of(&self.0) else {
+            return Ok(self.0.data.clone());
+        };
+        let context = match ctx.data_opt::<Loaders>() {
+            Some(loaders) => loaders.contexts.load_one(deferred).await.map_err(AppError::from)?,
+            None => events::contexts(ctx.data::<DatabaseConnection>()?, &[deferred])
+                .await
+                .map_err(AppError::from)?
+                .remove(&deferred.seq),
+        };
+        Ok(context.unwrap_or_default())
     }
 }
 
