@@ -87,6 +87,7 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
                 // few hundred profiles and their events otherwise spills pages to the
                 // WAL before it commits (`pagerStress`, 5 % of an import, perf).
                 .pragma("cache_size", "-16384")
+                .pragma("wal_autocheckpoint", "10000")
         });
     let mut db = Database::connect(options).await.with_context(|| format!("cannot connect to {}", redact(url)))?;
     db.set_metric_callback(crate::telemetry::record_statement);
