@@ -174,6 +174,10 @@ where
     problems.finish(())?;
     if E::shown_change(&columns, &current) {
         txn.touch_many(E::holders(&current)).await?;
+    } else if columns.is_changed() {
+        // The profiles do not change (no version, no event), but the event context
+        // holds the whole record: deferred contexts take the one it has now.
+        txn.settle(E::holders(&current)).await?;
     }
     let row = if columns.is_changed() {
         for key in <E::PrimaryKey as sea_orm::Iterable>::iter() {

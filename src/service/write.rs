@@ -178,7 +178,7 @@ impl Write {
     /// Bumps the version of every visible profile `filter` selects (e.g. those holding
     /// a tag about to be deleted), and records each.
     pub async fn touch_many(&mut self, filter: sea_orm::Condition) -> Result<(), DbErr> {
-        super::events::settle(&self.txn, filter.clone().add(super::profile::visible())).await?;
+        self.settle(filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = profile::Entity::update_many()
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
@@ -197,16 +197,17 @@ impl Write {
     /// Keeps the context of profile `id`, which this write is about to purge: its
     /// `profile.purged` event carries it. A purge recorded without it fails to commit.
     pub async fn purging(&mut self, id: Uuid) -> Result<(), DbErr> {
-        self.settle(id).await?;
+        self.settle(Condition::all().add(profile::Column::Id.eq(id))).await?;
         let today = crate::db::now().date_naive();
         self.purged.extend(super::context::load(&self.txn, &[id], today).await?);
         Ok(())
     }
 
-    /// Writes their context into the deferred events of profile `id`, before a change
-    /// to it that does not [`Write::touch`] it (`service::events`, "Deferred contexts").
-    pub async fn settle(&self, id: Uuid) -> Result<(), DbErr> {
-        super::events::settle(&self.txn, Condition::all().add(profile::Column::Id.eq(id))).await
+    /// Writes their context into the deferred events of the profiles `profiles` selects,
+    /// before a change that their contexts show but that does not [`Write::touch`] them
+    /// (`service::events`, "Deferred contexts"): restoring one, renaming a tag they hold.
+    pub async fn settle(&self, profiles: Condition) -> Result<(), DbErr> {
+        super::events::settle(&self.txn, profiles).await
     }
 
     /// Commits, after writing the events of the changed profiles in the same

@@ -179,6 +179,34 @@ async fn a_created_event_keeps_its_context_through_a_delete_and_a_restore() {
 }
 
 #[tokio::test]
+async fn a_created_event_keeps_the_tag_as_it_was_when_the_tag_is_renamed() {
+    let app = TestApp::spawn().await;
+    let tag =
+        app.data("mutation { createTag(input: { handle: \"vip\", name: \"VIP\" }) { tag { id } } }", json!({})).await;
+    let tag = tag["createTag"]["tag"]["id"].as_str().expect("an id").to_owned();
+    let id = create(&app, json!({ "firstName": "Ann", "tags": ["vip"] })).await;
+    let created = nodes(&feed(&app, "").await)[0]["data"].clone();
+    assert_eq!(created["tags"][0]["name"], "VIP");
+
+    // A new name is not a change to the profile (no version, no event), but its
+    // created event still holds the tag as it was.
+    let renamed = app
+        .data(
+            "mutation($id: ID!) { updateTag(id: $id, input: { name: \"Very Important\" }) { tag { name } } }",
+            json!({ "id": tag }),
+        )
+        .await;
+    assert_eq!(renamed["updateTag"]["tag"]["name"], "Very Important");
+    assert_eq!(types(&feed(&app, "").await), ["profile.created"]);
+    assert_eq!(nodes(&feed(&app, "").await)[0]["data"], created);
+    // The next change shows the new name.
+    update(&app, &id, json!({ "lastName": "Lee" })).await;
+    let events = nodes(&feed(&app, "").await);
+    assert_eq!(events[1]["data"]["tags"][0]["name"], "Very Important");
+    assert_eq!(events[0]["data"], created);
+}
+
+#[tokio::test]
 async fn the_contexts_of_a_page_of_created_events_cost_one_statement_whatever_its_size() {
     let app = TestApp::spawn().await;
     for n in 0..12 {
