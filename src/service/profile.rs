@@ -315,7 +315,7 @@ where
 {
     use sea_orm::Iterable;
     let shape = |row: &A| -> Vec<bool> {
-        <<A::Entity as EntityTrait>::Column as Iterable>::iter().map(|c| row.get(c).is_set()).collect()
+        <<A::Entity as EntityTrait>::Column as Iterable>::iter().map(|c| !row.is_not_set(c)).collect()
     };
     let mut run: Vec<A> = Vec::new();
     let mut run_shape = Vec::new();
