@@ -150,9 +150,32 @@ struct Reject<'a> {
     errors: Vec<Value>,
 }
 
-/// A row read from the input, or why it could not be read, with its line (and its
-/// text when it is not JSON).
-type Read = (u64, Result<Value, Vec<UserError>>, Option<String>);
+/// A row read from the input, or why it could not be read, with its line and what the
+/// rejects file gives back of it.
+type Read = (u64, Result<Value, Vec<UserError>>, Original);
+
+/// What the rejects file gives back of a row that fails. The row as read is kept as
+/// text, not as the parsed tree: the tree is dropped on the thread that read it, and
+/// the writer's thread frees one string a row.
+enum Original {
+    /// The row as JSON text (an NDJSON line; a CSV row's cells as an object), parsed
+    /// again only when the row fails.
+    Json(String),
+    /// A line that is not JSON, as text.
+    Text(String),
+    /// Nothing: a line too long to read, a CSV row of the wrong length.
+    Nothing,
+}
+
+impl Original {
+    fn into_value(self) -> Value {
+        match self {
+            Original::Json(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            Original::Text(text) => Value::String(text),
+            Original::Nothing => Value::Null,
+        }
+    }
+}
 
 /// A problem with a whole row (it is not JSON, it has too many cells), at its root.
 fn unreadable(message: String) -> Vec<UserError> {
@@ -197,18 +220,18 @@ impl<R: BufRead> Rows<R> {
                         rest.clear();
                     }
                     let message = format!("the line is longer than {MAX_LINE} bytes");
-                    return Ok(Some((*line, Err(unreadable(message)), None)));
+                    return Ok(Some((*line, Err(unreadable(message)), Original::Nothing)));
                 }
                 let text = String::from_utf8_lossy(&buffer);
                 let text = text.trim();
                 if text.is_empty() {
                     continue;
                 }
-                // The text is kept only for the rejects file: a line that is not JSON.
                 return Ok(Some(match serde_json::from_str::<Value>(text) {
-                    Ok(row) => (*line, Ok(row), None),
+                    Ok(row) => (*line, Ok(row), Original::Json(text.to_owned())),
                     Err(error) => {
-                        (*line, Err(unreadable(format!("the line is not JSON: {error}"))), Some(text.to_owned()))
+                        let error = unreadable(format!("the line is not JSON: {error}"));
+                        (*line, Err(error), Original::Text(text.to_owned()))
                     }
                 }));
             },
@@ -223,17 +246,19 @@ impl<R: BufRead> Rows<R> {
                             .filter(|(_, cell)| !cell.is_empty())
                             .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
                             .collect();
-                        Ok(Some((line, Ok(Value::Object(row)), None)))
+                        let text = serde_json::to_string(&row).unwrap_or_default();
+                        Ok(Some((line, Ok(Value::Object(row)), Original::Json(text))))
                     }
                     Err(error) => {
                         let line = error.position().map_or(0, |p| p.line());
                         match error.kind() {
                             csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                                 let message = format!("the row has {len} cells; the header has {expected_len}");
-                                Ok(Some((line, Err(unreadable(message)), None)))
+                                Ok(Some((line, Err(unreadable(message)), Original::Nothing)))
                             }
                             csv::ErrorKind::Utf8 { .. } => {
-                                Ok(Some((line, Err(unreadable("the row is not UTF-8".to_owned())), None)))
+                                let error = unreadable("the row is not UTF-8".to_owned());
+                                Ok(Some((line, Err(error), Original::Nothing)))
                             }
                             _ => Err(std::io::Error::other(error)),
                         }
@@ -244,11 +269,10 @@ impl<R: BufRead> Rows<R> {
     }
 }
 
-/// A batch of an import's rows: the line of each (and its text when it is not JSON),
-/// the row as read, and the row read and validated for writing.
+/// A batch of an import's rows: the line of each and what a reject gives back of it,
+/// and the row read and validated for writing.
 struct Batch {
-    lines: Vec<(u64, Option<String>)>,
-    rows: Vec<Result<Value, Vec<UserError>>>,
+    lines: Vec<(u64, Original)>,
     prepared: Vec<Result<ImportRow, Vec<UserError>>>,
 }
 
@@ -274,7 +298,7 @@ fn batches(input: impl BufRead + Send + 'static, options: ImportOptions) -> mpsc
                 batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
             let today = crate::db::now().date_naive();
             let prepared = import::prepare(&rows, &options.keys, options.region, today);
-            Ok(Some(Batch { lines, rows, prepared }))
+            Ok(Some(Batch { lines, prepared }))
         };
         let mut rows = match Rows::new(options.format, input) {
             Ok(rows) => rows,
@@ -307,21 +331,21 @@ pub async fn import(
     let mut batches = batches(input, options.clone());
     let mut counts = Counts::default();
     while let Some(batch) = batches.recv().await {
-        let Batch { lines, rows, prepared } = batch?;
+        let Batch { lines, prepared } = batch?;
         let (Some((first, _)), Some((last, _))) = (lines.first(), lines.last()) else { break };
         let first = *first;
         counts.line = *last;
         let outcomes = import::write(db, prepared, options.mode)
             .await
             .map_err(|error| anyhow::anyhow!("the import stopped in the batch from line {first}: {error:?}"))?;
-        for (((line, text), row), outcome) in lines.into_iter().zip(rows).zip(outcomes) {
+        for ((line, original), outcome) in lines.into_iter().zip(outcomes) {
             match outcome.status {
                 Status::Created => counts.created += 1,
                 Status::Updated => counts.updated += 1,
                 Status::Unchanged => counts.unchanged += 1,
                 Status::Failed => {
                     counts.failed += 1;
-                    let row = row.unwrap_or_else(|_| text.map(Value::String).unwrap_or(Value::Null));
+                    let row = original.into_value();
                     let errors: Vec<Value> = outcome.errors.iter().map(import::error_json).collect();
                     serde_json::to_writer(&mut rejects, &Reject { line, row: &row, errors })?;
                     rejects.write_all(b"\n")?;
