@@ -251,12 +251,7 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: sea_orm::Conditi
             let context = found.get(&event.seq).filter(|c| c.is_object()).ok_or_else(|| {
                 DbErr::Custom(format!("profile {} changed without settling its events", event.profile_id))
             })?;
-            let text = Expr::val(json(context)?);
-            let text = match backend {
-                DatabaseBackend::Postgres => text.cast_as(Alias::new("json")),
-                _ => text,
-            };
-            data = data.case(Expr::col(Column::Seq).eq(event.seq), text);
+            data = data.case(Expr::col(Column::Seq).eq(event.seq), bound_json(backend, json(context)?));
         }
         let update = Query::update()
             .table(profile_event::Entity)
@@ -271,6 +266,15 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: sea_orm::Conditi
 /// `value` as JSON text.
 fn json(value: &impl serde::Serialize) -> Result<String, DbErr> {
     serde_json::to_string(value).map_err(|e| DbErr::Json(e.to_string()))
+}
+
+/// JSON text bound for the `json` columns: as `json` on PostgreSQL, where a bound
+/// [`Value`] is sent as `jsonb`, parsed into it and printed back.
+fn bound_json(backend: DatabaseBackend, text: String) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::val(text).cast_as(Alias::new("json")),
+        _ => Expr::val(text),
+    }
 }
 
 /// An event about to be written, its context and changed keys as JSON text.
@@ -296,10 +300,6 @@ async fn insert(
 ) -> Result<(), DbErr> {
     use profile_event::Column;
     let backend = txn.get_database_backend();
-    let json = |text: String| match backend {
-        DatabaseBackend::Postgres => Expr::val(text).cast_as(Alias::new("json")),
-        _ => Expr::val(text),
-    };
     let mut insert = Query::insert();
     insert.into_table(profile_event::Entity).columns([
         Column::Id,
@@ -319,10 +319,10 @@ async fn insert(
                 Expr::val(row.kind),
                 Expr::val(row.profile_id),
                 Expr::val(row.version),
-                json(row.changed),
+                bound_json(backend, row.changed),
                 Expr::val(actor.map(|a| a.token_id)),
                 Expr::val(actor.map(|a| a.token_name.clone())),
-                json(row.data),
+                bound_json(backend, row.data),
                 Expr::val(now),
             ])
             .map_err(|e| DbErr::Custom(e.to_string()))?;
