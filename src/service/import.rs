@@ -279,8 +279,24 @@ async fn run_wave(
         }
     }
     create_all(&mut write, creates, outcomes).await?;
+    let mut changing = Vec::new();
     for (index, row, planned) in updates {
-        outcomes[index] = Some(update_one(&mut write, row, planned).await?);
+        match changes(&write, row, planned).await? {
+            RowChange::Unchanged => {
+                let profile = Some(planned.model.clone());
+                outcomes[index] = Some(Outcome { status: Status::Unchanged, profile, errors: Vec::new() });
+            }
+            RowChange::Update(update) => changing.push((index, update)),
+        }
+    }
+    // The profiles' created events still waiting for their context, all at once rather
+    // than one profile at a time as each update's version bump would.
+    if !changing.is_empty() {
+        let ids = changing.iter().map(|(_, update)| update.current.model.id);
+        write.settle(Condition::all().add(profile::Column::Id.is_in(ids))).await?;
+    }
+    for (index, update) in changing {
+        outcomes[index] = Some(update_one(&mut write, update).await?);
     }
     write.commit().await?;
     Ok(())
@@ -604,9 +620,32 @@ where
         })
 }
 
-/// Updates a matched profile with what the row gives that differs from it, in a
-/// savepoint; nothing when nothing differs.
-async fn update_one(write: &mut Write, row: ImportRow, current: &Planned) -> AppResult<Outcome> {
+/// What an update changes of a matched profile: the row's values that differ from it.
+struct Update<'a> {
+    current: &'a Planned,
+    new: NewProfile,
+    columns: profile::ActiveModel,
+    statuses: Vec<String>,
+    given_tags: Vec<TagGiven>,
+    addresses: bool,
+    dates: bool,
+    identities: bool,
+    tags: bool,
+    statuses_changed: bool,
+    comms: comms::ActiveModel,
+    appearance: appearance::ActiveModel,
+    problems: Problems,
+}
+
+/// What a row does to the profile it matched.
+enum RowChange<'a> {
+    /// Nothing: the row is `UNCHANGED`.
+    Unchanged,
+    Update(Box<Update<'a>>),
+}
+
+/// What the row changes of the matched profile `current`. Reads, never writes.
+async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> AppResult<RowChange<'a>> {
     let ImportRow { draft, given, stamps, tags: given_tags, .. } = row;
     let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
     let id = current.model.id;
@@ -650,8 +689,47 @@ async fn update_one(write: &mut Write, row: ImportRow, current: &Planned) -> App
         || comms.is_changed()
         || appearance.is_changed();
     if !changed && problems.is_empty() {
-        return Ok(Outcome { status: Status::Unchanged, profile: Some(current.model.clone()), errors: Vec::new() });
+        return Ok(RowChange::Unchanged);
     }
+    Ok(RowChange::Update(Box::new(Update {
+        current,
+        new,
+        columns,
+        statuses,
+        given_tags,
+        addresses,
+        dates,
+        identities,
+        tags,
+        statuses_changed,
+        comms,
+        appearance,
+        problems,
+    })))
+}
+
+/// Makes `update` in a savepoint, after the checks `updateProfile` makes on what
+/// changes. The profile's deferred events must be settled already: [`run_wave`]
+/// settles the wave's at once.
+async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Outcome> {
+    let Update {
+        current,
+        new,
+        mut columns,
+        statuses,
+        given_tags,
+        addresses,
+        dates,
+        identities,
+        tags,
+        statuses_changed,
+        comms,
+        appearance,
+        mut problems,
+    } = *update;
+    let id = current.model.id;
+    let input = Path::root("input");
+    let db = write.conn();
 
     // The checks `updateProfile` makes, on what changes.
     let today = crate::db::now().date_naive();

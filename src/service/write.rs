@@ -139,6 +139,7 @@ impl Write {
     /// `path` when there is no such (visible) profile, and with VERSION_CONFLICT when
     /// `expected_version` is given and is not the stored version.
     pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> WriteResult<profile::Model> {
+        self.settle(Condition::all().add(profile::Column::Id.eq(id))).await?;
         if let Some(profile) = Write::bump(&self.txn, id, expected_version).await? {
             self.record(profile.id, ChangeKind::Updated, profile.version);
             return Ok(profile);
@@ -156,14 +157,15 @@ impl Write {
 
     /// `version` + 1 and `updatedAt` now for visible profile `id` (at `expected_version`
     /// when given), on `db` — the write's transaction or a savepoint in it — in one
-    /// statement; none when there is no such profile. [`Write::touch`] records it; a
-    /// caller bumping in a savepoint records it once the savepoint is released.
+    /// statement; none when there is no such profile. [`Write::touch`] settles the
+    /// profile's deferred events first and records it; any other caller must settle
+    /// them first too (an import does, for a whole wave at once), and records it once
+    /// its savepoint is released.
     pub async fn bump(
         db: &impl ConnectionTrait,
         id: Uuid,
         expected_version: Option<i32>,
     ) -> Result<Option<profile::Model>, DbErr> {
-        super::events::settle(db, Condition::all().add(profile::Column::Id.eq(id))).await?;
         let mut update = profile::Entity::update_many()
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
             .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))

@@ -152,6 +152,29 @@ async fn an_imported_profile_s_created_event_carries_its_context_after_an_import
 }
 
 #[tokio::test]
+async fn updating_imported_profiles_settles_their_created_events_a_wave_at_a_time() {
+    let app = TestApp::spawn().await;
+    let rows = |name: &str| -> Vec<Value> {
+        (0..50).map(|n| json!({ "email": format!("u{n}@example.com"), "first_name": name })).collect()
+    };
+    import(&app, &ndjson(&rows("Ann"))).await;
+    app.reset_statements();
+    let (counted, _) = import(&app, &ndjson(&rows("Bea"))).await;
+    assert_eq!(of(&counted), counts(0, 50, 0, 0));
+    let settles = app.statements().iter().filter(|sql| sql.starts_with("UPDATE \"profile_event\"")).count();
+    assert_eq!(settles, 1, "the wave's 50 created events get their contexts in one statement");
+
+    let query = "{ events(first: 100) { nodes { type data } } }";
+    let events = app.data(query, json!({})).await["events"]["nodes"].clone();
+    let names = |kind: &str| -> Vec<Value> {
+        let nodes = events.as_array().expect("nodes").iter().filter(|e| e["type"] == kind);
+        nodes.map(|e| e["data"]["first_name"].clone()).collect()
+    };
+    assert_eq!(names("profile.created"), vec![json!("Ann"); 50]);
+    assert_eq!(names("profile.updated"), vec![json!("Bea"); 50]);
+}
+
+#[tokio::test]
 async fn each_bad_row_is_reported_with_its_line_and_path_and_every_good_row_lands() {
     let app = TestApp::spawn().await;
     let id = |n: u32| format!("00000000-0000-4000-8000-{n:012}");
