@@ -712,35 +712,21 @@ async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> App
 /// changes. The profile's deferred events must be settled already: [`run_wave`]
 /// settles the wave's at once.
 async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Outcome> {
-    let Update {
-        current,
-        new,
-        mut columns,
-        statuses,
-        given_tags,
-        addresses,
-        dates,
-        identities,
-        tags,
-        statuses_changed,
-        comms,
-        appearance,
-        mut problems,
-    } = *update;
-    let id = current.model.id;
+    let mut u = *update;
+    let id = u.current.model.id;
     let input = Path::root("input");
     let db = write.conn();
 
     // The checks `updateProfile` makes, on what changes.
     let today = crate::db::now().date_naive();
-    profile_write::changed_columns_valid(db, &columns, &current.model, today, &input, &mut problems).await?;
-    if statuses_changed {
+    profile_write::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
+    if u.statuses_changed {
         let paths: Vec<(Path, String)> =
-            statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
-        checks::statuses(db, &paths, &mut problems).await?;
+            u.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
+        checks::statuses(db, &paths, &mut u.problems).await?;
     }
-    if identities {
-        for (i, identity) in new.identities.iter().enumerate() {
+    if u.identities {
+        for (i, identity) in u.new.identities.iter().enumerate() {
             if let (Set(handle), Set(identifier)) = (&identity.handle, &identity.identifier) {
                 let path = input.key("identities").index(i).key("identifier");
                 // Its own identities are replaced: only another profile's is taken.
@@ -752,16 +738,16 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
                     .await?;
                 if other.is_some() {
                     let message = format!("another identity is `{handle}` `{identifier}`");
-                    problems.add(&path, UserErrorCode::Taken, message);
+                    u.problems.add(&path, UserErrorCode::Taken, message);
                 }
             }
         }
     }
-    if !problems.is_empty() {
-        return Ok(Outcome::failed(problems.into_errors()));
+    if !u.problems.is_empty() {
+        return Ok(Outcome::failed(u.problems.into_errors()));
     }
-    if tags {
-        let objects: Vec<&TagGiven> = given_tags.iter().collect();
+    if u.tags {
+        let objects: Vec<&TagGiven> = u.given_tags.iter().collect();
         create_tags(db, &objects).await?;
     }
 
@@ -771,37 +757,39 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
         let mut bumped = Write::bump(&savepoint, id, None)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound(format!("profile {id} was deleted during the import")))?;
-        if columns.is_changed() {
-            columns.id = Unchanged(id);
-            bumped = columns.update(&savepoint).await?;
+        if u.columns.is_changed() {
+            u.columns.id = Unchanged(id);
+            bumped = u.columns.update(&savepoint).await?;
         }
-        if addresses {
-            replace(&savepoint, address::Column::ProfileId, id, new.addresses).await?;
+        if u.addresses {
+            replace(&savepoint, address::Column::ProfileId, id, u.new.addresses).await?;
         }
-        if dates {
-            replace(&savepoint, profile_date::Column::ProfileId, id, new.dates).await?;
+        if u.dates {
+            replace(&savepoint, profile_date::Column::ProfileId, id, u.new.dates).await?;
         }
-        if identities {
-            replace(&savepoint, identity::Column::ProfileId, id, new.identities).await?;
+        if u.identities {
+            replace(&savepoint, identity::Column::ProfileId, id, u.new.identities).await?;
         }
-        if tags {
+        if u.tags {
             profile_tag::Entity::delete_many().filter(profile_tag::Column::ProfileId.eq(id)).exec(&savepoint).await?;
-            let wanted: Vec<(Uuid, String)> = new.tags.iter().map(|h| (id, h.clone())).collect();
+            let wanted: Vec<(Uuid, String)> = u.new.tags.iter().map(|h| (id, h.clone())).collect();
             attach_tags(&savepoint, &wanted).await?;
         }
-        if statuses_changed {
+        if u.statuses_changed {
             profile_status::Entity::delete_many()
                 .filter(profile_status::Column::ProfileId.eq(id))
                 .exec(&savepoint)
                 .await?;
-            let wanted: Vec<(Uuid, String)> = statuses.iter().map(|h| (id, h.clone())).collect();
+            let wanted: Vec<(Uuid, String)> = u.statuses.iter().map(|h| (id, h.clone())).collect();
             attach_statuses(&savepoint, &wanted).await?;
         }
-        if comms.is_changed() {
-            comms::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..comms }.update(&savepoint).await?;
+        if u.comms.is_changed() {
+            comms::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.comms }
+                .update(&savepoint)
+                .await?;
         }
-        if appearance.is_changed() {
-            appearance::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..appearance }
+        if u.appearance.is_changed() {
+            appearance::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.appearance }
                 .update(&savepoint)
                 .await?;
         }
