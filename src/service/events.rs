@@ -7,12 +7,16 @@
 //! (`data` holds JSON `null`): until the profile changes again, the profile *is* that
 //! context, so writing 5 KB of it per new profile (an import writes 100,000) would only
 //! copy what the rows already hold. Reading such an event reads the profile instead
-//! ([`contexts`]), as of the event's day. Every change to an existing profile starts
-//! by bumping its version ([`Write::touch`](super::write::Write::touch) and the like),
-//! and those first [`settle`] the profile's deferred events: they write the context
-//! the profile still has into them, in the same transaction. So a deferred event's
-//! profile is always at the event's version; a reader that finds it at another has
-//! raced with a change, and reads the context that change settled.
+//! ([`contexts`]), as of the event's day. Every change to an existing profile first
+//! [`settle`]s the profile's deferred events — [`Write::touch`](super::write::Write::touch)
+//! and `touch_many` before they bump versions, purging, restoring, renaming what the
+//! context shows of a tag, status, tier or location, and an import for all its updates
+//! at once: they write the context the profile still has into them, in the same
+//! transaction. So a deferred event's profile is always at the event's version; a
+//! reader that finds it at another has raced with a change, and reads the context that
+//! change settled. A context is computed by the code that reads it: were the derived
+//! fields' rules (phone parts, completeness) to change in a later release, a deferred
+//! event would show them as that release derives them.
 //!
 //! **Commit order.** A reader of the whole feed pages with `seq > cursor`, so it must
 //! never see an event while one with a smaller `seq` is still uncommitted (it would
@@ -288,10 +292,9 @@ struct Row {
 }
 
 /// Inserts `rows` in one statement. The contexts go in as the text they were written
-/// to: a new profile's context never exists as a [`Value`], no tree is copied into the
-/// statement, and PostgreSQL takes them as `json` (the columns' type) where a bound
-/// [`Value`] is sent as `jsonb`, parsed into it and printed back (90 ms per 500
-/// contexts, `log_min_duration_statement`).
+/// to: no tree is copied into the statement, and PostgreSQL takes them as `json` (the
+/// columns' type) where a bound [`Value`] is sent as `jsonb`, parsed into it and
+/// printed back (90 ms per 500 contexts, `log_min_duration_statement`).
 async fn insert(
     txn: &impl ConnectionTrait,
     rows: Vec<Row>,
