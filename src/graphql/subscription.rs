@@ -44,10 +44,12 @@ impl SubscriptionRoot {
                 feed.after = Some(events::cursor(after));
                 let mut more = false;
                 // Contexts deferred by their events, read for the whole page at once.
-                let page = match events::page(&db, &feed).await {
-                    Ok(mut page) => events::fill(&db, &mut page.events).await.map(|()| page).map_err(AppError::from),
-                    Err(error) => Err(error),
-                };
+                let page = async {
+                    let mut page = events::page(&db, &feed).await?;
+                    events::fill(&db, &mut page.events).await.map_err(AppError::from)?;
+                    Ok::<_, AppError>(page)
+                }
+                .await;
                 match page {
                     Ok(page) => {
                         more = page.has_next_page;

@@ -86,6 +86,8 @@ pub(crate) async fn write(
     let mut webhooks = None;
     let mut written = 0;
     for chunk in changes.chunks(CHUNK) {
+        // A created profile's context is deferred and a purged one's kept: only the
+        // others are read back, and compared with their previous event.
         let read_back: Vec<Uuid> = chunk
             .iter()
             .filter(|c| !matches!(c.kind, ChangeKind::Created | ChangeKind::Purged))
@@ -93,9 +95,7 @@ pub(crate) async fn write(
             .collect();
         let mut after: HashMap<Uuid, Planned> =
             context::read(txn, &read_back).await?.into_iter().map(|p| (p.model.id, p)).collect();
-        // Only a change to a profile that existed compares with its previous event.
-        let compared = chunk.iter().filter(|c| !matches!(c.kind, ChangeKind::Created | ChangeKind::Purged));
-        let before = latest(txn, &compared.map(|c| c.profile_id).collect::<Vec<_>>()).await?;
+        let before = latest(txn, &read_back).await?;
         let mut rows = Vec::with_capacity(chunk.len());
         for change in chunk {
             let (data, changed) = match change.kind {
@@ -114,7 +114,7 @@ pub(crate) async fn write(
                     })?;
                     match before.get(&change.profile_id) {
                         // Every key: the context goes straight to text.
-                        None => (context::text(&planned, today), context::keys_json().to_owned()),
+                        None => (context::text(&planned, today), json(&context::keys())?),
                         Some(before) => {
                             let data = context::of(&planned, today);
                             let changed = context::changed(before, &data);
@@ -228,7 +228,10 @@ pub async fn fill(db: &impl ConnectionTrait, events: &mut [Event]) -> Result<(),
 /// Writes into the deferred events of the profiles `profiles` selects the context they
 /// have now, before a change to them: how every change to an existing profile starts
 /// (see the module's notes). On `db`, the change's transaction.
-pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: sea_orm::Condition) -> Result<(), DbErr> {
+pub(crate) async fn settle(
+    db: &impl ConnectionTrait,
+    profiles: impl sea_orm::sea_query::IntoCondition,
+) -> Result<(), DbErr> {
     use profile_event::Column;
     let owners = Query::select()
         .column(entity::profile::Column::Id)

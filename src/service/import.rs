@@ -293,7 +293,7 @@ async fn run_wave(
     // than one profile at a time as each update's version bump would.
     if !changing.is_empty() {
         let ids = changing.iter().map(|(_, update)| update.current.model.id);
-        write.settle(Condition::all().add(profile::Column::Id.is_in(ids))).await?;
+        write.settle(profile::Column::Id.is_in(ids)).await?;
     }
     for (index, update) in changing {
         outcomes[index] = Some(update_one(&mut write, update).await?);

@@ -5,9 +5,7 @@ use chrono::NaiveDate;
 use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::ActiveValue::{self, Set, Unchanged};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::checks::{self, LocationRef};
@@ -215,7 +213,7 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::M
 pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
     let mut txn = Write::begin(db).await?;
-    txn.settle(Condition::all().add(profile::Column::Id.eq(id))).await?;
+    txn.settle(profile::Column::Id.eq(id)).await?;
     let previous_type =
         Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
     let restored = profile::Entity::update_many()

@@ -18,8 +18,8 @@ use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryTrait, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -139,7 +139,7 @@ impl Write {
     /// `path` when there is no such (visible) profile, and with VERSION_CONFLICT when
     /// `expected_version` is given and is not the stored version.
     pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> WriteResult<profile::Model> {
-        self.settle(Condition::all().add(profile::Column::Id.eq(id))).await?;
+        self.settle(profile::Column::Id.eq(id)).await?;
         if let Some(profile) = Write::bump(&self.txn, id, expected_version).await? {
             self.record(profile.id, ChangeKind::Updated, profile.version);
             return Ok(profile);
@@ -199,7 +199,7 @@ impl Write {
     /// Keeps the context of profile `id`, which this write is about to purge: its
     /// `profile.purged` event carries it. A purge recorded without it fails to commit.
     pub async fn purging(&mut self, id: Uuid) -> Result<(), DbErr> {
-        self.settle(Condition::all().add(profile::Column::Id.eq(id))).await?;
+        self.settle(profile::Column::Id.eq(id)).await?;
         let today = crate::db::now().date_naive();
         self.purged.extend(super::context::load(&self.txn, &[id], today).await?);
         Ok(())
@@ -208,7 +208,7 @@ impl Write {
     /// Writes their context into the deferred events of the profiles `profiles` selects,
     /// before a change that their contexts show but that does not [`Write::touch`] them
     /// (`service::events`, "Deferred contexts"): restoring one, renaming a tag they hold.
-    pub async fn settle(&self, profiles: Condition) -> Result<(), DbErr> {
+    pub async fn settle(&self, profiles: impl sea_orm::sea_query::IntoCondition) -> Result<(), DbErr> {
         super::events::settle(&self.txn, profiles).await
     }
 

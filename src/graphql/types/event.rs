@@ -1,13 +1,13 @@
 //! Change events (SPEC §7) as GraphQL types: `Event`, its `actor`, and the
 //! connection of the feed (`Query.events`) and of `Profile.history`.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection::PageInfo;
-use sea_orm::DatabaseConnection;
-
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::service::events::{self, Deferred, FeedPage};
@@ -68,18 +68,13 @@ impl Event {
 
     /// The profile's event context (the reference platform's snake_case keys) after
     /// the change, or before it for `profile.purged`.
-    async fn data(&self, ctx: &Context<'_>) -> Result<serde_json::Value> {
-        let Some(deferred) = Deferred::of(&self.0) else {
-            return Ok(self.0.data.clone());
+    async fn data(&self, ctx: &Context<'_>) -> Result<Cow<'_, serde_json::Value>> {
+        // A subscription (no loaders) has its page's contexts read already.
+        let (Some(deferred), Some(loaders)) = (Deferred::of(&self.0), ctx.data_opt::<Loaders>()) else {
+            return Ok(Cow::Borrowed(&self.0.data));
         };
-        let context = match ctx.data_opt::<Loaders>() {
-            Some(loaders) => loaders.contexts.load_one(deferred).await.map_err(AppError::from)?,
-            None => events::contexts(ctx.data::<DatabaseConnection>()?, &[deferred])
-                .await
-                .map_err(AppError::from)?
-                .remove(&deferred.seq),
-        };
-        Ok(context.unwrap_or_default())
+        let context = loaders.contexts.load_one(deferred).await.map_err(AppError::from)?;
+        Ok(Cow::Owned(context.unwrap_or_default()))
     }
 }
 
