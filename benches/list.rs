@@ -100,10 +100,12 @@ async fn setup() -> Bench {
         }
     });
     profiles_gateway::db::migrate(&db).await.expect("migrate");
-    let count =
-        profiles_gateway::service::profile::count(&db, profiles_gateway::service::profile_filter::Filter::everything())
-            .await
-            .expect("count");
+    let count = profiles_gateway::service::profiles::filter::count(
+        &db,
+        profiles_gateway::service::profiles::filter::Filter::everything(),
+    )
+    .await
+    .expect("count");
     if count < profiles {
         eprintln!("seeding {} profiles…", profiles - count);
         let started = Instant::now();

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::graphql::SchemaOptions;
 use crate::http::serve::{ConnectionLimits, Server};
 use crate::http::{AppState, router};
-use crate::service::delivery::Worker;
+use crate::service::events::delivery::Worker;
 use crate::{auth, telemetry};
 
 /// The application state `config` describes, over `db`, with the process's metrics.

@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 use crate::domain::phone::Region;
 use crate::domain::validate::{UserError, UserErrorCode};
 use crate::graphql::mutation::import::{self, ImportKey};
-use crate::service::export::{self, Export};
-use crate::service::import::{ImportRow, Mode, Status};
+use crate::service::bulk::export::{self, Export};
+use crate::service::bulk::import::{ImportRow, Mode, Status};
 use tokio::sync::mpsc;
 
 /// The form of an exported file.

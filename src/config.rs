@@ -62,7 +62,7 @@ pub struct Config {
     pub connections: crate::http::serve::ConnectionLimits,
 
     #[command(flatten)]
-    pub webhooks: crate::service::webhook::WebhookSettings,
+    pub webhooks: crate::service::events::webhooks::WebhookSettings,
 }
 
 impl Config {

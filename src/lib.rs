@@ -71,7 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export { format, include_deleted, file } => {
             let db = connect(&config).await?;
             db::migrate(&db).await?;
-            let page = service::export::PAGE;
+            let page = service::bulk::export::PAGE;
             let written = match file.as_deref().filter(|path| *path != std::path::Path::new("-")) {
                 Some(path) => {
                     let out = std::fs::File::create(path)

@@ -17,7 +17,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder};
 
 use crate::domain::phone::{self, Region};
-use crate::service::profile::{NewProfile, create_many};
+use crate::service::profiles::create::{NewProfile, create_many};
 use crate::service::reference;
 use crate::service::write::{WriteError, WriteResult};
 

@@ -40,3 +40,9 @@ impl Default for Limits {
         }
     }
 }
+
+/// The complexity weight of a page: its size, as `first` or `last` ask (20 by default).
+pub(crate) fn page_size(first: Option<i32>, last: Option<i32>) -> usize {
+    let size = first.or(last).map_or(crate::service::page::DEFAULT_PAGE_SIZE as i32, |n| n.clamp(1, 250));
+    size as usize
+}

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
 
 use crate::error::AppError;
-use crate::service::{profile_filter, profile_order};
+use crate::service::profiles::{filter as profile_filter, order as profile_order};
 
 /// A time range: `from` inclusive, `to` exclusive; either may be open.
 #[derive(Clone, Debug, Default, InputObject)]

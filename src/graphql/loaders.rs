@@ -18,9 +18,11 @@ use entity::{address, appearance, comms, identity, location, profile_date, profi
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Value};
 use uuid::Uuid;
 
-use crate::service::events::{self, Deferred, FeedPage, Window};
-use crate::service::owned::Owned;
-use crate::service::relations::{self, Attached, Keyed};
+use crate::service::events::deferred::Deferred;
+use crate::service::events::feed::{FeedPage, Window};
+use crate::service::events::{deferred, feed as events};
+use crate::service::profiles::owned::Owned;
+use crate::service::profiles::relations::{self, Attached, Keyed};
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -173,7 +175,7 @@ impl Loader<Deferred> for ContextLoader {
     type Error = DbErr;
 
     async fn load(&self, keys: &[Deferred]) -> Result<HashMap<Deferred, serde_json::Value>, DbErr> {
-        let mut found = events::contexts(&self.db, keys).await?;
+        let mut found = deferred::contexts(&self.db, keys).await?;
         Ok(keys.iter().filter_map(|key| Some((*key, found.remove(&key.seq)?))).collect())
     }
 }

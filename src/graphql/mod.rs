@@ -45,7 +45,7 @@ pub struct SchemaOptions {
     pub clock: Clock,
     pub limits: Limits,
     /// Webhook settings (the URL rules of `createWebhook`, the subscriptions' poll).
-    pub webhooks: crate::service::webhook::WebhookSettings,
+    pub webhooks: crate::service::events::webhooks::WebhookSettings,
 }
 
 /// Builds the schema; subscriptions wait on `wakeups` (`service::wakeup`). Loaders are
@@ -53,7 +53,7 @@ pub struct SchemaOptions {
 pub fn build_schema(
     db: DatabaseConnection,
     options: SchemaOptions,
-    wakeups: crate::service::wakeup::Wakeups,
+    wakeups: crate::service::events::wakeup::Wakeups,
 ) -> AppSchema {
     let limits = options.limits;
     // No extensions: with any, async-graphql sends every field of a response through

@@ -13,7 +13,7 @@ use async_graphql::{SelectionField, Value};
 use entity::profile::Column as P;
 use sea_orm::EntityTrait;
 
-use crate::service::read::{Columns, Selection};
+use crate::service::profiles::read::{Columns, Selection};
 
 /// The relations of a profile, as fields of `Profile` reach them.
 #[derive(Clone, Copy, Debug)]

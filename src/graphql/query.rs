@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::guard::Scoped;
+use super::limits::page_size;
 use super::list_args::{self, ProfileFilter, ProfileOrder};
 use super::types::connection::ProfileConnection;
 use super::types::event::EventConnection;
@@ -14,11 +15,12 @@ use super::types::webhook::Webhook;
 use super::{Clock, plan};
 use crate::domain::phone::{self, Region};
 use crate::error::AppError;
-use crate::service::events::{self, Feed};
+use crate::service::events::feed::Feed;
+use crate::service::events::{feed as events, webhooks as webhook};
 use crate::service::page::PageArgs;
-use crate::service::profile::ProfileKey as Key;
-use crate::service::{profile_filter, profile_order};
-use crate::service::{read, reference, webhook};
+use crate::service::profiles::keys::ProfileKey as Key;
+use crate::service::profiles::{filter as profile_filter, order as profile_order, read};
+use crate::service::reference;
 
 /// A unique key of a profile: give exactly one.
 #[derive(OneofObject)]
@@ -46,7 +48,7 @@ impl ProfileKey {
             ProfileKey::ExternalId(id) => Key::ExternalId(id),
             ProfileKey::Identity(IdentityKey { handle, identifier }) => Key::Identity { handle, identifier },
         };
-        crate::service::profile::key_texts(&key.texts())?;
+        crate::service::profiles::keys::key_texts(&key.texts())?;
         Ok(key)
     }
 }
@@ -62,12 +64,6 @@ pub struct IdentityKey {
 
 /// Complexity weight of a list of reference data (it has no page size).
 const REFERENCE_LIST: usize = 100;
-
-/// The complexity weight of a page: its size, as `first` or `last` ask (20 by default).
-pub(crate) fn page_size(first: Option<i32>, last: Option<i32>) -> usize {
-    let size = first.or(last).map_or(crate::service::page::DEFAULT_PAGE_SIZE as i32, |n| n.clamp(1, 250));
-    size as usize
-}
 
 #[derive(Default)]
 pub struct QueryRoot;

@@ -10,9 +10,10 @@ use super::guard::Needs;
 use super::types::event::Event;
 use crate::auth::Scope;
 use crate::error::AppError;
-use crate::service::events::{self, Feed};
-use crate::service::wakeup::Wakeups;
-use crate::service::webhook::WebhookSettings;
+use crate::service::events::feed::Feed;
+use crate::service::events::wakeup::Wakeups;
+use crate::service::events::webhooks::WebhookSettings;
+use crate::service::events::{deferred, feed as events};
 
 /// Events handed over per read of the outbox.
 const BATCH: i32 = 100;
@@ -46,7 +47,7 @@ impl SubscriptionRoot {
                 // Contexts deferred by their events, read for the whole page at once.
                 let page = async {
                     let mut page = events::page(&db, &feed).await?;
-                    events::fill(&db, &mut page.events).await.map_err(AppError::from)?;
+                    deferred::fill(&db, &mut page.events).await.map_err(AppError::from)?;
                     Ok::<_, AppError>(page)
                 }
                 .await;
@@ -61,7 +62,7 @@ impl SubscriptionRoot {
                     Err(error) => tracing::warn!(?error, "a subscription cannot read the outbox; trying again"),
                 }
                 if !more {
-                    crate::service::wakeup::wait(&mut wake, poll).await;
+                    crate::service::events::wakeup::wait(&mut wake, poll).await;
                 }
             }
         })

@@ -6,7 +6,8 @@
 //! not parse or validate) is a 400; with `application/json` it is a 200, as the
 //! specification requires. A browser asking for HTML gets GraphiQL.
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use super::operation::operation;
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -178,25 +179,6 @@ pub async fn post(
             reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {error}"))
         }
     }
-}
-
-/// The type (`query`, `mutation`) and name of the operation a request selects, for
-/// logs and metrics; `anonymous` for an unnamed one.
-pub(super) fn operation(document: &ExecutableDocument, operation_name: Option<String>) -> (&'static str, String) {
-    let (name, operation) = match (&document.operations, &operation_name) {
-        (DocumentOperations::Single(operation), _) => (None, Some(operation)),
-        (DocumentOperations::Multiple(operations), Some(name)) => (Some(name.clone()), operations.get(name.as_str())),
-        (DocumentOperations::Multiple(operations), None) => {
-            let first = operations.iter().next();
-            (first.map(|(name, _)| name.to_string()), first.map(|(_, op)| op))
-        }
-    };
-    let kind = match operation.map(|op| op.node.ty) {
-        Some(OperationType::Mutation) => "mutation",
-        Some(OperationType::Subscription) => "subscription",
-        _ => "query",
-    };
-    (kind, name.or(operation_name).unwrap_or_else(|| "anonymous".to_owned()))
 }
 
 /// A browser asking for HTML gets GraphiQL; anything else is a GraphQL GET request.

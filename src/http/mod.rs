@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod graphql;
+mod operation;
 pub mod serve;
 pub mod subscription;
 
@@ -77,7 +78,7 @@ pub struct AppState {
     /// How many requests are being served now (tests wait on it).
     pub in_flight: Arc<watch::Sender<usize>>,
     /// Changes when events may have been committed (the delivery worker waits on it).
-    pub wakeups: crate::service::wakeup::Wakeups,
+    pub wakeups: crate::service::events::wakeup::Wakeups,
     /// One permit per open WebSocket connection (`http.max_websockets` in all).
     pub websockets: Arc<tokio::sync::Semaphore>,
 }
@@ -86,7 +87,7 @@ impl AppState {
     /// State over `db` with the schema `options` describe, default HTTP limits, no
     /// tokens required, and metrics kept by `metrics` ([`telemetry::install_metrics`]).
     pub fn new(db: DatabaseConnection, options: SchemaOptions, metrics: PrometheusHandle) -> Self {
-        let wakeups = crate::service::wakeup::wakeups(&db);
+        let wakeups = crate::service::events::wakeup::wakeups(&db);
         AppState {
             documents: Arc::new(crate::graphql::documents::Documents::new(options.limits.clone())),
             schema: build_schema(db.clone(), options, wakeups.clone()),
@@ -178,7 +179,7 @@ async fn count_in_flight(
 
 /// The metrics, with the webhook backlog read at the scrape.
 async fn scrape(State((db, metrics)): State<(DatabaseConnection, PrometheusHandle)>) -> impl IntoResponse {
-    if let Err(error) = crate::service::delivery::observe_backlog(&db).await {
+    if let Err(error) = crate::service::events::delivery::observe_backlog(&db).await {
         tracing::warn!(%error, "cannot read the webhook backlog");
     }
     telemetry::scrape(State((db, metrics))).await

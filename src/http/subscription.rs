@@ -104,7 +104,7 @@ impl Checked {
         let operation_name = request.operation_name.clone();
         let parsed = self.documents.admit(request)?;
         parsed.admitted?;
-        if super::graphql::operation(&parsed.document, operation_name).0 != "subscription" {
+        if super::operation::operation(&parsed.document, operation_name).0 != "subscription" {
             return Err(crate::graphql::errors::coded(
                 "only subscriptions run over WebSocket: send queries and mutations with POST",
                 "BAD_REQUEST",

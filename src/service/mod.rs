@@ -1,30 +1,18 @@
-//! Reads and writes against the database, one file per noun. Writes run in one
-//! transaction each; resolvers call these and only convert the result.
+//! Reads and writes against the database, in one folder per capability. Writes run in
+//! one transaction each, through the write seam ([`write`]); resolvers, the CLI and
+//! the bulk commands call these and only convert the result.
+//!
+//! The leaves ([`change`], [`draft`], [`page`], [`actor`]) import nothing of the
+//! service; [`write`] uses [`events`] to write a write's events and settle deferred
+//! ones; [`profiles`], [`reference`] and [`bulk`] write through [`write`].
 
 pub mod actor;
-pub mod address;
-pub mod checks;
-pub mod context;
-pub mod delivery;
+pub mod bulk;
+pub mod change;
 pub mod draft;
 pub mod events;
-pub mod export;
-pub mod identity;
-pub mod import;
-pub mod labels;
-pub mod owned;
 pub mod page;
-mod positional;
-pub mod preferences;
-pub mod profile;
-pub mod profile_date;
-pub mod profile_filter;
-pub mod profile_order;
-pub mod profile_write;
-pub mod read;
+pub mod profiles;
 pub mod reference;
-pub mod relations;
 pub mod token;
-pub mod wakeup;
-pub mod webhook;
 pub mod write;

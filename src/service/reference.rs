@@ -14,10 +14,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::draft::{Columns, LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
-use super::write::{Write, WriteResult, taken, user_error};
 use crate::domain::validate::{Path, Problems, UserErrorCode};
 use crate::error::AppResult;
+use crate::service::draft::{Columns, LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
+use crate::service::write::{Write, WriteResult, taken, user_error};
 
 /// Every tag, by handle.
 pub async fn tags(db: &DatabaseConnection) -> AppResult<Vec<tag::Model>> {

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserError, UserErrorCode};
 use crate::error::AppError;
+use crate::service::change::{Change, ChangeKind};
 
 /// Why a write did not happen: the caller's input (reported as `userErrors`), or a
 /// failure (reported as a GraphQL error).
@@ -59,41 +60,6 @@ pub fn user_error(path: &Path, code: UserErrorCode, message: impl Into<String>) 
     let mut problems = crate::domain::validate::Problems::default();
     problems.add(path, code, message);
     WriteError::User(problems.into_errors())
-}
-
-/// What a write did to a profile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ChangeKind {
-    Updated,
-    Created,
-    Deleted,
-    Restored,
-    Purged,
-}
-
-impl ChangeKind {
-    /// Every kind, in the order of [`ChangeKind::event_type`]'s list.
-    pub const ALL: [ChangeKind; 5] =
-        [ChangeKind::Created, ChangeKind::Updated, ChangeKind::Deleted, ChangeKind::Restored, ChangeKind::Purged];
-
-    /// The type of the change event this kind of change writes.
-    pub const fn event_type(self) -> &'static str {
-        match self {
-            ChangeKind::Created => "profile.created",
-            ChangeKind::Updated => "profile.updated",
-            ChangeKind::Deleted => "profile.deleted",
-            ChangeKind::Restored => "profile.restored",
-            ChangeKind::Purged => "profile.purged",
-        }
-    }
-}
-
-/// One profile's change in a write: what happened to it, and the version it left.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Change {
-    pub profile_id: Uuid,
-    pub kind: ChangeKind,
-    pub version: i32,
 }
 
 /// A write in progress: its transaction, the profiles it has changed so far, and the
@@ -144,7 +110,11 @@ impl Write {
             self.record(profile.id, ChangeKind::Updated, profile.version);
             return Ok(profile);
         }
-        let exists = profile::Entity::find_by_id(id).filter(super::profile::visible()).one(&self.txn).await?.is_some();
+        let exists = profile::Entity::find_by_id(id)
+            .filter(crate::service::profiles::keys::visible())
+            .one(&self.txn)
+            .await?
+            .is_some();
         Err(match (exists, expected_version) {
             (true, Some(version)) => user_error(
                 &Path::root("expectedVersion"),
@@ -186,7 +156,7 @@ impl Write {
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
             .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
             .filter(filter)
-            .filter(super::profile::visible())
+            .filter(crate::service::profiles::keys::visible())
             .into_query();
         update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));
         let statement = self.txn.get_database_backend().build(&update);
@@ -201,7 +171,7 @@ impl Write {
     pub async fn purging(&mut self, id: Uuid) -> Result<(), DbErr> {
         self.settle(profile::Column::Id.eq(id)).await?;
         let today = crate::db::now().date_naive();
-        self.purged.extend(super::context::load(&self.txn, &[id], today).await?);
+        self.purged.extend(crate::service::events::context::load(&self.txn, &[id], today).await?);
         Ok(())
     }
 
@@ -209,7 +179,7 @@ impl Write {
     /// before a change that their contexts show but that does not [`Write::touch`] them
     /// (`service::events`, "Deferred contexts"): restoring one, renaming a tag they hold.
     pub async fn settle(&self, profiles: impl sea_orm::sea_query::IntoCondition) -> Result<(), DbErr> {
-        super::events::settle(&self.txn, profiles).await
+        crate::service::events::deferred::settle(&self.txn, profiles).await
     }
 
     /// Commits, after writing the events of the changed profiles in the same
@@ -217,10 +187,10 @@ impl Write {
     pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
         let Write { db, txn, changes, purged } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = super::events::write(&txn, &changes, purged).await?;
+        let written = crate::service::events::outbox::write(&txn, &changes, purged).await?;
         txn.commit().await?;
         if written > 0 {
-            super::wakeup::committed(&db);
+            crate::service::events::wakeup::committed(&db);
         }
         Ok(changes)
     }

@@ -63,7 +63,8 @@ async fn two_creates_with_the_same_email_make_one_profile_and_one_taken() {
 async fn unique_index_violations_map_to_taken_at_the_right_field() {
     use entity::identity;
     use profiles_gateway::domain::validate::{Path, UserErrorCode};
-    use profiles_gateway::service::write::{WriteError, taken};
+    use profiles_gateway::service::write::WriteError;
+    use profiles_gateway::service::write::taken;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 
     let app = TestApp::spawn().await;

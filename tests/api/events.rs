@@ -150,7 +150,8 @@ async fn a_created_event_keeps_the_context_the_profile_was_created_with() {
 
 #[tokio::test]
 async fn a_reader_that_races_with_the_first_change_still_gets_the_created_context() {
-    use profiles_gateway::service::events::{self, Feed};
+    use profiles_gateway::service::events::feed::Feed;
+    use profiles_gateway::service::events::{deferred, feed as events};
     let app = TestApp::spawn().await;
     let id = create(&app, json!({ "firstName": "Ann" })).await;
     // Read as the webhooks' worker and the subscriptions read: the event first, its
@@ -158,7 +159,7 @@ async fn a_reader_that_races_with_the_first_change_still_gets_the_created_contex
     let mut page = events::page(&app.db, &Feed::default()).await.expect("the feed");
     assert_eq!(page.events[0].data, Value::Null, "the context is deferred");
     update(&app, &id, json!({ "firstName": "Bea" })).await;
-    events::fill(&app.db, &mut page.events).await.expect("the contexts");
+    deferred::fill(&app.db, &mut page.events).await.expect("the contexts");
     assert_eq!(page.events[0].data["first_name"], "Ann");
     // `changed` is not stored for a created event either: every key.
     assert_eq!(json!(page.events[0].changed), nodes(&feed(&app, "").await)[0]["changed"]);

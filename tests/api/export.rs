@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use profiles_gateway::bulk::{self, Format};
-use profiles_gateway::service::export::FLAT;
+use profiles_gateway::service::bulk::export::FLAT;
 
 const CREATE: &str =
     "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { field code } } }";

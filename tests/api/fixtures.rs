@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::enums::{Gender, ProfileType, RecurringSchedule, VerificationState};
 use entity::scalars::StringList;
 use entity::{address, appearance, comms, identity, location, profile, profile_date, tier};
-use profiles_gateway::service::profile::{NewProfile, blank, create_many};
+use profiles_gateway::service::profiles::create::{NewProfile, blank, create_many};
 use profiles_gateway::service::reference;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::IntoActiveModel;

@@ -15,9 +15,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
 use profiles_gateway::auth::Scope;
-use profiles_gateway::service::delivery::Worker;
+use profiles_gateway::service::events::delivery::Worker;
+use profiles_gateway::service::events::webhooks::WebhookSettings;
 use profiles_gateway::service::token;
-use profiles_gateway::service::webhook::WebhookSettings;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::Message;
@@ -670,7 +670,7 @@ async fn stopping_the_worker_lets_the_delivery_in_flight_finish() {
 /// nor a profile's latest (the next event's `changed` compares with it).
 #[tokio::test]
 async fn pruning_keeps_pending_deliveries_and_each_profiles_latest_event() {
-    use profiles_gateway::service::delivery::prune;
+    use profiles_gateway::service::events::delivery::prune;
     let app = TestApp::spawn().await;
     let kept = create_profile(&app, "Ann").await;
     rename(&app, &kept, "Anne").await;

@@ -28,16 +28,17 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::guard::Scoped;
 use crate::graphql::query::ProfileKey;
 use crate::graphql::types::profile::Profile;
+use crate::service::bulk::import as service;
+use crate::service::bulk::import::{Given, ImportRow, Mode, Outcome, Stamp, Stamps, Status, TagGiven};
 use crate::service::draft::Patch;
-use crate::service::import::{self as service, Given, ImportRow, Mode, Outcome, Stamp, Stamps, Status, TagGiven};
-use crate::service::profile::ProfileKey as Key;
+use crate::service::profiles::keys::ProfileKey as Key;
 
 /// Rows `importProfiles` takes at once.
 pub const MAX_ROWS: usize = 1_000;
 
 /// What an import does with the profiles its rows match and with the rest.
 #[derive(Enum, Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-#[graphql(remote = "crate::service::import::Mode")]
+#[graphql(remote = "crate::service::bulk::import::Mode")]
 pub enum ImportMode {
     /// Update a matched profile, create the rest.
     #[default]
@@ -68,7 +69,7 @@ pub const DEFAULT_KEYS: [ImportKey; 4] =
 
 /// What became of a row.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "crate::service::import::Status")]
+#[graphql(remote = "crate::service::bulk::import::Status")]
 pub enum ImportStatus {
     /// A new profile.
     Created,

@@ -4,10 +4,10 @@ use crate::graphql::guard::Scoped;
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
-use super::profile::{ProfilePayload, handles};
-use super::{db, respond};
+use super::profile::handles;
+use super::{ProfilePayload, db, respond};
 use crate::domain::validate::{Path, Problems};
-use crate::service::labels::{self, Label};
+use crate::service::profiles::labels::{self, Label};
 
 #[derive(Default)]
 pub struct LabelMutation;

@@ -73,3 +73,10 @@ macro_rules! payload {
     };
 }
 pub(crate) use payload;
+
+payload!(ProfilePayload, "The result of a profile mutation.", profile: crate::graphql::types::profile::Profile => "The profile after the mutation.");
+
+/// The payload of a mutation that changed one profile.
+fn profile_payload(profile: entity::profile::Model) -> ProfilePayload {
+    ProfilePayload { profile: Some(profile.into()), user_errors: Vec::new() }
+}

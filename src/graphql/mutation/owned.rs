@@ -12,9 +12,9 @@ use super::input::{checked, given, int_id, plain, required, required_text, text}
 use super::{db, payload, respond};
 use crate::domain::validate::{self, MAX_NAME, MAX_NOTE, MAX_TEXT, Path, Problems, UserErrorCode};
 use crate::graphql::types::profile::Profile;
-use crate::service::address::AddressDraft;
 use crate::service::draft::{AddressChanges, DateChanges, IdentityChanges, Patch};
-use crate::service::{address as addresses, identity as identities, owned, profile_date as dates};
+use crate::service::profiles::address::AddressDraft;
+use crate::service::profiles::{address as addresses, dates, identity as identities, owned};
 
 /// Longest postcode.
 const MAX_POSTCODE: usize = 20;

@@ -8,12 +8,11 @@ use entity::{appearance, comms};
 use uuid::Uuid;
 
 use super::input::{plain, text};
-use super::profile::ProfilePayload;
-use super::{db, payload, respond};
+use super::{ProfilePayload, db, payload, respond};
 use crate::domain::validate::{self, MAX_NAME, Path, Problems};
 use crate::graphql::types::profile::Profile;
 use crate::service::draft::{AppearanceChanges, CommsChanges, Patch};
-use crate::service::preferences::{self, AttributeChange};
+use crate::service::profiles::preferences::{self, AttributeChange};
 
 payload!(CommsPayload, "The result of `updateComms`.",
     comms: comms::Model => "The communication preferences after the mutation.",

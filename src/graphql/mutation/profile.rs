@@ -4,23 +4,20 @@ use crate::graphql::guard::Scoped;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Gender, ProfileType};
-use entity::profile;
 use uuid::Uuid;
 
 use super::input::{checked, int_id_in, plain, required, text};
 use super::owned::{AddressInput, IdentityInput, ProfileDateInput, address_list, date_list, identity_list};
 use super::preferences::{AppearanceInput, CommsInput};
-use super::{db, payload, respond};
+use super::{ProfilePayload, db, payload, profile_payload, respond};
 use crate::domain::phone::Region;
 use crate::domain::validate::{self, MAX_NAME, MAX_TEXT, Path, Problems, UserErrorCode};
 use crate::graphql::Clock;
-use crate::graphql::types::profile::Profile;
-use crate::service::checks::LocationRef;
 use crate::service::draft::{AppearanceChanges, CommsChanges, Patch, ProfileChanges};
-use crate::service::profile::NewProfileChanges;
-use crate::service::profile_write::{self, LocationChange, ProfileCreate, ProfileUpdate};
+use crate::service::profiles::checks::LocationRef;
+use crate::service::profiles::create::NewProfileChanges;
+use crate::service::profiles::lifecycle::{self, LocationChange, ProfileCreate, ProfileUpdate};
 
-payload!(ProfilePayload, "The result of a profile mutation.", profile: Profile => "The profile after the mutation.");
 payload!(PurgeProfilePayload, "The result of `purgeProfile`.", purged_profile_id: Uuid => "Id of the profile that was removed.");
 
 /// The profile's own fields, shared by `ProfileCreateInput` and `ProfileUpdateInput`.
@@ -260,10 +257,6 @@ pub(super) fn region(ctx: &Context<'_>) -> Region {
     ctx.data_opt::<Region>().copied().unwrap_or_default()
 }
 
-fn profile_payload(profile: profile::Model) -> ProfilePayload {
-    ProfilePayload { profile: Some(profile.into()), user_errors: Vec::new() }
-}
-
 #[derive(Default)]
 pub struct ProfileMutation;
 
@@ -278,7 +271,7 @@ impl ProfileMutation {
         #[graphql(desc = "The new profile.")] input: ProfileCreateInput,
     ) -> Result<ProfilePayload> {
         let draft = input.draft(region(ctx), today(ctx));
-        respond(profile_write::create(db(ctx)?, draft).await, profile_payload)
+        respond(lifecycle::create(db(ctx)?, draft).await, profile_payload)
     }
 
     /// Changes a profile's own fields: an omitted field is left as it is, `null` clears
@@ -296,7 +289,7 @@ impl ProfileMutation {
         let (columns, preferred_location, joined_location) =
             input.fields.changes(&mut problems, &Path::root("input"), region(ctx));
         let draft = ProfileUpdate { columns, preferred_location, joined_location, problems };
-        respond(profile_write::update(db(ctx)?, id, expected_version, draft, today(ctx)).await, profile_payload)
+        respond(lifecycle::update(db(ctx)?, id, expected_version, draft, today(ctx)).await, profile_payload)
     }
 
     /// Soft-deletes a profile: its type becomes `DELETED` and it is hidden from every
@@ -307,7 +300,7 @@ impl ProfileMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The profile's id.")] id: Uuid,
     ) -> Result<ProfilePayload> {
-        respond(profile_write::delete(db(ctx)?, id).await, profile_payload)
+        respond(lifecycle::delete(db(ctx)?, id).await, profile_payload)
     }
 
     /// Brings back a soft-deleted profile with the type it had before.
@@ -317,7 +310,7 @@ impl ProfileMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The profile's id.")] id: Uuid,
     ) -> Result<ProfilePayload> {
-        respond(profile_write::restore(db(ctx)?, id).await, profile_payload)
+        respond(lifecycle::restore(db(ctx)?, id).await, profile_payload)
     }
 
     /// Removes a profile, deleted or not, and everything it owns, for good. Its email,
@@ -328,7 +321,7 @@ impl ProfileMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The profile's id.")] id: Uuid,
     ) -> Result<PurgeProfilePayload> {
-        respond(profile_write::purge(db(ctx)?, id).await, |id| PurgeProfilePayload {
+        respond(lifecycle::purge(db(ctx)?, id).await, |id| PurgeProfilePayload {
             purged_profile_id: Some(id),
             user_errors: Vec::new(),
         })

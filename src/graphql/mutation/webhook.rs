@@ -10,7 +10,8 @@ use crate::domain::validate::{Path, Problems};
 use crate::graphql::guard::Scoped;
 use crate::graphql::types::event::Event;
 use crate::graphql::types::webhook::{Webhook, WebhookDelivery};
-use crate::service::webhook::{self as service, WebhookInput as Changes, WebhookSettings};
+use crate::service::events::webhooks as service;
+use crate::service::events::webhooks::{WebhookInput as Changes, WebhookSettings};
 
 /// A new webhook.
 #[derive(InputObject)]

@@ -3,12 +3,13 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 use sea_orm::DatabaseConnection;
 
-use crate::service::profile_filter::Filter;
+use crate::service::profiles::filter::Filter;
 
+use super::page_info::PageInfo;
 use super::profile::Profile;
 use crate::service::page::Cursor;
-use crate::service::profile as profiles;
-use crate::service::profile_order::Page;
+use crate::service::profiles::filter::count;
+use crate::service::profiles::order::Page;
 
 /// A page of profiles.
 pub struct ProfileConnection {
@@ -44,19 +45,6 @@ pub struct ProfileEdge<'a> {
     node: &'a Profile,
 }
 
-/// Where a page sits in the whole list (Relay).
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    /// More items follow this page.
-    pub has_next_page: bool,
-    /// Items precede this page. With `first`/`after` it is true when `after` was given.
-    pub has_previous_page: bool,
-    /// Cursor of the first item of the page.
-    pub start_cursor: Option<String>,
-    /// Cursor of the last item of the page.
-    pub end_cursor: Option<String>,
-}
-
 /// A page of profiles (a Relay connection).
 #[Object]
 impl ProfileConnection {
@@ -87,6 +75,6 @@ impl ProfileConnection {
     /// How many profiles the whole list holds (all pages). Costs one count query.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(profiles::count(db, self.filter.clone()).await?)
+        Ok(count(db, self.filter.clone()).await?)
     }
 }

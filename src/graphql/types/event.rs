@@ -7,10 +7,12 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::connection::PageInfo;
+use super::page_info::PageInfo;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
-use crate::service::events::{self, Deferred, FeedPage};
+use crate::service::events::deferred::Deferred;
+use crate::service::events::feed as events;
+use crate::service::events::feed::FeedPage;
 
 /// A change to a profile, as webhooks deliver it.
 pub struct Event(pub events::Event);

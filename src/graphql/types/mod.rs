@@ -2,5 +2,6 @@
 
 pub mod connection;
 pub mod event;
+pub mod page_info;
 pub mod profile;
 pub mod webhook;

@@ -20,8 +20,8 @@ use crate::error::AppError;
 use crate::graphql::Clock;
 use crate::graphql::loaders::{HistoryKey, Loaders};
 use crate::graphql::types::event::EventConnection;
-use crate::service::events::Feed;
-use crate::service::read::{Planned, Relations};
+use crate::service::events::feed::Feed;
+use crate::service::profiles::read::{Planned, Relations};
 
 /// Complexity weight of a profile's list relations (addresses, tags, …).
 const LIST: usize = 10;
@@ -378,12 +378,12 @@ impl Profile {
     /// True when first name, last name, email, mobile phone and full birth date are all
     /// present.
     async fn is_completed(&self) -> bool {
-        crate::service::context::is_completed(&self.model)
+        crate::service::events::context::is_completed(&self.model)
     }
 
     /// The profile's change events, oldest first (SPEC §7): the feed of `Query.events`
     /// for this profile alone.
-    #[graphql(complexity = "crate::graphql::query::page_size(first, None) * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::limits::page_size(first, None) * child_complexity + 1")]
     async fn history(
         &self,
         ctx: &Context<'_>,

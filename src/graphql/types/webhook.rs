@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use entity::{webhook, webhook_delivery};
 use sea_orm::DatabaseConnection;
 
-use super::connection::PageInfo;
 use super::event::Event;
-use crate::service::webhook::{self as service, DeliveryPage, DeliveryQuery};
+use super::page_info::PageInfo;
+use crate::service::events::webhooks::{DeliveryPage, DeliveryQuery};
+use crate::service::events::{subscribers, webhooks as service};
 
 /// An endpoint that change events are delivered to.
 pub struct Webhook(pub webhook::Model);
@@ -29,7 +30,7 @@ impl Webhook {
 
     /// The event types it receives, or `["*"]` for all.
     async fn events(&self) -> Vec<String> {
-        service::types_of(&self.0.events)
+        subscribers::types_of(&self.0.events)
     }
 
     /// What it is for.
@@ -64,7 +65,7 @@ impl Webhook {
     }
 
     /// Its delivery log, newest first.
-    #[graphql(complexity = "crate::graphql::query::page_size(first, None) * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::limits::page_size(first, None) * child_complexity + 1")]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
@@ -93,16 +94,16 @@ pub enum DeliveryStatus {
 impl DeliveryStatus {
     fn as_str(self) -> &'static str {
         match self {
-            DeliveryStatus::Pending => service::PENDING,
-            DeliveryStatus::Delivered => service::DELIVERED,
-            DeliveryStatus::Failed => service::FAILED,
+            DeliveryStatus::Pending => subscribers::PENDING,
+            DeliveryStatus::Delivered => subscribers::DELIVERED,
+            DeliveryStatus::Failed => subscribers::FAILED,
         }
     }
 
     fn parse(text: &str) -> DeliveryStatus {
         match text {
-            service::DELIVERED => DeliveryStatus::Delivered,
-            service::FAILED => DeliveryStatus::Failed,
+            subscribers::DELIVERED => DeliveryStatus::Delivered,
+            subscribers::FAILED => DeliveryStatus::Failed,
             _ => DeliveryStatus::Pending,
         }
     }
@@ -149,7 +150,7 @@ impl WebhookDelivery {
 
     /// When it is sent (again), while PENDING.
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.delivery.status == service::PENDING).then_some(self.delivery.next_attempt_at)
+        (self.delivery.status == subscribers::PENDING).then_some(self.delivery.next_attempt_at)
     }
 
     /// When the endpoint answered 2xx.

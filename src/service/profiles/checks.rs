@@ -1,6 +1,6 @@
 //! Checks against the database that writes make before writing, reporting problems
 //! with the path of the value at fault. Unique indexes still guard against races
-//! (see [`super::write::taken`]). Reference data found here (tiers, locations,
+//! (see [`crate::service::write::taken`]). Reference data found here (tiers, locations,
 //! statuses) is locked `FOR SHARE` until the write commits, so that a concurrent
 //! delete, which locks it `FOR UPDATE`, cannot remove it between check and write
 //! (SQLite serialises writers, and ignores the lock).
@@ -109,7 +109,7 @@ pub async fn email_free(
     path: &Path,
     problems: &mut Problems,
 ) -> Result<(), DbErr> {
-    let mut query = profile::Entity::find().filter(super::profile::email_is(email));
+    let mut query = profile::Entity::find().filter(crate::service::profiles::keys::email_is(email));
     if let Some(id) = except {
         query = query.filter(profile::Column::Id.ne(id));
     }

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::read::{self, Planned, Selection};
 use crate::domain::{birthday, person, phone};
+use crate::service::profiles::read::{self, Planned, Selection};
 
 /// The reference's keys the context does not have (the service holds no balances or
 /// aggregations); the README lists them.
@@ -215,7 +215,7 @@ mod tests {
     /// The top-level keys of the reference's "Event Context" document (a copy of the
     /// platform's profile model, `docs/reference`; not strict JSON: it has comments and a missing colon).
     fn reference_keys() -> Vec<String> {
-        let text = include_str!("../../docs/reference/profile-properties.txt");
+        let text = include_str!("../../../docs/reference/profile-properties.txt");
         let start = text.find("Event Context").map(|at| &text[at..]).unwrap_or_default();
         let mut keys = Vec::new();
         let mut depth = 0;

@@ -9,10 +9,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::draft::{AddressChanges, Columns};
-use super::owned::find_and_touch;
-use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
+use crate::service::draft::{AddressChanges, Columns};
+use crate::service::profiles::owned::find_and_touch;
+use crate::service::write::{Write, WriteResult};
 
 /// A validated address input: the columns to write and what `isDefault` asked for.
 pub struct AddressDraft {

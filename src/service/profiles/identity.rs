@@ -8,11 +8,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::checks;
-use super::draft::{Columns, IdentityChanges};
-use super::owned::find_and_touch;
-use super::write::{Write, WriteResult, taken};
 use crate::domain::validate::{Path, Problems};
+use crate::service::draft::{Columns, IdentityChanges};
+use crate::service::profiles::checks;
+use crate::service::profiles::owned::find_and_touch;
+use crate::service::write::{Write, WriteResult, taken};
 
 async fn demote_primary(txn: &DatabaseTransaction, profile_id: Uuid, except: Option<i32>) -> Result<(), DbErr> {
     let mut update = identity::Entity::update_many()

@@ -20,9 +20,10 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::page::{Cursor, Direction, PageArgs, Window};
-use super::read::{Planned, Selection};
 use crate::error::{AppError, AppResult};
+use crate::service::page::{Cursor, Direction, PageArgs, Window};
+use crate::service::profiles::filter::folded;
+use crate::service::profiles::read::{Planned, Selection};
 
 /// What the list can be ordered by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,16 +66,6 @@ impl Sort {
     /// The name cursors of this order carry.
     fn name(&self) -> String {
         format!("{:?}:{:?}", self.field, self.direction)
-    }
-}
-
-/// The SQL expression of a column folded to lower case for ASCII letters only.
-pub fn folded(backend: DatabaseBackend, column: &str) -> SimpleExpr {
-    match backend {
-        DatabaseBackend::Postgres => Expr::cust(format!(
-            "translate(\"profile\".\"{column}\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE \"C\""
-        )),
-        _ => Expr::cust(format!("lower(\"profile\".\"{column}\")")),
     }
 }
 
@@ -222,7 +213,7 @@ fn beyond(segment: &Segment, bound: &Bound, ascending: bool) -> SimpleExpr {
 /// fills the page.
 pub async fn page(
     db: &DatabaseConnection,
-    filter: super::profile_filter::Filter,
+    filter: crate::service::profiles::filter::Filter,
     sort: Sort,
     args: &PageArgs,
     today: NaiveDate,
@@ -263,7 +254,7 @@ pub async fn page(
             query = query.order_by(key.sql.clone(), direction.clone());
         }
         let query = query.order_by(profile::Column::Id, direction).limit(wanted - found.len() as u64);
-        let rows = super::read::rows(db, query, &selection).await?;
+        let rows = crate::service::profiles::read::rows(db, query, &selection).await?;
         found.extend(rows.into_iter().map(|row| (position, row)));
         if found.len() as u64 >= wanted {
             break;

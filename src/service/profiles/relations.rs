@@ -9,7 +9,7 @@ use entity::{location, profile_status, profile_tag, tier};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Related, Value};
 use uuid::Uuid;
 
-use super::owned::Owned;
+use crate::service::profiles::owned::Owned;
 
 /// The rows of `E` that each of `profiles` owns, in `E::ORDER`.
 pub async fn owned<E: Owned>(

@@ -33,8 +33,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::events::Event;
-use super::webhook::{DELIVERED, FAILED, PENDING, WebhookSettings, sign};
+use crate::service::events::feed::Event;
+use crate::service::events::subscribers::{DELIVERED, FAILED, PENDING};
+use crate::service::events::webhooks::{WebhookSettings, sign};
 
 /// The longest wait between retries.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(12 * 3600);
@@ -212,7 +213,7 @@ async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings
         .into_iter()
         .map(Event::from)
         .collect();
-    super::events::fill(db, &mut events).await?;
+    crate::service::events::deferred::fill(db, &mut events).await?;
     let events: HashMap<String, Event> = events.into_iter().map(|e| (e.id.clone(), e)).collect();
     Ok(claimed
         .into_iter()

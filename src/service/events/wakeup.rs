@@ -22,7 +22,8 @@ use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::watch;
 
-use super::events::CHANNEL;
+/// The PostgreSQL channel a write that wrote events notifies at its commit.
+pub const CHANNEL: &str = "profile_events";
 
 /// What waiters hold: it changes when events may have been committed.
 pub type Wakeups = watch::Receiver<u64>;

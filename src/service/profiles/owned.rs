@@ -5,8 +5,8 @@ use entity::{address, appearance, comms, identity, profile, profile_date};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
-use super::write::{Write, WriteResult, user_error};
 use crate::domain::validate::{Path, UserErrorCode};
+use crate::service::write::{Write, WriteResult, user_error};
 
 /// A table whose rows belong to one profile.
 pub trait Owned: EntityTrait {

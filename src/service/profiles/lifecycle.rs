@@ -1,5 +1,5 @@
 //! Writing profiles: create (with everything they own), update, soft delete,
-//! restore and purge. Each is one transaction (see [`super::write`]).
+//! restore and purge. Each is one transaction (see [`crate::service::write`]).
 
 use chrono::NaiveDate;
 use entity::enums::ProfileType;
@@ -8,11 +8,12 @@ use sea_orm::ActiveValue::{self, Set, Unchanged};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::checks::{self, LocationRef};
-use super::draft::{Columns, ProfileChanges};
-use super::profile::{NewProfile, NewProfileChanges, insert_profiles};
-use super::write::{ChangeKind, Write, WriteResult, taken, user_error};
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
+use crate::service::change::ChangeKind;
+use crate::service::draft::{Columns, ProfileChanges};
+use crate::service::profiles::checks::{self, LocationRef};
+use crate::service::profiles::create::{NewProfile, NewProfileChanges, insert_profiles};
+use crate::service::write::{Write, WriteResult, taken, user_error};
 
 /// A location change: keep it, clear it, or point at another.
 pub type LocationChange = Option<Option<LocationRef>>;
@@ -35,7 +36,7 @@ pub struct ProfileUpdate {
 }
 
 /// Paths of the values that unique indexes guard, for races caught only on write.
-pub(super) fn unique_fields(input: &Path) -> [(&'static str, Path); 3] {
+pub(crate) fn unique_fields(input: &Path) -> [(&'static str, Path); 3] {
     [("email", input.key("email")), ("mobile_phone", input.key("mobilePhone")), ("identifier", input.key("identities"))]
 }
 
@@ -52,7 +53,7 @@ fn location_path(input: &Path, reference: &LocationRef, fields: [&str; 2]) -> Pa
 
 /// TAKEN for each value of new profile `new` that another profile holds already: its
 /// email, mobile phone and identities.
-pub(super) async fn new_values_free(
+pub(crate) async fn new_values_free(
     db: &impl ConnectionTrait,
     new: &NewProfile,
     input: &Path,
@@ -76,7 +77,7 @@ pub(super) async fn new_values_free(
 
 /// The ids of the preferred and joined locations an input names (NOT_FOUND at the
 /// field it named one by, when there is none).
-pub(super) async fn locations(
+pub(crate) async fn locations(
     db: &impl ConnectionTrait,
     preferred: &Option<LocationRef>,
     joined: &Option<LocationRef>,
@@ -95,7 +96,7 @@ pub(super) async fn locations(
 /// The checks `updateProfile` makes of changed `columns` of profile `current`: the
 /// birth parts as they will be stored (changes merged over current values), the email
 /// and mobile phone free, the tier defined.
-pub(super) async fn changed_columns_valid(
+pub(crate) async fn changed_columns_valid(
     db: &impl ConnectionTrait,
     columns: &profile::ActiveModel,
     current: &profile::Model,

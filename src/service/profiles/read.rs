@@ -20,9 +20,9 @@ use sea_orm::{
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::positional;
-use super::profile::{ProfileKey, key_condition, visible};
 use crate::error::AppResult;
+use crate::service::profiles::keys::{ProfileKey, key_condition, visible};
+use crate::service::profiles::positional;
 
 /// Some columns of table `E`.
 pub struct Columns<E: EntityTrait> {

@@ -27,15 +27,17 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::checks;
-use super::draft::{Columns, Patch};
-use super::profile::{NewProfile, ProfileKey as Key, attach_statuses, attach_tags, insert_rows};
-use super::profile_write::{self, ProfileCreate};
-use super::read::{self, Planned, Selection};
-use super::write::{ChangeKind, Write, WriteError, taken};
 use crate::domain::tag::normalize_handle;
 use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
 use crate::error::AppResult;
+use crate::service::change::ChangeKind;
+use crate::service::draft::{Columns, Patch};
+use crate::service::profiles::checks;
+use crate::service::profiles::create::{NewProfile, attach_statuses, attach_tags, insert_rows};
+use crate::service::profiles::keys::ProfileKey as Key;
+use crate::service::profiles::lifecycle::{self, ProfileCreate};
+use crate::service::profiles::read::{self, Planned, Selection};
+use crate::service::write::{Write, WriteError, taken};
 
 /// What an import may do to the profiles its rows match, and to those they do not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -373,7 +375,7 @@ fn stamp<A: ActiveModelTrait>(
 }
 
 /// A new profile with what it owns, from a validated row, stamped as the row says.
-fn new_profile(new: super::profile::NewProfileChanges, id: Uuid, stamps: &Stamps) -> NewProfile {
+fn new_profile(new: crate::service::profiles::create::NewProfileChanges, id: Uuid, stamps: &Stamps) -> NewProfile {
     let now = crate::db::now();
     let mut new = new.into_new(id, now);
     new.profile.created_at = stamps.profile.created_at.unwrap_or(new.profile.created_at);
@@ -421,7 +423,7 @@ async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<()
 /// A failed write as a row's outcome; a failure that is not the row's fault stops the
 /// import.
 fn failed(err: DbErr) -> AppResult<Outcome> {
-    match taken(err, &profile_write::unique_fields(&Path::root("input"))) {
+    match taken(err, &lifecycle::unique_fields(&Path::root("input"))) {
         WriteError::User(errors) => Ok(Outcome::failed(errors)),
         WriteError::App(err) => Err(err),
     }
@@ -473,7 +475,7 @@ fn holds_key(
     problems: &mut Problems,
 ) {
     let p = &mut draft.new.profile;
-    let identity = |handle: &str, identifier: &str, is_primary: bool| super::draft::IdentityChanges {
+    let identity = |handle: &str, identifier: &str, is_primary: bool| crate::service::draft::IdentityChanges {
         handle: Patch::Set(handle.to_owned()),
         identifier: Patch::Set(identifier.trim().to_owned()),
         is_primary: Patch::Set(is_primary),
@@ -519,7 +521,7 @@ async fn create_all(
         let mut problems = std::mem::take(&mut draft.problems);
         holds_key(&mut draft, key.as_ref(), external_id, given, &mut problems);
         known.check(&draft, &mut problems);
-        let [preferred, joined] = profile_write::locations(
+        let [preferred, joined] = lifecycle::locations(
             write.conn(),
             &draft.preferred_location,
             &draft.joined_location,
@@ -564,7 +566,7 @@ async fn create_all(
 async fn create_one(write: &mut Write, new: NewProfile) -> AppResult<Outcome> {
     let mut problems = Problems::default();
     let db = write.conn();
-    profile_write::new_values_free(db, &new, &Path::root("input"), &mut problems).await?;
+    lifecycle::new_values_free(db, &new, &Path::root("input"), &mut problems).await?;
     if !problems.is_empty() {
         return Ok(Outcome::failed(problems.into_errors()));
     }
@@ -655,7 +657,7 @@ async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> App
 
     let mut columns = differing(new.profile.clone().columns(), &current.model);
     let [preferred, joined] =
-        profile_write::locations(db, &preferred_location, &joined_location, &input, &mut problems).await?;
+        lifecycle::locations(db, &preferred_location, &joined_location, &input, &mut problems).await?;
     if preferred_location.is_some() && preferred != current.model.preferred_location_id {
         columns.preferred_location_id = Set(preferred);
     }
@@ -719,7 +721,7 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
 
     // The checks `updateProfile` makes, on what changes.
     let today = crate::db::now().date_naive();
-    profile_write::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
+    lifecycle::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
     if u.statuses_changed {
         let paths: Vec<(Path, String)> =
             u.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();

@@ -9,8 +9,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::context;
-use super::read::{self, Selection};
+use crate::service::events::context;
+use crate::service::profiles::read::{self, Selection};
 
 /// Profiles read by one statement.
 pub const PAGE: u64 = 500;
@@ -70,7 +70,7 @@ impl Export {
             query = query.filter(profile::Column::Id.gt(after));
         }
         if !self.include_deleted {
-            query = query.filter(super::profile::visible());
+            query = query.filter(crate::service::profiles::keys::visible());
         }
         let rows = read::rows(db, query, &Selection::everything()).await?;
         if let Some(last) = rows.last() {

@@ -10,34 +10,23 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Utc};
 use entity::{profile_event, webhook, webhook_delivery};
 use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::draft::Patch;
-use super::events::TYPES;
-use super::write::{WriteResult, user_error};
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::error::{AppError, AppResult};
+use crate::service::change::TYPES;
+use crate::service::draft::Patch;
+use crate::service::events::subscribers::{ALL_TYPES, pending};
+use crate::service::write::{WriteResult, user_error};
 
 /// The prefix of a signing secret, as Standard Webhooks libraries expect it.
 pub const SECRET_PREFIX: &str = "whsec_";
-
-/// What `events` holds to want every type.
-pub const ALL_TYPES: &str = "*";
-
-/// A delivery's status.
-pub const PENDING: &str = "PENDING";
-pub const DELIVERED: &str = "DELIVERED";
-pub const FAILED: &str = "FAILED";
 
 /// How webhooks are delivered (flags and environment, like every setting).
 #[derive(clap::Args, Clone, Debug)]
@@ -279,80 +268,6 @@ pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<webhook:
     Ok(webhook::Entity::find_by_id(id).one(db).await?)
 }
 
-/// An active webhook, as the fan-out of a write needs it.
-pub(crate) struct Subscriber {
-    id: Uuid,
-    types: Vec<String>,
-}
-
-impl Subscriber {
-    fn wants(&self, kind: &str) -> bool {
-        self.types.iter().any(|t| t == ALL_TYPES || t == kind)
-    }
-}
-
-/// The active webhooks (read once per write that writes events).
-pub(crate) async fn active(db: &impl ConnectionTrait) -> Result<Vec<Subscriber>, DbErr> {
-    let rows: Vec<(Uuid, Value)> = webhook::Entity::find()
-        .select_only()
-        .columns([webhook::Column::Id, webhook::Column::Events])
-        .filter(webhook::Column::IsActive.eq(true))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(id, events)| Subscriber { id, types: types_of(&events) }).collect())
-}
-
-/// The event types a webhook's `events` column holds.
-pub fn types_of(events: &Value) -> Vec<String> {
-    events.as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect()
-}
-
-/// One pending delivery per event per webhook that wants its type.
-pub(crate) fn deliveries_of<'a>(
-    webhooks: &[Subscriber],
-    events: impl Iterator<Item = (&'a str, &'a str, Uuid)>,
-    now: DateTime<Utc>,
-) -> Vec<webhook_delivery::ActiveModel> {
-    let mut deliveries = Vec::new();
-    for (id, kind, profile_id) in events {
-        for webhook in webhooks.iter().filter(|w| w.wants(kind)) {
-            deliveries.push(pending(webhook.id, id.to_owned(), profile_id, now));
-        }
-    }
-    deliveries
-}
-
-fn pending(webhook_id: Uuid, event_id: String, profile_id: Uuid, now: DateTime<Utc>) -> webhook_delivery::ActiveModel {
-    webhook_delivery::ActiveModel {
-        id: NotSet,
-        webhook_id: Set(webhook_id),
-        event_id: Set(event_id),
-        profile_id: Set(profile_id),
-        status: Set(PENDING.to_owned()),
-        attempts: Set(0),
-        last_status_code: Set(None),
-        last_error: Set(None),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        delivered_at: Set(None),
-        created_at: Set(now),
-    }
-}
-
-/// Inserts deliveries, a bounded number per statement.
-pub(crate) async fn queue(
-    db: &impl ConnectionTrait,
-    deliveries: Vec<webhook_delivery::ActiveModel>,
-) -> Result<(), DbErr> {
-    let mut deliveries = deliveries.into_iter().peekable();
-    while deliveries.peek().is_some() {
-        let batch: Vec<_> = deliveries.by_ref().take(1000).collect();
-        webhook_delivery::Entity::insert_many(batch).exec_without_returning(db).await?;
-    }
-    Ok(())
-}
-
 /// Which deliveries of a webhook to list: newest first, after a cursor.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryQuery {
@@ -369,15 +284,18 @@ pub struct DeliveryPage {
 
 /// The cursor of a delivery in its webhook's log.
 pub fn delivery_cursor(id: i64) -> String {
-    super::page::numbered_cursor("delivery", id)
+    crate::service::page::numbered_cursor("delivery", id)
 }
 
 /// A page of `webhook`'s deliveries, newest first.
 pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &DeliveryQuery) -> AppResult<DeliveryPage> {
-    let size = query.first.map_or(Ok(super::page::DEFAULT_PAGE_SIZE), |first| super::page::size("first", first))?;
+    let size = query
+        .first
+        .map_or(Ok(crate::service::page::DEFAULT_PAGE_SIZE), |first| crate::service::page::size("first", first))?;
     let mut find = webhook_delivery::Entity::find().filter(webhook_delivery::Column::WebhookId.eq(webhook));
     if let Some(after) = &query.after {
-        find = find.filter(webhook_delivery::Column::Id.lt(super::page::decode_numbered_cursor("delivery", after)?));
+        find = find
+            .filter(webhook_delivery::Column::Id.lt(crate::service::page::decode_numbered_cursor("delivery", after)?));
     }
     if let Some(status) = &query.status {
         find = find.filter(webhook_delivery::Column::Status.eq(status.as_str()));
@@ -404,7 +322,7 @@ pub async fn redeliver(
     };
     let again = pending(original.webhook_id, original.event_id, original.profile_id, crate::db::now());
     let row = again.insert(db).await?;
-    super::wakeup::committed(db);
+    crate::service::events::wakeup::committed(db);
     let event = profile_event::Entity::find().filter(profile_event::Column::Id.eq(&row.event_id)).one(db).await?;
     Ok((row, event))
 }

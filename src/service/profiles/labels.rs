@@ -6,10 +6,10 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::checks;
-use super::profile::{attach_statuses, attach_tags};
-use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
+use crate::service::profiles::checks;
+use crate::service::profiles::create::{attach_statuses, attach_tags};
+use crate::service::write::{Write, WriteResult};
 
 /// Which label a call is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::draft::{AppearanceChanges, Columns, CommsChanges};
-use super::write::{Write, WriteResult};
 use crate::domain::validate::{MAX_ATTRIBUTE_BYTES, MAX_ITEMS, Path, Problems, UserErrorCode};
+use crate::service::draft::{AppearanceChanges, Columns, CommsChanges};
+use crate::service::write::{Write, WriteResult};
 
 /// Changes the given comms columns of a profile.
 pub async fn update_comms(

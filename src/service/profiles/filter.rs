@@ -7,14 +7,23 @@ use entity::{identity, profile, profile_status, profile_tag, status, tag};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, DatabaseBackend};
 
-use super::profile_order::folded;
 use crate::domain::phone::{self, Region};
 use crate::domain::tag::normalize_handle;
 use crate::domain::validate;
 use crate::domain::validate::{UserError, UserErrorCode};
 
+/// The SQL expression of a column folded to lower case for ASCII letters only.
+pub fn folded(backend: DatabaseBackend, column: &str) -> SimpleExpr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust(format!(
+            "translate(\"profile\".\"{column}\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE \"C\""
+        )),
+        _ => Expr::cust(format!("lower(\"profile\".\"{column}\")")),
+    }
+}
+
 /// The profiles a list selects: what [`condition`] makes of a filter and a search,
-/// for [`super::profile_order::page`] and [`super::profile::count`].
+/// for [`crate::service::profiles::order::page`] and [`crate::service::profiles::filter::count`].
 #[derive(Clone, Debug)]
 pub struct Filter(pub(crate) Condition);
 
@@ -293,10 +302,10 @@ pub fn condition(
     let mut c = Condition::all();
     c = match &f.profile_type {
         Some(types) => c.add(profile::Column::ProfileType.is_in(types.iter().copied())),
-        None => c.add(super::profile::visible()),
+        None => c.add(crate::service::profiles::keys::visible()),
     };
     if let Some(email) = &f.email {
-        c = c.add(super::profile::email_is(email));
+        c = c.add(crate::service::profiles::keys::email_is(email));
     }
     if let Some(raw) = &f.mobile_phone {
         let e164 = phone::normalize(raw, region)
@@ -366,6 +375,12 @@ pub fn condition(
         c = c.add(search);
     }
     Ok(Filter(c))
+}
+
+/// How many visible profiles match `filter`.
+pub async fn count(db: &sea_orm::DatabaseConnection, filter: Filter) -> crate::error::AppResult<u64> {
+    use sea_orm::{EntityTrait, PaginatorTrait, QueryFilter};
+    Ok(profile::Entity::find().filter(filter.0).count(db).await?)
 }
 
 #[cfg(test)]

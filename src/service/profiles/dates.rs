@@ -6,10 +6,10 @@ use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::draft::{Columns, DateChanges};
-use super::owned::find_and_touch;
-use super::write::{Write, WriteResult};
 use crate::domain::validate::{Path, Problems};
+use crate::service::draft::{Columns, DateChanges};
+use crate::service::profiles::owned::find_and_touch;
+use crate::service::write::{Write, WriteResult};
 
 pub async fn create(
     db: &DatabaseConnection,
