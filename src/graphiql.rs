@@ -50,7 +50,8 @@ const CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-
 
 /// The GraphiQL page.
 pub fn page() -> Response {
-    let example = serde_json::to_string(EXAMPLE).unwrap_or_default();
+    #[allow(clippy::expect_used, reason = "a string always serialises")]
+    let example = serde_json::to_string(EXAMPLE).expect("a string serialises");
     let html = format!(
         r#"<!doctype html>
 <html lang="en">

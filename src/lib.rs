@@ -10,7 +10,6 @@ pub mod cli; // the command line
 pub mod config; // settings from flags and environment
 pub mod db; // connecting, migrating, the write clock
 pub mod domain; // pure rules: phones, birthdays, names, tag handles
-pub mod error; // the one error type and its GraphQL form
 pub mod graphiql; // the GraphiQL page and its embedded assets
 pub mod graphql; // schema, resolvers, loaders
 pub mod http; // routes, GraphQL over HTTP, authentication, connections

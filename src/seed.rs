@@ -17,9 +17,9 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder};
 
 use crate::domain::phone::{self, Region};
+use crate::service::error::Error;
 use crate::service::profiles::create::{NewProfile, create_many};
 use crate::service::reference;
-use crate::service::write::{WriteError, WriteResult};
 
 /// Profiles per transaction: large enough to amortise round trips, small enough to
 /// stay under PostgreSQL's 65,535 bind parameters per statement.
@@ -161,10 +161,10 @@ async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Refere
 }
 
 /// A reference record made now or by an earlier run (TAKEN) is fine; failures are not.
-fn existing_is_fine<T>(result: WriteResult<T>) -> anyhow::Result<()> {
+fn existing_is_fine<T>(result: crate::service::error::Result<T>) -> anyhow::Result<()> {
     match result {
-        Ok(_) | Err(WriteError::User(_)) => Ok(()),
-        Err(WriteError::App(error)) => Err(anyhow::anyhow!("cannot create reference data: {error:?}")),
+        Ok(_) | Err(Error::User(_)) => Ok(()),
+        Err(error) => Err(anyhow::anyhow!("cannot create reference data: {error}")),
     }
 }
 

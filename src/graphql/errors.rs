@@ -4,13 +4,110 @@
 //! `GRAPHQL_VALIDATION_FAILED`, except that a value of the wrong type (in the document
 //! or in the variables) gets `BAD_USER_INPUT`, as does, during execution, an argument
 //! that does not parse (a malformed UUID, say); any other error without a code did
-//! not pass through `AppError`, so its text is logged and replaced. Internal errors
+//! not pass through [`service::error::Error`](crate::service::error::Error)'s conversion
+//! below, so its text is logged and replaced. Internal errors
 //! carry the request id, which is also in the log line of their detail.
 
-use async_graphql::{ServerError, Value};
+use async_graphql::{ErrorExtensions, ServerError, Value};
 
-use crate::error::ErrorCode;
+use crate::service::error::Error;
 use crate::telemetry::RequestId;
+
+/// The `extensions.code` values of GraphQL errors (SPEC §4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadUserInput,
+    NotFound,
+    Unauthenticated,
+    Forbidden,
+    /// A concurrent write got in the way (a deadlock or serialization failure); the
+    /// request changed nothing and may be sent again.
+    Conflict,
+    ServiceUnavailable,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// Marks a GraphQL error caused by a connection lost under a statement (the error's
+/// `source`, never shown): the HTTP layer retries such a read once.
+#[derive(Debug)]
+pub struct ConnectionLost;
+
+/// What resolvers fail with: a GraphQL error that already carries its code. It has no
+/// `Display`, so async-graphql's blanket `From<impl Display>` (which would send any
+/// error's text without a code) never applies: a service error reaches a client only
+/// through the coded conversion below, and `?` does it.
+#[derive(Debug)]
+pub struct ResolverError(async_graphql::Error);
+
+/// `Result` of resolvers.
+pub type Result<T, E = ResolverError> = std::result::Result<T, E>;
+
+impl From<async_graphql::Error> for ResolverError {
+    fn from(error: async_graphql::Error) -> Self {
+        ResolverError(error)
+    }
+}
+
+impl From<ResolverError> for async_graphql::Error {
+    fn from(error: ResolverError) -> Self {
+        error.0
+    }
+}
+
+impl From<Error> for ResolverError {
+    fn from(error: Error) -> Self {
+        ResolverError(graphql_error(error))
+    }
+}
+
+/// A service error as a GraphQL error with its code. Internal errors are logged once,
+/// here, inside the request's span (which carries its request id), and reach the
+/// client as an opaque message: no SQL, table or driver text. User errors reach a
+/// GraphQL error only where no payload can carry them (`mutation::respond` puts them
+/// in `userErrors`): the first one's message, as BAD_USER_INPUT.
+pub fn graphql_error(err: Error) -> async_graphql::Error {
+    {
+        let mut source: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>> = None;
+        let (message, code) = match err {
+            Error::BadInput(message) => (message, ErrorCode::BadUserInput),
+            Error::User(errors) => {
+                let message = errors.first().map_or_else(|| "invalid input".to_owned(), |e| e.message.clone());
+                (message, ErrorCode::BadUserInput)
+            }
+            Error::NotFound(message) => (message, ErrorCode::NotFound),
+            Error::Unavailable { lost } => {
+                if lost {
+                    source = Some(std::sync::Arc::new(ConnectionLost));
+                }
+                ("The database is unavailable; try again shortly.".to_owned(), ErrorCode::ServiceUnavailable)
+            }
+            Error::Conflict => {
+                ("A concurrent change got in the way; nothing was written. Try again.".to_owned(), ErrorCode::Conflict)
+            }
+            detail @ (Error::Invariant(_) | Error::Database(_)) => {
+                tracing::error!(error = ?detail, "internal error");
+                ("Internal server error.".to_owned(), ErrorCode::InternalServerError)
+            }
+        };
+        let mut error = async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()));
+        error.source = source;
+        error
+    }
+}
 
 fn code_of(error: &ServerError) -> Option<&Value> {
     error.extensions.as_ref().and_then(|ext| ext.get("code"))
@@ -65,7 +162,7 @@ fn limit_of(limits: &super::Limits, message: &str) -> Option<String> {
 /// QUERY_TOO_COMPLEX. Any other error without a path failed validation, before any
 /// field ran (parse errors and the limits of `guard` come with codes): it is
 /// GRAPHQL_VALIDATION_FAILED. An error with a path came from a field and did not pass
-/// through `AppError`: it was not foreseen, so its text is logged and replaced, as
+/// through `ServiceError`: it was not foreseen, so its text is logged and replaced, as
 /// INTERNAL_SERVER_ERROR.
 fn assign_code(error: &mut ServerError, limits: &super::Limits) {
     if code_of(error).is_some() {

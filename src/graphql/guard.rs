@@ -21,7 +21,7 @@ use async_graphql::{Context, ErrorExtensions, ServerError};
 
 use super::Limits;
 use crate::auth::{Caller, Scope};
-use crate::error::ErrorCode;
+use crate::graphql::errors::ErrorCode;
 
 /// The scope the root field `field` of `parent_type` declares: `None` for
 /// introspection, `Some(Err(..))` when it declares none (or an unknown one).

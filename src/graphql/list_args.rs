@@ -6,7 +6,7 @@ use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
 
-use crate::error::AppError;
+use crate::service::error::Error as ServiceError;
 use crate::service::profiles::{filter as profile_filter, order as profile_order};
 
 /// A time range: `from` inclusive, `to` exclusive; either may be open.
@@ -142,7 +142,7 @@ impl From<ProfileOrder> for profile_order::Sort {
 
 /// A service refusal of a list argument as BAD_USER_INPUT: "`filter.birthMonth` must
 /// be between 1 and 12".
-pub fn refused(refusal: profile_filter::Refusal) -> AppError {
+pub fn refused(refusal: profile_filter::Refusal) -> ServiceError {
     let path = refusal.field.unwrap_or_default().join(".");
-    AppError::BadUserInput(format!("`{path}` {}", refusal.message))
+    ServiceError::BadInput(format!("`{path}` {}", refusal.message))
 }

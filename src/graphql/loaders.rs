@@ -15,7 +15,7 @@ use std::marker::PhantomData;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{address, appearance, comms, identity, location, profile_date, profile_status, profile_tag, tier};
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Value};
+use sea_orm::{DatabaseConnection, EntityTrait, Value};
 use uuid::Uuid;
 
 use crate::service::events::deferred::Deferred;
@@ -77,9 +77,9 @@ where
     E::Model: Sync,
 {
     type Value = Vec<E::Model>;
-    type Error = DbErr;
+    type Error = crate::service::error::Error;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, DbErr> {
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         relations::owned::<E>(&self.db, keys).await
     }
 }
@@ -101,9 +101,9 @@ where
     <J::Target as EntityTrait>::Model: Sync,
 {
     type Value = Vec<<J::Target as EntityTrait>::Model>;
-    type Error = DbErr;
+    type Error = crate::service::error::Error;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, DbErr> {
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         relations::attached::<J>(&self.db, keys).await
     }
 }
@@ -126,9 +126,9 @@ where
     K: Send + Sync + Hash + Eq + Clone + Into<Value> + 'static,
 {
     type Value = E::Model;
-    type Error = DbErr;
+    type Error = crate::service::error::Error;
 
-    async fn load(&self, keys: &[K]) -> Result<HashMap<K, E::Model>, DbErr> {
+    async fn load(&self, keys: &[K]) -> Result<HashMap<K, E::Model>, Self::Error> {
         relations::by_key::<E, K>(&self.db, keys).await
     }
 }
@@ -147,9 +147,9 @@ pub struct HistoryLoader {
 
 impl Loader<HistoryKey> for HistoryLoader {
     type Value = FeedPage;
-    type Error = DbErr;
+    type Error = crate::service::error::Error;
 
-    async fn load(&self, keys: &[HistoryKey]) -> Result<HashMap<HistoryKey, FeedPage>, DbErr> {
+    async fn load(&self, keys: &[HistoryKey]) -> Result<HashMap<HistoryKey, FeedPage>, Self::Error> {
         let mut windows: HashMap<Window, Vec<Uuid>> = HashMap::new();
         for key in keys {
             windows.entry(key.window).or_default().push(key.profile);
@@ -172,9 +172,9 @@ pub struct ContextLoader {
 
 impl Loader<Deferred> for ContextLoader {
     type Value = serde_json::Value;
-    type Error = DbErr;
+    type Error = crate::service::error::Error;
 
-    async fn load(&self, keys: &[Deferred]) -> Result<HashMap<Deferred, serde_json::Value>, DbErr> {
+    async fn load(&self, keys: &[Deferred]) -> Result<HashMap<Deferred, serde_json::Value>, Self::Error> {
         let mut found = deferred::contexts(&self.db, keys).await?;
         Ok(keys.iter().filter_map(|key| Some((*key, found.remove(&key.seq)?))).collect())
     }

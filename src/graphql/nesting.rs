@@ -91,7 +91,7 @@ pub fn check_variables(variables: &Variables) -> Result<(), ServerError> {
         error
             .extensions
             .get_or_insert_with(Default::default)
-            .set("code", crate::error::ErrorCode::BadUserInput.as_str());
+            .set("code", crate::graphql::errors::ErrorCode::BadUserInput.as_str());
         return Err(error);
     }
     Ok(())

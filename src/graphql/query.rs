@@ -1,6 +1,7 @@
 //! The query root: the read API of SPEC §4.
 
-use async_graphql::{Context, InputObject, Object, OneofObject, Result};
+use crate::graphql::errors::Result;
+use async_graphql::{Context, InputObject, Object, OneofObject};
 use entity::{location, status, tag, tier};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -14,7 +15,7 @@ use super::types::profile::Profile;
 use super::types::webhook::Webhook;
 use super::{Clock, plan};
 use crate::domain::phone::{self, Region};
-use crate::error::AppError;
+use crate::service::error::Error as ServiceError;
 use crate::service::events::feed::Feed;
 use crate::service::events::{feed as events, webhooks as webhook};
 use crate::service::page::PageArgs;
@@ -38,12 +39,12 @@ pub enum ProfileKey {
 impl ProfileKey {
     /// The key as the services take it: the phone in E.164 (read in `region`);
     /// BAD_USER_INPUT for a phone that is none, or a control character in any text.
-    pub(crate) fn into_key(self, region: Region) -> std::result::Result<Key, AppError> {
+    pub(crate) fn into_key(self, region: Region) -> std::result::Result<Key, ServiceError> {
         let key = match self {
             ProfileKey::Email(email) => Key::Email(email),
             ProfileKey::MobilePhone(raw) => Key::MobilePhone(
                 phone::normalize(&raw, region)
-                    .map_err(|_| AppError::BadUserInput("`key.mobilePhone` is not a valid phone number".to_owned()))?,
+                    .map_err(|_| ServiceError::BadInput("`key.mobilePhone` is not a valid phone number".to_owned()))?,
             ),
             ProfileKey::ExternalId(id) => Key::ExternalId(id),
             ProfileKey::Identity(IdentityKey { handle, identifier }) => Key::Identity { handle, identifier },

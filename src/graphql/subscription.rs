@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::guard::Needs;
 use super::types::event::Event;
 use crate::auth::Scope;
-use crate::error::AppError;
+use crate::service::error::Error as ServiceError;
 use crate::service::events::feed::Feed;
 use crate::service::events::wakeup::Wakeups;
 use crate::service::events::webhooks::WebhookSettings;
@@ -47,8 +47,8 @@ impl SubscriptionRoot {
                 // Contexts deferred by their events, read for the whole page at once.
                 let page = async {
                     let mut page = events::page(&db, &feed).await?;
-                    deferred::fill(&db, &mut page.events).await.map_err(AppError::from)?;
-                    Ok::<_, AppError>(page)
+                    deferred::fill(&db, &mut page.events).await?;
+                    Ok::<_, ServiceError>(page)
                 }
                 .await;
                 match page {

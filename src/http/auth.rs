@@ -6,7 +6,7 @@ use axum::response::Response;
 
 use super::{AppState, reject};
 use crate::auth::{self, Caller};
-use crate::error::AppError;
+use crate::service::error::Error as ServiceError;
 
 /// The caller of a request, or the 401 to answer it with.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
@@ -23,7 +23,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
     match crate::service::token::caller(&state.db, secret).await {
         Ok(Some(caller)) => Ok(caller),
         Ok(None) => Err(unauthenticated()),
-        Err(AppError::ServiceUnavailable { .. }) => Err(reject(
+        Err(ServiceError::Unavailable { .. }) => Err(reject(
             StatusCode::SERVICE_UNAVAILABLE,
             "SERVICE_UNAVAILABLE",
             "the database is unavailable; try again shortly",

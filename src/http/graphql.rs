@@ -93,7 +93,9 @@ async fn execute(
         request_errors(media, response.errors)
     } else {
         // Serialised as it is, so that fields keep the order of the selection.
-        with_media(StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default(), media)
+        #[allow(clippy::expect_used, reason = "async-graphql's response is data and errors of JSON values")]
+        let body = serde_json::to_vec(&response).expect("a GraphQL response serialises");
+        with_media(StatusCode::OK, body, media)
     };
     http.extensions_mut().insert(OperationName(name));
     http
@@ -117,7 +119,7 @@ async fn run(
     let actor = caller.actor().cloned();
     let mut response = actor::acting(actor.clone(), state.schema.execute(data(request))).await;
     if let Some((query, variables)) = retry
-        && response.errors.iter().any(|e| e.source::<crate::error::ConnectionLost>().is_some())
+        && response.errors.iter().any(|e| e.source::<crate::graphql::errors::ConnectionLost>().is_some())
     {
         tracing::warn!("a read lost its database connection; running it once more");
         metrics::counter!("graphql_read_retries_total").increment(1);
@@ -138,7 +140,9 @@ fn request_errors(media: &'static str, errors: Vec<async_graphql::ServerError>) 
         errors: Vec<async_graphql::ServerError>,
     }
     let status = if media == GRAPHQL_RESPONSE { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    with_media(status, serde_json::to_vec(&Errors { errors }).unwrap_or_default(), media)
+    #[allow(clippy::expect_used, reason = "GraphQL errors are strings and JSON values")]
+    let body = serde_json::to_vec(&Errors { errors }).expect("GraphQL errors serialise");
+    with_media(status, body, media)
 }
 
 fn with_media(status: StatusCode, body: Vec<u8>, media: &'static str) -> Response {

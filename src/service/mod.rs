@@ -10,6 +10,7 @@ pub mod actor;
 pub mod bulk;
 pub mod change;
 pub mod draft;
+pub mod error;
 pub mod events;
 pub mod page;
 pub mod profiles;

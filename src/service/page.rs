@@ -3,12 +3,11 @@
 //! A cursor encodes the sort key of a row and its id, never an offset, so it stays
 //! valid while rows are inserted or deleted, and page 1,000 costs what page 1 costs.
 
+use crate::service::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-use crate::error::{AppError, AppResult};
 
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -43,19 +42,19 @@ pub struct Window {
 }
 
 /// A page size as argument `name` gives it: 0 to [`MAX_PAGE_SIZE`].
-pub fn size(name: &str, value: i32) -> AppResult<u64> {
+pub fn size(name: &str, value: i32) -> Result<u64> {
     u64::try_from(value)
         .ok()
         .filter(|size| *size <= MAX_PAGE_SIZE)
-        .ok_or_else(|| AppError::BadUserInput(format!("`{name}` must be between 0 and {MAX_PAGE_SIZE}")))
+        .ok_or_else(|| Error::BadInput(format!("`{name}` must be between 0 and {MAX_PAGE_SIZE}")))
 }
 
 impl PageArgs {
     /// Checks sizes and decodes cursors for an order named `order`.
-    pub fn window(&self, order: &str) -> AppResult<Window> {
+    pub fn window(&self, order: &str) -> Result<Window> {
         let (size, direction) = match (self.first, self.last) {
             (Some(_), Some(_)) => {
-                return Err(AppError::BadUserInput("give `first` or `last`, not both".to_owned()));
+                return Err(Error::BadInput("give `first` or `last`, not both".to_owned()));
             }
             (Some(first), None) => (size("first", first)?, Direction::Forward),
             (None, Some(last)) => (size("last", last)?, Direction::Backward),
@@ -83,15 +82,15 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        // Serialising a struct of strings and a JSON value cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
+        #[allow(clippy::expect_used, reason = "a struct of strings, numbers and a JSON value always serialises")]
+        let json = serde_json::to_vec(self).expect("a cursor serialises");
         URL_SAFE_NO_PAD.encode(json)
     }
 
     /// Decodes a cursor made for `order`; anything else is `BAD_USER_INPUT` naming the
     /// argument, including a cursor of another order.
-    fn decode(text: &str, order: &str, argument: &str) -> AppResult<Cursor> {
-        let bad = || AppError::BadUserInput(format!("`{argument}` is not a cursor of this list"));
+    fn decode(text: &str, order: &str, argument: &str) -> Result<Cursor> {
+        let bad = || Error::BadInput(format!("`{argument}` is not a cursor of this list"));
         let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| bad())?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         if cursor.order != order {
@@ -108,13 +107,13 @@ pub fn numbered_cursor(kind: &str, n: i64) -> String {
 }
 
 /// The number behind a [`numbered_cursor`] of `kind`; BAD_USER_INPUT for anything else.
-pub fn decode_numbered_cursor(kind: &str, text: &str) -> AppResult<i64> {
+pub fn decode_numbered_cursor(kind: &str, text: &str) -> Result<i64> {
     URL_SAFE_NO_PAD
         .decode(text)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.strip_prefix(kind)?.strip_prefix(':')?.parse().ok())
-        .ok_or_else(|| AppError::BadUserInput("`after` is not a cursor of this list".to_owned()))
+        .ok_or_else(|| Error::BadInput("`after` is not a cursor of this list".to_owned()))
 }
 
 #[cfg(test)]
@@ -131,10 +130,7 @@ mod tests {
         assert_eq!(args(Some(250), None).window("o").expect("max").size, 250);
         assert_eq!(args(None, Some(0)).window("o").expect("zero").direction, Direction::Backward);
         for (first, last) in [(Some(251), None), (Some(-1), None), (None, Some(251)), (Some(1), Some(1))] {
-            assert!(
-                matches!(args(first, last).window("o"), Err(AppError::BadUserInput(_))),
-                "first {first:?} last {last:?}"
-            );
+            assert!(matches!(args(first, last).window("o"), Err(Error::BadInput(_))), "first {first:?} last {last:?}");
         }
     }
 

@@ -15,27 +15,28 @@ use sea_orm::{
 };
 
 use crate::domain::validate::{Path, Problems, UserErrorCode};
-use crate::error::AppResult;
 use crate::service::draft::{Columns, LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
-use crate::service::write::{Write, WriteResult, taken, user_error};
+use crate::service::error::{Error, Result};
+use crate::service::error::{Unique, taken};
+use crate::service::write::Write;
 
 /// Every tag, by handle.
-pub async fn tags(db: &DatabaseConnection) -> AppResult<Vec<tag::Model>> {
+pub async fn tags(db: &DatabaseConnection) -> Result<Vec<tag::Model>> {
     Ok(tag::Entity::find().order_by_asc(tag::Column::Handle).all(db).await?)
 }
 
 /// Every status, by rank then handle.
-pub async fn statuses(db: &DatabaseConnection) -> AppResult<Vec<status::Model>> {
+pub async fn statuses(db: &DatabaseConnection) -> Result<Vec<status::Model>> {
     Ok(status::Entity::find().order_by_asc(status::Column::Rank).order_by_asc(status::Column::Handle).all(db).await?)
 }
 
 /// Every tier, by rank then handle.
-pub async fn tiers(db: &DatabaseConnection) -> AppResult<Vec<tier::Model>> {
+pub async fn tiers(db: &DatabaseConnection) -> Result<Vec<tier::Model>> {
     Ok(tier::Entity::find().order_by_asc(tier::Column::Rank).order_by_asc(tier::Column::Handle).all(db).await?)
 }
 
 /// Every location, by name then id.
-pub async fn locations(db: &DatabaseConnection) -> AppResult<Vec<location::Model>> {
+pub async fn locations(db: &DatabaseConnection) -> Result<Vec<location::Model>> {
     Ok(location::Entity::find().order_by_asc(location::Column::Name).order_by_asc(location::Column::Id).all(db).await?)
 }
 
@@ -60,9 +61,8 @@ pub trait Reference:
     /// What one is called in messages.
     const NOUN: &'static str;
     const ON_DELETE: OnDelete;
-    /// The column whose unique index guards it, as the database names it in errors,
-    /// and the input field that sets it.
-    const UNIQUE: (&'static str, &'static str);
+    /// The unique constraint that guards it, and the input field that sets it.
+    const UNIQUE: (Unique, &'static str);
     /// The profiles that use `row`.
     fn holders(row: &Self::Model) -> Condition;
     /// Whether `change` alters what those profiles show.
@@ -77,12 +77,12 @@ fn changes<T: PartialEq + Into<sea_orm::Value>>(change: &ActiveValue<T>, current
 
 /// Tags and statuses: labels joined to profiles through a link table.
 macro_rules! label {
-    ($entity:ident, $changes:ident, $noun:literal, $link:ident, $link_column:ident) => {
+    ($entity:ident, $changes:ident, $noun:literal, $unique:ident, $link:ident, $link_column:ident) => {
         impl Reference for $entity::Entity {
             type Changes = $changes;
             const NOUN: &'static str = $noun;
             const ON_DELETE: OnDelete = OnDelete::Detach;
-            const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
+            const UNIQUE: (Unique, &'static str) = (Unique::$unique, "handle");
             fn holders(row: &$entity::Model) -> Condition {
                 let links = Query::select()
                     .column($link::Column::ProfileId)
@@ -97,14 +97,14 @@ macro_rules! label {
         }
     };
 }
-label!(tag, TagChanges, "tag", profile_tag, TagId);
-label!(status, StatusChanges, "status", profile_status, StatusId);
+label!(tag, TagChanges, "tag", TagHandle, profile_tag, TagId);
+label!(status, StatusChanges, "status", StatusHandle, profile_status, StatusId);
 
 impl Reference for tier::Entity {
     type Changes = TierChanges;
     const NOUN: &'static str = "tier";
     const ON_DELETE: OnDelete = OnDelete::Refuse;
-    const UNIQUE: (&'static str, &'static str) = ("handle", "handle");
+    const UNIQUE: (Unique, &'static str) = (Unique::TierHandle, "handle");
     fn holders(row: &tier::Model) -> Condition {
         Condition::all().add(profile::Column::TierHandle.eq(row.handle.as_str()))
     }
@@ -117,7 +117,7 @@ impl Reference for location::Entity {
     type Changes = LocationChanges;
     const NOUN: &'static str = "location";
     const ON_DELETE: OnDelete = OnDelete::Refuse;
-    const UNIQUE: (&'static str, &'static str) = ("external_id", "externalId");
+    const UNIQUE: (Unique, &'static str) = (Unique::LocationExternalId, "externalId");
     fn holders(row: &location::Model) -> Condition {
         Condition::any()
             .add(profile::Column::PreferredLocationId.eq(row.id))
@@ -128,12 +128,12 @@ impl Reference for location::Entity {
     }
 }
 
-fn unique<E: Reference>() -> [(&'static str, Path); 1] {
+fn unique<E: Reference>() -> [(Unique, Path); 1] {
     [(E::UNIQUE.0, Path::root("input").key(E::UNIQUE.1))]
 }
 
 /// Creates a record; a value already in use is TAKEN.
-pub async fn create<E>(db: &DatabaseConnection, changes: E::Changes, problems: Problems) -> WriteResult<E::Model>
+pub async fn create<E>(db: &DatabaseConnection, changes: E::Changes, problems: Problems) -> Result<E::Model>
 where
     E: Reference,
 {
@@ -145,7 +145,7 @@ where
     Ok(row)
 }
 
-async fn find<E>(txn: &sea_orm::DatabaseTransaction, id: i32) -> WriteResult<E::Model>
+async fn find<E>(txn: &sea_orm::DatabaseTransaction, id: i32) -> Result<E::Model>
 where
     E: Reference,
 {
@@ -155,16 +155,11 @@ where
         .lock_exclusive()
         .one(txn)
         .await?
-        .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)))
+        .ok_or_else(|| Error::user(&Path::root("id"), UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)))
 }
 
 /// Changes record `id` as `changes` says.
-pub async fn update<E>(
-    db: &DatabaseConnection,
-    id: i32,
-    changes: E::Changes,
-    problems: Problems,
-) -> WriteResult<E::Model>
+pub async fn update<E>(db: &DatabaseConnection, id: i32, changes: E::Changes, problems: Problems) -> Result<E::Model>
 where
     E: Reference,
 {
@@ -192,7 +187,7 @@ where
 }
 
 /// Deletes a record, detaching it from profiles or refusing while they use it.
-pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> WriteResult<i32>
+pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> Result<i32>
 where
     E: Reference,
 {
@@ -205,7 +200,7 @@ where
             let users = profile::Entity::find().filter(E::holders(&current)).count(txn.conn()).await?;
             if users > 0 {
                 let message = format!("{users} profile(s) use this {}; change them first", E::NOUN);
-                return Err(user_error(&Path::root("id"), UserErrorCode::InUse, message));
+                return Err(Error::user(&Path::root("id"), UserErrorCode::InUse, message));
             }
         }
     }
@@ -231,13 +226,13 @@ where
 }
 
 /// For tests and fixtures: a tier, created as `createTier` would.
-pub async fn create_tier(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> WriteResult<tier::Model> {
+pub async fn create_tier(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> Result<tier::Model> {
     let row = TierChanges { handle: Patch::Set(handle.into()), name: Patch::Set(name.into()), rank: Patch::Set(rank) };
     create::<tier::Entity>(db, row, Problems::default()).await
 }
 
 /// For tests and fixtures: a status, created as `createStatus` would.
-pub async fn create_status(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> WriteResult<status::Model> {
+pub async fn create_status(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> Result<status::Model> {
     let row =
         StatusChanges { handle: Patch::Set(handle.into()), name: Patch::Set(name.into()), rank: Patch::Set(rank) };
     create::<status::Entity>(db, row, Problems::default()).await
@@ -249,7 +244,7 @@ pub async fn create_location(
     name: &str,
     external_id: Option<&str>,
     external_code: Option<&str>,
-) -> WriteResult<location::Model> {
+) -> Result<location::Model> {
     let row = LocationChanges {
         name: Patch::Set(name.into()),
         external_id: Patch::Set(external_id.map(str::to_owned)),

@@ -6,16 +6,12 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::{self, Caller, Scope};
-use crate::error::AppResult;
 use crate::service::actor::Actor;
+use crate::service::error::{Error, Result};
 
 /// Creates a token; returns it and its secret, which is not stored and cannot be shown again.
-pub async fn create(
-    db: &DatabaseConnection,
-    name: &str,
-    scopes: &[Scope],
-) -> anyhow::Result<(api_token::Model, String)> {
-    let secret = auth::new_secret()?;
+pub async fn create(db: &DatabaseConnection, name: &str, scopes: &[Scope]) -> Result<(api_token::Model, String)> {
+    let secret = auth::new_secret().map_err(|e| Error::Invariant(format!("no randomness: {e}")))?;
     let row = api_token::ActiveModel {
         name: Set(name.to_owned()),
         secret_hash: Set(auth::hash_secret(&secret)),
@@ -28,12 +24,12 @@ pub async fn create(
 }
 
 /// Every token, revoked ones too, oldest first.
-pub async fn list(db: &DatabaseConnection) -> anyhow::Result<Vec<api_token::Model>> {
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<api_token::Model>> {
     Ok(api_token::Entity::find().order_by_asc(api_token::Column::Id).all(db).await?)
 }
 
 /// Revokes token `id`; false when there is no such live token.
-pub async fn revoke(db: &DatabaseConnection, id: i32) -> anyhow::Result<bool> {
+pub async fn revoke(db: &DatabaseConnection, id: i32) -> Result<bool> {
     let result = api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, sea_orm::sea_query::Expr::val(crate::db::now()))
         .filter(api_token::Column::Id.eq(id))
@@ -44,7 +40,7 @@ pub async fn revoke(db: &DatabaseConnection, id: i32) -> anyhow::Result<bool> {
 }
 
 /// The caller a secret stands for, if it is a live token.
-pub async fn caller(db: &DatabaseConnection, secret: &str) -> AppResult<Option<Caller>> {
+pub async fn caller(db: &DatabaseConnection, secret: &str) -> Result<Option<Caller>> {
     let token = api_token::Entity::find()
         .filter(api_token::Column::SecretHash.eq(auth::hash_secret(secret)))
         .filter(api_token::Column::RevokedAt.is_null())

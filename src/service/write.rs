@@ -1,74 +1,61 @@
-//! What every write shares: its transaction, the profiles it changes, the split
-//! between user errors and failures, and the profile's version.
+//! The write seam: what every write shares — its transaction, the profiles it changes,
+//! their versions and their events.
 //!
-//! A write is a [`Write`]: [`Write::begin`] opens its transaction; [`Write::touch`]
-//! (or [`Write::touch_many`]) bumps the version of a profile it changes (and checks
-//! `expectedVersion`, and first settles the profile's deferred events: see
-//! `service::events`); creating, deleting, restoring and purging say so with
-//! [`Write::record`] (purging also keeps the profile's last context first, with
-//! [`Write::purging`]); its own statements run on [`Write::conn`]. The only way to
-//! commit is [`Write::commit`], which first writes the change events of the profiles the
-//! write changed into the outbox (`service::events`), in the same transaction: nothing
-//! that changes a profile can commit without its event, and a write that fails or
-//! changes nothing writes none.
+//! A write is a [`Write`]: [`Write::begin`] opens its transaction. A profile changes
+//! only through the seam's operations, each of which first *settles* the profile's
+//! deferred events (writes the context it still has into them: see `service::events`,
+//! "Deferred contexts"), then bumps its version in the one version statement
+//! ([`bump`]), and records the change:
+//! - [`Write::touch`] (one profile, with `expectedVersion`) and [`Write::touch_many`]
+//!   (every visible profile a condition selects) before changing what it holds;
+//! - [`Write::delete`], [`Write::restore`] and [`Write::purge`];
+//! - [`Write::created`] for profiles the write inserted;
+//! - [`Write::savepoint`], whose [`Savepoint::touch`] and [`Savepoint::created`] are
+//!   recorded only when it is released (an import fails one row alone this way).
+//!
+//! [`Write::settle`] settles without a change of version, for a change that the
+//! contexts show but the profiles do not hold (renaming a tag they hold). The
+//! write's other statements — on what a profile owns, and the checks — run on
+//! [`Write::conn`]. The only way to commit is [`Write::commit`], which first writes
+//! the change events of the profiles the write changed into the outbox, in the same
+//! transaction: nothing that changes a profile can commit without its event, and a
+//! write that fails or changes nothing writes none.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use entity::enums::ProfileType;
 use entity::profile;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
-use crate::domain::validate::{Path, UserError, UserErrorCode};
-use crate::error::AppError;
+use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
+use crate::service::error::{Error, Result};
+use crate::service::events::{context, deferred, outbox, wakeup};
+use crate::service::profiles::keys::visible;
 
-/// Why a write did not happen: the caller's input (reported as `userErrors`), or a
-/// failure (reported as a GraphQL error).
-#[derive(Debug)]
-pub enum WriteError {
-    User(Vec<UserError>),
-    App(AppError),
+/// The one statement that bumps versions: `version` + 1 and `updatedAt` now, for the
+/// profiles `filter` selects. Every change of a profile's version is this statement,
+/// with the conditions and columns of its operation added.
+fn bump(filter: impl IntoCondition) -> UpdateMany<profile::Entity> {
+    profile::Entity::update_many()
+        .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
+        .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+        .filter(filter.into_condition())
 }
 
-pub type WriteResult<T> = Result<T, WriteError>;
-
-impl From<DbErr> for WriteError {
-    fn from(err: DbErr) -> Self {
-        WriteError::App(err.into())
-    }
-}
-
-impl From<AppError> for WriteError {
-    fn from(err: AppError) -> Self {
-        WriteError::App(err)
-    }
-}
-
-impl From<Vec<UserError>> for WriteError {
-    fn from(errors: Vec<UserError>) -> Self {
-        WriteError::User(errors)
-    }
-}
-
-/// One user error as a `WriteError`.
-pub fn user_error(path: &Path, code: UserErrorCode, message: impl Into<String>) -> WriteError {
-    let mut problems = crate::domain::validate::Problems::default();
-    problems.add(path, code, message);
-    WriteError::User(problems.into_errors())
-}
-
-/// A write in progress: its transaction, the profiles it has changed so far, and the
-/// last context of those it purges.
+/// A write in progress: its transaction, the profiles it has changed so far, the ones
+/// whose deferred events it has settled, and the last context of those it purges.
 pub struct Write {
     /// The connection the write began on, to wake waiters after the commit.
     db: DatabaseConnection,
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
+    settled: BTreeSet<Uuid>,
     purged: BTreeMap<Uuid, serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -76,17 +63,18 @@ impl Write {
     /// Starts a write. On SQLite it is `BEGIN IMMEDIATE`: a transaction that reads
     /// before it writes would otherwise fail, rather than wait, when another writer
     /// holds the lock. PostgreSQL ignores the option.
-    pub async fn begin(db: &DatabaseConnection) -> Result<Write, DbErr> {
+    pub async fn begin(db: &DatabaseConnection) -> Result<Write> {
         let txn = db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write { db: db.clone(), txn, changes: BTreeMap::new(), purged: BTreeMap::new() })
+        Ok(Write { db: db.clone(), txn, changes: BTreeMap::new(), settled: BTreeSet::new(), purged: BTreeMap::new() })
     }
 
-    /// The transaction, for the write's own statements.
+    /// The transaction, for the write's checks and its statements on what profiles
+    /// own. A profile's own row changes through the operations of the seam.
     pub fn conn(&self) -> &DatabaseTransaction {
         &self.txn
     }
@@ -94,116 +82,208 @@ impl Write {
     /// Records what happened to a profile. A profile changed several ways in one
     /// write keeps the weightiest (created, deleted, restored or purged over updated)
     /// and the last version.
-    pub fn record(&mut self, profile_id: Uuid, kind: ChangeKind, version: i32) {
+    fn record(&mut self, profile_id: Uuid, kind: ChangeKind, version: i32) {
         let change = self.changes.entry(profile_id).or_insert(Change { profile_id, kind, version });
         change.kind = change.kind.max(kind);
         change.version = version;
     }
 
-    /// Records a change to profile `id`: `version` + 1 and `updatedAt` now, in one
-    /// statement, so that the version check cannot race. Fails with NOT_FOUND at
-    /// `path` when there is no such (visible) profile, and with VERSION_CONFLICT when
-    /// `expected_version` is given and is not the stored version.
-    pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> WriteResult<profile::Model> {
-        self.settle(profile::Column::Id.eq(id)).await?;
-        if let Some(profile) = Write::bump(&self.txn, id, expected_version).await? {
+    /// Records profiles this write inserted (on [`Write::conn`]), at their versions.
+    pub fn created(&mut self, profiles: impl IntoIterator<Item = (Uuid, i32)>) {
+        for (id, version) in profiles {
+            // A new profile has no deferred event to settle.
+            self.settled.insert(id);
+            self.record(id, ChangeKind::Created, version);
+        }
+    }
+
+    /// Settles the deferred events of the profiles with `ids` that this write has not
+    /// settled yet: once each, before its first change.
+    pub async fn settle_profiles(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<()> {
+        let pending: Vec<Uuid> = ids.into_iter().filter(|id| !self.settled.contains(id)).collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        deferred::settle(&self.txn, profile::Column::Id.is_in(pending.iter().copied())).await?;
+        self.settled.extend(pending);
+        Ok(())
+    }
+
+    /// Settles the deferred events of the profiles `profiles` selects, before a change
+    /// that their contexts show but that changes no profile: renaming a tag they hold.
+    pub async fn settle(&self, profiles: impl IntoCondition) -> Result<()> {
+        deferred::settle(&self.txn, profiles).await
+    }
+
+    /// Changes profile `id`: `version` + 1 and `updatedAt` now, in one statement, so
+    /// that the version check cannot race. Fails with NOT_FOUND at `path` when there is
+    /// no such (visible) profile, and with VERSION_CONFLICT when `expected_version` is
+    /// given and is not the stored version.
+    pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> Result<profile::Model> {
+        self.settle_profiles([id]).await?;
+        let mut update = bump(visible()).filter(profile::Column::Id.eq(id));
+        if let Some(version) = expected_version {
+            update = update.filter(profile::Column::Version.eq(version));
+        }
+        if let Some(profile) = update.exec_with_returning(&self.txn).await?.into_iter().next() {
             self.record(profile.id, ChangeKind::Updated, profile.version);
             return Ok(profile);
         }
-        let exists = profile::Entity::find_by_id(id)
-            .filter(crate::service::profiles::keys::visible())
-            .one(&self.txn)
-            .await?
-            .is_some();
+        let exists = profile::Entity::find_by_id(id).filter(visible()).one(&self.txn).await?.is_some();
         Err(match (exists, expected_version) {
-            (true, Some(version)) => user_error(
+            (true, Some(version)) => Error::user(
                 &Path::root("expectedVersion"),
                 UserErrorCode::VersionConflict,
                 format!("the profile changed since version {version}; read it again"),
             ),
-            _ => user_error(path, UserErrorCode::NotFound, "no such profile"),
+            _ => Error::user(path, UserErrorCode::NotFound, "no such profile"),
         })
     }
 
-    /// `version` + 1 and `updatedAt` now for visible profile `id` (at `expected_version`
-    /// when given), on `db` — the write's transaction or a savepoint in it — in one
-    /// statement; none when there is no such profile. [`Write::touch`] settles the
-    /// profile's deferred events first and records it; any other caller must settle
-    /// them first too (an import does, for a whole wave at once), and records it once
-    /// its savepoint is released.
-    pub async fn bump(
-        db: &impl ConnectionTrait,
-        id: Uuid,
-        expected_version: Option<i32>,
-    ) -> Result<Option<profile::Model>, DbErr> {
-        let mut update = profile::Entity::update_many()
-            .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
-            .filter(profile::Column::Id.eq(id))
-            .filter(profile::Column::ProfileType.ne(ProfileType::Deleted));
-        if let Some(version) = expected_version {
-            update = update.filter(profile::Column::Version.eq(version));
-        }
-        Ok(update.exec_with_returning(db).await?.into_iter().next())
-    }
-
-    /// Bumps the version of every visible profile `filter` selects (e.g. those holding
-    /// a tag about to be deleted), and records each.
-    pub async fn touch_many(&mut self, filter: sea_orm::Condition) -> Result<(), DbErr> {
+    /// Changes every visible profile `filter` selects (e.g. those holding a tag about
+    /// to be deleted): `version` + 1 each, in one statement.
+    pub async fn touch_many(&mut self, filter: Condition) -> Result<()> {
         self.settle(filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
-        let mut update = profile::Entity::update_many()
-            .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
-            .filter(filter)
-            .filter(crate::service::profiles::keys::visible())
-            .into_query();
+        let mut update = bump(visible()).filter(filter).into_query();
         update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));
         let statement = self.txn.get_database_backend().build(&update);
         for row in self.txn.query_all_raw(statement).await? {
-            self.record(row.try_get("", "id")?, ChangeKind::Updated, row.try_get("", "version")?);
+            let id: Uuid = row.try_get("", "id")?;
+            self.settled.insert(id);
+            self.record(id, ChangeKind::Updated, row.try_get("", "version")?);
         }
         Ok(())
     }
 
-    /// Keeps the context of profile `id`, which this write is about to purge: its
-    /// `profile.purged` event carries it. A purge recorded without it fails to commit.
-    pub async fn purging(&mut self, id: Uuid) -> Result<(), DbErr> {
-        self.settle(profile::Column::Id.eq(id)).await?;
+    /// Soft-deletes visible profile `id`: it becomes `DELETED`, keeping the type it
+    /// had for [`Write::restore`]. NOT_FOUND at `path` when there is no such profile.
+    pub async fn delete(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
+        self.settle_profiles([id]).await?;
+        // `type_before_delete` takes the type the row had before this statement.
+        let deleted = bump(visible())
+            .col_expr(profile::Column::TypeBeforeDelete, Expr::col(profile::Column::ProfileType))
+            .col_expr(profile::Column::ProfileType, Expr::val(ProfileType::Deleted))
+            .filter(profile::Column::Id.eq(id))
+            .exec_with_returning(&self.txn)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::user(path, UserErrorCode::NotFound, "no such profile"))?;
+        self.record(id, ChangeKind::Deleted, deleted.version);
+        Ok(deleted)
+    }
+
+    /// Brings deleted profile `id` back with the type it had, in one conditional
+    /// statement: of concurrent restores of one profile exactly one finds it deleted;
+    /// the others get NOT_FOUND at `path`.
+    pub async fn restore(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
+        self.settle_profiles([id]).await?;
+        let previous_type =
+            Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
+        let restored = bump(profile::Column::ProfileType.eq(ProfileType::Deleted))
+            .col_expr(profile::Column::ProfileType, previous_type.into())
+            .col_expr(profile::Column::TypeBeforeDelete, Expr::val(Option::<ProfileType>::None))
+            .filter(profile::Column::Id.eq(id))
+            .exec_with_returning(&self.txn)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::user(path, UserErrorCode::NotFound, "no deleted profile has this id"))?;
+        self.record(id, ChangeKind::Restored, restored.version);
+        Ok(restored)
+    }
+
+    /// Removes profile `id` and everything it owns (the foreign keys cascade), deleted
+    /// or not. Its `profile.purged` event carries the context it had, read first.
+    /// NOT_FOUND at `path` when there is no such profile.
+    pub async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
+        self.settle_profiles([id]).await?;
         let today = crate::db::now().date_naive();
-        self.purged.extend(crate::service::events::context::load(&self.txn, &[id], today).await?);
+        let last = context::load(&self.txn, &[id], today).await?;
+        let purged =
+            profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
+        let Some(profile) = purged.into_iter().next() else {
+            return Err(Error::user(path, UserErrorCode::NotFound, "no such profile"));
+        };
+        self.purged.extend(last);
+        self.record(id, ChangeKind::Purged, profile.version);
         Ok(())
     }
 
-    /// Writes their context into the deferred events of the profiles `profiles` selects,
-    /// before a change that their contexts show but that does not [`Write::touch`] them
-    /// (`service::events`, "Deferred contexts"): restoring one, renaming a tag they hold.
-    pub async fn settle(&self, profiles: impl sea_orm::sea_query::IntoCondition) -> Result<(), DbErr> {
-        crate::service::events::deferred::settle(&self.txn, profiles).await
+    /// Opens a savepoint in the write: what is done in it counts only once it is
+    /// [released](Savepoint::release).
+    pub async fn savepoint(&mut self) -> Result<Savepoint<'_>> {
+        let txn = self.txn.begin().await?;
+        Ok(Savepoint { write: self, txn, changes: Vec::new(), settled: Vec::new() })
     }
 
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
-    pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
-        let Write { db, txn, changes, purged } = self;
+    pub async fn commit(self) -> Result<Vec<Change>> {
+        let Write { db, txn, changes, purged, .. } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = crate::service::events::outbox::write(&txn, &changes, purged).await?;
+        let written = outbox::write(&txn, &changes, purged).await?;
         txn.commit().await?;
         if written > 0 {
-            crate::service::events::wakeup::committed(&db);
+            wakeup::committed(&db);
         }
         Ok(changes)
     }
 }
 
-/// A unique violation as TAKEN at the path of the first `(needle, path)` whose needle
-/// the database's message names (an index or column name); anything else unchanged.
-/// Catches the races that checks made before writing cannot.
-pub fn taken(err: DbErr, fields: &[(&str, Path)]) -> WriteError {
-    if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err()
-        && let Some((_, path)) = fields.iter().find(|(needle, _)| message.contains(needle))
-    {
-        return user_error(path, UserErrorCode::Taken, "is already in use");
+/// A savepoint in a [`Write`]: its changes are recorded in the write when it is
+/// released, and forgotten (with its statements) when it is rolled back.
+pub struct Savepoint<'w> {
+    write: &'w mut Write,
+    txn: DatabaseTransaction,
+    changes: Vec<(Uuid, ChangeKind, i32)>,
+    settled: Vec<Uuid>,
+}
+
+impl Savepoint<'_> {
+    /// The savepoint, for its statements on what profiles own.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
     }
-    err.into()
+
+    /// Changes visible profile `id` as [`Write::touch`] does, without a version check;
+    /// none when there is no such profile (deleted or purged since it was read).
+    pub async fn touch(&mut self, id: Uuid) -> Result<Option<profile::Model>> {
+        if !self.write.settled.contains(&id) && !self.settled.contains(&id) {
+            deferred::settle(&self.txn, profile::Column::Id.eq(id)).await?;
+            self.settled.push(id);
+        }
+        let bumped = bump(visible()).filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
+        let profile = bumped.into_iter().next();
+        if let Some(profile) = &profile {
+            self.changes.push((id, ChangeKind::Updated, profile.version));
+        }
+        Ok(profile)
+    }
+
+    /// Records profiles inserted in the savepoint, at their versions.
+    pub fn created(&mut self, profiles: impl IntoIterator<Item = (Uuid, i32)>) {
+        self.changes.extend(profiles.into_iter().map(|(id, version)| (id, ChangeKind::Created, version)));
+    }
+
+    /// Keeps what the savepoint did, and records its changes in the write.
+    pub async fn release(self) -> Result<()> {
+        let Savepoint { write, txn, changes, settled } = self;
+        txn.commit().await?;
+        write.settled.extend(settled);
+        for (id, kind, version) in changes {
+            if kind == ChangeKind::Created {
+                write.settled.insert(id);
+            }
+            write.record(id, kind, version);
+        }
+        Ok(())
+    }
+
+    /// Undoes what the savepoint did; the write goes on without it.
+    pub async fn rollback(self) -> Result<()> {
+        self.txn.rollback().await?;
+        Ok(())
+    }
 }

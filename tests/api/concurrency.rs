@@ -63,8 +63,7 @@ async fn two_creates_with_the_same_email_make_one_profile_and_one_taken() {
 async fn unique_index_violations_map_to_taken_at_the_right_field() {
     use entity::identity;
     use profiles_gateway::domain::validate::{Path, UserErrorCode};
-    use profiles_gateway::service::write::WriteError;
-    use profiles_gateway::service::write::taken;
+    use profiles_gateway::service::error::{Error, Unique, taken};
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 
     let app = TestApp::spawn().await;
@@ -75,9 +74,9 @@ async fn unique_index_violations_map_to_taken_at_the_right_field() {
     )
     .await;
     let fields = [
-        ("email", Path::root("input").key("email")),
-        ("mobile_phone", Path::root("input").key("mobilePhone")),
-        ("identifier", Path::root("input").key("identities")),
+        (Unique::ProfileEmail, Path::root("input").key("email")),
+        (Unique::ProfileMobilePhone, Path::root("input").key("mobilePhone")),
+        (Unique::Identity, Path::root("input").key("identities")),
     ];
     let mut fixture = crate::fixtures::bare_profile(0);
     fixture.profile.email = Some("A@EXAMPLE.COM".to_owned());
@@ -101,7 +100,7 @@ async fn unique_index_violations_map_to_taken_at_the_right_field() {
     .expect_err("the pair is unique");
     for (error, field) in [(email, "email"), (phone, "mobilePhone"), (pair, "identities")] {
         match taken(error, &fields) {
-            WriteError::User(errors) => {
+            Error::User(errors) => {
                 assert_eq!(errors.len(), 1);
                 assert_eq!(errors[0].field, Some(vec!["input".to_owned(), field.to_owned()]));
                 assert_eq!(errors[0].code, UserErrorCode::Taken);

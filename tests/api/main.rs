@@ -3,6 +3,8 @@
 
 // The whole expected profile is one `json!` literal.
 #![recursion_limit = "256"]
+// Tests and their helpers `expect` what they set up.
+#![allow(clippy::expect_used)]
 
 mod finding;
 mod fixtures;

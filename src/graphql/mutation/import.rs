@@ -13,8 +13,9 @@
 
 use std::sync::LazyLock;
 
+use crate::graphql::errors::Result;
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
-use async_graphql::{Context, Enum, InputType, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputType, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
@@ -24,13 +25,13 @@ use super::profile::ProfileCreateInput;
 use super::{UserError, db};
 use crate::domain::phone::Region;
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
-use crate::error::{AppError, AppResult};
 use crate::graphql::guard::Scoped;
 use crate::graphql::query::ProfileKey;
 use crate::graphql::types::profile::Profile;
 use crate::service::bulk::import as service;
 use crate::service::bulk::import::{Given, ImportRow, Mode, Outcome, Stamp, Stamps, Status, TagGiven};
 use crate::service::draft::Patch;
+use crate::service::error::Error as ServiceError;
 use crate::service::profiles::keys::ProfileKey as Key;
 
 /// Rows `importProfiles` takes at once.
@@ -469,7 +470,7 @@ pub async fn write(
     db: &DatabaseConnection,
     rows: Vec<std::result::Result<ImportRow, Vec<validate::UserError>>>,
     mode: Mode,
-) -> AppResult<Vec<Outcome>> {
+) -> crate::service::error::Result<Vec<Outcome>> {
     // Boxed: an import is a deep future, and a resolver's frame holds its callee's
     // state inline (over 100 KB of stack in a debug build).
     let mut outcomes = Box::pin(service::import(db, rows, mode)).await?;
@@ -487,7 +488,7 @@ pub async fn import(
     keys: &[ImportKey],
     region: Region,
     today: NaiveDate,
-) -> AppResult<Vec<Outcome>> {
+) -> crate::service::error::Result<Vec<Outcome>> {
     write(db, prepare(rows, keys, region, today), mode).await
 }
 
@@ -521,7 +522,7 @@ impl ImportMutation {
         match_on: Option<Vec<ImportKey>>,
     ) -> Result<ImportProfilesPayload> {
         if rows.len() > MAX_ROWS {
-            return Err(AppError::BadUserInput(format!("`rows` holds at most {MAX_ROWS} rows")).into());
+            return Err(ServiceError::BadInput(format!("`rows` holds at most {MAX_ROWS} rows")).into());
         }
         let keys = match_on.unwrap_or_else(|| DEFAULT_KEYS.to_vec());
         let rows: Vec<_> = rows.into_iter().map(Ok).collect();
@@ -604,7 +605,7 @@ impl ImportMutation {
             })
         };
         let outcome =
-            outcome.ok_or_else(|| AppError::Internal(anyhow::anyhow!("an import of one row gave no outcome")))?;
+            outcome.ok_or_else(|| ServiceError::Invariant("an import of one row gave no outcome".to_owned()))?;
         Ok(UpsertProfilePayload {
             status: outcome.status.into(),
             profile: outcome.profile.map(Profile::from),

@@ -7,8 +7,8 @@
 use async_graphql::{ID, MaybeUndefined};
 
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
-use crate::error::AppError;
 use crate::service::draft::Patch;
+use crate::service::error::Error as ServiceError;
 
 /// A nullable column set from a value that needs no checking.
 pub fn plain<T: Clone>(value: &MaybeUndefined<T>) -> Patch<Option<T>> {
@@ -69,8 +69,8 @@ pub fn given<T>(value: Option<T>) -> MaybeUndefined<T> {
 }
 
 /// The integer behind an `ID` argument; anything else is BAD_USER_INPUT.
-pub fn int_id<T: std::str::FromStr>(id: &ID, argument: &str) -> Result<T, AppError> {
-    id.parse().map_err(|_| AppError::BadUserInput(format!("`{argument}` is not an id of this API")))
+pub fn int_id<T: std::str::FromStr>(id: &ID, argument: &str) -> Result<T, ServiceError> {
+    id.parse().map_err(|_| ServiceError::BadInput(format!("`{argument}` is not an id of this API")))
 }
 
 /// The integer behind an `ID` inside an input: anything else is INVALID at `path`.

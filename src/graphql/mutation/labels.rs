@@ -1,7 +1,8 @@
 //! Tags and statuses on a profile.
 
+use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, Object};
 use uuid::Uuid;
 
 use super::profile::handles;

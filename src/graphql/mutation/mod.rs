@@ -15,10 +15,11 @@ mod reference;
 mod user_error;
 mod webhook;
 
-use async_graphql::{Context, MergedObject, Result};
+use crate::graphql::errors::Result;
+use async_graphql::{Context, MergedObject};
 use sea_orm::DatabaseConnection;
 
-use crate::service::write::{WriteError, WriteResult};
+use crate::service::error::Error;
 pub use user_error::{UserError, UserErrorCode};
 
 /// Writes: profiles, what they own, and reference data.
@@ -35,7 +36,7 @@ pub struct MutationRoot(
 );
 
 fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
+    Ok(ctx.data::<DatabaseConnection>()?)
 }
 
 /// A mutation payload: the changed records, or the problems with the input.
@@ -45,11 +46,11 @@ pub trait Payload: Sized {
 
 /// The payload of a service result: `ok` builds it from a success; user errors go in
 /// `userErrors`; failures become GraphQL errors.
-pub fn respond<T, P: Payload>(result: WriteResult<T>, ok: impl FnOnce(T) -> P) -> Result<P> {
+pub fn respond<T, P: Payload>(result: crate::service::error::Result<T>, ok: impl FnOnce(T) -> P) -> Result<P> {
     match result {
         Ok(value) => Ok(ok(value)),
-        Err(WriteError::User(errors)) => Ok(P::failed(errors.into_iter().map(UserError::from).collect())),
-        Err(WriteError::App(error)) => Err(error.into()),
+        Err(Error::User(errors)) => Ok(P::failed(errors.into_iter().map(UserError::from).collect())),
+        Err(error) => Err(error.into()),
     }
 }
 

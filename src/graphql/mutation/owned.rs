@@ -1,8 +1,9 @@
 //! Addresses, important dates and identities: their inputs (also nested in
 //! `createProfile`) and their own create/update/delete mutations.
 
+use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::enums::RecurringSchedule;
 use entity::scalars::{Date, StringList};
 use entity::{address, identity, profile_date};

@@ -1,7 +1,8 @@
 //! Communication preferences, appearance and custom attributes.
 
+use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
-use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::VerificationState;
 use entity::{appearance, comms};

@@ -1,7 +1,8 @@
 //! Profile mutations: create (with everything it owns), update, delete, restore, purge.
 
+use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Gender, ProfileType};
 use uuid::Uuid;

@@ -3,8 +3,9 @@
 //! Deleting one that profiles use: tags and statuses are detached from them (those
 //! profiles count as changed); tiers and locations are refused with IN_USE.
 
+use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, MergedObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, MergedObject, Object};
 use entity::{location, status, tag, tier};
 
 use super::input::{given, int_id, required, required_text, text};

@@ -1,7 +1,8 @@
 //! Webhooks (SPEC §7): create, change, rotate the secret of and delete them, and
 //! queue a delivery again. Scope `admin`.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use crate::graphql::errors::Result;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use uuid::Uuid;
 
 use super::input::{int_id, plain, required};
@@ -74,7 +75,7 @@ payload!(RedeliverWebhookDeliveryPayload, "The result of `redeliverWebhookDelive
     delivery: WebhookDelivery => "The new delivery, PENDING.");
 
 fn settings<'a>(ctx: &Context<'a>) -> Result<&'a WebhookSettings> {
-    ctx.data::<WebhookSettings>()
+    Ok(ctx.data::<WebhookSettings>()?)
 }
 
 #[derive(Default)]

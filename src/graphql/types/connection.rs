@@ -1,6 +1,7 @@
 //! `ProfileConnection`: a Relay connection over profiles.
 
-use async_graphql::{Context, Object, Result, SimpleObject};
+use crate::graphql::errors::Result;
+use async_graphql::{Context, Object, SimpleObject};
 use sea_orm::DatabaseConnection;
 
 use crate::service::profiles::filter::Filter;

@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use crate::graphql::errors::Result;
+use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::page_info::PageInfo;
-use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::service::events::deferred::Deferred;
 use crate::service::events::feed as events;
@@ -75,7 +75,7 @@ impl Event {
         let (Some(deferred), Some(loaders)) = (Deferred::of(&self.0), ctx.data_opt::<Loaders>()) else {
             return Ok(Cow::Borrowed(&self.0.data));
         };
-        let context = loaders.contexts.load_one(deferred).await.map_err(AppError::from)?;
+        let context = loaders.contexts.load_one(deferred).await?;
         Ok(Cow::Owned(context.unwrap_or_default()))
     }
 }

@@ -6,20 +6,21 @@
 
 use std::borrow::Cow;
 
+use crate::graphql::errors::Result;
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::{Gender, ProfileType};
 use entity::scalars::Date;
 use entity::{address, appearance, comms, identity, location, profile, profile_date, status, tag, tier};
-use sea_orm::DbErr;
+
 use uuid::Uuid;
 
 use crate::domain::{birthday, person, phone};
-use crate::error::AppError;
 use crate::graphql::Clock;
 use crate::graphql::loaders::{HistoryKey, Loaders};
 use crate::graphql::types::event::EventConnection;
+use crate::service::error::Error as ServiceError;
 use crate::service::events::feed::Feed;
 use crate::service::profiles::read::{Planned, Relations};
 
@@ -54,7 +55,7 @@ async fn load<'a, L, K>(
     key: Option<K>,
 ) -> Result<Option<Cow<'a, L::Value>>>
 where
-    L: Loader<K, Error = DbErr>,
+    L: Loader<K, Error = ServiceError>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
     if let Some(value) = prefetched {
@@ -63,7 +64,7 @@ where
     // Boxed: the loader's future is large, and every field of `Profile` shares one
     // resolver future as large as its largest; a planned read never gets here.
     match key {
-        Some(key) => Ok(Box::pin(loader.load_one(key)).await.map_err(AppError::from)?.map(Cow::Owned)),
+        Some(key) => Ok(Box::pin(loader.load_one(key)).await?.map(Cow::Owned)),
         None => Ok(None),
     }
 }
@@ -75,12 +76,12 @@ async fn load_list<'a, L, T>(
     id: Uuid,
 ) -> Result<Cow<'a, Vec<T>>>
 where
-    L: Loader<Uuid, Value = Vec<T>, Error = DbErr>,
+    L: Loader<Uuid, Value = Vec<T>, Error = ServiceError>,
     T: Clone + Send + Sync + 'static,
 {
     match prefetched {
         Some(rows) => Ok(Cow::Borrowed(rows)),
-        None => Ok(Cow::Owned(Box::pin(loader.load_one(id)).await.map_err(AppError::from)?.unwrap_or_default())),
+        None => Ok(Cow::Owned(Box::pin(loader.load_one(id)).await?.unwrap_or_default())),
     }
 }
 
@@ -92,7 +93,7 @@ async fn load_single<'a, L, T>(
     id: Uuid,
 ) -> Result<Option<Cow<'a, T>>>
 where
-    L: Loader<Uuid, Value = Vec<T>, Error = DbErr>,
+    L: Loader<Uuid, Value = Vec<T>, Error = ServiceError>,
     T: Clone + Send + Sync + 'static,
 {
     match prefetched {
@@ -102,7 +103,7 @@ where
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
-    ctx.data::<Loaders>()
+    Ok(ctx.data::<Loaders>()?)
 }
 
 impl Profile {
@@ -393,7 +394,7 @@ impl Profile {
         let feed = Feed { after, first, ..Feed::default() };
         let window = feed.window()?;
         let key = HistoryKey { profile: self.model.id, window };
-        let page = Box::pin(loaders(ctx)?.histories.load_one(key)).await.map_err(AppError::from)?;
+        let page = Box::pin(loaders(ctx)?.histories.load_one(key)).await?;
         Ok(EventConnection::new(page.unwrap_or_default(), feed.after.is_some()))
     }
 

@@ -1,7 +1,8 @@
 //! Webhooks (SPEC §7) as GraphQL types: `Webhook`, its delivery log
 //! (`WebhookDelivery` in a connection), and the delivery status.
 
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use crate::graphql::errors::Result;
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{webhook, webhook_delivery};
 use sea_orm::DatabaseConnection;

@@ -5,10 +5,11 @@
 
 use chrono::NaiveDate;
 use entity::profile;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::service::error::Result;
 use crate::service::events::context;
 use crate::service::profiles::read::{self, Selection};
 
@@ -60,11 +61,7 @@ impl Export {
 
     /// The next page of profiles in id order, each in the import format as of `today`
     /// (UTC); empty when every profile was read.
-    pub async fn next(
-        &mut self,
-        db: &impl ConnectionTrait,
-        today: NaiveDate,
-    ) -> Result<Vec<Map<String, Value>>, DbErr> {
+    pub async fn next(&mut self, db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Map<String, Value>>> {
         let mut query = profile::Entity::find().order_by_asc(profile::Column::Id).limit(self.page);
         if let Some(after) = self.after {
             query = query.filter(profile::Column::Id.gt(after));

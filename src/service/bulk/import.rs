@@ -22,22 +22,22 @@ use entity::{
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IdenStatic, Iterable, ModelTrait, QueryFilter,
 };
 use uuid::Uuid;
 
 use crate::domain::tag::normalize_handle;
 use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
-use crate::error::AppResult;
-use crate::service::change::ChangeKind;
 use crate::service::draft::{Columns, Patch};
+use crate::service::error::taken;
+use crate::service::error::{Error, Result};
 use crate::service::profiles::checks;
 use crate::service::profiles::create::{NewProfile, attach_statuses, attach_tags, insert_rows};
 use crate::service::profiles::keys::ProfileKey as Key;
 use crate::service::profiles::lifecycle::{self, ProfileCreate};
 use crate::service::profiles::read::{self, Planned, Selection};
-use crate::service::write::{Write, WriteError, taken};
+use crate::service::write::Write;
 
 /// What an import may do to the profiles its rows match, and to those they do not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -201,7 +201,7 @@ pub async fn import(
     db: &DatabaseConnection,
     rows: Vec<Result<ImportRow, Vec<UserError>>>,
     mode: Mode,
-) -> AppResult<Vec<Outcome>> {
+) -> Result<Vec<Outcome>> {
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
     let mut wave: Vec<(usize, ImportRow)> = Vec::new();
     let mut claimed: HashSet<String> = HashSet::new();
@@ -251,7 +251,7 @@ async fn run_wave(
     wave: Vec<(usize, ImportRow)>,
     mode: Mode,
     outcomes: &mut [Option<Outcome>],
-) -> AppResult<()> {
+) -> Result<()> {
     if wave.is_empty() {
         return Ok(());
     }
@@ -295,7 +295,7 @@ async fn run_wave(
     // than one profile at a time as each update's version bump would.
     if !changing.is_empty() {
         let ids = changing.iter().map(|(_, update)| update.current.model.id);
-        write.settle(profile::Column::Id.is_in(ids)).await?;
+        write.settle_profiles(ids).await?;
     }
     for (index, update) in changing {
         outcomes[index] = Some(update_one(&mut write, update).await?);
@@ -306,7 +306,7 @@ async fn run_wave(
 
 /// The profiles (deleted ones too) any of `keys` names, with everything they own, in
 /// one statement.
-async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>, DbErr> {
+async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -396,7 +396,7 @@ fn new_profile(new: crate::service::profiles::create::NewProfileChanges, id: Uui
 
 /// Creates the tags rows give as objects that do not exist yet, with their names and
 /// stamps (those given as handles are made when attached, named as given).
-async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<(), DbErr> {
+async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<()> {
     if tags.is_empty() {
         return Ok(());
     }
@@ -422,10 +422,16 @@ async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<()
 
 /// A failed write as a row's outcome; a failure that is not the row's fault stops the
 /// import.
-fn failed(err: DbErr) -> AppResult<Outcome> {
-    match taken(err, &lifecycle::unique_fields(&Path::root("input"))) {
-        WriteError::User(errors) => Ok(Outcome::failed(errors)),
-        WriteError::App(err) => Err(err),
+fn failed(err: Error) -> Result<Outcome> {
+    let err = match err {
+        Error::Database(err) => taken(err, &lifecycle::unique_fields(&Path::root("input"))),
+        // The profile went away while the import ran: the row's outcome, not the import's.
+        Error::NotFound(message) => Error::user(&Path::root("input"), UserErrorCode::NotFound, message),
+        err => err,
+    };
+    match err {
+        Error::User(errors) => Ok(Outcome::failed(errors)),
+        err => Err(err),
     }
 }
 
@@ -436,10 +442,7 @@ struct Known {
 }
 
 impl Known {
-    async fn of<'a>(
-        db: &impl ConnectionTrait,
-        rows: impl Iterator<Item = &'a ProfileCreate> + Clone,
-    ) -> Result<Known, DbErr> {
+    async fn of<'a>(db: &impl ConnectionTrait, rows: impl Iterator<Item = &'a ProfileCreate> + Clone) -> Result<Known> {
         let statuses = rows.clone().flat_map(|d| d.new.statuses.iter().map(String::as_str));
         let tiers = rows.filter_map(|d| match &d.new.profile.tier_handle {
             Patch::Set(Some(handle)) => Some(handle.as_str()),
@@ -505,11 +508,7 @@ fn holds_key(
 
 /// Creates the wave's new profiles: all in one statement per table when it can, else
 /// one at a time so that a failing one fails alone.
-async fn create_all(
-    write: &mut Write,
-    rows: Vec<(usize, ImportRow)>,
-    outcomes: &mut [Option<Outcome>],
-) -> AppResult<()> {
+async fn create_all(write: &mut Write, rows: Vec<(usize, ImportRow)>, outcomes: &mut [Option<Outcome>]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -540,42 +539,42 @@ async fn create_all(
         ready.push((index, new));
     }
     create_tags(write.conn(), &tags.iter().collect::<Vec<_>>()).await?;
-    let savepoint = write.conn().begin().await?;
+    let mut savepoint = write.savepoint().await?;
     let all: Vec<NewProfile> = ready.iter().map(|(_, new)| new.clone()).collect();
-    match insert_rows(&savepoint, all).await {
+    match insert_rows(savepoint.conn(), all).await {
         Ok(()) => {
-            savepoint.commit().await?;
+            savepoint.created(ready.iter().map(|(_, new)| (new.profile.id, new.profile.version)));
+            savepoint.release().await?;
             for (index, new) in ready {
-                write.record(new.profile.id, ChangeKind::Created, new.profile.version);
                 outcomes[index] =
                     Some(Outcome { status: Status::Created, profile: Some(new.profile), errors: Vec::new() });
             }
         }
-        Err(err) if err.sql_err().is_some() => {
+        Err(Error::Database(err)) if err.sql_err().is_some() => {
             savepoint.rollback().await?;
             for (index, new) in ready {
                 outcomes[index] = Some(create_one(write, new).await?);
             }
         }
-        Err(err) => return Err(err.into()),
+        Err(err) => return Err(err),
     }
     Ok(())
 }
 
 /// Creates one profile in a savepoint, after checking its unique values.
-async fn create_one(write: &mut Write, new: NewProfile) -> AppResult<Outcome> {
+async fn create_one(write: &mut Write, new: NewProfile) -> Result<Outcome> {
     let mut problems = Problems::default();
     let db = write.conn();
     lifecycle::new_values_free(db, &new, &Path::root("input"), &mut problems).await?;
     if !problems.is_empty() {
         return Ok(Outcome::failed(problems.into_errors()));
     }
-    let savepoint = db.begin().await?;
+    let mut savepoint = write.savepoint().await?;
     let profile = new.profile.clone();
-    match insert_rows(&savepoint, vec![new]).await {
+    match insert_rows(savepoint.conn(), vec![new]).await {
         Ok(()) => {
-            savepoint.commit().await?;
-            write.record(profile.id, ChangeKind::Created, profile.version);
+            savepoint.created([(profile.id, profile.version)]);
+            savepoint.release().await?;
             Ok(Outcome { status: Status::Created, profile: Some(profile), errors: Vec::new() })
         }
         Err(err) => {
@@ -647,7 +646,7 @@ enum RowChange<'a> {
 }
 
 /// What the row changes of the matched profile `current`. Reads, never writes.
-async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> AppResult<RowChange<'a>> {
+async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> Result<RowChange<'a>> {
     let ImportRow { draft, given, stamps, tags: given_tags, .. } = row;
     let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
     let id = current.model.id;
@@ -713,7 +712,7 @@ async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> App
 /// Makes `update` in a savepoint, after the checks `updateProfile` makes on what
 /// changes. The profile's deferred events must be settled already: [`run_wave`]
 /// settles the wave's at once.
-async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Outcome> {
+async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Result<Outcome> {
     let mut u = *update;
     let id = u.current.model.id;
     let input = Path::root("input");
@@ -753,55 +752,51 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
         create_tags(db, &objects).await?;
     }
 
-    let savepoint = db.begin().await?;
+    let mut savepoint = write.savepoint().await?;
     let written = async {
         let now = crate::db::now();
-        let mut bumped = Write::bump(&savepoint, id, None)
+        let mut bumped = savepoint
+            .touch(id)
             .await?
-            .ok_or_else(|| DbErr::RecordNotFound(format!("profile {id} was deleted during the import")))?;
+            .ok_or_else(|| Error::NotFound(format!("profile {id} was deleted during the import")))?;
+        let db = savepoint.conn();
         if u.columns.is_changed() {
             u.columns.id = Unchanged(id);
-            bumped = u.columns.update(&savepoint).await?;
+            bumped = u.columns.update(db).await?;
         }
         if u.addresses {
-            replace(&savepoint, address::Column::ProfileId, id, u.new.addresses).await?;
+            replace(db, address::Column::ProfileId, id, u.new.addresses).await?;
         }
         if u.dates {
-            replace(&savepoint, profile_date::Column::ProfileId, id, u.new.dates).await?;
+            replace(db, profile_date::Column::ProfileId, id, u.new.dates).await?;
         }
         if u.identities {
-            replace(&savepoint, identity::Column::ProfileId, id, u.new.identities).await?;
+            replace(db, identity::Column::ProfileId, id, u.new.identities).await?;
         }
         if u.tags {
-            profile_tag::Entity::delete_many().filter(profile_tag::Column::ProfileId.eq(id)).exec(&savepoint).await?;
+            profile_tag::Entity::delete_many().filter(profile_tag::Column::ProfileId.eq(id)).exec(db).await?;
             let wanted: Vec<(Uuid, String)> = u.new.tags.iter().map(|h| (id, h.clone())).collect();
-            attach_tags(&savepoint, &wanted).await?;
+            attach_tags(db, &wanted).await?;
         }
         if u.statuses_changed {
-            profile_status::Entity::delete_many()
-                .filter(profile_status::Column::ProfileId.eq(id))
-                .exec(&savepoint)
-                .await?;
+            profile_status::Entity::delete_many().filter(profile_status::Column::ProfileId.eq(id)).exec(db).await?;
             let wanted: Vec<(Uuid, String)> = u.statuses.iter().map(|h| (id, h.clone())).collect();
-            attach_statuses(&savepoint, &wanted).await?;
+            attach_statuses(db, &wanted).await?;
         }
         if u.comms.is_changed() {
-            comms::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.comms }
-                .update(&savepoint)
-                .await?;
+            comms::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.comms }.update(db).await?;
         }
         if u.appearance.is_changed() {
             appearance::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.appearance }
-                .update(&savepoint)
+                .update(db)
                 .await?;
         }
-        Ok::<_, DbErr>(bumped)
+        Ok::<_, Error>(bumped)
     }
     .await;
     match written {
         Ok(profile) => {
-            savepoint.commit().await?;
-            write.record(id, ChangeKind::Updated, profile.version);
+            savepoint.release().await?;
             Ok(Outcome { status: Status::Updated, profile: Some(profile), errors: Vec::new() })
         }
         Err(err) => {
@@ -817,7 +812,7 @@ async fn replace<A>(
     owner: <A::Entity as EntityTrait>::Column,
     id: Uuid,
     rows: Vec<A>,
-) -> Result<(), DbErr>
+) -> Result<()>
 where
     A: ActiveModelTrait + Send,
 {

@@ -1,7 +1,8 @@
 //! The commit-order lock (PostgreSQL): writers share it while they draw event numbers,
 //! the feed takes it alone (see `events`, "Commit order").
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
+use crate::service::error::Result;
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
 /// The key of the advisory lock that keeps the feed in commit order (PostgreSQL).
 const COMMIT_ORDER_LOCK: i64 = 0x7072_6f66_696c_6573; // "profiles"
@@ -14,7 +15,7 @@ pub(crate) enum Mode {
 }
 
 /// Takes the commit-order lock until the end of the transaction (PostgreSQL only).
-pub(crate) async fn commit_order(txn: &impl ConnectionTrait, mode: Mode) -> Result<(), DbErr> {
+pub(crate) async fn commit_order(txn: &impl ConnectionTrait, mode: Mode) -> Result<()> {
     if txn.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(());
     }

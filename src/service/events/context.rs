@@ -7,12 +7,13 @@
 
 use chrono::NaiveDate;
 use entity::{address, appearance, comms, identity, location, profile, profile_date, status, tag, tier};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::domain::{birthday, person, phone};
+use crate::service::error::Result;
 use crate::service::profiles::read::{self, Planned, Selection};
 
 /// The reference's keys the context does not have (the service holds no balances or
@@ -92,19 +93,22 @@ struct Context<'a> {
 }
 
 /// The context of a profile read with [`Selection::everything`], as of `today` (UTC).
+///
+/// Every field of `Context` serialises (no maps with non-string keys, no failing
+/// serialiser), and a struct comes out as an object: anything else is a bug.
+#[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
 pub fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
-    match serde_json::to_value(context(planned, today)) {
-        Ok(Value::Object(map)) => map,
-        // Every field of `Context` serialises (no maps with non-string keys, no failing
-        // serialiser); an object always comes out.
-        _ => Map::new(),
+    match serde_json::to_value(context(planned, today)).expect("a context serialises") {
+        Value::Object(map) => map,
+        other => unreachable!("a struct serialises to an object, not {other}"),
     }
 }
 
 /// The context [`of`] gives, as JSON text, written straight from the profile (no
 /// [`Value`] in between: a new profile's event needs nothing else).
+#[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
 pub fn text(planned: &Planned, today: NaiveDate) -> String {
-    serde_json::to_string(&context(planned, today)).unwrap_or_else(|_| "{}".to_owned())
+    serde_json::to_string(&context(planned, today)).expect("a context serialises")
 }
 
 /// Every key of a context, in the order [`of`]'s map has them.
@@ -178,7 +182,7 @@ fn context(planned: &Planned, today: NaiveDate) -> Context<'_> {
 
 /// The profiles with `ids` (deleted ones too), with all a context holds, in one
 /// statement.
-pub async fn read(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Planned>, DbErr> {
+pub async fn read(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Planned>> {
     let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
     read::rows(db, query, &Selection::everything()).await
 }
@@ -188,7 +192,7 @@ pub async fn load(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
     today: NaiveDate,
-) -> Result<Vec<(Uuid, Map<String, Value>)>, DbErr> {
+) -> Result<Vec<(Uuid, Map<String, Value>)>> {
     Ok(read(db, ids).await?.iter().map(|planned| (planned.model.id, of(planned, today))).collect())
 }
 

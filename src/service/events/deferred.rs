@@ -6,10 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use entity::profile_event;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::service::error::{Error, Result};
 use crate::service::events::context;
 use crate::service::events::feed::Event;
 use crate::service::profiles::read::Planned;
@@ -50,7 +51,7 @@ impl Deferred {
 
 /// The contexts of deferred events, by `seq`, in one statement (two when a change
 /// settled one since it was read): each is its profile's, as of the event's day.
-pub async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>, DbErr> {
+pub async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>> {
     if events.is_empty() {
         return Ok(HashMap::new());
     }
@@ -83,7 +84,7 @@ pub async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<
 }
 
 /// Gives `events` whose context is deferred their context ([`contexts`]).
-pub async fn fill(db: &impl ConnectionTrait, events: &mut [Event]) -> Result<(), DbErr> {
+pub async fn fill(db: &impl ConnectionTrait, events: &mut [Event]) -> Result<()> {
     let deferred: Vec<Deferred> = events.iter().filter_map(Deferred::of).collect();
     let mut found = contexts(db, &deferred).await?;
     for event in events.iter_mut().filter(|e| Value::is_null(&e.data)) {
@@ -95,10 +96,7 @@ pub async fn fill(db: &impl ConnectionTrait, events: &mut [Event]) -> Result<(),
 /// Writes into the deferred events of the profiles `profiles` selects the context they
 /// have now, before a change to them: how every change to an existing profile starts
 /// (see the module's notes). On `db`, the change's transaction.
-pub(crate) async fn settle(
-    db: &impl ConnectionTrait,
-    profiles: impl sea_orm::sea_query::IntoCondition,
-) -> Result<(), DbErr> {
+pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::sea_query::IntoCondition) -> Result<()> {
     use profile_event::Column;
     let owners = Query::select()
         .column(entity::profile::Column::Id)
@@ -123,9 +121,9 @@ pub(crate) async fn settle(
         let mut data = sea_orm::sea_query::CaseStatement::new();
         for event in &events {
             let context = found.get(&event.seq).filter(|c| c.is_object()).ok_or_else(|| {
-                DbErr::Custom(format!("profile {} changed without settling its events", event.profile_id))
+                Error::Invariant(format!("profile {} changed without settling its events", event.profile_id))
             })?;
-            data = data.case(Expr::col(Column::Seq).eq(event.seq), bound_json(backend, json(context)?));
+            data = data.case(Expr::col(Column::Seq).eq(event.seq), bound_json(backend, json(context)));
         }
         let update = Query::update()
             .table(profile_event::Entity)
@@ -138,8 +136,9 @@ pub(crate) async fn settle(
 }
 
 /// `value` as JSON text.
-pub(crate) fn json(value: &impl serde::Serialize) -> Result<String, DbErr> {
-    serde_json::to_string(value).map_err(|e| DbErr::Json(e.to_string()))
+#[allow(clippy::expect_used, reason = "a JSON map or a list of strings always serialises")]
+pub(crate) fn json(value: &(impl serde::Serialize + ?Sized)) -> String {
+    serde_json::to_string(value).expect("a JSON map or a list of strings serialises")
 }
 
 /// JSON text bound for the `json` columns: as `json` on PostgreSQL, where a bound

@@ -26,13 +26,13 @@ use chrono::{DateTime, Utc};
 use entity::{profile_event, webhook, webhook_delivery};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    Statement,
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
 };
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::service::error::Result;
 use crate::service::events::feed::Event;
 use crate::service::events::subscribers::{DELIVERED, FAILED, PENDING};
 use crate::service::events::webhooks::{WebhookSettings, sign};
@@ -156,7 +156,7 @@ struct Job {
 }
 
 /// Claims up to `limit` due deliveries for this worker (see the module's notes).
-async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings) -> Result<Vec<Job>, DbErr> {
+async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings) -> Result<Vec<Job>> {
     let now = crate::db::now();
     let lease = settings.timeout.saturating_mul(2) + Duration::from_secs(1);
     let until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::hours(1));
@@ -221,7 +221,8 @@ async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings
             let webhook = webhooks.get(&delivery.webhook_id)?;
             // Two deliveries of one event (a redelivery) share its payload.
             let event = events.get(&delivery.event_id)?;
-            let body = serde_json::to_vec(&event.envelope()).unwrap_or_default();
+            #[allow(clippy::expect_used, reason = "a serde_json::Value always serialises")]
+            let body = serde_json::to_vec(&event.envelope()).expect("a JSON value serialises");
             Some(Job {
                 url: webhook.url.clone(),
                 secret: webhook.secret.clone(),
@@ -312,7 +313,7 @@ impl Job {
         db: &DatabaseConnection,
         settings: &WebhookSettings,
         attempt: &Attempt,
-    ) -> Result<Option<DateTime<Utc>>, DbErr> {
+    ) -> Result<Option<DateTime<Utc>>> {
         use webhook_delivery::Column as D;
         let now = crate::db::now();
         let attempts = self.delivery.attempts + 1;
@@ -353,12 +354,7 @@ impl Job {
     }
 
     /// Notes that the webhook is failing, and disables it when it has failed for too long.
-    async fn failing(
-        &self,
-        db: &DatabaseConnection,
-        settings: &WebhookSettings,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbErr> {
+    async fn failing(&self, db: &DatabaseConnection, settings: &WebhookSettings, now: DateTime<Utc>) -> Result<()> {
         use webhook::Column as W;
         let since = Expr::from(Func::coalesce([Expr::col(W::FailingSince), Expr::val(now)]));
         webhook::Entity::update_many()
@@ -392,7 +388,7 @@ impl Job {
 
 /// Deletes events older than `retention` that no delivery is still pending for, but
 /// not the latest of any profile. Returns how many.
-pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
+pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64> {
     use profile_event::Column as E;
     let Some(cutoff) = chrono::Duration::from_std(retention).ok().and_then(|r| crate::db::now().checked_sub_signed(r))
     else {
@@ -419,7 +415,7 @@ pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, 
 
 /// Sets the backlog gauges: pending deliveries, and the age of the oldest (the number
 /// to alert on: it grows when deliveries fail or the worker falls behind).
-pub async fn observe_backlog(db: &DatabaseConnection) -> Result<(), DbErr> {
+pub async fn observe_backlog(db: &DatabaseConnection) -> Result<()> {
     use webhook_delivery::Column as D;
     let (count, oldest): (i64, Option<DateTime<Utc>>) = webhook_delivery::Entity::find()
         .select_only()

@@ -5,15 +5,13 @@ use std::collections::HashMap;
 
 use entity::profile_event;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
 use crate::service::actor::Actor;
 use crate::service::change::TYPES;
+use crate::service::error::{Error, Result};
 use crate::service::events::commit_order::{Mode, commit_order};
 use crate::service::events::context;
 
@@ -81,7 +79,7 @@ pub fn cursor(seq: i64) -> String {
     crate::service::page::numbered_cursor("event", seq)
 }
 
-fn decode_cursor(text: &str) -> AppResult<i64> {
+fn decode_cursor(text: &str) -> Result<i64> {
     crate::service::page::decode_numbered_cursor("event", text)
 }
 
@@ -114,22 +112,19 @@ pub struct Window {
 
 impl Feed {
     /// Checks the page size, the types and the cursor.
-    pub fn window(&self) -> AppResult<Window> {
+    pub fn window(&self) -> Result<Window> {
         let size = self
             .first
             .map_or(Ok(crate::service::page::DEFAULT_PAGE_SIZE), |first| crate::service::page::size("first", first))?;
         if let Some(unknown) = self.types.iter().flatten().find(|t| !TYPES.contains(&t.as_str())) {
-            return Err(AppError::BadUserInput(format!(
-                "unknown event type `{unknown}`: use one of {}",
-                TYPES.join(", ")
-            )));
+            return Err(Error::BadInput(format!("unknown event type `{unknown}`: use one of {}", TYPES.join(", "))));
         }
         Ok(Window { after: self.after.as_deref().map(decode_cursor).transpose()?.unwrap_or(0), size })
     }
 }
 
 /// The `seq` of the latest event (0 when there is none): where a subscription starts.
-pub async fn last_seq(db: &DatabaseConnection) -> AppResult<i64> {
+pub async fn last_seq(db: &DatabaseConnection) -> Result<i64> {
     let latest: Option<Option<i64>> = profile_event::Entity::find()
         .select_only()
         .expr(Func::max(Expr::col(profile_event::Column::Seq)))
@@ -140,7 +135,7 @@ pub async fn last_seq(db: &DatabaseConnection) -> AppResult<i64> {
 }
 
 /// One page of the feed, in commit order.
-pub async fn page(db: &DatabaseConnection, feed: &Feed) -> AppResult<FeedPage> {
+pub async fn page(db: &DatabaseConnection, feed: &Feed) -> Result<FeedPage> {
     let window = feed.window()?;
     let mut query = profile_event::Entity::find().filter(profile_event::Column::Seq.gt(window.after));
     if let Some(types) = &feed.types {
@@ -168,11 +163,7 @@ pub async fn page(db: &DatabaseConnection, feed: &Feed) -> AppResult<FeedPage> {
 
 /// The histories of several profiles, one page each (the same window), in one
 /// statement: the events of each numbered within its profile.
-pub async fn histories(
-    db: &DatabaseConnection,
-    profiles: &[Uuid],
-    window: Window,
-) -> Result<HashMap<Uuid, FeedPage>, DbErr> {
+pub async fn histories(db: &DatabaseConnection, profiles: &[Uuid], window: Window) -> Result<HashMap<Uuid, FeedPage>> {
     let numbered = Query::select()
         .column(profile_event::Column::Seq)
         .expr_as(Expr::cust("ROW_NUMBER() OVER (PARTITION BY \"profile_id\" ORDER BY \"seq\")"), Alias::new("position"))

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use entity::profile_event;
 use sea_orm::sea_query::{Expr, Func, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::service::actor::{self, Actor};
 use crate::service::change::{Change, ChangeKind};
+use crate::service::error::{Error, Result};
 use crate::service::events::commit_order::{Mode, commit_order};
 use crate::service::events::context;
 use crate::service::events::deferred::{DEFERRED, bound_json, json};
@@ -28,7 +29,7 @@ pub(crate) async fn write(
     txn: &impl ConnectionTrait,
     changes: &[Change],
     mut purged: BTreeMap<Uuid, Map<String, Value>>,
-) -> Result<usize, DbErr> {
+) -> Result<usize> {
     if changes.is_empty() {
         return Ok(0);
     }
@@ -55,27 +56,27 @@ pub(crate) async fn write(
             let (data, changed) = match change.kind {
                 ChangeKind::Purged => {
                     let data = purged.remove(&change.profile_id).ok_or_else(|| {
-                        DbErr::Custom(format!("profile {} was purged without its context", change.profile_id))
+                        Error::Invariant(format!("profile {} was purged without its context", change.profile_id))
                     })?;
-                    (json(&data)?, "[]".to_owned())
+                    (json(&data), "[]".to_owned())
                 }
                 // The context is deferred (see the module's notes); `changed` is every
                 // key, the same list for every created event, and not stored either.
                 ChangeKind::Created => (DEFERRED.to_owned(), DEFERRED.to_owned()),
                 kind => {
                     let planned = after.remove(&change.profile_id).ok_or_else(|| {
-                        DbErr::Custom(format!("profile {} changed but cannot be read back", change.profile_id))
+                        Error::Invariant(format!("profile {} changed but cannot be read back", change.profile_id))
                     })?;
                     match before.get(&change.profile_id) {
                         // Every key: the context goes straight to text.
-                        None => (context::text(&planned, today), json(&context::keys())?),
+                        None => (context::text(&planned, today), json(context::keys())),
                         Some(before) => {
                             let data = context::of(&planned, today);
                             let changed = context::changed(before, &data);
                             if kind == ChangeKind::Updated && changed.is_empty() {
                                 continue;
                             }
-                            (json(&data)?, json(&changed)?)
+                            (json(&data), json(&changed))
                         }
                     }
                 }
@@ -123,12 +124,7 @@ struct Row {
 /// to: no tree is copied into the statement, and PostgreSQL takes them as `json` (the
 /// columns' type) where a bound [`Value`] is sent as `jsonb`, parsed into it and
 /// printed back (90 ms per 500 contexts, `log_min_duration_statement`).
-async fn insert(
-    txn: &impl ConnectionTrait,
-    rows: Vec<Row>,
-    actor: Option<&Actor>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+async fn insert(txn: &impl ConnectionTrait, rows: Vec<Row>, actor: Option<&Actor>, now: DateTime<Utc>) -> Result<()> {
     use profile_event::Column;
     let backend = txn.get_database_backend();
     let mut insert = Query::insert();
@@ -156,14 +152,14 @@ async fn insert(
                 bound_json(backend, row.data),
                 Expr::val(now),
             ])
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
+            .map_err(|e| Error::Invariant(e.to_string()))?;
     }
     txn.execute_raw(backend.build(&insert)).await?;
     Ok(())
 }
 
 /// The context of the latest event of each of `profiles` that has one.
-async fn latest(db: &impl ConnectionTrait, profiles: &[Uuid]) -> Result<HashMap<Uuid, Map<String, Value>>, DbErr> {
+async fn latest(db: &impl ConnectionTrait, profiles: &[Uuid]) -> Result<HashMap<Uuid, Map<String, Value>>> {
     if profiles.is_empty() {
         return Ok(HashMap::new());
     }

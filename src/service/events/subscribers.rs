@@ -1,10 +1,11 @@
 //! Who gets an event: the active webhooks that want its type, and the pending
 //! deliveries a write queues for them in its own transaction.
 
+use crate::service::error::Result;
 use chrono::{DateTime, Utc};
 use entity::{webhook, webhook_delivery};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -29,7 +30,7 @@ impl Subscriber {
 }
 
 /// The active webhooks (read once per write that writes events).
-pub(crate) async fn active(db: &impl ConnectionTrait) -> Result<Vec<Subscriber>, DbErr> {
+pub(crate) async fn active(db: &impl ConnectionTrait) -> Result<Vec<Subscriber>> {
     let rows: Vec<(Uuid, Value)> = webhook::Entity::find()
         .select_only()
         .columns([webhook::Column::Id, webhook::Column::Events])
@@ -83,10 +84,7 @@ pub(crate) fn pending(
 }
 
 /// Inserts deliveries, a bounded number per statement.
-pub(crate) async fn queue(
-    db: &impl ConnectionTrait,
-    deliveries: Vec<webhook_delivery::ActiveModel>,
-) -> Result<(), DbErr> {
+pub(crate) async fn queue(db: &impl ConnectionTrait, deliveries: Vec<webhook_delivery::ActiveModel>) -> Result<()> {
     let mut deliveries = deliveries.into_iter().peekable();
     while deliveries.peek().is_some() {
         let batch: Vec<_> = deliveries.by_ref().take(1000).collect();

@@ -19,11 +19,10 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
-use crate::error::{AppError, AppResult};
 use crate::service::change::TYPES;
 use crate::service::draft::Patch;
+use crate::service::error::{Error, Result};
 use crate::service::events::subscribers::{ALL_TYPES, pending};
-use crate::service::write::{WriteResult, user_error};
 
 /// The prefix of a signing secret, as Standard Webhooks libraries expect it.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -168,9 +167,9 @@ fn event_types(problems: &mut Problems, path: &Path, types: Vec<String>) -> Vec<
 }
 
 /// A new signing secret: `whsec_` and the base64 of 32 random bytes.
-pub fn new_secret() -> AppResult<String> {
+pub fn new_secret() -> Result<String> {
     let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    getrandom::fill(&mut key).map_err(|e| Error::Invariant(format!("no randomness: {e}")))?;
     Ok(format!("{SECRET_PREFIX}{}", STANDARD.encode(key)))
 }
 
@@ -191,7 +190,7 @@ pub async fn create(
     db: &DatabaseConnection,
     input: WebhookInput,
     settings: &WebhookSettings,
-) -> WriteResult<(webhook::Model, String)> {
+) -> Result<(webhook::Model, String)> {
     let mut row = columns(input, true, settings)?;
     let now = crate::db::now();
     let secret = new_secret()?;
@@ -216,7 +215,7 @@ pub async fn update(
     id: Uuid,
     input: WebhookInput,
     settings: &WebhookSettings,
-) -> WriteResult<webhook::Model> {
+) -> Result<webhook::Model> {
     let mut row = columns(input, false, settings)?;
     found(db, id).await?;
     row.id = Set(id);
@@ -226,7 +225,7 @@ pub async fn update(
 
 /// Gives a webhook a new secret (the old one stops signing at once); returns it and
 /// the secret.
-pub async fn rotate_secret(db: &DatabaseConnection, id: Uuid) -> WriteResult<(webhook::Model, String)> {
+pub async fn rotate_secret(db: &DatabaseConnection, id: Uuid) -> Result<(webhook::Model, String)> {
     found(db, id).await?;
     let secret = new_secret()?;
     let row = webhook::ActiveModel {
@@ -239,23 +238,23 @@ pub async fn rotate_secret(db: &DatabaseConnection, id: Uuid) -> WriteResult<(we
 }
 
 /// Deletes a webhook and its deliveries; returns its id.
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<Uuid> {
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<Uuid> {
     let deleted = webhook::Entity::delete_by_id(id).exec(db).await?;
     if deleted.rows_affected == 0 {
-        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"));
+        return Err(Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"));
     }
     Ok(id)
 }
 
-async fn found(db: &DatabaseConnection, id: Uuid) -> WriteResult<webhook::Model> {
+async fn found(db: &DatabaseConnection, id: Uuid) -> Result<webhook::Model> {
     webhook::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"))
+        .ok_or_else(|| Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"))
 }
 
 /// Every webhook, oldest first.
-pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<webhook::Model>> {
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<webhook::Model>> {
     Ok(webhook::Entity::find()
         .order_by_asc(webhook::Column::CreatedAt)
         .order_by_asc(webhook::Column::Id)
@@ -264,7 +263,7 @@ pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<webhook::Model>> {
 }
 
 /// One webhook, if there is one.
-pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<webhook::Model>> {
+pub async fn get(db: &DatabaseConnection, id: Uuid) -> Result<Option<webhook::Model>> {
     Ok(webhook::Entity::find_by_id(id).one(db).await?)
 }
 
@@ -288,7 +287,7 @@ pub fn delivery_cursor(id: i64) -> String {
 }
 
 /// A page of `webhook`'s deliveries, newest first.
-pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &DeliveryQuery) -> AppResult<DeliveryPage> {
+pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &DeliveryQuery) -> Result<DeliveryPage> {
     let size = query
         .first
         .map_or(Ok(crate::service::page::DEFAULT_PAGE_SIZE), |first| crate::service::page::size("first", first))?;
@@ -316,9 +315,9 @@ pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &Delivery
 pub async fn redeliver(
     db: &DatabaseConnection,
     id: i64,
-) -> WriteResult<(webhook_delivery::Model, Option<profile_event::Model>)> {
+) -> Result<(webhook_delivery::Model, Option<profile_event::Model>)> {
     let Some(original) = webhook_delivery::Entity::find_by_id(id).one(db).await? else {
-        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no such delivery"));
+        return Err(Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such delivery"));
     };
     let again = pending(original.webhook_id, original.event_id, original.profile_id, crate::db::now());
     let row = again.insert(db).await?;

@@ -5,14 +5,15 @@
 use entity::{address, profile};
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
 use crate::service::draft::{AddressChanges, Columns};
+use crate::service::error::Result;
 use crate::service::profiles::owned::find_and_touch;
-use crate::service::write::{Write, WriteResult};
+use crate::service::write::Write;
 
 /// A validated address input: the columns to write and what `isDefault` asked for.
 pub struct AddressDraft {
@@ -21,7 +22,7 @@ pub struct AddressDraft {
     pub problems: Problems,
 }
 
-async fn clear_default(txn: &DatabaseTransaction, profile_id: Uuid) -> Result<(), DbErr> {
+async fn clear_default(txn: &DatabaseTransaction, profile_id: Uuid) -> Result<()> {
     address::Entity::update_many()
         .col_expr(address::Column::IsDefault, false.into())
         .filter(address::Column::ProfileId.eq(profile_id))
@@ -32,30 +33,27 @@ async fn clear_default(txn: &DatabaseTransaction, profile_id: Uuid) -> Result<()
 }
 
 /// The profile's oldest address other than `except`.
-async fn oldest_other(
-    txn: &DatabaseTransaction,
-    profile_id: Uuid,
-    except: i32,
-) -> Result<Option<address::Model>, DbErr> {
-    address::Entity::find()
+async fn oldest_other(txn: &DatabaseTransaction, profile_id: Uuid, except: i32) -> Result<Option<address::Model>> {
+    Ok(address::Entity::find()
         .filter(address::Column::ProfileId.eq(profile_id))
         .filter(address::Column::Id.ne(except))
         .order_by_asc(address::Column::CreatedAt)
         .order_by_asc(address::Column::Id)
         .one(txn)
-        .await
+        .await?)
 }
 
-async fn set_default(txn: &DatabaseTransaction, id: i32, is_default: bool) -> Result<(), DbErr> {
+async fn set_default(txn: &DatabaseTransaction, id: i32, is_default: bool) -> Result<()> {
     let row = address::ActiveModel { id: Unchanged(id), is_default: Set(is_default), ..Default::default() };
-    row.update(txn).await.map(drop)
+    row.update(txn).await?;
+    Ok(())
 }
 
 pub async fn create(
     db: &DatabaseConnection,
     profile_id: Uuid,
     draft: AddressDraft,
-) -> WriteResult<(address::Model, profile::Model)> {
+) -> Result<(address::Model, profile::Model)> {
     let AddressDraft { columns, make_default, problems } = draft;
     let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
@@ -82,11 +80,7 @@ pub async fn create(
     Ok((address, profile))
 }
 
-pub async fn update(
-    db: &DatabaseConnection,
-    id: i32,
-    draft: AddressDraft,
-) -> WriteResult<(address::Model, profile::Model)> {
+pub async fn update(db: &DatabaseConnection, id: i32, draft: AddressDraft) -> Result<(address::Model, profile::Model)> {
     let AddressDraft { columns, make_default, problems } = draft;
     let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
@@ -114,7 +108,7 @@ pub async fn update(
     Ok((address, profile))
 }
 
-pub async fn delete(db: &DatabaseConnection, id: i32) -> WriteResult<(i32, profile::Model)> {
+pub async fn delete(db: &DatabaseConnection, id: i32) -> Result<(i32, profile::Model)> {
     let mut txn = Write::begin(db).await?;
     let (current, profile) = find_and_touch::<address::Entity>(&mut txn, id).await?;
     address::Entity::delete_by_id(id).exec(txn.conn()).await?;

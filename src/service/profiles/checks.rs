@@ -8,10 +8,11 @@
 use std::collections::BTreeSet;
 
 use entity::{identity, location, profile, status, tier};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems, UserErrorCode};
+use crate::service::error::Result;
 
 /// A location named by the caller: by id or by its external id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub async fn location(
     reference: &LocationRef,
     path: &Path,
     problems: &mut Problems,
-) -> Result<Option<i32>, DbErr> {
+) -> Result<Option<i32>> {
     let found = match reference {
         LocationRef::Id(id) => location::Entity::find_by_id(*id).lock_shared().one(db).await?,
         LocationRef::ExternalId(external) => {
@@ -44,18 +45,14 @@ pub async fn location(
 }
 
 /// NOT_FOUND at `path` unless a tier has `handle`.
-pub async fn tier(db: &impl ConnectionTrait, handle: &str, path: &Path, problems: &mut Problems) -> Result<(), DbErr> {
+pub async fn tier(db: &impl ConnectionTrait, handle: &str, path: &Path, problems: &mut Problems) -> Result<()> {
     let known = known::<tier::Entity>(db, tier::Column::Handle, [handle]).await?;
     unknown_tier(&known, handle, path, problems);
     Ok(())
 }
 
 /// NOT_FOUND at each path whose status handle is not defined.
-pub async fn statuses(
-    db: &impl ConnectionTrait,
-    handles: &[(Path, String)],
-    problems: &mut Problems,
-) -> Result<(), DbErr> {
+pub async fn statuses(db: &impl ConnectionTrait, handles: &[(Path, String)], problems: &mut Problems) -> Result<()> {
     let known = known::<status::Entity>(db, status::Column::Handle, handles.iter().map(|(_, h)| h.as_str())).await?;
     unknown_statuses(&known, handles, problems);
     Ok(())
@@ -83,7 +80,7 @@ pub async fn known<'a, E: EntityTrait>(
     db: &impl ConnectionTrait,
     column: E::Column,
     handles: impl IntoIterator<Item = &'a str>,
-) -> Result<BTreeSet<String>, DbErr> {
+) -> Result<BTreeSet<String>> {
     let wanted: BTreeSet<&str> = handles.into_iter().collect();
     if wanted.is_empty() {
         return Ok(BTreeSet::new());
@@ -108,7 +105,7 @@ pub async fn email_free(
     except: Option<Uuid>,
     path: &Path,
     problems: &mut Problems,
-) -> Result<(), DbErr> {
+) -> Result<()> {
     let mut query = profile::Entity::find().filter(crate::service::profiles::keys::email_is(email));
     if let Some(id) = except {
         query = query.filter(profile::Column::Id.ne(id));
@@ -126,7 +123,7 @@ pub async fn phone_free(
     except: Option<Uuid>,
     path: &Path,
     problems: &mut Problems,
-) -> Result<(), DbErr> {
+) -> Result<()> {
     let mut query = profile::Entity::find().filter(profile::Column::MobilePhone.eq(phone));
     if let Some(id) = except {
         query = query.filter(profile::Column::Id.ne(id));
@@ -145,7 +142,7 @@ pub async fn identity_free(
     except: Option<i32>,
     path: &Path,
     problems: &mut Problems,
-) -> Result<(), DbErr> {
+) -> Result<()> {
     let mut query = identity::Entity::find()
         .filter(identity::Column::Handle.eq(handle))
         .filter(identity::Column::Identifier.eq(identifier));

@@ -7,15 +7,14 @@ use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
 use entity::{address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag, status, tag};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::tag::normalize_handle;
-use crate::error::AppResult;
-use crate::service::change::ChangeKind;
 use crate::service::draft::{
     AddressChanges, AppearanceChanges, Columns, CommsChanges, DateChanges, IdentityChanges, ProfileChanges,
 };
+use crate::service::error::{Error, Result};
 use crate::service::write::Write;
 
 /// A profile with nothing but what every profile has: created now, `ACTIVE`, version 1.
@@ -140,7 +139,7 @@ impl NewProfileChanges {
 
 /// Creates `profiles` and all they own, one statement per table (per run of rows
 /// setting the same columns), in one transaction.
-pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> AppResult<Vec<Uuid>> {
+pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>> {
     let mut txn = Write::begin(db).await?;
     let ids = insert_profiles(&mut txn, profiles).await?;
     txn.commit().await?;
@@ -149,18 +148,17 @@ pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> 
 
 /// Inserts `profiles` and all they own with one statement per table, recording each
 /// as created.
-pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>, DbErr> {
+pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>> {
     let created: Vec<(Uuid, i32)> = profiles.iter().map(|p| (p.profile.id, p.profile.version)).collect();
     insert_rows(write.conn(), profiles).await?;
-    for (id, version) in &created {
-        write.record(*id, ChangeKind::Created, *version);
-    }
-    Ok(created.into_iter().map(|(id, _)| id).collect())
+    let ids = created.iter().map(|(id, _)| *id).collect();
+    write.created(created);
+    Ok(ids)
 }
 
 /// Inserts `profiles` and all they own with one statement per table, on `db` (a
 /// write's transaction or a savepoint in it); the caller records them.
-pub(crate) async fn insert_rows(db: &impl ConnectionTrait, profiles: Vec<NewProfile>) -> Result<(), DbErr> {
+pub(crate) async fn insert_rows(db: &impl ConnectionTrait, profiles: Vec<NewProfile>) -> Result<()> {
     use sea_orm::{ActiveValue::Set, IntoActiveModel};
 
     let mut rows = Rows::default();
@@ -203,7 +201,7 @@ struct Rows {
 }
 
 impl Rows {
-    async fn insert(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    async fn insert(self, db: &impl ConnectionTrait) -> Result<()> {
         // Profiles first: every other table refers to them.
         insert_all(db, self.profiles).await?;
         insert_all(db, self.addresses).await?;
@@ -222,7 +220,7 @@ const MAX_BOUND: usize = 30_000;
 /// columns (one statement when all do and they fit in [`MAX_BOUND`] values; none for
 /// an empty list). In one statement a column one row leaves out would be written as
 /// NULL for it rather than take its default.
-async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
+async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<()>
 where
     A: sea_orm::ActiveModelTrait + Send,
 {
@@ -248,7 +246,7 @@ where
 }
 
 /// Attaches tags by handle, creating the unknown ones (named as given, trimmed).
-pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<(), DbErr> {
+pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<()> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());
@@ -295,7 +293,7 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -
 
 /// Attaches existing statuses by handle. Callers check the handles first: an unknown
 /// one here is a bug, and fails the whole batch.
-pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<(), DbErr> {
+pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<()> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());
@@ -310,7 +308,9 @@ pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)
         .collect();
     let mut pairs = BTreeSet::new();
     for (profile, handle) in wanted {
-        let id = ids.get(handle).ok_or_else(|| DbErr::RecordNotFound(format!("status `{handle}`")))?;
+        let id = ids
+            .get(handle)
+            .ok_or_else(|| Error::Invariant(format!("status `{handle}` was not checked before it was linked")))?;
         pairs.insert((*profile, *id));
     }
     let now = crate::db::now();

@@ -8,15 +8,16 @@ use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
 use crate::service::draft::{Columns, DateChanges};
+use crate::service::error::Result;
 use crate::service::profiles::owned::find_and_touch;
-use crate::service::write::{Write, WriteResult};
+use crate::service::write::Write;
 
 pub async fn create(
     db: &DatabaseConnection,
     profile_id: Uuid,
     changes: DateChanges,
     problems: Problems,
-) -> WriteResult<(profile_date::Model, profile::Model)> {
+) -> Result<(profile_date::Model, profile::Model)> {
     let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
@@ -36,7 +37,7 @@ pub async fn update(
     id: i32,
     changes: DateChanges,
     problems: Problems,
-) -> WriteResult<(profile_date::Model, profile::Model)> {
+) -> Result<(profile_date::Model, profile::Model)> {
     let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let (_, profile) = find_and_touch::<profile_date::Entity>(&mut txn, id).await?;

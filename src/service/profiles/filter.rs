@@ -11,6 +11,7 @@ use crate::domain::phone::{self, Region};
 use crate::domain::tag::normalize_handle;
 use crate::domain::validate;
 use crate::domain::validate::{UserError, UserErrorCode};
+use crate::service::error::Result;
 
 /// The SQL expression of a column folded to lower case for ASCII letters only.
 pub fn folded(backend: DatabaseBackend, column: &str) -> SimpleExpr {
@@ -378,7 +379,7 @@ pub fn condition(
 }
 
 /// How many visible profiles match `filter`.
-pub async fn count(db: &sea_orm::DatabaseConnection, filter: Filter) -> crate::error::AppResult<u64> {
+pub async fn count(db: &sea_orm::DatabaseConnection, filter: Filter) -> crate::service::error::Result<u64> {
     use sea_orm::{EntityTrait, PaginatorTrait, QueryFilter};
     Ok(profile::Entity::find().filter(filter.0).count(db).await?)
 }

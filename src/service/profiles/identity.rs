@@ -3,18 +3,18 @@
 
 use entity::{identity, profile};
 use sea_orm::ActiveValue::{self, NotSet, Set, Unchanged};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
 use crate::service::draft::{Columns, IdentityChanges};
+use crate::service::error::Result;
+use crate::service::error::{Unique, taken};
 use crate::service::profiles::checks;
 use crate::service::profiles::owned::find_and_touch;
-use crate::service::write::{Write, WriteResult, taken};
+use crate::service::write::Write;
 
-async fn demote_primary(txn: &DatabaseTransaction, profile_id: Uuid, except: Option<i32>) -> Result<(), DbErr> {
+async fn demote_primary(txn: &DatabaseTransaction, profile_id: Uuid, except: Option<i32>) -> Result<()> {
     let mut update = identity::Entity::update_many()
         .col_expr(identity::Column::IsPrimary, false.into())
         .filter(identity::Column::ProfileId.eq(profile_id))
@@ -33,8 +33,8 @@ fn value<T: Clone + Into<sea_orm::Value>>(column: &ActiveValue<T>, current: T) -
     }
 }
 
-fn unique(input: &Path) -> [(&'static str, Path); 1] {
-    [("identifier", input.key("identifier"))]
+fn unique(input: &Path) -> [(Unique, Path); 1] {
+    [(Unique::Identity, input.key("identifier"))]
 }
 
 pub async fn create(
@@ -42,7 +42,7 @@ pub async fn create(
     profile_id: Uuid,
     changes: IdentityChanges,
     mut problems: Problems,
-) -> WriteResult<(identity::Model, profile::Model)> {
+) -> Result<(identity::Model, profile::Model)> {
     let mut columns = changes.columns();
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
@@ -68,7 +68,7 @@ pub async fn update(
     id: i32,
     changes: IdentityChanges,
     mut problems: Problems,
-) -> WriteResult<(identity::Model, profile::Model)> {
+) -> Result<(identity::Model, profile::Model)> {
     let mut columns = changes.columns();
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;

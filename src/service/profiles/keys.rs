@@ -1,13 +1,12 @@
 //! The keys that find one profile (id, email, mobile phone, external id, identity),
 //! and which profiles every read may see.
 
+use crate::service::error::{Error, Result};
 use entity::enums::ProfileType;
 use entity::{identity, profile};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
-
-use crate::error::{AppError, AppResult};
 
 /// Profiles every read may see: all but soft-deleted ones.
 pub fn visible() -> Condition {
@@ -52,9 +51,9 @@ impl ProfileKey {
 
 /// BAD_USER_INPUT when a text of a key holds a control character (which no stored
 /// value holds, and which PostgreSQL refuses in a parameter).
-pub fn key_texts(texts: &[&str]) -> AppResult<()> {
+pub fn key_texts(texts: &[&str]) -> Result<()> {
     if texts.iter().any(|text| crate::domain::validate::has_control(text)) {
-        return Err(AppError::BadUserInput(format!("`key` {}", crate::domain::validate::CONTROL_MESSAGE)));
+        return Err(Error::BadInput(format!("`key` {}", crate::domain::validate::CONTROL_MESSAGE)));
     }
     Ok(())
 }
@@ -62,7 +61,7 @@ pub fn key_texts(texts: &[&str]) -> AppResult<()> {
 /// The condition selecting the profile `key` names (visible or not). An external id
 /// is unique per system, so two systems may share one: it selects the profile whose
 /// identity was made first.
-pub fn key_condition(key: ProfileKey) -> AppResult<sea_orm::sea_query::SimpleExpr> {
+pub fn key_condition(key: ProfileKey) -> Result<sea_orm::sea_query::SimpleExpr> {
     use sea_orm::sea_query::Query;
     let owner = |filter: Condition| {
         Query::select()

@@ -7,9 +7,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
+use crate::service::error::Result;
 use crate::service::profiles::checks;
 use crate::service::profiles::create::{attach_statuses, attach_tags};
-use crate::service::write::{Write, WriteResult};
+use crate::service::write::Write;
 
 /// Which label a call is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub async fn add(
     profile_id: Uuid,
     handles: Vec<String>,
     mut problems: Problems,
-) -> WriteResult<profile::Model> {
+) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     let wanted: Vec<(Uuid, String)> = handles.iter().map(|handle| (profile_id, handle.clone())).collect();
@@ -54,7 +55,7 @@ pub async fn remove(
     profile_id: Uuid,
     handles: Vec<String>,
     problems: Problems,
-) -> WriteResult<profile::Model> {
+) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;

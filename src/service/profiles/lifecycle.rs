@@ -2,18 +2,18 @@
 //! restore and purge. Each is one transaction (see [`crate::service::write`]).
 
 use chrono::NaiveDate;
-use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::ActiveValue::{self, Set, Unchanged};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
-use crate::domain::validate::{self, Path, Problems, UserErrorCode};
-use crate::service::change::ChangeKind;
+use crate::domain::validate::{self, Path, Problems};
 use crate::service::draft::{Columns, ProfileChanges};
+use crate::service::error::Result;
+use crate::service::error::{Unique, taken};
 use crate::service::profiles::checks::{self, LocationRef};
 use crate::service::profiles::create::{NewProfile, NewProfileChanges, insert_profiles};
-use crate::service::write::{Write, WriteResult, taken, user_error};
+use crate::service::write::Write;
 
 /// A location change: keep it, clear it, or point at another.
 pub type LocationChange = Option<Option<LocationRef>>;
@@ -36,8 +36,12 @@ pub struct ProfileUpdate {
 }
 
 /// Paths of the values that unique indexes guard, for races caught only on write.
-pub(crate) fn unique_fields(input: &Path) -> [(&'static str, Path); 3] {
-    [("email", input.key("email")), ("mobile_phone", input.key("mobilePhone")), ("identifier", input.key("identities"))]
+pub(crate) fn unique_fields(input: &Path) -> [(Unique, Path); 3] {
+    [
+        (Unique::ProfileEmail, input.key("email")),
+        (Unique::ProfileMobilePhone, input.key("mobilePhone")),
+        (Unique::Identity, input.key("identities")),
+    ]
 }
 
 const PREFERRED: [&str; 2] = ["preferredLocationId", "preferredLocationExternalId"];
@@ -58,7 +62,7 @@ pub(crate) async fn new_values_free(
     new: &NewProfile,
     input: &Path,
     problems: &mut Problems,
-) -> Result<(), DbErr> {
+) -> Result<()> {
     let p = &new.profile;
     if let Some(email) = &p.email {
         checks::email_free(db, email, None, &input.key("email"), problems).await?;
@@ -83,7 +87,7 @@ pub(crate) async fn locations(
     joined: &Option<LocationRef>,
     input: &Path,
     problems: &mut Problems,
-) -> Result<[Option<i32>; 2], DbErr> {
+) -> Result<[Option<i32>; 2]> {
     let mut ids = [None, None];
     for (id, (reference, fields)) in ids.iter_mut().zip([(preferred, PREFERRED), (joined, JOINED)]) {
         if let Some(reference) = reference {
@@ -103,7 +107,7 @@ pub(crate) async fn changed_columns_valid(
     today: NaiveDate,
     input: &Path,
     problems: &mut Problems,
-) -> Result<(), DbErr> {
+) -> Result<()> {
     let year = merged(&columns.birth_year, current.birth_year);
     let month = merged(&columns.birth_month, current.birth_month);
     let day = merged(&columns.birth_day, current.birth_day);
@@ -120,7 +124,7 @@ pub(crate) async fn changed_columns_valid(
     Ok(())
 }
 
-pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> WriteResult<profile::Model> {
+pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> Result<profile::Model> {
     let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
     let mut new = new.into_new(Uuid::new_v4(), crate::db::now());
     let input = Path::root("input");
@@ -159,7 +163,7 @@ pub async fn update(
     expected_version: Option<i32>,
     draft: ProfileUpdate,
     today: NaiveDate,
-) -> WriteResult<profile::Model> {
+) -> Result<profile::Model> {
     let ProfileUpdate { columns, preferred_location, joined_location, mut problems } = draft;
     let mut columns = columns.columns();
     let input = Path::root("input");
@@ -194,57 +198,27 @@ pub async fn update(
 
 /// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values
 /// still reserved; `restore` brings back the type it had.
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
-    let current = txn.touch(id, None, &Path::root("id")).await?;
-    let row = profile::ActiveModel {
-        id: Unchanged(id),
-        profile_type: Set(ProfileType::Deleted),
-        type_before_delete: Set(Some(current.profile_type)),
-        ..Default::default()
-    };
-    let deleted = row.update(txn.conn()).await?;
-    txn.record(id, ChangeKind::Deleted, deleted.version);
+    let deleted = txn.delete(id, &Path::root("id")).await?;
     txn.commit().await?;
     Ok(deleted)
 }
 
-/// Brings a deleted profile back, in one conditional statement: of concurrent restores
-/// of one profile exactly one finds it deleted; the others get NOT_FOUND.
-pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+/// Brings a deleted profile back; of concurrent restores of one profile exactly one
+/// finds it deleted, the others get NOT_FOUND.
+pub async fn restore(db: &DatabaseConnection, id: Uuid) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
-    txn.settle(profile::Column::Id.eq(id)).await?;
-    let previous_type =
-        Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
-    let restored = profile::Entity::update_many()
-        .col_expr(profile::Column::ProfileType, previous_type.into())
-        .col_expr(profile::Column::TypeBeforeDelete, Expr::val(Option::<ProfileType>::None))
-        .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-        .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
-        .filter(profile::Column::Id.eq(id))
-        .filter(profile::Column::ProfileType.eq(ProfileType::Deleted))
-        .exec_with_returning(txn.conn())
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| user_error(&Path::root("id"), UserErrorCode::NotFound, "no deleted profile has this id"))?;
-    txn.record(id, ChangeKind::Restored, restored.version);
+    let restored = txn.restore(id, &Path::root("id")).await?;
     txn.commit().await?;
     Ok(restored)
 }
 
 /// Removes the profile and everything it owns (the foreign keys cascade), deleted or
 /// not; its email, phone and identities are free again.
-pub async fn purge(db: &DatabaseConnection, id: Uuid) -> WriteResult<Uuid> {
+pub async fn purge(db: &DatabaseConnection, id: Uuid) -> Result<Uuid> {
     let mut txn = Write::begin(db).await?;
-    txn.purging(id).await?;
-    let purged =
-        profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(txn.conn()).await?;
-    let Some(profile) = purged.into_iter().next() else {
-        return Err(user_error(&Path::root("id"), UserErrorCode::NotFound, "no such profile"));
-    };
-    txn.record(id, ChangeKind::Purged, profile.version);
+    txn.purge(id, &Path::root("id")).await?;
     txn.commit().await?;
     Ok(id)
 }

@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::error::{AppError, AppResult};
+use crate::service::error::{Error, Result};
 use crate::service::page::{Cursor, Direction, PageArgs, Window};
 use crate::service::profiles::filter::folded;
 use crate::service::profiles::read::{Planned, Selection};
@@ -186,16 +186,16 @@ struct Bound {
     id: uuid::Uuid,
 }
 
-fn bound(cursor: &Option<Cursor>, segments: &[Segment]) -> AppResult<Option<Bound>> {
+fn bound(cursor: &Option<Cursor>, segments: &[Segment]) -> Result<Option<Bound>> {
     let Some(cursor) = cursor else { return Ok(None) };
-    let bad = || AppError::BadUserInput("the cursor is not a cursor of this list".to_owned());
+    let bad = || Error::BadInput("the cursor is not a cursor of this list".to_owned());
     let segment = segments.get(cursor.segment).ok_or_else(bad)?;
     let raw = cursor.value.as_array().ok_or_else(bad)?;
     if raw.len() != segment.keys.len() {
         return Err(bad());
     }
     let values =
-        segment.keys.iter().zip(raw).map(|(key, value)| (key.bind)(value).ok_or_else(bad)).collect::<AppResult<_>>()?;
+        segment.keys.iter().zip(raw).map(|(key, value)| (key.bind)(value).ok_or_else(bad)).collect::<Result<_>>()?;
     Ok(Some(Bound { segment: cursor.segment, values, id: cursor.id }))
 }
 
@@ -218,7 +218,7 @@ pub async fn page(
     args: &PageArgs,
     today: NaiveDate,
     selection: &Selection,
-) -> AppResult<Page> {
+) -> Result<Page> {
     let order = sort.name();
     let window: Window = args.window(&order)?;
     let segments = segments(sort, db.get_database_backend(), today);

@@ -6,7 +6,8 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserErrorCode};
-use crate::service::write::{Write, WriteResult, user_error};
+use crate::service::error::{Error, Result};
+use crate::service::write::Write;
 
 /// A table whose rows belong to one profile.
 pub trait Owned: EntityTrait {
@@ -42,7 +43,7 @@ owned! {
 /// Row `id` of `E` and its profile, touched (version + 1): how every change to an
 /// owned row starts. NOT_FOUND at `["id"]` when there is no such row, or its profile
 /// is deleted.
-pub async fn find_and_touch<E>(txn: &mut Write, id: i32) -> WriteResult<(E::Model, profile::Model)>
+pub async fn find_and_touch<E>(txn: &mut Write, id: i32) -> Result<(E::Model, profile::Model)>
 where
     E: Owned,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
@@ -50,14 +51,14 @@ where
     let path = Path::root("id");
     let row = E::find_by_id(id).one(txn.conn()).await?;
     let Some(row) = row else {
-        return Err(user_error(&path, UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)));
+        return Err(Error::user(&path, UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)));
     };
     let profile = txn.touch(E::profile_id(&row), None, &path).await?;
     Ok((row, profile))
 }
 
 /// Deletes row `id` of `E`; returns its id and the profile after the change.
-pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> WriteResult<(i32, profile::Model)>
+pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> Result<(i32, profile::Model)>
 where
     E: Owned,
     E::Model: IntoActiveModel<E::ActiveModel>,

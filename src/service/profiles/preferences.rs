@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::domain::validate::{MAX_ATTRIBUTE_BYTES, MAX_ITEMS, Path, Problems, UserErrorCode};
 use crate::service::draft::{AppearanceChanges, Columns, CommsChanges};
-use crate::service::write::{Write, WriteResult};
+use crate::service::error::Result;
+use crate::service::write::Write;
 
 /// Changes the given comms columns of a profile.
 pub async fn update_comms(
@@ -16,7 +17,7 @@ pub async fn update_comms(
     profile_id: Uuid,
     changes: CommsChanges,
     problems: Problems,
-) -> WriteResult<(comms::Model, profile::Model)> {
+) -> Result<(comms::Model, profile::Model)> {
     let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
@@ -34,7 +35,7 @@ pub async fn update_appearance(
     profile_id: Uuid,
     changes: AppearanceChanges,
     problems: Problems,
-) -> WriteResult<(appearance::Model, profile::Model)> {
+) -> Result<(appearance::Model, profile::Model)> {
     let mut columns = changes.columns();
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
@@ -89,7 +90,7 @@ pub async fn set_custom_attributes(
     profile_id: Uuid,
     changes: Vec<AttributeChange>,
     mut problems: Problems,
-) -> WriteResult<profile::Model> {
+) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let current = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     let mut attributes = current.custom_attributes.clone();

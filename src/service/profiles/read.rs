@@ -14,13 +14,13 @@ use std::marker::PhantomData;
 use entity::{address, appearance, comms, identity, location, profile, profile_date, status, tag, tier};
 use sea_orm::sea_query::{Alias, ColumnType, Expr, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, IdenStatic, Iterable, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, IdenStatic, Iterable, QueryFilter,
     QuerySelect, QueryTrait, Select, Statement, Value as SeaValue,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::error::AppResult;
+use crate::service::error::{Error, Result};
 use crate::service::profiles::keys::{ProfileKey, key_condition, visible};
 use crate::service::profiles::positional;
 
@@ -135,16 +135,16 @@ pub struct Planned {
 }
 
 /// The visible profile with id `id`.
-pub async fn by_id(db: &impl ConnectionTrait, id: Uuid, selection: &Selection) -> AppResult<Option<Planned>> {
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid, selection: &Selection) -> Result<Option<Planned>> {
     one(db, Condition::all().add(profile::Column::Id.eq(id)), selection).await
 }
 
 /// The visible profile `key` names (see [`key_condition`]).
-pub async fn by_key(db: &impl ConnectionTrait, key: ProfileKey, selection: &Selection) -> AppResult<Option<Planned>> {
+pub async fn by_key(db: &impl ConnectionTrait, key: ProfileKey, selection: &Selection) -> Result<Option<Planned>> {
     one(db, Condition::all().add(key_condition(key)?), selection).await
 }
 
-async fn one(db: &impl ConnectionTrait, condition: Condition, selection: &Selection) -> AppResult<Option<Planned>> {
+async fn one(db: &impl ConnectionTrait, condition: Condition, selection: &Selection) -> Result<Option<Planned>> {
     let query = profile::Entity::find().filter(condition).filter(visible()).limit(1);
     Ok(rows(db, query, selection).await?.into_iter().next())
 }
@@ -155,7 +155,7 @@ pub(crate) async fn rows(
     db: &impl ConnectionTrait,
     query: Select<profile::Entity>,
     selection: &Selection,
-) -> Result<Vec<Planned>, DbErr> {
+) -> Result<Vec<Planned>> {
     let backend = db.get_database_backend();
     let mut statement: SelectStatement = query.into_query();
     statement.clear_selects();
@@ -198,8 +198,8 @@ fn literal_limit(mut statement: Statement) -> Statement {
     statement
 }
 
-fn decoded<T>(result: serde_json::Result<T>) -> Result<T, DbErr> {
-    result.map_err(|error| DbErr::Json(format!("a planned row does not decode: {error}")))
+fn decoded<T>(result: serde_json::Result<T>) -> Result<T> {
+    result.map_err(|error| Error::Invariant(format!("a planned row does not decode: {error}")))
 }
 
 /// The column names of each array the statement returns, in the order it selects them.
@@ -234,7 +234,7 @@ impl Decoder {
         }
     }
 
-    fn relations(&self, row: &sea_orm::QueryResult) -> Result<Relations, DbErr> {
+    fn relations(&self, row: &sea_orm::QueryResult) -> Result<Relations> {
         Ok(Relations {
             addresses: list(row, "addresses", &self.addresses)?,
             dates: list(row, "dates", &self.dates)?,
@@ -256,7 +256,7 @@ fn list<T: DeserializeOwned>(
     row: &sea_orm::QueryResult,
     name: &str,
     names: &Option<Vec<&'static str>>,
-) -> Result<Option<Vec<T>>, DbErr> {
+) -> Result<Option<Vec<T>>> {
     let Some(names) = names else { return Ok(None) };
     let text: Option<String> = row.try_get("", name)?;
     Ok(Some(match text {
@@ -271,7 +271,7 @@ fn one_of<T: DeserializeOwned>(
     row: &sea_orm::QueryResult,
     name: &str,
     names: &Option<Vec<&'static str>>,
-) -> Result<Option<Option<T>>, DbErr> {
+) -> Result<Option<Option<T>>> {
     let Some(names) = names else { return Ok(None) };
     let text: Option<String> = row.try_get("", name)?;
     Ok(Some(text.map(|text| decoded(positional::row(&text, names))).transpose()?))

@@ -6,16 +6,14 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use entity::{location, profile_status, profile_tag, tier};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Related, Value};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Related, Value};
 use uuid::Uuid;
 
+use crate::service::error::Result;
 use crate::service::profiles::owned::Owned;
 
 /// The rows of `E` that each of `profiles` owns, in `E::ORDER`.
-pub async fn owned<E: Owned>(
-    db: &DatabaseConnection,
-    profiles: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<E::Model>>, DbErr> {
+pub async fn owned<E: Owned>(db: &DatabaseConnection, profiles: &[Uuid]) -> Result<HashMap<Uuid, Vec<E::Model>>> {
     let rows = E::find().filter(E::PROFILE.is_in(profiles.iter().copied())).order_by_asc(E::ORDER).all(db).await?;
     let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
     for row in rows {
@@ -56,7 +54,7 @@ impl Attached for profile_status::Entity {
 pub async fn attached<J: Attached>(
     db: &DatabaseConnection,
     profiles: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<<J::Target as EntityTrait>::Model>>, DbErr> {
+) -> Result<HashMap<Uuid, Vec<<J::Target as EntityTrait>::Model>>> {
     let rows = J::find()
         .find_also_related(J::Target::default())
         .filter(J::PROFILE.is_in(profiles.iter().copied()))
@@ -93,7 +91,7 @@ impl Keyed<i32> for location::Entity {
 }
 
 /// The records of `E` with each of `keys`.
-pub async fn by_key<E, K>(db: &DatabaseConnection, keys: &[K]) -> Result<HashMap<K, E::Model>, DbErr>
+pub async fn by_key<E, K>(db: &DatabaseConnection, keys: &[K]) -> Result<HashMap<K, E::Model>>
 where
     E: Keyed<K>,
     K: Hash + Eq + Clone + Into<Value>,
