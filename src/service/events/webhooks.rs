@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use entity::enums::{DeliveryStatus, EventKind};
 use entity::{profile_event, webhook, webhook_delivery};
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::ActiveValue::Set;
@@ -20,7 +21,6 @@ use uuid::Uuid;
 
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::error::{AppError, AppResult};
-use crate::service::change::TYPES;
 use crate::service::draft::Patch;
 use crate::service::events::subscribers::{ALL_TYPES, pending};
 use crate::service::write::{WriteResult, user_error};
@@ -154,8 +154,8 @@ fn event_types(problems: &mut Problems, path: &Path, types: Vec<String>) -> Vec<
     let mut wanted: Vec<String> = Vec::new();
     for (i, kind) in types.into_iter().enumerate() {
         let kind = kind.trim().to_owned();
-        if kind != ALL_TYPES && !TYPES.contains(&kind.as_str()) {
-            let message = format!("unknown event type `{kind}`: use `*` or one of {}", TYPES.join(", "));
+        if kind != ALL_TYPES && EventKind::parse(&kind).is_none() {
+            let message = format!("unknown event type `{kind}`: use `*` or one of {}", EventKind::listed());
             problems.add(&path.index(i), UserErrorCode::Invalid, message);
         } else if !wanted.contains(&kind) {
             wanted.push(kind);
@@ -273,7 +273,7 @@ pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<webhook:
 pub struct DeliveryQuery {
     pub first: Option<i32>,
     pub after: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<DeliveryStatus>,
 }
 
 /// A page of a webhook's deliveries, each with its event's summary.
@@ -298,7 +298,7 @@ pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &Delivery
             .filter(webhook_delivery::Column::Id.lt(crate::service::page::decode_numbered_cursor("delivery", after)?));
     }
     if let Some(status) = &query.status {
-        find = find.filter(webhook_delivery::Column::Status.eq(status.as_str()));
+        find = find.filter(webhook_delivery::Column::Status.eq(*status));
     }
     let mut rows = find
         .order_by_desc(webhook_delivery::Column::Id)
