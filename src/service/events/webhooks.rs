@@ -29,7 +29,7 @@ use crate::service::write::{WriteResult, user_error};
 pub const SECRET_PREFIX: &str = "whsec_";
 
 /// How webhooks are delivered (flags and environment, like every setting).
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
 pub struct WebhookSettings {
     /// How long a delivery may take before it counts as failed.
     #[arg(long = "webhook-timeout", env = "PROFILES_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
@@ -68,16 +68,7 @@ pub struct WebhookSettings {
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        WebhookSettings {
-            timeout: Duration::from_secs(10),
-            max_attempts: 8,
-            retry_base: Duration::from_secs(30),
-            concurrency: 16,
-            allow_http: false,
-            disable_after: Duration::from_secs(5 * 24 * 3600),
-            poll: Duration::from_secs(5),
-            retention: Duration::from_secs(30 * 24 * 3600),
-        }
+        crate::settings::defaults()
     }
 }
 
