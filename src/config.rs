@@ -20,17 +20,9 @@ pub struct Config {
     #[arg(long, env = "PROFILES_DEFAULT_REGION", default_value = "AU", global = true)]
     pub default_region: Region,
 
-    /// Largest number of pooled database connections.
-    #[arg(long, env = "PROFILES_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
-    pub db_max_connections: u32,
-
-    /// How long a request waits for a database connection before SERVICE_UNAVAILABLE.
-    #[arg(long, env = "PROFILES_DB_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration, global = true)]
-    pub db_acquire_timeout: Duration,
-
-    /// Longest a PostgreSQL statement may run.
-    #[arg(long, env = "PROFILES_DB_STATEMENT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
-    pub db_statement_timeout: Duration,
+    /// The database pool: its size and its patience.
+    #[command(flatten)]
+    pub pool: crate::db::PoolSettings,
 
     /// How long to keep retrying a database that is down at start.
     #[arg(long, env = "PROFILES_DB_CONNECT_WAIT", default_value = "60s", value_parser = humantime::parse_duration, global = true)]
@@ -63,15 +55,4 @@ pub struct Config {
 
     #[command(flatten)]
     pub webhooks: crate::service::events::webhooks::WebhookSettings,
-}
-
-impl Config {
-    /// The database pool these settings describe.
-    pub fn pool(&self) -> crate::db::PoolSettings {
-        crate::db::PoolSettings {
-            max_connections: self.db_max_connections,
-            acquire_timeout: self.db_acquire_timeout,
-            statement_timeout: self.db_statement_timeout,
-        }
-    }
 }

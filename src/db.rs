@@ -7,23 +7,32 @@ use chrono::{DateTime, SubsecRound, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
-/// How a pool connects: its size and its patience.
-#[derive(Clone, Copy, Debug)]
+/// How a pool connects: its size and its patience (flags of every subcommand).
+#[derive(clap::Args, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolSettings {
+    /// Largest number of pooled database connections.
+    #[arg(
+        id = "db_max_connections",
+        value_name = "DB_MAX_CONNECTIONS",
+        long = "db-max-connections",
+        env = "PROFILES_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
     pub max_connections: u32,
-    /// How long a request waits for a connection before the database counts as down.
+
+    /// How long a request waits for a database connection before SERVICE_UNAVAILABLE.
+    #[arg(id = "db_acquire_timeout", value_name = "DB_ACQUIRE_TIMEOUT", long = "db-acquire-timeout", env = "PROFILES_DB_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration, global = true)]
     pub acquire_timeout: Duration,
+
     /// Longest a PostgreSQL statement may run.
+    #[arg(id = "db_statement_timeout", value_name = "DB_STATEMENT_TIMEOUT", long = "db-statement-timeout", env = "PROFILES_DB_STATEMENT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub statement_timeout: Duration,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        PoolSettings {
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(3),
-            statement_timeout: Duration::from_secs(10),
-        }
+        crate::settings::defaults()
     }
 }
 

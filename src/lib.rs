@@ -15,6 +15,7 @@ pub mod graphql; // schema, resolvers, loaders
 pub mod http; // routes, GraphQL over HTTP, authentication, connections
 pub mod seed; // deterministic demo data
 pub mod service; // reads and writes, one file per noun
+pub mod settings; // settings' defaults, from their flags
 pub mod telemetry; // logging
 
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 use cli::{Cli, Command, TokenCommand};
 
 async fn connect(config: &config::Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    db::connect_with_retry(&config.database_url, config.pool(), config.db_connect_wait).await
+    db::connect_with_retry(&config.database_url, config.pool, config.db_connect_wait).await
 }
 
 /// Runs the command the CLI names; what the process exits with.

@@ -1,7 +1,10 @@
 //! Enumerations stored as lower-case text (the reference model's values) and exposed
 //! to GraphQL as SCREAMING_SNAKE_CASE enums. Their serde form is the stored text, so a
-//! row read as JSON (the planned read path) decodes into them.
+//! row read as JSON (the planned read path) decodes into them. The last two are the
+//! outbox's: a webhook delivery's status (stored as GraphQL names it) and a change
+//! event's type (stored as the feed and webhooks name it).
 
+use sea_orm::Iterable;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -117,4 +120,55 @@ pub enum VerificationState {
     /// Verification failed.
     #[sea_orm(string_value = "failed")]
     Failed,
+}
+
+// `webhook_delivery.status` (a `VARCHAR(12)`), stored as GraphQL names it.
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(12))")]
+pub enum DeliveryStatus {
+    /// Not sent yet, or being retried.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// The endpoint answered 2xx.
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    /// Every attempt failed.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}
+
+/// The type of a change event (`profile_event.type`), as the feed, GraphQL's
+/// `Event.type` and webhooks name it; a webhook's `events` and the feed's `types`
+/// filter by these names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum EventKind {
+    /// A profile was created.
+    #[sea_orm(string_value = "profile.created")]
+    Created,
+    /// A profile changed.
+    #[sea_orm(string_value = "profile.updated")]
+    Updated,
+    /// A profile was soft-deleted.
+    #[sea_orm(string_value = "profile.deleted")]
+    Deleted,
+    /// A deleted profile was restored.
+    #[sea_orm(string_value = "profile.restored")]
+    Restored,
+    /// A profile was purged for good.
+    #[sea_orm(string_value = "profile.purged")]
+    Purged,
+}
+
+impl EventKind {
+    /// The type named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::iter().find(|kind| kind.to_value() == name)
+    }
+
+    /// Every type's name, in order, as a message lists them.
+    pub fn listed() -> String {
+        EventKind::iter().map(|kind| kind.to_value()).collect::<Vec<_>>().join(", ")
+    }
 }

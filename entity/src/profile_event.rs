@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::EventKind;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "profile_event")]
 pub struct Model {
@@ -12,10 +14,8 @@ pub struct Model {
     /// `evt_` and 32 hex digits; the `webhook-id` of its deliveries.
     #[sea_orm(unique)]
     pub id: String,
-    /// `profile.created`, `profile.updated`, `profile.deleted`, `profile.restored` or
-    /// `profile.purged`.
     #[sea_orm(column_name = "type")]
-    pub kind: String,
+    pub kind: EventKind,
     pub profile_id: Uuid,
     /// The profile's version after the change (the last one, for `profile.purged`).
     pub version: i32,

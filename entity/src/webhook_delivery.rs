@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::DeliveryStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_delivery")]
 pub struct Model {
@@ -12,8 +14,7 @@ pub struct Model {
     /// The `profile_event` delivered (its `id`, the `webhook-id` header).
     pub event_id: String,
     pub profile_id: Uuid,
-    /// `PENDING`, `DELIVERED` or `FAILED`.
-    pub status: String,
+    pub status: DeliveryStatus,
     /// Attempts made so far.
     pub attempts: i32,
     pub last_status_code: Option<i32>,

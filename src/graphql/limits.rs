@@ -1,7 +1,7 @@
 //! Limits on what one GraphQL document may ask, enforced by `guard` and the schema.
 
 /// Limits on what one GraphQL document may ask (the README's security section).
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Deepest nesting of a query's selections.
     #[arg(long, env = "PROFILES_MAX_DEPTH", default_value_t = 16, global = true)]
@@ -30,14 +30,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_depth: 16,
-            max_complexity: 100_000,
-            max_root_fields: 20,
-            max_aliases: 30,
-            max_query_bytes: 64 * 1024,
-            introspection: true,
-        }
+        crate::settings::defaults()
     }
 }
 

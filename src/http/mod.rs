@@ -28,7 +28,7 @@ use crate::telemetry;
 
 /// Limits on what a request may send and how long it may take (the README's
 /// security section).
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Largest request body, in bytes (413 beyond).
     #[arg(long, env = "PROFILES_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
@@ -49,12 +49,7 @@ pub struct HttpLimits {
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        HttpLimits {
-            max_body_bytes: 1024 * 1024,
-            request_timeout: Duration::from_secs(30),
-            cors_origins: Vec::new(),
-            max_websockets: 256,
-        }
+        crate::settings::defaults()
     }
 }
 

@@ -29,7 +29,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 
 /// How connections are bounded (the README's configuration table).
-#[derive(clap::Args, Clone, Copy, Debug)]
+#[derive(clap::Args, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// Longest a client may take to send a request's headers.
     #[arg(long, env = "PROFILES_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
@@ -46,11 +46,7 @@ pub struct ConnectionLimits {
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        ConnectionLimits {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 512,
-        }
+        crate::settings::defaults()
     }
 }
 

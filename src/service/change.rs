@@ -2,6 +2,7 @@
 //! that says so. A leaf: the write seam records changes, the outbox writes their
 //! events, webhooks filter by their types.
 
+use entity::enums::EventKind;
 use uuid::Uuid;
 
 /// What a write did to a profile.
@@ -15,18 +16,14 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    /// Every kind, in the order of [`ChangeKind::event_type`]'s list.
-    pub const ALL: [ChangeKind; 5] =
-        [ChangeKind::Created, ChangeKind::Updated, ChangeKind::Deleted, ChangeKind::Restored, ChangeKind::Purged];
-
     /// The type of the change event this kind of change writes.
-    pub const fn event_type(self) -> &'static str {
+    pub const fn event_type(self) -> EventKind {
         match self {
-            ChangeKind::Created => "profile.created",
-            ChangeKind::Updated => "profile.updated",
-            ChangeKind::Deleted => "profile.deleted",
-            ChangeKind::Restored => "profile.restored",
-            ChangeKind::Purged => "profile.purged",
+            ChangeKind::Created => EventKind::Created,
+            ChangeKind::Updated => EventKind::Updated,
+            ChangeKind::Deleted => EventKind::Deleted,
+            ChangeKind::Restored => EventKind::Restored,
+            ChangeKind::Purged => EventKind::Purged,
         }
     }
 }
@@ -38,14 +35,3 @@ pub struct Change {
     pub kind: ChangeKind,
     pub version: i32,
 }
-
-/// The event types, as `type` holds them.
-pub const TYPES: [&str; 5] = {
-    let mut types = [""; 5];
-    let mut i = 0;
-    while i < types.len() {
-        types[i] = ChangeKind::ALL[i].event_type();
-        i += 1;
-    }
-    types
-};

@@ -31,6 +31,7 @@ mod reference_write;
 mod robustness;
 mod schema;
 mod security;
+mod settings;
 mod shutdown;
 mod validation;
 mod webhooks;

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use entity::{profile, profile_event};
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ActiveEnum, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, user_errors};
@@ -26,7 +26,7 @@ async fn snapshot(app: &TestApp) -> (BTreeMap<String, i32>, Vec<(String, String,
         .await
         .expect("events")
         .into_iter()
-        .map(|e| (e.profile_id.to_string(), e.kind.trim_start_matches("profile.").to_owned(), e.version))
+        .map(|e| (e.profile_id.to_string(), e.kind.to_value().trim_start_matches("profile.").to_owned(), e.version))
         .collect();
     (versions, changes)
 }

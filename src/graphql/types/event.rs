@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use crate::graphql::errors::Result;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use sea_orm::ActiveEnum;
 use uuid::Uuid;
 
 use super::page_info::PageInfo;
@@ -37,8 +38,8 @@ impl Event {
     /// `profile.created`, `profile.updated`, `profile.deleted`, `profile.restored` or
     /// `profile.purged`.
     #[graphql(name = "type")]
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> String {
+        self.0.kind.to_value()
     }
 
     /// When the change committed (UTC).

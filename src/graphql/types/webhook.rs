@@ -2,8 +2,9 @@
 //! (`WebhookDelivery` in a connection), and the delivery status.
 
 use crate::graphql::errors::Result;
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::enums::DeliveryStatus;
 use entity::{webhook, webhook_delivery};
 use sea_orm::DatabaseConnection;
 
@@ -76,37 +77,8 @@ impl Webhook {
     ) -> Result<WebhookDeliveryConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
         let after_given = after.is_some();
-        let query = DeliveryQuery { first, after, status: status.map(|s| s.as_str().to_owned()) };
+        let query = DeliveryQuery { first, after, status };
         Ok(WebhookDeliveryConnection { page: service::deliveries(db, self.0.id, &query).await?, after_given })
-    }
-}
-
-/// Where a delivery stands.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    /// Not sent yet, or being retried.
-    Pending,
-    /// The endpoint answered 2xx.
-    Delivered,
-    /// Every attempt failed.
-    Failed,
-}
-
-impl DeliveryStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => subscribers::PENDING,
-            DeliveryStatus::Delivered => subscribers::DELIVERED,
-            DeliveryStatus::Failed => subscribers::FAILED,
-        }
-    }
-
-    fn parse(text: &str) -> DeliveryStatus {
-        match text {
-            subscribers::DELIVERED => DeliveryStatus::Delivered,
-            subscribers::FAILED => DeliveryStatus::Failed,
-            _ => DeliveryStatus::Pending,
-        }
     }
 }
 
@@ -131,7 +103,7 @@ impl WebhookDelivery {
 
     /// Where it stands.
     async fn status(&self) -> DeliveryStatus {
-        DeliveryStatus::parse(&self.delivery.status)
+        self.delivery.status
     }
 
     /// Attempts made so far.
@@ -151,7 +123,7 @@ impl WebhookDelivery {
 
     /// When it is sent (again), while PENDING.
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.delivery.status == subscribers::PENDING).then_some(self.delivery.next_attempt_at)
+        (self.delivery.status == DeliveryStatus::Pending).then_some(self.delivery.next_attempt_at)
     }
 
     /// When the endpoint answered 2xx.

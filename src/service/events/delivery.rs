@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use entity::enums::DeliveryStatus;
 use entity::{profile_event, webhook, webhook_delivery};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -34,7 +35,6 @@ use uuid::Uuid;
 
 use crate::service::error::Result;
 use crate::service::events::feed::Event;
-use crate::service::events::subscribers::{DELIVERED, FAILED, PENDING};
 use crate::service::events::webhooks::{WebhookSettings, sign};
 
 /// The longest wait between retries.
@@ -323,13 +323,15 @@ impl Job {
             .col_expr(D::LastError, Expr::val(attempt.error.clone()))
             .col_expr(D::LockedUntil, Expr::val(Option::<DateTime<Utc>>::None))
             .filter(D::Id.eq(self.delivery.id))
-            .filter(D::Status.eq(PENDING));
+            .filter(D::Status.eq(DeliveryStatus::Pending));
         let mut retry = None;
         let outcome = if attempt.succeeded() {
-            update = update.col_expr(D::Status, Expr::val(DELIVERED)).col_expr(D::DeliveredAt, Expr::val(now));
+            update = update
+                .col_expr(D::Status, Expr::val(DeliveryStatus::Delivered))
+                .col_expr(D::DeliveredAt, Expr::val(now));
             "delivered"
         } else if attempts >= settings.max_attempts as i32 {
-            update = update.col_expr(D::Status, Expr::val(FAILED));
+            update = update.col_expr(D::Status, Expr::val(DeliveryStatus::Failed));
             "failed"
         } else {
             let delay = retry_delay(settings.retry_base, attempts as u32);
@@ -397,7 +399,7 @@ pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64> 
     let pending = Query::select()
         .column(webhook_delivery::Column::EventId)
         .from(webhook_delivery::Entity)
-        .and_where(webhook_delivery::Column::Status.eq(PENDING))
+        .and_where(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
         .to_owned();
     let latest = Query::select()
         .expr(Func::max(Expr::col(E::Seq)))
@@ -421,7 +423,7 @@ pub async fn observe_backlog(db: &DatabaseConnection) -> Result<()> {
         .select_only()
         .expr(Expr::col(D::Id).count())
         .expr(Func::min(Expr::col(D::CreatedAt)))
-        .filter(D::Status.eq(PENDING))
+        .filter(D::Status.eq(DeliveryStatus::Pending))
         .into_tuple()
         .one(db)
         .await?

@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 
+use entity::enums::EventKind;
 use entity::profile_event;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::service::actor::Actor;
-use crate::service::change::TYPES;
 use crate::service::error::{Error, Result};
 use crate::service::events::commit_order::{Mode, commit_order};
 use crate::service::events::context;
@@ -20,7 +22,7 @@ use crate::service::events::context;
 pub struct Event {
     pub seq: i64,
     pub id: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub profile_id: Uuid,
     pub version: i32,
     pub changed: Vec<String>,
@@ -34,7 +36,7 @@ impl Event {
     pub fn envelope(&self) -> Value {
         serde_json::json!({
             "id": self.id,
-            "type": self.kind,
+            "type": self.kind.to_value(),
             "occurredAt": self.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             "profileId": self.profile_id,
             "version": self.version,
@@ -116,8 +118,8 @@ impl Feed {
         let size = self
             .first
             .map_or(Ok(crate::service::page::DEFAULT_PAGE_SIZE), |first| crate::service::page::size("first", first))?;
-        if let Some(unknown) = self.types.iter().flatten().find(|t| !TYPES.contains(&t.as_str())) {
-            return Err(Error::BadInput(format!("unknown event type `{unknown}`: use one of {}", TYPES.join(", "))));
+        if let Some(unknown) = self.types.iter().flatten().find(|t| EventKind::parse(t).is_none()) {
+            return Err(Error::BadInput(format!("unknown event type `{unknown}`: use one of {}", EventKind::listed())));
         }
         Ok(Window { after: self.after.as_deref().map(decode_cursor).transpose()?.unwrap_or(0), size })
     }
@@ -139,7 +141,7 @@ pub async fn page(db: &DatabaseConnection, feed: &Feed) -> Result<FeedPage> {
     let window = feed.window()?;
     let mut query = profile_event::Entity::find().filter(profile_event::Column::Seq.gt(window.after));
     if let Some(types) = &feed.types {
-        query = query.filter(profile_event::Column::Kind.is_in(types.iter().cloned()));
+        query = query.filter(profile_event::Column::Kind.is_in(types.iter().filter_map(|t| EventKind::parse(t))));
     }
     if let Some(profile_id) = feed.profile_id {
         query = query.filter(profile_event::Column::ProfileId.eq(profile_id));

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use entity::enums::EventKind;
 use entity::profile_event;
 use sea_orm::sea_query::{Expr, Func, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
@@ -113,7 +114,7 @@ pub(crate) async fn write(
 /// An event about to be written, its context and changed keys as JSON text.
 struct Row {
     id: String,
-    kind: &'static str,
+    kind: EventKind,
     profile_id: Uuid,
     version: i32,
     changed: String,

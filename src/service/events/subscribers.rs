@@ -3,19 +3,15 @@
 
 use crate::service::error::Result;
 use chrono::{DateTime, Utc};
+use entity::enums::{DeliveryStatus, EventKind};
 use entity::{webhook, webhook_delivery};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
 /// What `events` holds to want every type.
 pub const ALL_TYPES: &str = "*";
-
-/// A delivery's status.
-pub const PENDING: &str = "PENDING";
-pub const DELIVERED: &str = "DELIVERED";
-pub const FAILED: &str = "FAILED";
 
 /// An active webhook, as the fan-out of a write needs it.
 pub(crate) struct Subscriber {
@@ -49,12 +45,13 @@ pub fn types_of(events: &Value) -> Vec<String> {
 /// One pending delivery per event per webhook that wants its type.
 pub(crate) fn deliveries_of<'a>(
     webhooks: &[Subscriber],
-    events: impl Iterator<Item = (&'a str, &'a str, Uuid)>,
+    events: impl Iterator<Item = (&'a str, EventKind, Uuid)>,
     now: DateTime<Utc>,
 ) -> Vec<webhook_delivery::ActiveModel> {
     let mut deliveries = Vec::new();
     for (id, kind, profile_id) in events {
-        for webhook in webhooks.iter().filter(|w| w.wants(kind)) {
+        let kind = kind.to_value();
+        for webhook in webhooks.iter().filter(|w| w.wants(&kind)) {
             deliveries.push(pending(webhook.id, id.to_owned(), profile_id, now));
         }
     }
@@ -72,7 +69,7 @@ pub(crate) fn pending(
         webhook_id: Set(webhook_id),
         event_id: Set(event_id),
         profile_id: Set(profile_id),
-        status: Set(PENDING.to_owned()),
+        status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
         last_status_code: Set(None),
         last_error: Set(None),

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use entity::enums::{DeliveryStatus, EventKind};
 use entity::{profile_event, webhook, webhook_delivery};
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::ActiveValue::Set;
@@ -19,7 +20,6 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
-use crate::service::change::TYPES;
 use crate::service::draft::Patch;
 use crate::service::error::{Error, Result};
 use crate::service::events::subscribers::{ALL_TYPES, pending};
@@ -28,7 +28,7 @@ use crate::service::events::subscribers::{ALL_TYPES, pending};
 pub const SECRET_PREFIX: &str = "whsec_";
 
 /// How webhooks are delivered (flags and environment, like every setting).
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
 pub struct WebhookSettings {
     /// How long a delivery may take before it counts as failed.
     #[arg(long = "webhook-timeout", env = "PROFILES_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
@@ -67,16 +67,7 @@ pub struct WebhookSettings {
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        WebhookSettings {
-            timeout: Duration::from_secs(10),
-            max_attempts: 8,
-            retry_base: Duration::from_secs(30),
-            concurrency: 16,
-            allow_http: false,
-            disable_after: Duration::from_secs(5 * 24 * 3600),
-            poll: Duration::from_secs(5),
-            retention: Duration::from_secs(30 * 24 * 3600),
-        }
+        crate::settings::defaults()
     }
 }
 
@@ -153,8 +144,8 @@ fn event_types(problems: &mut Problems, path: &Path, types: Vec<String>) -> Vec<
     let mut wanted: Vec<String> = Vec::new();
     for (i, kind) in types.into_iter().enumerate() {
         let kind = kind.trim().to_owned();
-        if kind != ALL_TYPES && !TYPES.contains(&kind.as_str()) {
-            let message = format!("unknown event type `{kind}`: use `*` or one of {}", TYPES.join(", "));
+        if kind != ALL_TYPES && EventKind::parse(&kind).is_none() {
+            let message = format!("unknown event type `{kind}`: use `*` or one of {}", EventKind::listed());
             problems.add(&path.index(i), UserErrorCode::Invalid, message);
         } else if !wanted.contains(&kind) {
             wanted.push(kind);
@@ -272,7 +263,7 @@ pub async fn get(db: &DatabaseConnection, id: Uuid) -> Result<Option<webhook::Mo
 pub struct DeliveryQuery {
     pub first: Option<i32>,
     pub after: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<DeliveryStatus>,
 }
 
 /// A page of a webhook's deliveries, each with its event's summary.
@@ -297,7 +288,7 @@ pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &Delivery
             .filter(webhook_delivery::Column::Id.lt(crate::service::page::decode_numbered_cursor("delivery", after)?));
     }
     if let Some(status) = &query.status {
-        find = find.filter(webhook_delivery::Column::Status.eq(status.as_str()));
+        find = find.filter(webhook_delivery::Column::Status.eq(*status));
     }
     let mut rows = find
         .order_by_desc(webhook_delivery::Column::Id)
