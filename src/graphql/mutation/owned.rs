@@ -1,5 +1,6 @@
 //! Addresses, important dates and identities: their inputs (also nested in
-//! `createProfile`) and their own create/update/delete mutations.
+//! `createProfile`), converted one to one into the service's plain inputs (which hold
+//! the rules), and their own create/update/delete mutations.
 
 use crate::graphql::guard::Scoped;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};

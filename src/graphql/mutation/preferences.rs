@@ -1,4 +1,6 @@
-//! Communication preferences, appearance and custom attributes.
+//! Communication preferences, appearance and custom attributes. The comms and
+//! appearance inputs convert one to one into the service's plain inputs, which hold
+//! the rules and the field lists.
 
 use crate::graphql::guard::Scoped;
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};

@@ -1,4 +1,6 @@
 //! Profile mutations: create (with everything it owns), update, delete, restore, purge.
+//! Their inputs convert one to one into the service's plain inputs, which hold the
+//! rules (`service::profiles::input`).
 
 use crate::graphql::guard::Scoped;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
