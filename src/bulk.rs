@@ -5,7 +5,7 @@
 //! `service::export` are written as they are read: memory does not grow with the table.
 //!
 //! Import reads the same formats a batch at a time (memory does not grow with the
-//! file) and hands each batch to the GraphQL layer's import, the code `importProfiles`
+//! file) and hands each batch to the service's import, the code `importProfiles`
 //! runs; failed rows go to a rejects file with their line and errors.
 
 use std::io::{BufRead, Read as _, Write};
@@ -15,9 +15,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::phone::Region;
 use crate::domain::validate::{UserError, UserErrorCode};
-use crate::graphql::mutation::import::{self, ImportKey};
 use crate::service::bulk::export::{self, Export};
-use crate::service::bulk::import::{ImportRow, Mode, Status};
+use crate::service::bulk::import;
+use crate::service::bulk::read;
+use crate::service::bulk::row::{ImportKey, ImportRow, Mode, Status};
 use tokio::sync::mpsc;
 
 /// The form of an exported file.
@@ -297,7 +298,7 @@ fn batches(input: impl BufRead + Send + 'static, options: ImportOptions) -> mpsc
             let (lines, rows): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
             let today = crate::db::now().date_naive();
-            let prepared = import::prepare(&rows, &options.keys, options.region, today);
+            let prepared = read::prepare(&rows, &options.keys, options.region, today);
             Ok(Some(Batch { lines, prepared }))
         };
         let mut rows = match Rows::new(options.format, input) {
@@ -346,7 +347,7 @@ pub async fn import(
                 Status::Failed => {
                     counts.failed += 1;
                     let row = original.into_value();
-                    let errors: Vec<Value> = outcome.errors.iter().map(import::error_json).collect();
+                    let errors: Vec<Value> = outcome.errors.iter().map(read::error_json).collect();
                     serde_json::to_writer(&mut rejects, &Reject { line, row: &row, errors })?;
                     rejects.write_all(b"\n")?;
                 }

@@ -51,10 +51,10 @@ pub enum Command {
         format: Option<crate::bulk::Format>,
         /// The keys rows are matched by, in the order they are tried.
         #[arg(long = "match", value_enum, value_delimiter = ',', default_values = ["id", "email", "mobile_phone", "external_id"])]
-        keys: Vec<crate::graphql::mutation::import::ImportKey>,
+        keys: Vec<crate::service::bulk::row::ImportKey>,
         /// upsert: update matched profiles, create the rest; create-only; update-only.
         #[arg(long, value_enum, default_value = "upsert")]
-        mode: crate::graphql::mutation::import::ImportMode,
+        mode: crate::service::bulk::row::Mode,
         /// Where failed rows go, with their line and errors; by default FILE.rejects.ndjson.
         #[arg(long)]
         rejects: Option<std::path::PathBuf>,

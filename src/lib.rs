@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let csv = file.extension().is_some_and(|e| e == "csv");
             let options = bulk::ImportOptions {
                 format: format.unwrap_or(if csv { bulk::Format::Csv } else { bulk::Format::Ndjson }),
-                mode: mode.into(),
+                mode,
                 keys,
                 region: config.default_region,
                 batch: bulk::IMPORT_BATCH,

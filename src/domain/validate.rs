@@ -95,6 +95,11 @@ impl Problems {
         self.0
     }
 
+    /// Adds `other`'s problems after these.
+    pub fn append(&mut self, other: Problems) {
+        self.0.extend(other.0);
+    }
+
     /// `Ok(value)` when nothing was found, else every problem.
     pub fn finish<T>(self, value: T) -> Result<T, Vec<UserError>> {
         if self.0.is_empty() { Ok(value) } else { Err(self.0) }

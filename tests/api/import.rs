@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use profiles_gateway::bulk::{self, Counts, Format, ImportOptions};
-use profiles_gateway::graphql::mutation::import::{DEFAULT_KEYS, ImportKey};
-use profiles_gateway::service::bulk::import::Mode;
+use profiles_gateway::service::bulk::row::{DEFAULT_KEYS, ImportKey, Mode};
 
 /// The reference document's profile JSON (its first document), as one line.
 fn reference_row() -> Value {

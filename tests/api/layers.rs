@@ -350,7 +350,6 @@ fn services_and_domain_rules_reach_no_graphql() {
 }
 
 #[test]
-#[ignore = "until bulk and cli leave crate::graphql"]
 fn bulk_and_cli_reach_no_graphql() {
     assert_eq!(reaching_graphql(&["bulk", "cli"]), Vec::<String>::new(), "`crate::graphql` in these files");
 }

@@ -1,53 +1,58 @@
-//! From GraphQL input values to validated column changes (the service's `Patch`es).
+//! From GraphQL input values to the service's plain inputs and column changes.
 //!
-//! An omitted field (`Undefined`) is left as it is (`Keep`); an explicit `null`
-//! clears it (`Patch::Set(None)`), or is REQUIRED for a column that cannot be empty; a value
-//! is validated, and each problem is recorded with its path.
+//! An omitted field (`Undefined`) is left out of the plain input (`Field::Undefined`)
+//! and an explicit `null` is `Field::Null`; the service's rules (`service::profiles::
+//! input::field`) say what each becomes. The reference-data and webhook inputs use
+//! those rules through the helpers here.
 
 use async_graphql::{ID, MaybeUndefined};
 
-use crate::domain::validate::{self, Path, Problems, UserErrorCode};
+use crate::domain::validate::{Path, Problems};
 use crate::service::draft::Patch;
 use crate::service::error::Error as ServiceError;
+use crate::service::profiles::input::field::{self, Checks, Field};
 
-/// A nullable column set from a value that needs no checking.
-pub fn plain<T: Clone>(value: &MaybeUndefined<T>) -> Patch<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Set(None),
-        MaybeUndefined::Value(value) => Patch::Set(Some(value.clone())),
+impl<T> From<MaybeUndefined<T>> for Field<T> {
+    fn from(value: MaybeUndefined<T>) -> Self {
+        match value {
+            MaybeUndefined::Undefined => Field::Undefined,
+            MaybeUndefined::Null => Field::Null,
+            MaybeUndefined::Value(value) => Field::Value(value),
+        }
     }
 }
 
-/// A nullable column set from a value that `check` validates (and may normalise).
-pub fn checked<T, U>(
+/// A GraphQL value as a field of a plain input, converted on the way.
+pub fn field<T, U: From<T>>(value: MaybeUndefined<T>) -> Field<U> {
+    Field::from(value).map(U::from)
+}
+
+/// Runs one of the service's rules on a GraphQL value, adding its problems to
+/// `problems`.
+fn rule<T: Clone, R>(
     problems: &mut Problems,
-    path: &Path,
     value: &MaybeUndefined<T>,
-    check: impl FnOnce(&mut Problems, &Path, &T) -> Option<U>,
-) -> Patch<Option<U>> {
-    match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Set(None),
-        MaybeUndefined::Value(value) => Patch::Set(check(problems, path, value)),
-    }
+    rule: impl FnOnce(&mut Checks, &Field<T>) -> R,
+) -> R {
+    let mut checks = Checks::default();
+    let out = rule(&mut checks, &Field::from(value.clone()));
+    problems.append(checks.finish());
+    out
+}
+
+/// A nullable column set from a value that needs no checking.
+pub fn plain<T: Clone>(value: &MaybeUndefined<T>) -> Patch<Option<T>> {
+    rule(&mut Problems::default(), value, |c, v| field::plain(c, &Path::root("input"), v))
 }
 
 /// Optional text of at most `max` characters; blank clears it.
 pub fn text(problems: &mut Problems, path: &Path, value: &MaybeUndefined<String>, max: usize) -> Patch<Option<String>> {
-    checked(problems, path, value, |p, path, v| validate::text(p, path, Some(v), max))
+    rule(problems, value, |c, v| field::text(c, path, v, max))
 }
 
 /// A column that cannot be empty: `null` is REQUIRED.
 pub fn required<T: Clone>(problems: &mut Problems, path: &Path, value: &MaybeUndefined<T>) -> Patch<T> {
-    match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => {
-            problems.add(path, UserErrorCode::Required, "cannot be null");
-            Patch::Keep
-        }
-        MaybeUndefined::Value(value) => Patch::Set(value.clone()),
-    }
+    rule(problems, value, |c, v| field::required(c, path, v))
 }
 
 /// Required text of at most `max` characters: `null` or blank is REQUIRED.
@@ -57,10 +62,7 @@ pub fn required_text(
     value: &MaybeUndefined<String>,
     max: usize,
 ) -> Patch<String> {
-    match required(problems, path, value) {
-        Patch::Set(text) => Patch::Set(validate::required(problems, path, Some(&text), max)),
-        other => other,
-    }
+    rule(problems, value, |c, v| field::required_text(c, path, v, max))
 }
 
 /// An `Option` field of a create input, seen as an update of an empty record.
@@ -71,13 +73,4 @@ pub fn given<T>(value: Option<T>) -> MaybeUndefined<T> {
 /// The integer behind an `ID` argument; anything else is BAD_USER_INPUT.
 pub fn int_id<T: std::str::FromStr>(id: &ID, argument: &str) -> Result<T, ServiceError> {
     id.parse().map_err(|_| ServiceError::BadInput(format!("`{argument}` is not an id of this API")))
-}
-
-/// The integer behind an `ID` inside an input: anything else is INVALID at `path`.
-pub fn int_id_in(problems: &mut Problems, path: &Path, id: &ID) -> Option<i32> {
-    let parsed = id.parse().ok();
-    if parsed.is_none() {
-        problems.add(path, UserErrorCode::Invalid, "is not an id of this API");
-    }
-    parsed
 }

@@ -5,9 +5,9 @@ use crate::graphql::guard::Scoped;
 use async_graphql::{Context, Object};
 use uuid::Uuid;
 
-use super::profile::handles;
 use super::{ProfilePayload, db, respond};
 use crate::domain::validate::{Path, Problems};
+use crate::service::profiles::input::handles;
 use crate::service::profiles::labels::{self, Label};
 
 #[derive(Default)]

@@ -1,7 +1,8 @@
 //! The mutation root: every write of SPEC §4, one file per noun.
 //!
 //! Each mutation validates its input without the database (collecting every problem
-//! with its path), then calls one service function, which runs one transaction and adds
+//! with its path; a profile's input by converting it one to one into the service's
+//! plain input, whose `validate` holds the rules), then calls one service function, which runs one transaction and adds
 //! the problems only the database can find. Problems come back as `userErrors` and
 //! nothing is written; failures are GraphQL errors.
 

@@ -1,24 +1,20 @@
 //! Addresses, important dates and identities: their inputs (also nested in
-//! `createProfile`) and their own create/update/delete mutations.
+//! `createProfile`), converted one to one into the service's plain inputs (which hold
+//! the rules), and their own create/update/delete mutations.
 
 use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::enums::RecurringSchedule;
-use entity::scalars::{Date, StringList};
+use entity::scalars::Date;
 use entity::{address, identity, profile_date};
 use uuid::Uuid;
 
-use super::input::{checked, given, int_id, plain, required, required_text, text};
+use super::input::int_id;
 use super::{db, payload, respond};
-use crate::domain::validate::{self, MAX_NAME, MAX_NOTE, MAX_TEXT, Path, Problems, UserErrorCode};
 use crate::graphql::types::profile::Profile;
-use crate::service::draft::{AddressChanges, DateChanges, IdentityChanges, Patch};
-use crate::service::profiles::address::AddressDraft;
+use crate::service::profiles::input::owned as plain;
 use crate::service::profiles::{address as addresses, dates, identity as identities, owned};
-
-/// Longest postcode.
-const MAX_POSTCODE: usize = 20;
 
 payload!(AddressPayload, "The result of an address mutation.",
     address: address::Model => "The address after the mutation.",
@@ -103,79 +99,45 @@ pub struct AddressUpdateInput {
     pub is_default: Option<bool>,
 }
 
-impl From<AddressInput> for AddressUpdateInput {
+/// One to one: the service's input holds the rules.
+impl From<AddressInput> for plain::AddressInput {
     fn from(a: AddressInput) -> Self {
-        AddressUpdateInput {
-            address_line_1: MaybeUndefined::Value(a.address_line_1),
-            address_line_2: given(a.address_line_2),
-            address_line_3: given(a.address_line_3),
-            company: given(a.company),
-            latitude: given(a.latitude),
-            longitude: given(a.longitude),
-            city: MaybeUndefined::Value(a.city),
-            postcode: MaybeUndefined::Value(a.postcode),
-            state: given(a.state),
-            country: MaybeUndefined::Value(a.country),
-            notes: given(a.notes),
-            external_id: given(a.external_id),
-            is_default: a.is_default,
+        plain::AddressInput {
+            address_line_1: Some(a.address_line_1).into(),
+            address_line_2: a.address_line_2.into(),
+            address_line_3: a.address_line_3.into(),
+            company: a.company.into(),
+            latitude: a.latitude.into(),
+            longitude: a.longitude.into(),
+            city: Some(a.city).into(),
+            postcode: Some(a.postcode).into(),
+            state: a.state.into(),
+            country: Some(a.country).into(),
+            notes: a.notes.into(),
+            external_id: a.external_id.into(),
+            is_default: a.is_default.into(),
         }
     }
 }
 
-fn coordinate(range: std::ops::RangeInclusive<f64>) -> impl Fn(&mut Problems, &Path, &f64) -> Option<f64> {
-    move |problems, path, value| {
-        validate::within(problems, path, Some(*value), range.clone());
-        Some(*value)
+impl From<AddressUpdateInput> for plain::AddressUpdateInput {
+    fn from(a: AddressUpdateInput) -> Self {
+        plain::AddressUpdateInput {
+            address_line_1: a.address_line_1.into(),
+            address_line_2: a.address_line_2.into(),
+            address_line_3: a.address_line_3.into(),
+            company: a.company.into(),
+            latitude: a.latitude.into(),
+            longitude: a.longitude.into(),
+            city: a.city.into(),
+            postcode: a.postcode.into(),
+            state: a.state.into(),
+            country: a.country.into(),
+            notes: a.notes.into(),
+            external_id: a.external_id.into(),
+            is_default: a.is_default.into(),
+        }
     }
-}
-
-impl AddressUpdateInput {
-    fn draft(&self, problems: &mut Problems, path: &Path) -> (AddressChanges, Option<bool>) {
-        let at = |field: &str| path.key(field);
-        let columns = AddressChanges {
-            address_line_1: required_text(problems, &at("addressLine1"), &self.address_line_1, MAX_TEXT),
-            address_line_2: text(problems, &at("addressLine2"), &self.address_line_2, MAX_TEXT),
-            address_line_3: text(problems, &at("addressLine3"), &self.address_line_3, MAX_TEXT),
-            company: text(problems, &at("company"), &self.company, MAX_TEXT),
-            latitude: checked(problems, &at("latitude"), &self.latitude, coordinate(-90.0..=90.0)),
-            longitude: checked(problems, &at("longitude"), &self.longitude, coordinate(-180.0..=180.0)),
-            city: required_text(problems, &at("city"), &self.city, MAX_NAME),
-            postcode: required_text(problems, &at("postcode"), &self.postcode, MAX_POSTCODE),
-            state: text(problems, &at("state"), &self.state, MAX_NAME),
-            country: required_text(problems, &at("country"), &self.country, MAX_NAME),
-            notes: text(problems, &at("notes"), &self.notes, MAX_NOTE),
-            external_id: text(problems, &at("externalId"), &self.external_id, MAX_NAME),
-            ..Default::default()
-        };
-        (columns, self.is_default)
-    }
-}
-
-/// The addresses of a new profile: exactly one default (the one marked, else the first).
-pub fn address_list(problems: &mut Problems, path: &Path, inputs: Vec<AddressInput>) -> Vec<AddressChanges> {
-    if !validate::list_len(problems, path, inputs.len()) {
-        return Vec::new();
-    }
-    let marked: Vec<usize> =
-        inputs.iter().enumerate().filter(|(_, a)| a.is_default == Some(true)).map(|(i, _)| i).collect();
-    for extra in marked.iter().skip(1) {
-        problems.add(
-            &path.index(*extra).key("isDefault"),
-            UserErrorCode::Invalid,
-            "only one address can be the default",
-        );
-    }
-    let default = marked.first().copied().unwrap_or(0);
-    inputs
-        .into_iter()
-        .enumerate()
-        .map(|(i, input)| {
-            let (mut columns, _) = AddressUpdateInput::from(input).draft(problems, &path.index(i));
-            columns.is_default = Patch::Set(i == default);
-            columns
-        })
-        .collect()
 }
 
 /// A new important date.
@@ -225,74 +187,36 @@ pub struct ProfileDateUpdateInput {
     pub note: MaybeUndefined<String>,
 }
 
-impl From<ProfileDateInput> for ProfileDateUpdateInput {
+impl From<ProfileDateInput> for plain::ProfileDateInput {
     fn from(d: ProfileDateInput) -> Self {
-        ProfileDateUpdateInput {
-            date: MaybeUndefined::Value(d.date),
-            is_recurring: MaybeUndefined::Value(d.is_recurring.unwrap_or(false)),
-            recurring_schedule: given(d.recurring_schedule),
-            name: given(d.name),
-            handle: given(d.handle),
-            relationship: given(d.relationship),
-            description: given(d.description),
-            meta: MaybeUndefined::Value(d.meta.unwrap_or_default()),
-            note: given(d.note),
+        plain::ProfileDateInput {
+            date: Some(d.date).into(),
+            is_recurring: d.is_recurring.into(),
+            recurring_schedule: d.recurring_schedule.into(),
+            name: d.name.into(),
+            handle: d.handle.into(),
+            relationship: d.relationship.into(),
+            description: d.description.into(),
+            meta: d.meta.into(),
+            note: d.note.into(),
         }
     }
 }
 
-impl ProfileDateUpdateInput {
-    fn columns(&self, problems: &mut Problems, path: &Path) -> DateChanges {
-        let at = |field: &str| path.key(field);
-        if matches!(self.recurring_schedule, MaybeUndefined::Value(_))
-            && self.is_recurring == MaybeUndefined::Value(false)
-        {
-            problems.add(&at("recurringSchedule"), UserErrorCode::Invalid, "a schedule needs `isRecurring: true`");
-        }
-        let meta = match &self.meta {
-            MaybeUndefined::Undefined => Patch::Keep,
-            MaybeUndefined::Null => Patch::Set(StringList::default()),
-            MaybeUndefined::Value(items) => {
-                validate::list_len(problems, &at("meta"), items.len());
-                let items = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| validate::required(problems, &at("meta").index(i), Some(item), MAX_NAME))
-                    .collect();
-                Patch::Set(StringList(items))
-            }
-        };
-        DateChanges {
-            date: match &self.date {
-                MaybeUndefined::Value(Date(date)) => Patch::Set(*date),
-                MaybeUndefined::Undefined => Patch::Keep,
-                MaybeUndefined::Null => {
-                    problems.add(&at("date"), UserErrorCode::Required, "cannot be null");
-                    Patch::Keep
-                }
-            },
-            is_recurring: required(problems, &at("isRecurring"), &self.is_recurring),
-            recurring_schedule: plain(&self.recurring_schedule),
-            name: text(problems, &at("name"), &self.name, MAX_NAME),
-            handle: text(problems, &at("handle"), &self.handle, MAX_NAME),
-            relationship: text(problems, &at("relationship"), &self.relationship, MAX_NAME),
-            description: text(problems, &at("description"), &self.description, MAX_TEXT),
-            meta,
-            note: text(problems, &at("note"), &self.note, MAX_NOTE),
+impl From<ProfileDateUpdateInput> for plain::ProfileDateUpdateInput {
+    fn from(d: ProfileDateUpdateInput) -> Self {
+        plain::ProfileDateUpdateInput {
+            date: d.date.into(),
+            is_recurring: d.is_recurring.into(),
+            recurring_schedule: d.recurring_schedule.into(),
+            name: d.name.into(),
+            handle: d.handle.into(),
+            relationship: d.relationship.into(),
+            description: d.description.into(),
+            meta: d.meta.into(),
+            note: d.note.into(),
         }
     }
-}
-
-/// The dates of a new profile.
-pub fn date_list(problems: &mut Problems, path: &Path, inputs: Vec<ProfileDateInput>) -> Vec<DateChanges> {
-    if !validate::list_len(problems, path, inputs.len()) {
-        return Vec::new();
-    }
-    inputs
-        .into_iter()
-        .enumerate()
-        .map(|(i, input)| ProfileDateUpdateInput::from(input).columns(problems, &path.index(i)))
-        .collect()
 }
 
 /// A new identity in another system.
@@ -323,52 +247,26 @@ pub struct IdentityUpdateInput {
     pub is_active: MaybeUndefined<bool>,
 }
 
-impl From<IdentityInput> for IdentityUpdateInput {
+impl From<IdentityInput> for plain::IdentityInput {
     fn from(i: IdentityInput) -> Self {
-        IdentityUpdateInput {
-            handle: MaybeUndefined::Value(i.handle),
-            identifier: MaybeUndefined::Value(i.identifier),
-            is_primary: MaybeUndefined::Value(i.is_primary.unwrap_or(false)),
-            is_active: MaybeUndefined::Value(i.is_active.unwrap_or(true)),
+        plain::IdentityInput {
+            handle: Some(i.handle).into(),
+            identifier: Some(i.identifier).into(),
+            is_primary: i.is_primary.into(),
+            is_active: i.is_active.into(),
         }
     }
 }
 
-impl IdentityUpdateInput {
-    fn columns(&self, problems: &mut Problems, path: &Path) -> IdentityChanges {
-        IdentityChanges {
-            handle: required_text(problems, &path.key("handle"), &self.handle, MAX_NAME),
-            identifier: required_text(problems, &path.key("identifier"), &self.identifier, MAX_TEXT),
-            is_primary: required(problems, &path.key("isPrimary"), &self.is_primary),
-            is_active: required(problems, &path.key("isActive"), &self.is_active),
+impl From<IdentityUpdateInput> for plain::IdentityUpdateInput {
+    fn from(i: IdentityUpdateInput) -> Self {
+        plain::IdentityUpdateInput {
+            handle: i.handle.into(),
+            identifier: i.identifier.into(),
+            is_primary: i.is_primary.into(),
+            is_active: i.is_active.into(),
         }
     }
-}
-
-/// The identities of a new profile: at most one primary, no pair given twice.
-pub fn identity_list(problems: &mut Problems, path: &Path, inputs: Vec<IdentityInput>) -> Vec<IdentityChanges> {
-    if !validate::list_len(problems, path, inputs.len()) {
-        return Vec::new();
-    }
-    let mut seen = std::collections::HashSet::new();
-    let mut primary = false;
-    inputs
-        .into_iter()
-        .enumerate()
-        .map(|(i, input)| {
-            let at = path.index(i);
-            if input.is_primary == Some(true) {
-                if primary {
-                    problems.add(&at.key("isPrimary"), UserErrorCode::Invalid, "only one identity can be primary");
-                }
-                primary = true;
-            }
-            if !seen.insert((input.handle.trim().to_owned(), input.identifier.trim().to_owned())) {
-                problems.add(&at.key("identifier"), UserErrorCode::Taken, "this identity is given twice");
-            }
-            IdentityUpdateInput::from(input).columns(problems, &at)
-        })
-        .collect()
 }
 
 #[derive(Default)]
@@ -386,9 +284,8 @@ impl OwnedMutation {
         #[graphql(desc = "The profile's id.")] profile_id: Uuid,
         #[graphql(desc = "The address.")] input: AddressInput,
     ) -> Result<AddressPayload> {
-        let mut problems = Problems::default();
-        let (columns, make_default) = AddressUpdateInput::from(input).draft(&mut problems, &Path::root("input"));
-        let result = addresses::create(db(ctx)?, profile_id, AddressDraft { columns, make_default, problems }).await;
+        let draft = plain::AddressUpdateInput::from(plain::AddressInput::from(input)).validate();
+        let result = addresses::create(db(ctx)?, profile_id, draft).await;
         respond(result, |(address, profile)| AddressPayload {
             address: Some(address),
             profile: Some(profile.into()),
@@ -405,9 +302,8 @@ impl OwnedMutation {
         #[graphql(desc = "The changes.")] input: AddressUpdateInput,
     ) -> Result<AddressPayload> {
         let id = int_id(&id, "id")?;
-        let mut problems = Problems::default();
-        let (columns, make_default) = input.draft(&mut problems, &Path::root("input"));
-        let result = addresses::update(db(ctx)?, id, AddressDraft { columns, make_default, problems }).await;
+        let draft = plain::AddressUpdateInput::from(input).validate();
+        let result = addresses::update(db(ctx)?, id, draft).await;
         respond(result, |(address, profile)| AddressPayload {
             address: Some(address),
             profile: Some(profile.into()),
@@ -438,8 +334,7 @@ impl OwnedMutation {
         #[graphql(desc = "The profile's id.")] profile_id: Uuid,
         #[graphql(desc = "The date.")] input: ProfileDateInput,
     ) -> Result<ProfileDatePayload> {
-        let mut problems = Problems::default();
-        let columns = ProfileDateUpdateInput::from(input).columns(&mut problems, &Path::root("input"));
+        let (columns, problems) = plain::ProfileDateUpdateInput::from(plain::ProfileDateInput::from(input)).validate();
         respond(dates::create(db(ctx)?, profile_id, columns, problems).await, |(date, profile)| ProfileDatePayload {
             profile_date: Some(date),
             profile: Some(profile.into()),
@@ -456,8 +351,7 @@ impl OwnedMutation {
         #[graphql(desc = "The changes.")] input: ProfileDateUpdateInput,
     ) -> Result<ProfileDatePayload> {
         let id = int_id(&id, "id")?;
-        let mut problems = Problems::default();
-        let columns = input.columns(&mut problems, &Path::root("input"));
+        let (columns, problems) = plain::ProfileDateUpdateInput::from(input).validate();
         respond(dates::update(db(ctx)?, id, columns, problems).await, |(date, profile)| ProfileDatePayload {
             profile_date: Some(date),
             profile: Some(profile.into()),
@@ -489,8 +383,7 @@ impl OwnedMutation {
         #[graphql(desc = "The profile's id.")] profile_id: Uuid,
         #[graphql(desc = "The identity.")] input: IdentityInput,
     ) -> Result<IdentityPayload> {
-        let mut problems = Problems::default();
-        let columns = IdentityUpdateInput::from(input).columns(&mut problems, &Path::root("input"));
+        let (columns, problems) = plain::IdentityUpdateInput::from(plain::IdentityInput::from(input)).validate();
         respond(identities::create(db(ctx)?, profile_id, columns, problems).await, |(identity, profile)| {
             IdentityPayload { identity: Some(identity), profile: Some(profile.into()), user_errors: Vec::new() }
         })
@@ -505,8 +398,7 @@ impl OwnedMutation {
         #[graphql(desc = "The changes.")] input: IdentityUpdateInput,
     ) -> Result<IdentityPayload> {
         let id = int_id(&id, "id")?;
-        let mut problems = Problems::default();
-        let columns = input.columns(&mut problems, &Path::root("input"));
+        let (columns, problems) = plain::IdentityUpdateInput::from(input).validate();
         respond(identities::update(db(ctx)?, id, columns, problems).await, |(identity, profile)| IdentityPayload {
             identity: Some(identity),
             profile: Some(profile.into()),

@@ -1,4 +1,6 @@
-//! Communication preferences, appearance and custom attributes.
+//! Communication preferences, appearance and custom attributes. The comms and
+//! appearance inputs convert one to one into the service's plain inputs, which hold
+//! the rules and the field lists.
 
 use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
@@ -8,11 +10,10 @@ use entity::enums::VerificationState;
 use entity::{appearance, comms};
 use uuid::Uuid;
 
-use super::input::{plain, text};
 use super::{ProfilePayload, db, payload, respond};
-use crate::domain::validate::{self, MAX_NAME, Path, Problems};
+use crate::domain::validate::{self, Path, Problems};
 use crate::graphql::types::profile::Profile;
-use crate::service::draft::{AppearanceChanges, CommsChanges, Patch};
+use crate::service::profiles::input::preferences::{self as plain, with_appearance_fields, with_comms_fields};
 use crate::service::profiles::preferences::{self, AttributeChange};
 
 payload!(CommsPayload, "The result of `updateComms`.",
@@ -22,21 +23,8 @@ payload!(AppearancePayload, "The result of `updateAppearance`.",
     appearance: appearance::Model => "The appearance after the mutation.",
     profile: Profile => "The profile it belongs to, after the mutation.");
 
-/// `hair_colour` → `hairColour`: the GraphQL name of a field, for error paths.
-fn camel_case(snake: &str) -> String {
-    let mut words = snake.split('_');
-    let first = words.next().unwrap_or_default().to_owned();
-    words.fold(first, |mut name, word| {
-        let mut chars = word.chars();
-        if let Some(c) = chars.next() {
-            name.extend(c.to_uppercase());
-            name.push_str(chars.as_str());
-        }
-        name
-    })
-}
-
-/// Declares `CommsInput` from the comms flags and verification fields, listed once.
+/// Declares `CommsInput` from the comms flags and verification fields the service's
+/// input lists.
 macro_rules! comms_input {
     (flags: $($flag:ident),* ; verifications: $($verification:ident),* $(;)?) => {
         /// Changes to communication preferences: an omitted field is left as it is.
@@ -57,32 +45,23 @@ macro_rules! comms_input {
             pub terms_accepted_version: MaybeUndefined<String>,
         }
 
-        impl CommsInput {
-            /// Sets the columns this input changes on `row`.
-            pub fn apply(&self, problems: &mut Problems, path: &Path, row: &mut CommsChanges) {
-                $(if let Some(value) = self.$flag { row.$flag = Patch::Set(value); })*
-                $(if let Some(value) = self.$verification { row.$verification = Patch::Set(value); })*
-                let accepted = path.key("termsAcceptedAt");
-                validate::instant(problems, &accepted, self.terms_accepted_at.value());
-                row.terms_accepted_at = plain(&self.terms_accepted_at);
-                let version = path.key("termsAcceptedVersion");
-                row.terms_accepted_version = text(problems, &version, &self.terms_accepted_version, MAX_NAME);
+        /// One to one: the service's input holds the rules.
+        impl From<CommsInput> for plain::CommsInput {
+            fn from(input: CommsInput) -> Self {
+                plain::CommsInput {
+                    $($flag: input.$flag.into(),)*
+                    $($verification: input.$verification.into(),)*
+                    terms_accepted_at: input.terms_accepted_at.into(),
+                    terms_accepted_version: input.terms_accepted_version.into(),
+                }
             }
         }
     };
 }
 
-comms_input! {
-    flags:
-    email_optout, email_bounced, email_promo, email_discover, email_benefits, email_reminders, email_account, email_bookings, email_feedback, email_location, email_service,
-    sms_optout, sms_bounced, sms_promo, sms_discover, sms_benefits, sms_reminders, sms_account, sms_bookings, sms_feedback, sms_location, sms_service,
-    push_optout, push_bounced, push_promo, push_discover, push_benefits, push_reminders, push_account, push_bookings, push_feedback, push_location, push_service,
-    phone_optout, phone_bounced, phone_promo, phone_discover, phone_benefits, phone_reminders, phone_account, phone_bookings, phone_feedback, phone_location, phone_service,
-    post_optout, post_bounced, post_promo, post_discover, post_benefits, post_reminders, post_account, post_bookings, post_feedback, post_location, post_service;
-    verifications: email_verification, sms_verification, phone_verification, post_verification;
-}
+with_comms_fields!(comms_input);
 
-/// Declares `AppearanceInput` from the appearance fields, listed once.
+/// Declares `AppearanceInput` from the appearance fields the service's input lists.
 macro_rules! appearance_input {
     ($($field:ident),* $(,)?) => {
         /// Changes to appearance and sizes: an omitted field is left as it is, `null`
@@ -95,24 +74,16 @@ macro_rules! appearance_input {
             )*
         }
 
-        impl AppearanceInput {
-            /// Sets the columns this input changes on `row`.
-            pub fn apply(&self, problems: &mut Problems, path: &Path, row: &mut AppearanceChanges) {
-                $(row.$field = text(problems, &path.key(&camel_case(stringify!($field))), &self.$field, MAX_NAME);)*
+        /// One to one: the service's input holds the rules.
+        impl From<AppearanceInput> for plain::AppearanceInput {
+            fn from(input: AppearanceInput) -> Self {
+                plain::AppearanceInput { $($field: input.$field.into(),)* }
             }
         }
     };
 }
 
-appearance_input! {
-    hair_colour, hair_length, shape_body, shape_face, size_cup,
-    size_hat, size_formal_jacket, size_formal_jacket_length, size_formal_shirt, size_formal_shirt_fit,
-    size_formal_trouser, size_formal_trouser_drop, size_formal_trouser_leg, size_jacket, size_pant,
-    size_shoe, size_type_age, size_type_region, size_top, skin_type,
-    measurement_arm, measurement_arm_inside, measurement_bust, measurement_chest, measurement_foot_length,
-    measurement_head, measurement_height, measurement_hip, measurement_leg_inside, measurement_leg_outside,
-    measurement_neck, measurement_neck_to_wrist, measurement_shoulders, measurement_waist, measurement_weight,
-}
+with_appearance_fields!(appearance_input);
 
 /// One custom attribute to set or remove.
 #[derive(InputObject)]
@@ -139,9 +110,7 @@ impl PreferenceMutation {
         #[graphql(desc = "The profile's id.")] profile_id: Uuid,
         #[graphql(desc = "The changes.")] input: CommsInput,
     ) -> Result<CommsPayload> {
-        let mut problems = Problems::default();
-        let mut columns = CommsChanges::default();
-        input.apply(&mut problems, &Path::root("input"), &mut columns);
+        let (columns, problems) = plain::CommsInput::from(input).validate();
         respond(preferences::update_comms(db(ctx)?, profile_id, columns, problems).await, |(comms, profile)| {
             CommsPayload { comms: Some(comms), profile: Some(profile.into()), user_errors: Vec::new() }
         })
@@ -155,9 +124,7 @@ impl PreferenceMutation {
         #[graphql(desc = "The profile's id.")] profile_id: Uuid,
         #[graphql(desc = "The changes.")] input: AppearanceInput,
     ) -> Result<AppearancePayload> {
-        let mut problems = Problems::default();
-        let mut columns = AppearanceChanges::default();
-        input.apply(&mut problems, &Path::root("input"), &mut columns);
+        let (columns, problems) = plain::AppearanceInput::from(input).validate();
         respond(
             preferences::update_appearance(db(ctx)?, profile_id, columns, problems).await,
             |(appearance, profile)| AppearancePayload {
@@ -198,15 +165,5 @@ impl PreferenceMutation {
         respond(preferences::set_custom_attributes(db(ctx)?, profile_id, changes, problems).await, |profile| {
             ProfilePayload { profile: Some(profile.into()), user_errors: Vec::new() }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn camel_case_follows_graphql_names() {
-        assert_eq!(super::camel_case("hair_colour"), "hairColour");
-        assert_eq!(super::camel_case("measurement_neck_to_wrist"), "measurementNeckToWrist");
-        assert_eq!(super::camel_case("skin"), "skin");
     }
 }

@@ -1,4 +1,6 @@
 //! Profile mutations: create (with everything it owns), update, delete, restore, purge.
+//! Their inputs convert one to one into the service's plain inputs, which hold the
+//! rules (`service::profiles::input`).
 
 use crate::graphql::errors::Result;
 use crate::graphql::guard::Scoped;
@@ -7,17 +9,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Gender, ProfileType};
 use uuid::Uuid;
 
-use super::input::{checked, int_id_in, plain, required, text};
-use super::owned::{AddressInput, IdentityInput, ProfileDateInput, address_list, date_list, identity_list};
+use super::input::field;
+use super::owned::{AddressInput, IdentityInput, ProfileDateInput};
 use super::preferences::{AppearanceInput, CommsInput};
 use super::{ProfilePayload, db, payload, profile_payload, respond};
 use crate::domain::phone::Region;
-use crate::domain::validate::{self, MAX_NAME, MAX_TEXT, Path, Problems, UserErrorCode};
 use crate::graphql::Clock;
-use crate::service::draft::{AppearanceChanges, CommsChanges, Patch, ProfileChanges};
-use crate::service::profiles::checks::LocationRef;
-use crate::service::profiles::create::NewProfileChanges;
-use crate::service::profiles::lifecycle::{self, LocationChange, ProfileCreate, ProfileUpdate};
+use crate::service::profiles::input::field::Field;
+use crate::service::profiles::input::{self as plain, Attributes};
+use crate::service::profiles::lifecycle;
 
 payload!(PurgeProfilePayload, "The result of `purgeProfile`.", purged_profile_id: Uuid => "Id of the profile that was removed.");
 
@@ -78,98 +78,33 @@ pub struct ProfileFields {
     pub custom_attributes: MaybeUndefined<serde_json::Value>,
 }
 
-/// A location given by id or by external id (not both); `null` in either clears it.
-fn location(
-    problems: &mut Problems,
-    input: &Path,
-    id: &MaybeUndefined<ID>,
-    external_id: &MaybeUndefined<String>,
-    fields: [&str; 2],
-) -> LocationChange {
-    match (id, external_id) {
-        (MaybeUndefined::Undefined, MaybeUndefined::Undefined) => None,
-        (MaybeUndefined::Value(_), MaybeUndefined::Value(_)) => {
-            problems.add(
-                &input.key(fields[1]),
-                UserErrorCode::Invalid,
-                format!("give `{}` or this, not both", fields[0]),
-            );
-            None
+/// One to one: the service's input holds the rules.
+impl From<ProfileFields> for plain::ProfileFields {
+    fn from(f: ProfileFields) -> Self {
+        plain::ProfileFields {
+            title: f.title.into(),
+            first_name: f.first_name.into(),
+            last_name: f.last_name.into(),
+            email: f.email.into(),
+            gender: f.gender.into(),
+            currency: f.currency.into(),
+            joined_at: f.joined_at.into(),
+            mobile_phone: f.mobile_phone.into(),
+            secondary_phone: f.secondary_phone.into(),
+            birth_year: f.birth_year.into(),
+            birth_month: f.birth_month.into(),
+            birth_day: f.birth_day.into(),
+            company: f.company.into(),
+            occupation: f.occupation.into(),
+            avatar_url: f.avatar_url.into(),
+            tier_handle: f.tier_handle.into(),
+            preferred_location_id: field(f.preferred_location_id),
+            preferred_location_external_id: f.preferred_location_external_id.into(),
+            joined_location_id: field(f.joined_location_id),
+            joined_location_external_id: f.joined_location_external_id.into(),
+            profile_type: f.profile_type.into(),
+            custom_attributes: f.custom_attributes.into(),
         }
-        (MaybeUndefined::Value(id), _) => {
-            int_id_in(problems, &input.key(fields[0]), id).map(|id| Some(LocationRef::Id(id)))
-        }
-        (_, MaybeUndefined::Value(external)) => {
-            Some(validate::text(problems, &input.key(fields[1]), Some(external), MAX_NAME).map(LocationRef::ExternalId))
-        }
-        _ => Some(None),
-    }
-}
-
-impl ProfileFields {
-    /// The profile columns these fields change, and the location changes.
-    fn changes(
-        &self,
-        problems: &mut Problems,
-        input: &Path,
-        region: Region,
-    ) -> (ProfileChanges, LocationChange, LocationChange) {
-        let at = |field: &str| input.key(field);
-        let phone = |p: &mut Problems, path: &Path, v: &String| validate::phone(p, path, Some(v), region);
-        validate::instant(problems, &at("joinedAt"), self.joined_at.value());
-        // In the order of the input's fields, so that errors come in that order.
-        let columns = ProfileChanges {
-            title: text(problems, &at("title"), &self.title, MAX_NAME),
-            first_name: text(problems, &at("firstName"), &self.first_name, MAX_NAME),
-            last_name: text(problems, &at("lastName"), &self.last_name, MAX_NAME),
-            email: checked(problems, &at("email"), &self.email, |p, path, v| validate::email(p, path, Some(v))),
-            gender: plain(&self.gender),
-            currency: checked(problems, &at("currency"), &self.currency, |p, path, v| {
-                validate::currency(p, path, Some(v))
-            }),
-            joined_at: required(problems, &at("joinedAt"), &self.joined_at),
-            mobile_phone: checked(problems, &at("mobilePhone"), &self.mobile_phone, phone),
-            secondary_phone: checked(problems, &at("secondaryPhone"), &self.secondary_phone, phone),
-            birth_year: plain(&self.birth_year),
-            birth_month: plain(&self.birth_month),
-            birth_day: plain(&self.birth_day),
-            company: text(problems, &at("company"), &self.company, MAX_TEXT),
-            occupation: text(problems, &at("occupation"), &self.occupation, MAX_TEXT),
-            avatar_url: checked(problems, &at("avatarUrl"), &self.avatar_url, |p, path, v| {
-                validate::http_url(p, path, Some(v))
-            }),
-            tier_handle: text(problems, &at("tierHandle"), &self.tier_handle, MAX_NAME),
-            ..Default::default()
-        };
-        let preferred = location(
-            problems,
-            input,
-            &self.preferred_location_id,
-            &self.preferred_location_external_id,
-            ["preferredLocationId", "preferredLocationExternalId"],
-        );
-        let joined = location(
-            problems,
-            input,
-            &self.joined_location_id,
-            &self.joined_location_external_id,
-            ["joinedLocationId", "joinedLocationExternalId"],
-        );
-        let mut profile_type = required(problems, &at("profileType"), &self.profile_type);
-        if profile_type == Patch::Set(ProfileType::Deleted) {
-            problems.add(&at("profileType"), UserErrorCode::Invalid, "use deleteProfile to delete a profile");
-            profile_type = Patch::Keep;
-        }
-        let custom_attributes = match &self.custom_attributes {
-            MaybeUndefined::Undefined => Patch::Keep,
-            MaybeUndefined::Null => Patch::Set(serde_json::json!({})),
-            MaybeUndefined::Value(value) => {
-                validate::custom_attributes(problems, &at("customAttributes"), value);
-                Patch::Set(value.clone())
-            }
-        };
-        let columns = ProfileChanges { profile_type, custom_attributes, ..columns };
-        (columns, preferred, joined)
     }
 }
 
@@ -203,50 +138,32 @@ pub struct ProfileUpdateInput {
     pub fields: ProfileFields,
 }
 
-/// Handles of a list input, validated and normalised, with the list capped.
-pub fn handles(problems: &mut Problems, path: &Path, raw: &[String]) -> Vec<String> {
-    if !validate::list_len(problems, path, raw.len()) {
-        return Vec::new();
-    }
-    raw.iter().enumerate().map(|(i, handle)| validate::handle(problems, &path.index(i), handle)).collect()
+/// A list of a create input: left out is `Undefined` (an import's upsert keeps the
+/// profile's list then).
+fn list<T, U: From<T>>(items: Option<Vec<T>>) -> Field<Vec<U>> {
+    Field::from(items).map(|items| items.into_iter().map(U::from).collect())
 }
 
-impl ProfileCreateInput {
-    pub(super) fn draft(self, region: Region, today: NaiveDate) -> ProfileCreate {
-        let mut problems = Problems::default();
-        let input = Path::root("input");
-        let (changes, preferred_location, joined_location) = self.fields.changes(&mut problems, &input, region);
-        let f = &self.fields;
-        validate::birth(
-            &mut problems,
-            &input,
-            f.birth_year.value().copied(),
-            f.birth_month.value().copied(),
-            f.birth_day.value().copied(),
-            today,
-        );
-        let tags = self.tags.unwrap_or_default();
-        handles(&mut problems, &input.key("tags"), &tags);
-        let statuses = handles(&mut problems, &input.key("statuses"), &self.statuses.unwrap_or_default());
-        let addresses = address_list(&mut problems, &input.key("addresses"), self.addresses.unwrap_or_default());
-        let dates = date_list(&mut problems, &input.key("dates"), self.dates.unwrap_or_default());
-        let identities = identity_list(&mut problems, &input.key("identities"), self.identities.unwrap_or_default());
-        let mut comms = CommsChanges::default();
-        if let Some(input) = &self.comms {
-            input.apply(&mut problems, &Path::root("input").key("comms"), &mut comms);
+impl From<ProfileCreateInput> for plain::ProfileCreateInput {
+    fn from(input: ProfileCreateInput) -> Self {
+        plain::ProfileCreateInput {
+            fields: input.fields.into(),
+            addresses: list(input.addresses),
+            tags: Field::from(input.tags).map(plain::field::Handles),
+            statuses: Field::from(input.statuses).map(plain::field::Handles),
+            identities: list(input.identities),
+            attributes: Field::Value(Attributes {
+                dates: list(input.dates),
+                comms: Field::from(input.comms.map(Into::into)),
+                appearance: Field::from(input.appearance.map(Into::into)),
+            }),
         }
-        let mut appearance = AppearanceChanges::default();
-        if let Some(input) = &self.appearance {
-            input.apply(&mut problems, &Path::root("input").key("appearance"), &mut appearance);
-        }
-        let new =
-            NewProfileChanges { profile: changes, addresses, dates, identities, tags, statuses, comms, appearance };
-        ProfileCreate {
-            new,
-            preferred_location: preferred_location.flatten(),
-            joined_location: joined_location.flatten(),
-            problems,
-        }
+    }
+}
+
+impl From<ProfileUpdateInput> for plain::ProfileUpdateInput {
+    fn from(input: ProfileUpdateInput) -> Self {
+        plain::ProfileUpdateInput { fields: input.fields.into() }
     }
 }
 
@@ -271,7 +188,7 @@ impl ProfileMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new profile.")] input: ProfileCreateInput,
     ) -> Result<ProfilePayload> {
-        let draft = input.draft(region(ctx), today(ctx));
+        let draft = plain::ProfileCreateInput::from(input).validate(region(ctx), today(ctx));
         respond(lifecycle::create(db(ctx)?, draft).await, profile_payload)
     }
 
@@ -286,10 +203,7 @@ impl ProfileMutation {
         #[graphql(desc = "The changes.")] input: ProfileUpdateInput,
         #[graphql(desc = "The `version` the changes were made against.")] expected_version: Option<i32>,
     ) -> Result<ProfilePayload> {
-        let mut problems = Problems::default();
-        let (columns, preferred_location, joined_location) =
-            input.fields.changes(&mut problems, &Path::root("input"), region(ctx));
-        let draft = ProfileUpdate { columns, preferred_location, joined_location, problems };
+        let draft = plain::ProfileUpdateInput::from(input).validate(region(ctx));
         respond(lifecycle::update(db(ctx)?, id, expected_version, draft, today(ctx)).await, profile_payload)
     }
 

@@ -1,6 +1,6 @@
-//! Import (SPEC §8): rows already validated as new profiles (by the mutations' own
-//! rules, in the GraphQL layer) are matched to existing profiles by a key, then
-//! created, updated or found unchanged.
+//! Import (SPEC §8): rows read and validated as new profiles ([`read`](super::read))
+//! are matched to existing profiles by a key, then created ([`create`](super::create)),
+//! updated ([`update`](super::update)) or found unchanged.
 //!
 //! Rows go in *waves*: the longest run of rows of which no two name the same profile
 //! or the same unique value. A wave is one transaction ([`Write`], so every create and
@@ -12,44 +12,26 @@
 //! wave after the one before it has committed gives the same outcome as importing the
 //! rows one by one in file order.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::NaiveDate;
 use entity::enums::ProfileType;
-use entity::{
-    address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag, status, tag, tier,
-};
-use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IdenStatic, Iterable, ModelTrait, QueryFilter,
-};
-use uuid::Uuid;
+use entity::{identity, profile};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
+use serde_json::Value;
 
-use crate::domain::tag::normalize_handle;
-use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
-use crate::service::draft::{Columns, Patch};
-use crate::service::error::taken;
-use crate::service::error::{Error, Result};
-use crate::service::profiles::checks;
-use crate::service::profiles::create::{NewProfile, attach_statuses, attach_tags, insert_rows};
+use super::create::create_all;
+use super::read::{at_row, prepare};
+use super::row::{ImportKey, ImportRow, Mode, Outcome, Status};
+use super::update::{RowChange, changes, update_one};
+use crate::domain::phone::Region;
+use crate::domain::validate::{Path, UserError, UserErrorCode};
+use crate::service::draft::Patch;
+use crate::service::error::Result;
 use crate::service::profiles::keys::ProfileKey as Key;
-use crate::service::profiles::lifecycle::{self, ProfileCreate};
 use crate::service::profiles::read::{self, Planned, Selection};
 use crate::service::write::Write;
-
-/// What an import may do to the profiles its rows match, and to those they do not.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Update a matched profile, create the rest.
-    #[default]
-    Upsert,
-    /// Create; a row that matches a profile fails.
-    CreateOnly,
-    /// Update; a row that matches none fails.
-    UpdateOnly,
-}
 
 /// What an import does with a key.
 impl Key {
@@ -106,91 +88,6 @@ impl Key {
             _ => None,
         }
         .unwrap_or(i32::MAX)
-    }
-}
-
-/// When a record was made and last changed, as a row gives them: a new record keeps
-/// them, so that an exported file imports into an empty database as it was.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Stamp {
-    pub created_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-/// The stamps a row gives, for the profile and for each record it owns.
-#[derive(Clone, Debug, Default)]
-pub struct Stamps {
-    pub profile: Stamp,
-    pub addresses: Vec<Stamp>,
-    pub dates: Vec<Stamp>,
-    pub identities: Vec<Stamp>,
-    pub comms: Stamp,
-    pub appearance: Stamp,
-}
-
-/// A tag a row gives as an object: an unknown tag is created with its name and stamps.
-#[derive(Clone, Debug)]
-pub struct TagGiven {
-    pub handle: String,
-    pub name: String,
-    pub stamp: Stamp,
-}
-
-/// Which of a profile's lists a row gives; each one given replaces the profile's.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Given {
-    pub addresses: bool,
-    pub dates: bool,
-    pub identities: bool,
-    pub tags: bool,
-    pub statuses: bool,
-}
-
-/// One row, validated as a new profile.
-pub struct ImportRow {
-    /// What the row is matched by; none creates.
-    pub key: Option<Key>,
-    /// The id a new profile gets (a new one when none).
-    pub id: Option<Uuid>,
-    /// The row as `createProfile` input: columns it does not give are `Keep`.
-    pub draft: ProfileCreate,
-    pub given: Given,
-    pub stamps: Stamps,
-    pub tags: Vec<TagGiven>,
-    /// The row's `external_id`: a new profile whose row gives no identities gets it as
-    /// its primary identity, in the system [`EXTERNAL`] (so that a CSV keeps it).
-    pub external_id: Option<String>,
-}
-
-/// The system of the primary identity made from a row's bare `external_id`.
-pub const EXTERNAL: &str = "external";
-
-/// What became of a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Created,
-    Updated,
-    Unchanged,
-    Failed,
-}
-
-/// A row's outcome: the profile after it, or why it failed.
-#[derive(Debug)]
-pub struct Outcome {
-    pub status: Status,
-    pub profile: Option<profile::Model>,
-    pub errors: Vec<UserError>,
-}
-
-impl Outcome {
-    fn failed(errors: Vec<UserError>) -> Outcome {
-        Outcome { status: Status::Failed, profile: None, errors }
-    }
-
-    fn one(path: &Path, code: UserErrorCode, message: &str) -> Outcome {
-        let mut problems = Problems::default();
-        problems.add(path, code, message);
-        Outcome::failed(problems.into_errors())
     }
 }
 
@@ -359,475 +256,33 @@ async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>
     read::rows(db, profile::Entity::find().filter(any), &Selection::everything()).await
 }
 
-/// The stamps a row gives, over those a new record was given.
-fn stamp<A: ActiveModelTrait>(
-    row: &mut A,
-    stamp: Stamp,
-    created: <A::Entity as EntityTrait>::Column,
-    updated: <A::Entity as EntityTrait>::Column,
-) {
-    if let Some(at) = stamp.created_at {
-        row.set(created, at.into());
+/// Writes rows [`prepare`] read, in `mode`; problems are reported at paths into each
+/// row (`["addresses", "0", "postcode"]`).
+pub async fn write(
+    db: &DatabaseConnection,
+    rows: Vec<Result<ImportRow, Vec<UserError>>>,
+    mode: Mode,
+) -> Result<Vec<Outcome>> {
+    // Boxed: an import is a deep future, and a resolver's frame holds its callee's
+    // state inline (over 100 KB of stack in a debug build).
+    let mut outcomes = Box::pin(import(db, rows, mode)).await?;
+    for outcome in &mut outcomes {
+        outcome.errors = std::mem::take(&mut outcome.errors).into_iter().map(at_row).collect();
     }
-    if let Some(at) = stamp.updated_at {
-        row.set(updated, at.into());
-    }
+    Ok(outcomes)
 }
 
-/// A new profile with what it owns, from a validated row, stamped as the row says.
-fn new_profile(new: crate::service::profiles::create::NewProfileChanges, id: Uuid, stamps: &Stamps) -> NewProfile {
-    let now = crate::db::now();
-    let mut new = new.into_new(id, now);
-    new.profile.created_at = stamps.profile.created_at.unwrap_or(new.profile.created_at);
-    new.profile.updated_at = stamps.profile.updated_at.unwrap_or(new.profile.updated_at);
-    for (row, s) in new.addresses.iter_mut().zip(&stamps.addresses) {
-        stamp(row, *s, address::Column::CreatedAt, address::Column::UpdatedAt);
-    }
-    for (row, s) in new.dates.iter_mut().zip(&stamps.dates) {
-        stamp(row, *s, profile_date::Column::CreatedAt, profile_date::Column::UpdatedAt);
-    }
-    for (row, s) in new.identities.iter_mut().zip(&stamps.identities) {
-        stamp(row, *s, identity::Column::CreatedAt, identity::Column::UpdatedAt);
-    }
-    stamp(&mut new.comms, stamps.comms, comms::Column::CreatedAt, comms::Column::UpdatedAt);
-    stamp(&mut new.appearance, stamps.appearance, appearance::Column::CreatedAt, appearance::Column::UpdatedAt);
-    new
-}
-
-/// Creates the tags rows give as objects that do not exist yet, with their names and
-/// stamps (those given as handles are made when attached, named as given).
-async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<()> {
-    if tags.is_empty() {
-        return Ok(());
-    }
-    let now = crate::db::now();
-    let mut seen = BTreeSet::new();
-    let rows: Vec<tag::ActiveModel> = tags
-        .iter()
-        .filter(|t| seen.insert(normalize_handle(&t.handle)))
-        .map(|t| tag::ActiveModel {
-            handle: Set(normalize_handle(&t.handle)),
-            name: Set(t.name.trim().to_owned()),
-            created_at: Set(t.stamp.created_at.unwrap_or(now)),
-            updated_at: Set(t.stamp.updated_at.unwrap_or(now)),
-            ..Default::default()
-        })
-        .collect();
-    tag::Entity::insert_many(rows)
-        .on_conflict(OnConflict::column(tag::Column::Handle).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
-
-/// A failed write as a row's outcome; a failure that is not the row's fault stops the
-/// import.
-fn failed(err: Error) -> Result<Outcome> {
-    let err = match err {
-        Error::Database(err) => taken(err, &lifecycle::unique_fields(&Path::root("input"))),
-        // The profile went away while the import ran: the row's outcome, not the import's.
-        Error::NotFound(message) => Error::user(&Path::root("input"), UserErrorCode::NotFound, message),
-        err => err,
-    };
-    match err {
-        Error::User(errors) => Ok(Outcome::failed(errors)),
-        err => Err(err),
-    }
-}
-
-/// Reference data a wave's rows name, found in one statement per kind.
-struct Known {
-    statuses: BTreeSet<String>,
-    tiers: BTreeSet<String>,
-}
-
-impl Known {
-    async fn of<'a>(db: &impl ConnectionTrait, rows: impl Iterator<Item = &'a ProfileCreate> + Clone) -> Result<Known> {
-        let statuses = rows.clone().flat_map(|d| d.new.statuses.iter().map(String::as_str));
-        let tiers = rows.filter_map(|d| match &d.new.profile.tier_handle {
-            Patch::Set(Some(handle)) => Some(handle.as_str()),
-            _ => None,
-        });
-        Ok(Known {
-            statuses: checks::known::<status::Entity>(db, status::Column::Handle, statuses).await?,
-            tiers: checks::known::<tier::Entity>(db, tier::Column::Handle, tiers).await?,
-        })
-    }
-
-    /// NOT_FOUND for each status and tier of `draft` that does not exist.
-    fn check(&self, draft: &ProfileCreate, problems: &mut Problems) {
-        let input = Path::root("input");
-        if let Patch::Set(Some(handle)) = &draft.new.profile.tier_handle {
-            checks::unknown_tier(&self.tiers, handle, &input.key("tierHandle"), problems);
-        }
-        let statuses: Vec<(Path, String)> =
-            draft.new.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
-        checks::unknown_statuses(&self.statuses, &statuses, problems);
-    }
-}
-
-/// What a new profile holds of the key it was looked for by, when its row does not
-/// give it: the email or mobile phone (checked as the mutations check them), the
-/// identity; and an `external_id` becomes its primary identity in the system
-/// [`EXTERNAL`].
-fn holds_key(
-    draft: &mut ProfileCreate,
-    key: Option<&Key>,
-    external_id: Option<String>,
-    given: Given,
-    problems: &mut Problems,
-) {
-    let p = &mut draft.new.profile;
-    let identity = |handle: &str, identifier: &str, is_primary: bool| crate::service::draft::IdentityChanges {
-        handle: Patch::Set(handle.to_owned()),
-        identifier: Patch::Set(identifier.trim().to_owned()),
-        is_primary: Patch::Set(is_primary),
-        is_active: Patch::Set(true),
-    };
-    match key {
-        Some(Key::Email(email)) if p.email == Patch::Keep => {
-            p.email = Patch::Set(validate::email(problems, &Path::root("key").key("email"), Some(email)));
-        }
-        Some(Key::MobilePhone(phone)) if p.mobile_phone == Patch::Keep => {
-            p.mobile_phone = Patch::Set(Some(phone.clone()))
-        }
-        Some(Key::Identity { handle, identifier }) if !given.identities => {
-            let at = Path::root("key").key("identity");
-            let handle = validate::text(problems, &at.key("handle"), Some(handle), validate::MAX_NAME);
-            let identifier = validate::text(problems, &at.key("identifier"), Some(identifier), validate::MAX_TEXT);
-            if let (Some(handle), Some(identifier)) = (handle, identifier) {
-                draft.new.identities.push(identity(&handle, &identifier, false));
-            }
-        }
-        _ => {}
-    }
-    if let Some(identifier) = external_id.filter(|_| !given.identities) {
-        draft.new.identities.push(identity(EXTERNAL, &identifier, true));
-    }
-}
-
-/// Creates the wave's new profiles: all in one statement per table when it can, else
-/// one at a time so that a failing one fails alone.
-async fn create_all(write: &mut Write, rows: Vec<(usize, ImportRow)>, outcomes: &mut [Option<Outcome>]) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let known = Known::of(write.conn(), rows.iter().map(|(_, row)| &row.draft)).await?;
-    let mut ready: Vec<(usize, NewProfile)> = Vec::with_capacity(rows.len());
-    let mut tags: Vec<TagGiven> = Vec::new();
-    for (index, row) in rows {
-        let ImportRow { id, mut draft, stamps, tags: given_tags, given, external_id, key } = row;
-        let mut problems = std::mem::take(&mut draft.problems);
-        holds_key(&mut draft, key.as_ref(), external_id, given, &mut problems);
-        known.check(&draft, &mut problems);
-        let [preferred, joined] = lifecycle::locations(
-            write.conn(),
-            &draft.preferred_location,
-            &draft.joined_location,
-            &Path::root("input"),
-            &mut problems,
-        )
-        .await?;
-        if !problems.is_empty() {
-            outcomes[index] = Some(Outcome::failed(problems.into_errors()));
-            continue;
-        }
-        let mut new = new_profile(draft.new, id.unwrap_or_else(Uuid::new_v4), &stamps);
-        new.profile.preferred_location_id = preferred.or(new.profile.preferred_location_id);
-        new.profile.joined_location_id = joined.or(new.profile.joined_location_id);
-        tags.extend(given_tags);
-        ready.push((index, new));
-    }
-    create_tags(write.conn(), &tags.iter().collect::<Vec<_>>()).await?;
-    let mut savepoint = write.savepoint().await?;
-    let all: Vec<NewProfile> = ready.iter().map(|(_, new)| new.clone()).collect();
-    match insert_rows(savepoint.conn(), all).await {
-        Ok(()) => {
-            savepoint.created(ready.iter().map(|(_, new)| (new.profile.id, new.profile.version)));
-            savepoint.release().await?;
-            for (index, new) in ready {
-                outcomes[index] =
-                    Some(Outcome { status: Status::Created, profile: Some(new.profile), errors: Vec::new() });
-            }
-        }
-        Err(Error::Database(err)) if err.sql_err().is_some() => {
-            savepoint.rollback().await?;
-            for (index, new) in ready {
-                outcomes[index] = Some(create_one(write, new).await?);
-            }
-        }
-        Err(err) => return Err(err),
-    }
-    Ok(())
-}
-
-/// Creates one profile in a savepoint, after checking its unique values.
-async fn create_one(write: &mut Write, new: NewProfile) -> Result<Outcome> {
-    let mut problems = Problems::default();
-    let db = write.conn();
-    lifecycle::new_values_free(db, &new, &Path::root("input"), &mut problems).await?;
-    if !problems.is_empty() {
-        return Ok(Outcome::failed(problems.into_errors()));
-    }
-    let mut savepoint = write.savepoint().await?;
-    let profile = new.profile.clone();
-    match insert_rows(savepoint.conn(), vec![new]).await {
-        Ok(()) => {
-            savepoint.created([(profile.id, profile.version)]);
-            savepoint.release().await?;
-            Ok(Outcome { status: Status::Created, profile: Some(profile), errors: Vec::new() })
-        }
-        Err(err) => {
-            savepoint.rollback().await?;
-            failed(err)
-        }
-    }
-}
-
-/// Whether a column is the record's own bookkeeping rather than its data.
-fn bookkeeping(column: &str) -> bool {
-    matches!(column, "id" | "profile_id" | "created_at" | "updated_at" | "version")
-}
-
-/// `changes` with only the columns whose value differs from `current`'s.
-fn differing<A: ActiveModelTrait>(mut changes: A, current: &<A::Entity as EntityTrait>::Model) -> A {
-    for column in <<A::Entity as EntityTrait>::Column as Iterable>::iter() {
-        if let Set(value) = changes.get(column)
-            && (bookkeeping(column.as_str()) || current.get(column) == value)
-        {
-            changes.not_set(column);
-        }
-    }
-    changes
-}
-
-/// Whether `new` rows (columns not set take their defaults) hold what `current` rows
-/// hold, in order, bookkeeping aside.
-fn same_rows<A>(new: &[A], current: &[<A::Entity as EntityTrait>::Model]) -> bool
-where
-    A: ActiveModelTrait,
-    <A::Entity as EntityTrait>::Model: Default,
-{
-    let blank = <A::Entity as EntityTrait>::Model::default();
-    new.len() == current.len()
-        && new.iter().zip(current).all(|(new, current)| {
-            <<A::Entity as EntityTrait>::Column as Iterable>::iter().all(|column| {
-                let value = match new.get(column) {
-                    Set(value) | Unchanged(value) => value,
-                    NotSet => blank.get(column),
-                };
-                bookkeeping(column.as_str()) || current.get(column) == value
-            })
-        })
-}
-
-/// What an update changes of a matched profile: the row's values that differ from it.
-struct Update<'a> {
-    current: &'a Planned,
-    new: NewProfile,
-    columns: profile::ActiveModel,
-    statuses: Vec<String>,
-    given_tags: Vec<TagGiven>,
-    addresses: bool,
-    dates: bool,
-    identities: bool,
-    tags: bool,
-    statuses_changed: bool,
-    comms: comms::ActiveModel,
-    appearance: appearance::ActiveModel,
-    problems: Problems,
-}
-
-/// What a row does to the profile it matched.
-enum RowChange<'a> {
-    /// Nothing: the row is `UNCHANGED`.
-    Unchanged,
-    Update(Box<Update<'a>>),
-}
-
-/// What the row changes of the matched profile `current`. Reads, never writes.
-async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> Result<RowChange<'a>> {
-    let ImportRow { draft, given, stamps, tags: given_tags, .. } = row;
-    let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
-    let id = current.model.id;
-    let r = &current.relations;
-    let input = Path::root("input");
-    let db = write.conn();
-
-    let mut columns = differing(new.profile.clone().columns(), &current.model);
-    let [preferred, joined] =
-        lifecycle::locations(db, &preferred_location, &joined_location, &input, &mut problems).await?;
-    if preferred_location.is_some() && preferred != current.model.preferred_location_id {
-        columns.preferred_location_id = Set(preferred);
-    }
-    if joined_location.is_some() && joined != current.model.joined_location_id {
-        columns.joined_location_id = Set(joined);
-    }
-    let statuses = new.statuses.clone();
-    let new = new_profile(new, id, &stamps);
-    let handles = |list: &[String]| list.iter().map(|h| normalize_handle(h)).collect::<BTreeSet<_>>();
-    let addresses = given.addresses && !same_rows(&new.addresses, r.addresses.as_deref().unwrap_or_default());
-    let dates = given.dates && !same_rows(&new.dates, r.dates.as_deref().unwrap_or_default());
-    let identities = given.identities && !same_rows(&new.identities, r.identities.as_deref().unwrap_or_default());
-    let current_tags: BTreeSet<String> = r.tags.iter().flatten().map(|t| t.handle.clone()).collect();
-    let tags = given.tags && handles(&new.tags) != current_tags;
-    let current_statuses: BTreeSet<String> = r.statuses.iter().flatten().map(|s| s.handle.clone()).collect();
-    let statuses_changed = given.statuses && statuses.iter().cloned().collect::<BTreeSet<_>>() != current_statuses;
-    let comms = match r.comms.as_ref().and_then(Option::as_ref) {
-        Some(current) => differing(new.comms.clone(), current),
-        None => new.comms.clone(),
-    };
-    let appearance = match r.appearance.as_ref().and_then(Option::as_ref) {
-        Some(current) => differing(new.appearance.clone(), current),
-        None => new.appearance.clone(),
-    };
-    let changed = columns.is_changed()
-        || addresses
-        || dates
-        || identities
-        || tags
-        || statuses_changed
-        || comms.is_changed()
-        || appearance.is_changed();
-    if !changed && problems.is_empty() {
-        return Ok(RowChange::Unchanged);
-    }
-    Ok(RowChange::Update(Box::new(Update {
-        current,
-        new,
-        columns,
-        statuses,
-        given_tags,
-        addresses,
-        dates,
-        identities,
-        tags,
-        statuses_changed,
-        comms,
-        appearance,
-        problems,
-    })))
-}
-
-/// Makes `update` in a savepoint, after the checks `updateProfile` makes on what
-/// changes. The profile's deferred events must be settled already: [`run_wave`]
-/// settles the wave's at once.
-async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Result<Outcome> {
-    let mut u = *update;
-    let id = u.current.model.id;
-    let input = Path::root("input");
-    let db = write.conn();
-
-    // The checks `updateProfile` makes, on what changes.
-    let today = crate::db::now().date_naive();
-    lifecycle::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
-    if u.statuses_changed {
-        let paths: Vec<(Path, String)> =
-            u.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
-        checks::statuses(db, &paths, &mut u.problems).await?;
-    }
-    if u.identities {
-        for (i, identity) in u.new.identities.iter().enumerate() {
-            if let (Set(handle), Set(identifier)) = (&identity.handle, &identity.identifier) {
-                let path = input.key("identities").index(i).key("identifier");
-                // Its own identities are replaced: only another profile's is taken.
-                let other = identity::Entity::find()
-                    .filter(identity::Column::Handle.eq(handle.as_str()))
-                    .filter(identity::Column::Identifier.eq(identifier.as_str()))
-                    .filter(identity::Column::ProfileId.ne(id))
-                    .one(db)
-                    .await?;
-                if other.is_some() {
-                    let message = format!("another identity is `{handle}` `{identifier}`");
-                    u.problems.add(&path, UserErrorCode::Taken, message);
-                }
-            }
-        }
-    }
-    if !u.problems.is_empty() {
-        return Ok(Outcome::failed(u.problems.into_errors()));
-    }
-    if u.tags {
-        let objects: Vec<&TagGiven> = u.given_tags.iter().collect();
-        create_tags(db, &objects).await?;
-    }
-
-    let mut savepoint = write.savepoint().await?;
-    let written = async {
-        let now = crate::db::now();
-        let mut bumped = savepoint
-            .touch(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("profile {id} was deleted during the import")))?;
-        let db = savepoint.conn();
-        if u.columns.is_changed() {
-            u.columns.id = Unchanged(id);
-            bumped = u.columns.update(db).await?;
-        }
-        if u.addresses {
-            replace(db, address::Column::ProfileId, id, u.new.addresses).await?;
-        }
-        if u.dates {
-            replace(db, profile_date::Column::ProfileId, id, u.new.dates).await?;
-        }
-        if u.identities {
-            replace(db, identity::Column::ProfileId, id, u.new.identities).await?;
-        }
-        if u.tags {
-            profile_tag::Entity::delete_many().filter(profile_tag::Column::ProfileId.eq(id)).exec(db).await?;
-            let wanted: Vec<(Uuid, String)> = u.new.tags.iter().map(|h| (id, h.clone())).collect();
-            attach_tags(db, &wanted).await?;
-        }
-        if u.statuses_changed {
-            profile_status::Entity::delete_many().filter(profile_status::Column::ProfileId.eq(id)).exec(db).await?;
-            let wanted: Vec<(Uuid, String)> = u.statuses.iter().map(|h| (id, h.clone())).collect();
-            attach_statuses(db, &wanted).await?;
-        }
-        if u.comms.is_changed() {
-            comms::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.comms }.update(db).await?;
-        }
-        if u.appearance.is_changed() {
-            appearance::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.appearance }
-                .update(db)
-                .await?;
-        }
-        Ok::<_, Error>(bumped)
-    }
-    .await;
-    match written {
-        Ok(profile) => {
-            savepoint.release().await?;
-            Ok(Outcome { status: Status::Updated, profile: Some(profile), errors: Vec::new() })
-        }
-        Err(err) => {
-            savepoint.rollback().await?;
-            failed(err)
-        }
-    }
-}
-
-/// Replaces the records of profile `id` in `E` by `rows`.
-async fn replace<A>(
-    db: &DatabaseTransaction,
-    owner: <A::Entity as EntityTrait>::Column,
-    id: Uuid,
-    rows: Vec<A>,
-) -> Result<()>
-where
-    A: ActiveModelTrait + Send,
-{
-    A::Entity::delete_many().filter(owner.eq(id)).exec(db).await?;
-    let rows: Vec<A> = rows
-        .into_iter()
-        .map(|mut row| {
-            row.set(owner, id.into());
-            row
-        })
-        .collect();
-    if !rows.is_empty() {
-        A::Entity::insert_many(rows).exec_without_returning(db).await?;
-    }
-    Ok(())
+/// Imports `rows` (each a row, or the problems found reading it) in `mode`, matching
+/// by `keys` in order: [`prepare`], then [`write`]. What `importProfiles` runs.
+pub async fn import_values(
+    db: &DatabaseConnection,
+    rows: &[Result<Value, Vec<UserError>>],
+    mode: Mode,
+    keys: &[ImportKey],
+    region: Region,
+    today: NaiveDate,
+) -> Result<Vec<Outcome>> {
+    write(db, prepare(rows, keys, region, today), mode).await
 }
 
 #[cfg(test)]
@@ -838,18 +293,5 @@ mod tests {
     fn keys_that_name_one_profile_claim_the_same_string() {
         assert_eq!(Key::Email(" A@B.example".into()).claim(), Key::Email("a@b.example".into()).claim());
         assert_ne!(Key::Email("a@b.example".into()).claim(), Key::ExternalId("a@b.example".into()).claim());
-    }
-
-    #[test]
-    fn only_columns_that_differ_stay_set() {
-        let current = profile::Model { first_name: Some("Ann".into()), ..Default::default() };
-        let changes = profile::ActiveModel {
-            first_name: Set(Some("Ann".into())),
-            last_name: Set(Some("Lee".into())),
-            ..Default::default()
-        };
-        let left = differing(changes, &current);
-        assert_eq!(left.first_name, NotSet);
-        assert_eq!(left.last_name, Set(Some("Lee".into())));
     }
 }

@@ -1,8 +1,14 @@
-//! Bulk movement of profiles (SPEC §8): [`import`] matches validated rows to profiles
-//! by a key and creates or updates them a wave at a time; [`export`] reads every
+//! Bulk movement of profiles (SPEC §8): [`read`] reads and validates an import's rows
+//! ([`row`] is what it reads them into), [`import`] matches them to profiles by a key
+//! and [`create`]s or [`update`]s them a wave at a time; [`export`] reads every
 //! profile in the import format, a keyset page at a time.
 //!
-//! May use: `profiles` (creating, checking, reading), `write`, `events::context`.
+//! May use: `profiles` (the input and its rules, creating, checking, reading),
+//! `write`, `events::context`.
 
+mod create;
 pub mod export;
 pub mod import;
+pub mod read;
+pub mod row;
+mod update;

@@ -1,0 +1,119 @@
+//! What an import works on: a row read and validated ([`ImportRow`]), how rows are
+//! matched ([`ImportKey`]) and what is done with them ([`Mode`]), and what became of
+//! each ([`Outcome`]). The command line's value enums are these; the GraphQL enums
+//! mirror them.
+
+use chrono::{DateTime, Utc};
+use entity::profile;
+use uuid::Uuid;
+
+use crate::domain::validate::{Path, Problems, UserError, UserErrorCode};
+use crate::service::profiles::keys::ProfileKey as Key;
+use crate::service::profiles::lifecycle::ProfileCreate;
+
+pub use crate::service::profiles::input::Given;
+
+/// What an import may do to the profiles its rows match, and to those they do not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Update a matched profile, create the rest.
+    #[default]
+    Upsert,
+    /// Create; a row that matches a profile fails.
+    CreateOnly,
+    /// Update; a row that matches none fails.
+    UpdateOnly,
+}
+
+/// A value a row is matched to an existing profile by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ImportKey {
+    /// The profile's `id`.
+    Id,
+    /// The `email`, compared case-insensitively.
+    Email,
+    /// The `mobile_phone`, compared in E.164.
+    MobilePhone,
+    /// The `external_id`: the identifier of the primary identity.
+    ExternalId,
+}
+
+/// The keys rows are matched by unless told otherwise, in the order they are tried.
+pub const DEFAULT_KEYS: [ImportKey; 4] =
+    [ImportKey::Id, ImportKey::Email, ImportKey::MobilePhone, ImportKey::ExternalId];
+
+/// When a record was made and last changed, as a row gives them: a new record keeps
+/// them, so that an exported file imports into an empty database as it was.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stamp {
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The stamps a row gives, for the profile and for each record it owns.
+#[derive(Clone, Debug, Default)]
+pub struct Stamps {
+    pub profile: Stamp,
+    pub addresses: Vec<Stamp>,
+    pub dates: Vec<Stamp>,
+    pub identities: Vec<Stamp>,
+    pub comms: Stamp,
+    pub appearance: Stamp,
+}
+
+/// A tag a row gives as an object: an unknown tag is created with its name and stamps.
+#[derive(Clone, Debug)]
+pub struct TagGiven {
+    pub handle: String,
+    pub name: String,
+    pub stamp: Stamp,
+}
+
+/// One row, validated as a new profile.
+pub struct ImportRow {
+    /// What the row is matched by; none creates.
+    pub key: Option<Key>,
+    /// The id a new profile gets (a new one when none).
+    pub id: Option<Uuid>,
+    /// The row as `createProfile` input: columns it does not give are `Keep`.
+    pub draft: ProfileCreate,
+    pub given: Given,
+    pub stamps: Stamps,
+    pub tags: Vec<TagGiven>,
+    /// The row's `external_id`: a new profile whose row gives no identities gets it as
+    /// its primary identity, in the system [`EXTERNAL`] (so that a CSV keeps it).
+    pub external_id: Option<String>,
+}
+
+/// The system of the primary identity made from a row's bare `external_id`.
+pub const EXTERNAL: &str = "external";
+
+/// What became of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Updated,
+    Unchanged,
+    Failed,
+}
+
+/// A row's outcome: the profile after it, or why it failed.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub profile: Option<profile::Model>,
+    pub errors: Vec<UserError>,
+}
+
+impl Outcome {
+    pub(super) fn failed(errors: Vec<UserError>) -> Outcome {
+        Outcome { status: Status::Failed, profile: None, errors }
+    }
+
+    pub(super) fn one(path: &Path, code: UserErrorCode, message: &str) -> Outcome {
+        let mut problems = Problems::default();
+        problems.add(path, code, message);
+        Outcome::failed(problems.into_errors())
+    }
+}
