@@ -11,21 +11,26 @@
 //! write changed into the outbox (`service::events`), in the same transaction: nothing
 //! that changes a profile can commit without its event, and a write that fails or
 //! changes nothing writes none.
+//!
+//! A write begins on the app's [`Services`]: it stamps times with their clock
+//! ([`Write::now`]) and, once committed, tells their notifier of its events.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserError, UserErrorCode};
 use crate::error::AppError;
 use crate::service::change::{Change, ChangeKind};
+use crate::service::runtime::Services;
 
 /// Why a write did not happen: the caller's input (reported as `userErrors`), or a
 /// failure (reported as a GraphQL error).
@@ -65,8 +70,8 @@ pub fn user_error(path: &Path, code: UserErrorCode, message: impl Into<String>) 
 /// A write in progress: its transaction, the profiles it has changed so far, and the
 /// last context of those it purges.
 pub struct Write {
-    /// The connection the write began on, to wake waiters after the commit.
-    db: DatabaseConnection,
+    /// What the write began on: its clock, and the notifier to wake waiters after the commit.
+    services: Services,
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
     purged: BTreeMap<Uuid, serde_json::Map<String, serde_json::Value>>,
@@ -76,14 +81,20 @@ impl Write {
     /// Starts a write. On SQLite it is `BEGIN IMMEDIATE`: a transaction that reads
     /// before it writes would otherwise fail, rather than wait, when another writer
     /// holds the lock. PostgreSQL ignores the option.
-    pub async fn begin(db: &DatabaseConnection) -> Result<Write, DbErr> {
-        let txn = db
+    pub async fn begin(services: &Services) -> Result<Write, DbErr> {
+        let txn = services
+            .db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write { db: db.clone(), txn, changes: BTreeMap::new(), purged: BTreeMap::new() })
+        Ok(Write { services: services.clone(), txn, changes: BTreeMap::new(), purged: BTreeMap::new() })
+    }
+
+    /// The time now on the services' clock, to the microsecond: what the write stamps.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.services.clock.now()
     }
 
     /// The transaction, for the write's own statements.
@@ -106,7 +117,7 @@ impl Write {
     /// `expected_version` is given and is not the stored version.
     pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> WriteResult<profile::Model> {
         self.settle(profile::Column::Id.eq(id)).await?;
-        if let Some(profile) = Write::bump(&self.txn, id, expected_version).await? {
+        if let Some(profile) = Write::bump(&self.txn, id, expected_version, self.now()).await? {
             self.record(profile.id, ChangeKind::Updated, profile.version);
             return Ok(profile);
         }
@@ -125,7 +136,7 @@ impl Write {
         })
     }
 
-    /// `version` + 1 and `updatedAt` now for visible profile `id` (at `expected_version`
+    /// `version` + 1 and `updatedAt` at `now` for visible profile `id` (at `expected_version`
     /// when given), on `db` — the write's transaction or a savepoint in it — in one
     /// statement; none when there is no such profile. [`Write::touch`] settles the
     /// profile's deferred events first and records it; any other caller must settle
@@ -135,10 +146,11 @@ impl Write {
         db: &impl ConnectionTrait,
         id: Uuid,
         expected_version: Option<i32>,
+        now: DateTime<Utc>,
     ) -> Result<Option<profile::Model>, DbErr> {
         let mut update = profile::Entity::update_many()
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+            .col_expr(profile::Column::UpdatedAt, Expr::val(now))
             .filter(profile::Column::Id.eq(id))
             .filter(profile::Column::ProfileType.ne(ProfileType::Deleted));
         if let Some(version) = expected_version {
@@ -154,7 +166,7 @@ impl Write {
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = profile::Entity::update_many()
             .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-            .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+            .col_expr(profile::Column::UpdatedAt, Expr::val(self.now()))
             .filter(filter)
             .filter(crate::service::profiles::keys::visible())
             .into_query();
@@ -170,7 +182,7 @@ impl Write {
     /// `profile.purged` event carries it. A purge recorded without it fails to commit.
     pub async fn purging(&mut self, id: Uuid) -> Result<(), DbErr> {
         self.settle(profile::Column::Id.eq(id)).await?;
-        let today = crate::db::now().date_naive();
+        let today = self.now().date_naive();
         self.purged.extend(crate::service::events::context::load(&self.txn, &[id], today).await?);
         Ok(())
     }
@@ -185,12 +197,12 @@ impl Write {
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
     pub async fn commit(self) -> Result<Vec<Change>, DbErr> {
-        let Write { db, txn, changes, purged } = self;
+        let Write { services, txn, changes, purged } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = crate::service::events::outbox::write(&txn, &changes, purged).await?;
+        let written = crate::service::events::outbox::write(&txn, &changes, purged, services.clock.now()).await?;
         txn.commit().await?;
         if written > 0 {
-            crate::service::events::wakeup::committed(&db);
+            services.notifier.committed();
         }
         Ok(changes)
     }

@@ -333,7 +333,7 @@ async fn deleting_a_tag_emits_one_update_per_holder_and_purge_carries_the_last_c
 #[tokio::test]
 async fn the_actor_is_the_token_that_made_the_change() {
     let app = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
-    let (row, secret) = token::create(&app.db, "bff", &[Scope::ProfilesWrite]).await.expect("a token");
+    let (row, secret) = token::create(&app.services, "bff", &[Scope::ProfilesWrite]).await.expect("a token");
     let (_, response) = app
         .graphql_as(
             Some(&secret),

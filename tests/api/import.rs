@@ -34,7 +34,8 @@ async fn import_with(app: &TestApp, text: &str, options: &ImportOptions) -> (Cou
     let mut rejects = Vec::new();
     let stop = AtomicBool::new(false);
     let input = std::io::Cursor::new(text.as_bytes().to_vec());
-    let counts = bulk::import(&app.db, input, options, &mut rejects, |_| {}, &stop).await.expect("the import runs");
+    let counts =
+        bulk::import(&app.services, input, options, &mut rejects, |_| {}, &stop).await.expect("the import runs");
     let rejects = String::from_utf8(rejects).expect("UTF-8");
     (counts, rejects.lines().map(|line| serde_json::from_str(line).expect("each reject is JSON")).collect())
 }

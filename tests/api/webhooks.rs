@@ -180,7 +180,7 @@ async fn a_failing_endpoint_is_retried_with_signed_deliveries_until_it_answers()
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(|_, seen| (if seen < 2 { 500 } else { 200 }, Duration::ZERO)).await;
     let (webhook, secret) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), fast());
     let profile = create_profile(&app, "Ann").await;
 
     eventually("the third attempt is DELIVERED", || async {
@@ -290,14 +290,16 @@ async fn webhooks_are_validated_rotated_deleted_and_only_for_admin_tokens() {
 
     // Only `admin` tokens manage webhooks.
     let secured = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
-    let writer =
-        token::create(&secured.db, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
+    let writer = token::create(&secured.services, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite])
+        .await
+        .expect("a token")
+        .1;
     let input = json!({ "i": { "url": "https://example.com/hook", "events": ["*"] } });
     let (_, response) = secured.graphql_as(Some(&writer), create, input.clone()).await;
     assert_eq!(error_codes(&response), vec!["FORBIDDEN"]);
     let (_, response) = secured.graphql_as(Some(&writer), "{ webhooks { id } }", json!({})).await;
     assert_eq!(error_codes(&response), vec!["FORBIDDEN"]);
-    let admin = token::create(&secured.db, "admin", &[Scope::Admin]).await.expect("a token").1;
+    let admin = token::create(&secured.services, "admin", &[Scope::Admin]).await.expect("a token").1;
     let (_, response) = secured.graphql_as(Some(&admin), create, input).await;
     assert!(response["data"]["createWebhook"]["secret"].is_string(), "{response}");
 }
@@ -308,7 +310,7 @@ async fn a_profiles_events_arrive_in_order_while_earlier_ones_are_retried() {
     // Every event fails its first attempt, and answers take a little while.
     let receiver = Receiver::start(|_, seen| (if seen == 0 { 503 } else { 200 }, Duration::from_millis(5))).await;
     let (webhook, secret) = create_webhook(&app, &receiver.url(), json!(["profile.created", "profile.updated"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), fast());
     let mut profiles = Vec::new();
     for name in ["A", "B", "C"] {
         profiles.push(create_profile(&app, name).await);
@@ -354,7 +356,7 @@ async fn exhausted_deliveries_fail_the_webhook_is_disabled_and_a_redelivery_goes
     .await;
     let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
     let settings = WebhookSettings { max_attempts: 2, disable_after: Duration::from_millis(1), ..fast() };
-    let worker = Worker::start(app.db.clone(), settings, app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), settings);
     create_profile(&app, "Ann").await;
     eventually("the delivery is FAILED", || async {
         deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "FAILED")
@@ -395,7 +397,7 @@ async fn events_committed_while_no_worker_runs_are_delivered_once_it_starts() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(|_, _| (200, Duration::ZERO)).await;
     let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), fast());
     let id = create_profile(&app, "Ann").await;
     eventually("the first is delivered", || async { receiver.received().len() == 1 }).await;
     worker.stop().await;
@@ -404,7 +406,7 @@ async fn events_committed_while_no_worker_runs_are_delivered_once_it_starts() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1, "nothing is sent while no worker runs");
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), fast());
     eventually("the rest are delivered", || async { receiver.received().len() == 4 }).await;
     let versions: Vec<Value> = receiver.received().iter().map(|r| r.body["version"].clone()).collect();
     assert_eq!(versions, vec![json!(1), json!(2), json!(3), json!(4)]);
@@ -549,9 +551,9 @@ async fn events(socket: &mut Socket, count: usize) -> Vec<Value> {
 async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_token() {
     let app = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
     let (address, _stop) = serve(&app).await;
-    let reader = token::create(&app.db, "reader", &[Scope::ProfilesRead]).await.expect("a token").1;
+    let reader = token::create(&app.services, "reader", &[Scope::ProfilesRead]).await.expect("a token").1;
     let writer =
-        token::create(&app.db, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
+        token::create(&app.services, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
 
     let mut anonymous = connect(address, None).await;
     assert_eq!(next(&mut anonymous).await, Err(4403), "refused without a token");
@@ -559,7 +561,7 @@ async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_toke
     assert_eq!(next(&mut wrong).await, Err(4403), "refused with an unknown token");
     // A token without `profiles:read` (every scope implies it, so: none) is refused
     // the subscription itself.
-    let scopeless = token::create(&app.db, "scopeless", &[]).await.expect("a token").1;
+    let scopeless = token::create(&app.services, "scopeless", &[]).await.expect("a token").1;
     let mut unscoped = connect(address, Some(&scopeless)).await;
     assert_eq!(next(&mut unscoped).await.expect("an ack")["type"], "connection_ack");
     let message =
@@ -614,10 +616,7 @@ async fn two_replicas_deliver_each_event_once_and_subscribers_see_both() {
     let second = TestApp::spawn_on_database(&first).await;
     let receiver = Receiver::start(|_, _| (200, Duration::from_millis(2))).await;
     let (webhook, _) = create_webhook(&first, &receiver.url(), json!(["*"])).await;
-    let workers = [
-        Worker::start(first.db.clone(), fast(), first.state.wakeups.clone()),
-        Worker::start(second.db.clone(), fast(), second.state.wakeups.clone()),
-    ];
+    let workers = [Worker::start(first.services.clone(), fast()), Worker::start(second.services.clone(), fast())];
     let (address_a, _stop_a) = serve(&first).await;
     let (address_b, _stop_b) = serve(&second).await;
     let mut on_a = connect(address_a, None).await;
@@ -657,7 +656,7 @@ async fn stopping_the_worker_lets_the_delivery_in_flight_finish() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(|_, _| (200, Duration::from_millis(700))).await;
     let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), fast());
     create_profile(&app, "Ann").await;
     eventually("the delivery is in flight", || async { !receiver.received().is_empty() }).await;
     worker.stop().await;
@@ -688,9 +687,13 @@ async fn pruning_keeps_pending_deliveries_and_each_profiles_latest_event() {
             data["events"]["nodes"].as_array().expect("nodes").iter().map(|n| n["version"].clone()).collect::<Vec<_>>()
         }
     };
-    assert_eq!(prune(&app.db, Duration::from_secs(3600)).await.expect("pruned"), 0, "nothing is old yet");
+    assert_eq!(
+        prune(&app.db, Duration::from_secs(3600), app.services.clock.now()).await.expect("pruned"),
+        0,
+        "nothing is old yet"
+    );
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(prune(&app.db, Duration::from_millis(1)).await.expect("pruned"), 2);
+    assert_eq!(prune(&app.db, Duration::from_millis(1), app.services.clock.now()).await.expect("pruned"), 2);
     assert_eq!(versions(kept.clone()).await, vec![json!(3)], "only the latest of a delivered profile");
     assert_eq!(versions(pending.clone()).await, vec![json!(1), json!(2)], "pending deliveries keep theirs");
     rename(&app, &kept, "Ann").await;

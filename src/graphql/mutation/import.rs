@@ -16,7 +16,6 @@ use std::sync::LazyLock;
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 use async_graphql::{Context, Enum, InputType, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -32,6 +31,7 @@ use crate::service::bulk::import as service;
 use crate::service::bulk::import::{Given, ImportRow, Mode, Outcome, Stamp, Stamps, Status, TagGiven};
 use crate::service::draft::Patch;
 use crate::service::profiles::keys::ProfileKey as Key;
+use crate::service::runtime::Services;
 
 /// Rows `importProfiles` takes at once.
 pub const MAX_ROWS: usize = 1_000;
@@ -466,7 +466,7 @@ pub fn prepare(
 /// Writes rows [`prepare`] read, in `mode`; problems are reported at paths into each
 /// row.
 pub async fn write(
-    db: &DatabaseConnection,
+    db: &Services,
     rows: Vec<std::result::Result<ImportRow, Vec<validate::UserError>>>,
     mode: Mode,
 ) -> AppResult<Vec<Outcome>> {
@@ -481,7 +481,7 @@ pub async fn write(
 
 /// Imports `rows` in `mode`: [`prepare`], then [`write`].
 pub async fn import(
-    db: &DatabaseConnection,
+    db: &Services,
     rows: &[std::result::Result<Value, Vec<validate::UserError>>],
     mode: Mode,
     keys: &[ImportKey],

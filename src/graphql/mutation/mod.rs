@@ -15,10 +15,9 @@ mod reference;
 mod user_error;
 mod webhook;
 
-use async_graphql::{Context, MergedObject, Result};
-use sea_orm::DatabaseConnection;
-
+use crate::service::runtime::Services;
 use crate::service::write::{WriteError, WriteResult};
+use async_graphql::{Context, MergedObject, Result};
 pub use user_error::{UserError, UserErrorCode};
 
 /// Writes: profiles, what they own, and reference data.
@@ -34,8 +33,9 @@ pub struct MutationRoot(
     webhook::WebhookMutation,
 );
 
-fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
+/// The app's services (the database, the clock, the notifier), which writes begin on.
+fn db<'a>(ctx: &Context<'a>) -> Result<&'a Services> {
+    ctx.data::<Services>()
 }
 
 /// A mutation payload: the changed records, or the problems with the input.

@@ -22,8 +22,8 @@ use entity::{
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IdenStatic,
+    Iterable, ModelTrait, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -37,6 +37,7 @@ use crate::service::profiles::create::{NewProfile, attach_statuses, attach_tags,
 use crate::service::profiles::keys::ProfileKey as Key;
 use crate::service::profiles::lifecycle::{self, ProfileCreate};
 use crate::service::profiles::read::{self, Planned, Selection};
+use crate::service::runtime::Services;
 use crate::service::write::{Write, WriteError, taken};
 
 /// What an import may do to the profiles its rows match, and to those they do not.
@@ -198,7 +199,7 @@ impl Outcome {
 /// row, in order. A database failure stops the import: the waves before it are
 /// committed, the rest is not written.
 pub async fn import(
-    db: &DatabaseConnection,
+    db: &Services,
     rows: Vec<Result<ImportRow, Vec<UserError>>>,
     mode: Mode,
 ) -> AppResult<Vec<Outcome>> {
@@ -247,7 +248,7 @@ fn claims(row: &ImportRow) -> Vec<String> {
 }
 
 async fn run_wave(
-    db: &DatabaseConnection,
+    db: &Services,
     wave: Vec<(usize, ImportRow)>,
     mode: Mode,
     outcomes: &mut [Option<Outcome>],
@@ -375,8 +376,12 @@ fn stamp<A: ActiveModelTrait>(
 }
 
 /// A new profile with what it owns, from a validated row, stamped as the row says.
-fn new_profile(new: crate::service::profiles::create::NewProfileChanges, id: Uuid, stamps: &Stamps) -> NewProfile {
-    let now = crate::db::now();
+fn new_profile(
+    new: crate::service::profiles::create::NewProfileChanges,
+    id: Uuid,
+    stamps: &Stamps,
+    now: DateTime<Utc>,
+) -> NewProfile {
     let mut new = new.into_new(id, now);
     new.profile.created_at = stamps.profile.created_at.unwrap_or(new.profile.created_at);
     new.profile.updated_at = stamps.profile.updated_at.unwrap_or(new.profile.updated_at);
@@ -396,11 +401,10 @@ fn new_profile(new: crate::service::profiles::create::NewProfileChanges, id: Uui
 
 /// Creates the tags rows give as objects that do not exist yet, with their names and
 /// stamps (those given as handles are made when attached, named as given).
-async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<(), DbErr> {
+async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven], now: DateTime<Utc>) -> Result<(), DbErr> {
     if tags.is_empty() {
         return Ok(());
     }
-    let now = crate::db::now();
     let mut seen = BTreeSet::new();
     let rows: Vec<tag::ActiveModel> = tags
         .iter()
@@ -533,16 +537,16 @@ async fn create_all(
             outcomes[index] = Some(Outcome::failed(problems.into_errors()));
             continue;
         }
-        let mut new = new_profile(draft.new, id.unwrap_or_else(Uuid::new_v4), &stamps);
+        let mut new = new_profile(draft.new, id.unwrap_or_else(Uuid::new_v4), &stamps, write.now());
         new.profile.preferred_location_id = preferred.or(new.profile.preferred_location_id);
         new.profile.joined_location_id = joined.or(new.profile.joined_location_id);
         tags.extend(given_tags);
         ready.push((index, new));
     }
-    create_tags(write.conn(), &tags.iter().collect::<Vec<_>>()).await?;
+    create_tags(write.conn(), &tags.iter().collect::<Vec<_>>(), write.now()).await?;
     let savepoint = write.conn().begin().await?;
     let all: Vec<NewProfile> = ready.iter().map(|(_, new)| new.clone()).collect();
-    match insert_rows(&savepoint, all).await {
+    match insert_rows(&savepoint, all, write.now()).await {
         Ok(()) => {
             savepoint.commit().await?;
             for (index, new) in ready {
@@ -572,7 +576,7 @@ async fn create_one(write: &mut Write, new: NewProfile) -> AppResult<Outcome> {
     }
     let savepoint = db.begin().await?;
     let profile = new.profile.clone();
-    match insert_rows(&savepoint, vec![new]).await {
+    match insert_rows(&savepoint, vec![new], write.now()).await {
         Ok(()) => {
             savepoint.commit().await?;
             write.record(profile.id, ChangeKind::Created, profile.version);
@@ -665,7 +669,7 @@ async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Planned) -> App
         columns.joined_location_id = Set(joined);
     }
     let statuses = new.statuses.clone();
-    let new = new_profile(new, id, &stamps);
+    let new = new_profile(new, id, &stamps, write.now());
     let handles = |list: &[String]| list.iter().map(|h| normalize_handle(h)).collect::<BTreeSet<_>>();
     let addresses = given.addresses && !same_rows(&new.addresses, r.addresses.as_deref().unwrap_or_default());
     let dates = given.dates && !same_rows(&new.dates, r.dates.as_deref().unwrap_or_default());
@@ -720,7 +724,8 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
     let db = write.conn();
 
     // The checks `updateProfile` makes, on what changes.
-    let today = crate::db::now().date_naive();
+    let now = write.now();
+    let today = now.date_naive();
     lifecycle::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
     if u.statuses_changed {
         let paths: Vec<(Path, String)> =
@@ -750,13 +755,12 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
     }
     if u.tags {
         let objects: Vec<&TagGiven> = u.given_tags.iter().collect();
-        create_tags(db, &objects).await?;
+        create_tags(db, &objects, now).await?;
     }
 
     let savepoint = db.begin().await?;
     let written = async {
-        let now = crate::db::now();
-        let mut bumped = Write::bump(&savepoint, id, None)
+        let mut bumped = Write::bump(&savepoint, id, None, now)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound(format!("profile {id} was deleted during the import")))?;
         if u.columns.is_changed() {
@@ -775,7 +779,7 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
         if u.tags {
             profile_tag::Entity::delete_many().filter(profile_tag::Column::ProfileId.eq(id)).exec(&savepoint).await?;
             let wanted: Vec<(Uuid, String)> = u.new.tags.iter().map(|h| (id, h.clone())).collect();
-            attach_tags(&savepoint, &wanted).await?;
+            attach_tags(&savepoint, &wanted, now).await?;
         }
         if u.statuses_changed {
             profile_status::Entity::delete_many()
@@ -783,7 +787,7 @@ async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> AppResult<Out
                 .exec(&savepoint)
                 .await?;
             let wanted: Vec<(Uuid, String)> = u.statuses.iter().map(|h| (id, h.clone())).collect();
-            attach_statuses(&savepoint, &wanted).await?;
+            attach_statuses(&savepoint, &wanted, now).await?;
         }
         if u.comms.is_changed() {
             comms::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.comms }

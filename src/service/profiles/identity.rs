@@ -3,15 +3,14 @@
 
 use entity::{identity, profile};
 use sea_orm::ActiveValue::{self, NotSet, Set, Unchanged};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
 use crate::service::draft::{Columns, IdentityChanges};
 use crate::service::profiles::checks;
 use crate::service::profiles::owned::find_and_touch;
+use crate::service::runtime::Services;
 use crate::service::write::{Write, WriteResult, taken};
 
 async fn demote_primary(txn: &DatabaseTransaction, profile_id: Uuid, except: Option<i32>) -> Result<(), DbErr> {
@@ -38,7 +37,7 @@ fn unique(input: &Path) -> [(&'static str, Path); 1] {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Services,
     profile_id: Uuid,
     changes: IdentityChanges,
     mut problems: Problems,
@@ -53,7 +52,7 @@ pub async fn create(
     if value(&columns.is_primary, false) {
         demote_primary(txn.conn(), profile_id, None).await?;
     }
-    let now = crate::db::now();
+    let now = txn.now();
     columns.id = NotSet;
     columns.profile_id = Set(profile_id);
     columns.created_at = Set(now);
@@ -64,7 +63,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Services,
     id: i32,
     changes: IdentityChanges,
     mut problems: Problems,
@@ -84,7 +83,7 @@ pub async fn update(
         demote_primary(txn.conn(), current.profile_id, Some(id)).await?;
     }
     columns.id = Unchanged(id);
-    columns.updated_at = Set(crate::db::now());
+    columns.updated_at = Set(txn.now());
     let identity = columns.update(txn.conn()).await.map_err(|err| taken(err, &unique(&input)))?;
     txn.commit().await?;
     Ok((identity, profile))

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::ActiveValue::{self, Set, Unchanged};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
@@ -13,6 +13,7 @@ use crate::service::change::ChangeKind;
 use crate::service::draft::{Columns, ProfileChanges};
 use crate::service::profiles::checks::{self, LocationRef};
 use crate::service::profiles::create::{NewProfile, NewProfileChanges, insert_profiles};
+use crate::service::runtime::Services;
 use crate::service::write::{Write, WriteResult, taken, user_error};
 
 /// A location change: keep it, clear it, or point at another.
@@ -120,9 +121,9 @@ pub(crate) async fn changed_columns_valid(
     Ok(())
 }
 
-pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> WriteResult<profile::Model> {
+pub async fn create(db: &Services, draft: ProfileCreate) -> WriteResult<profile::Model> {
     let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
-    let mut new = new.into_new(Uuid::new_v4(), crate::db::now());
+    let mut new = new.into_new(Uuid::new_v4(), db.clock.now());
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     new_values_free(txn.conn(), &new, &input, &mut problems).await?;
@@ -154,7 +155,7 @@ fn merged<T: Clone + Into<sea_orm::Value>>(change: &ActiveValue<T>, current: T) 
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Services,
     id: Uuid,
     expected_version: Option<i32>,
     draft: ProfileUpdate,
@@ -194,7 +195,7 @@ pub async fn update(
 
 /// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values
 /// still reserved; `restore` brings back the type it had.
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
+pub async fn delete(db: &Services, id: Uuid) -> WriteResult<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let current = txn.touch(id, None, &Path::root("id")).await?;
     let row = profile::ActiveModel {
@@ -211,7 +212,7 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::M
 
 /// Brings a deleted profile back, in one conditional statement: of concurrent restores
 /// of one profile exactly one finds it deleted; the others get NOT_FOUND.
-pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::Model> {
+pub async fn restore(db: &Services, id: Uuid) -> WriteResult<profile::Model> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
     let mut txn = Write::begin(db).await?;
     txn.settle(profile::Column::Id.eq(id)).await?;
@@ -221,7 +222,7 @@ pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::
         .col_expr(profile::Column::ProfileType, previous_type.into())
         .col_expr(profile::Column::TypeBeforeDelete, Expr::val(Option::<ProfileType>::None))
         .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-        .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+        .col_expr(profile::Column::UpdatedAt, Expr::val(txn.now()))
         .filter(profile::Column::Id.eq(id))
         .filter(profile::Column::ProfileType.eq(ProfileType::Deleted))
         .exec_with_returning(txn.conn())
@@ -236,7 +237,7 @@ pub async fn restore(db: &DatabaseConnection, id: Uuid) -> WriteResult<profile::
 
 /// Removes the profile and everything it owns (the foreign keys cascade), deleted or
 /// not; its email, phone and identities are free again.
-pub async fn purge(db: &DatabaseConnection, id: Uuid) -> WriteResult<Uuid> {
+pub async fn purge(db: &Services, id: Uuid) -> WriteResult<Uuid> {
     let mut txn = Write::begin(db).await?;
     txn.purging(id).await?;
     let purged =

@@ -2,10 +2,11 @@
 //! reads and writes share.
 
 use entity::{address, appearance, comms, identity, profile, profile_date};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserErrorCode};
+use crate::service::runtime::Services;
 use crate::service::write::{Write, WriteResult, user_error};
 
 /// A table whose rows belong to one profile.
@@ -57,7 +58,7 @@ where
 }
 
 /// Deletes row `id` of `E`; returns its id and the profile after the change.
-pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> WriteResult<(i32, profile::Model)>
+pub async fn delete<E>(db: &Services, id: i32) -> WriteResult<(i32, profile::Model)>
 where
     E: Owned,
     E::Model: IntoActiveModel<E::ActiveModel>,
