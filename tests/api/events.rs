@@ -370,6 +370,8 @@ async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
         }
     });
     let expected = 8 + 8 * 8;
+    // Told when events may have been committed (and looks again every second anyway).
+    let mut wake = app.services.notifier.wakeups();
     let reader = async {
         let mut seen: Vec<String> = Vec::new();
         let mut cursor: Option<String> = None;
@@ -379,7 +381,7 @@ async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
             let page = feed(&app, &args).await;
             let got = nodes(&page);
             if got.is_empty() {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                profiles_gateway::service::events::wakeup::wait(&mut wake, std::time::Duration::from_secs(1)).await;
             }
             seen.extend(got.iter().map(|n| n["id"].as_str().expect("an id").to_owned()));
             if let Some(end) = page["pageInfo"]["endCursor"].as_str() {
