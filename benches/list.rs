@@ -111,7 +111,8 @@ async fn setup() -> Bench {
     if count < profiles {
         eprintln!("seeding {} profiles…", profiles - count);
         let started = Instant::now();
-        profiles_gateway::seed::seed(&db, (profiles - count) as usize, 7).await.expect("seed");
+        let services = profiles_gateway::service::runtime::Services::new(db.clone(), Default::default());
+        profiles_gateway::seed::seed(&services, (profiles - count) as usize, 7).await.expect("seed");
         eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
     }
     db.execute_unprepared("ANALYZE").await.expect("analyze");

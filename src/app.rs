@@ -41,7 +41,7 @@ pub async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!("GraphiQL on http://{}/graphql", listener.local_addr()?);
     let settings = Serving { connections: config.connections, grace: config.shutdown_grace };
-    let worker = Worker::start(db.clone(), config.webhooks.clone(), state.wakeups.clone());
+    let worker = Worker::start(state.services.clone(), config.webhooks.clone());
     serve_until(state, listener, settings, shutdown_signal()).await;
     // Deliveries in flight finish (each within the webhook timeout) and are recorded.
     worker.stop().await;

@@ -10,7 +10,6 @@
 
 use std::io::{BufRead, Read as _, Write};
 
-use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
 use crate::domain::phone::Region;
@@ -19,6 +18,7 @@ use crate::service::bulk::export::{self, Export};
 use crate::service::bulk::import;
 use crate::service::bulk::read;
 use crate::service::bulk::row::{ImportKey, ImportRow, Mode, Status};
+use crate::service::runtime::Services;
 use tokio::sync::mpsc;
 
 /// The form of an exported file.
@@ -71,18 +71,18 @@ impl<W: Write> Sink<W> {
 /// Writes every profile (deleted ones with `include_deleted`) to `out` in `format`, in
 /// id order, read `page` profiles at a time; returns how many were written.
 pub async fn export(
-    db: &DatabaseConnection,
+    db: &Services,
     format: Format,
     include_deleted: bool,
     page: u64,
     out: impl Write,
 ) -> anyhow::Result<u64> {
-    let today = chrono::Utc::now().date_naive();
+    let today = db.clock.today();
     let mut pages = Export::new(include_deleted, page);
     let mut sink = Sink::new(format, out)?;
     let mut written = 0u64;
     loop {
-        let profiles = pages.next(db, today).await?;
+        let profiles = pages.next(&db.db, today).await?;
         if profiles.is_empty() {
             break;
         }
@@ -281,7 +281,11 @@ struct Batch {
 /// need no database) on a blocking thread, at most two batches ahead of the writer:
 /// the two cores read one batch while the other is written. Ends with the input, with
 /// an error when it cannot be read, or when the receiver is dropped.
-fn batches(input: impl BufRead + Send + 'static, options: ImportOptions) -> mpsc::Receiver<std::io::Result<Batch>> {
+fn batches(
+    input: impl BufRead + Send + 'static,
+    options: ImportOptions,
+    clock: crate::service::clock::Clock,
+) -> mpsc::Receiver<std::io::Result<Batch>> {
     let (sender, receiver) = mpsc::channel(1);
     tokio::task::spawn_blocking(move || {
         let read = |rows: &mut Rows<_>| -> std::io::Result<Option<Batch>> {
@@ -297,7 +301,7 @@ fn batches(input: impl BufRead + Send + 'static, options: ImportOptions) -> mpsc
             }
             let (lines, rows): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
-            let today = crate::db::now().date_naive();
+            let today = clock.today();
             let prepared = read::prepare(&rows, &options.keys, options.region, today);
             Ok(Some(Batch { lines, prepared }))
         };
@@ -322,14 +326,14 @@ fn batches(input: impl BufRead + Send + 'static, options: ImportOptions) -> mpsc
 /// Stops after the batch during which `stop` was set. An input that cannot be read is
 /// an error of kind [`std::io::Error`].
 pub async fn import(
-    db: &DatabaseConnection,
+    db: &Services,
     input: impl BufRead + Send + 'static,
     options: &ImportOptions,
     mut rejects: impl Write,
     mut progress: impl FnMut(&Counts),
     stop: &std::sync::atomic::AtomicBool,
 ) -> anyhow::Result<Counts> {
-    let mut batches = batches(input, options.clone());
+    let mut batches = batches(input, options.clone(), db.clock.clone());
     let mut counts = Counts::default();
     while let Some(batch) = batches.recv().await {
         let Batch { lines, prepared } = batch?;
@@ -368,7 +372,7 @@ pub async fn import(
 /// and stops after the current batch on Ctrl-C. Exits 0 when every row landed, 2 when
 /// some failed, 3 when the input cannot be read, 130 when interrupted.
 pub async fn import_command(
-    db: &DatabaseConnection,
+    db: &Services,
     file: &std::path::Path,
     rejects: Option<std::path::PathBuf>,
     options: &ImportOptions,

@@ -1,9 +1,9 @@
-//! Connecting to SQLite or PostgreSQL, applying migrations, and the clock of writes.
+//! Connecting to SQLite or PostgreSQL, and applying migrations. (The time of writes is
+//! the services' clock: `service::clock`.)
 
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, SubsecRound, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
@@ -106,12 +106,6 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("cannot apply migrations")
-}
-
-/// The time of a write, to the microsecond: what both databases store, so a value read
-/// back equals the value written (cursors depend on it).
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }
 
 /// The URL without its password, for logs.

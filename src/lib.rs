@@ -8,7 +8,7 @@ pub mod auth; // API tokens and scopes
 pub mod bulk; // import and export, NDJSON and CSV
 pub mod cli; // the command line
 pub mod config; // settings from flags and environment
-pub mod db; // connecting, migrating, the write clock
+pub mod db; // connecting, migrating
 pub mod domain; // pure rules: phones, birthdays, names, tag handles
 pub mod graphiql; // the GraphiQL page and its embedded assets
 pub mod graphql; // schema, resolvers, loaders
@@ -41,7 +41,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 region: config.default_region,
                 batch: bulk::IMPORT_BATCH,
             };
-            return bulk::import_command(&db, &file, rejects, &options).await;
+            let services = service::runtime::Services::new(db, service::clock::Clock::system());
+            return bulk::import_command(&services, &file, rejects, &options).await;
         }
         Command::Schema => {
             print!("{}", graphql::sdl());
@@ -61,17 +62,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { action } => {
             let db = connect(&config).await?;
             db::migrate(&db).await?;
-            token(&db, action).await
+            token(&service::runtime::Services::new(db, service::clock::Clock::system()), action).await
         }
         Command::Seed { profiles, seed } => {
             let db = connect(&config).await?;
             db::migrate(&db).await?;
-            seed::seed(&db, profiles, seed).await
+            seed::seed(&service::runtime::Services::new(db, service::clock::Clock::system()), profiles, seed).await
         }
         Command::Export { format, include_deleted, file } => {
             let db = connect(&config).await?;
             db::migrate(&db).await?;
             let page = service::bulk::export::PAGE;
+            let db = service::runtime::Services::new(db, service::clock::Clock::system());
             let written = match file.as_deref().filter(|path| *path != std::path::Path::new("-")) {
                 Some(path) => {
                     let out = std::fs::File::create(path)
@@ -87,7 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     done.map(|()| ExitCode::SUCCESS)
 }
 
-async fn token(db: &sea_orm::DatabaseConnection, action: TokenCommand) -> anyhow::Result<()> {
+async fn token(db: &service::runtime::Services, action: TokenCommand) -> anyhow::Result<()> {
     match action {
         TokenCommand::Create { name, scopes } => {
             let scopes = auth::parse_scopes(&scopes).map_err(anyhow::Error::msg)?;

@@ -14,12 +14,13 @@ use entity::{address, appearance, comms, identity, location, profile, profile_da
 use fastrand::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{DatabaseConnection, EntityTrait, IntoActiveModel, Iterable, QueryOrder};
+use sea_orm::{EntityTrait, IntoActiveModel, Iterable, QueryOrder};
 
 use crate::domain::phone::{self, Region};
 use crate::service::error::Error;
 use crate::service::profiles::create::{NewProfile, create_many};
 use crate::service::reference;
+use crate::service::runtime::Services;
 
 /// Profiles per transaction: large enough to amortise round trips, small enough to
 /// stay under PostgreSQL's 65,535 bind parameters per statement.
@@ -101,7 +102,7 @@ const CITIES: [(&str, &str, &str, &str); 6] = [
 const STREETS: [&str; 8] =
     ["Collins St", "George St", "Queen St", "High St", "Chapel St", "King St", "Smith St", "Victoria Rd"];
 
-pub async fn seed(db: &DatabaseConnection, count: usize, seed: u64) -> anyhow::Result<()> {
+pub async fn seed(db: &Services, count: usize, seed: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     let reference = ensure_reference_data(db).await?;
     let mut rng = Rng::with_seed(seed);
@@ -131,7 +132,7 @@ struct Reference {
 }
 
 /// Tiers, statuses and locations, created once (a second seed run keeps them).
-async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Reference> {
+async fn ensure_reference_data(db: &Services) -> anyhow::Result<Reference> {
     let tiers = [("bronze", "Bronze", 1), ("silver", "Silver", 2), ("gold", "Gold", 3), ("platinum", "Platinum", 4)];
     let statuses =
         [("vip", "VIP", 1), ("staff", "Staff", 2), ("wholesale", "Wholesale", 3), ("influencer", "Influencer", 4)];
@@ -152,7 +153,7 @@ async fn ensure_reference_data(db: &DatabaseConnection) -> anyhow::Result<Refere
         statuses: statuses.iter().map(|(handle, ..)| (*handle).to_owned()).collect(),
         locations: location::Entity::find()
             .order_by_asc(location::Column::Id)
-            .all(db)
+            .all(&db.db)
             .await?
             .into_iter()
             .map(|l| l.id)

@@ -15,10 +15,9 @@ pub mod subscription;
 pub mod types;
 
 use async_graphql::Schema;
-use chrono::NaiveDate;
-use sea_orm::DatabaseConnection;
 
 use crate::domain::phone::Region;
+use crate::service::runtime::Services;
 pub use limits::Limits;
 use mutation::MutationRoot;
 use query::QueryRoot;
@@ -26,35 +25,24 @@ use subscription::SubscriptionRoot;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// "Today" for birthday fields: the service's UTC date, or a fixed date in tests.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Clock {
-    pub fixed_today: Option<NaiveDate>,
-}
+/// "Today" for birthday fields, and the time of writes: the services' one clock.
+pub use crate::service::clock::Clock;
 
-impl Clock {
-    pub fn today(&self) -> NaiveDate {
-        self.fixed_today.unwrap_or_else(|| chrono::Utc::now().date_naive())
-    }
-}
-
-/// What the schema needs besides the database.
+/// What the schema needs besides the services.
 #[derive(Clone, Debug, Default)]
 pub struct SchemaOptions {
     pub region: Region,
+    /// The clock the app's services run on (`AppState::new` makes them with it).
     pub clock: Clock,
     pub limits: Limits,
     /// Webhook settings (the URL rules of `createWebhook`, the subscriptions' poll).
     pub webhooks: crate::service::events::webhooks::WebhookSettings,
 }
 
-/// Builds the schema; subscriptions wait on `wakeups` (`service::wakeup`). Loaders are
-/// not here: they are made per request (see `http::graphql`).
-pub fn build_schema(
-    db: DatabaseConnection,
-    options: SchemaOptions,
-    wakeups: crate::service::events::wakeup::Wakeups,
-) -> AppSchema {
+/// Builds the schema over `services`: reads use their database, writes begin on them,
+/// subscriptions wait on their notifier, and "today" is their clock's. Loaders are not
+/// here: they are made per request (see `http::graphql`).
+pub fn build_schema(services: Services, options: SchemaOptions) -> AppSchema {
     let limits = options.limits;
     // No extensions: with any, async-graphql sends every field of a response through
     // the extension chain and a registry look-up, which cost a third of the CPU of a
@@ -64,11 +52,11 @@ pub fn build_schema(
     // refused by `guard` with FORBIDDEN; async-graphql's own switch would answer
     // `__schema: null` without saying why.
     Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
-        .data(db)
+        .data(services.db.clone())
+        .data(services.clock.clone())
+        .data(services)
         .data(options.webhooks)
-        .data(wakeups)
         .data(options.region)
-        .data(options.clock)
         // The defaults admit GraphiQL's introspection query and a page of 50 profiles
         // selecting every field (tests check both).
         .limit_depth(limits.max_depth)

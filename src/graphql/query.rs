@@ -120,7 +120,7 @@ impl QueryRoot {
     ) -> Result<ProfileConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
         let region = ctx.data_opt::<Region>().copied().unwrap_or_default();
-        let today = ctx.data_opt::<Clock>().copied().unwrap_or_default().today();
+        let today = ctx.data_opt::<Clock>().cloned().unwrap_or_default().today();
         let args = PageArgs { first, after, last, before };
         let filter = profile_filter::condition(
             &filter.unwrap_or_default().into(),

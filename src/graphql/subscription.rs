@@ -11,9 +11,9 @@ use super::types::event::Event;
 use crate::auth::Scope;
 use crate::service::error::Error as ServiceError;
 use crate::service::events::feed::Feed;
-use crate::service::events::wakeup::Wakeups;
 use crate::service::events::webhooks::WebhookSettings;
 use crate::service::events::{deferred, feed as events};
+use crate::service::runtime::Services;
 
 /// Events handed over per read of the outbox.
 const BATCH: i32 = 100;
@@ -34,12 +34,13 @@ impl SubscriptionRoot {
         #[graphql(desc = "Only events of this profile.")] profile_id: Option<Uuid>,
     ) -> Result<impl Stream<Item = Event> + use<>> {
         let db = ctx.data::<DatabaseConnection>()?.clone();
-        let mut wake = ctx.data::<Wakeups>()?.clone();
+        let notifier = ctx.data::<Services>()?.notifier.clone();
         let poll = ctx.data::<WebhookSettings>()?.poll;
         let mut feed = Feed { after: None, first: Some(BATCH), types, profile_id };
         feed.window()?;
         let mut after = events::last_seq(&db).await?;
-        wake.mark_unchanged();
+        // Waits from here on: the notifier counts it once its starting point is read.
+        let mut wake = notifier.wakeups();
         Ok(async_stream::stream! {
             loop {
                 feed.after = Some(events::cursor(after));

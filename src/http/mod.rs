@@ -72,8 +72,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// How many requests are being served now (tests wait on it).
     pub in_flight: Arc<watch::Sender<usize>>,
-    /// Changes when events may have been committed (the delivery worker waits on it).
-    pub wakeups: crate::service::events::wakeup::Wakeups,
+    /// The database, the clock and the notifier of committed events, which services
+    /// and the delivery worker run with.
+    pub services: crate::service::runtime::Services,
     /// One permit per open WebSocket connection (`http.max_websockets` in all).
     pub websockets: Arc<tokio::sync::Semaphore>,
 }
@@ -81,12 +82,13 @@ pub struct AppState {
 impl AppState {
     /// State over `db` with the schema `options` describe, default HTTP limits, no
     /// tokens required, and metrics kept by `metrics` ([`telemetry::install_metrics`]).
+    /// Its services (and their notifier) are made here, on `options.clock`.
     pub fn new(db: DatabaseConnection, options: SchemaOptions, metrics: PrometheusHandle) -> Self {
-        let wakeups = crate::service::events::wakeup::wakeups(&db);
+        let services = crate::service::runtime::Services::new(db.clone(), options.clock.clone());
         AppState {
             documents: Arc::new(crate::graphql::documents::Documents::new(options.limits.clone())),
-            schema: build_schema(db.clone(), options, wakeups.clone()),
-            wakeups,
+            schema: build_schema(services.clone(), options),
+            services,
             db,
             auth_required: false,
             websockets: Arc::new(tokio::sync::Semaphore::new(HttpLimits::default().max_websockets)),
@@ -114,7 +116,8 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let limits = state.http.clone();
-    let metrics = Router::new().route("/metrics", get(scrape)).with_state((state.db.clone(), state.metrics.clone()));
+    let metrics =
+        Router::new().route("/metrics", get(scrape)).with_state((state.services.clone(), state.metrics.clone()));
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route(&format!("{}/{{file}}", crate::graphiql::ASSETS), get(crate::graphiql::asset))
@@ -173,11 +176,13 @@ async fn count_in_flight(
 }
 
 /// The metrics, with the webhook backlog read at the scrape.
-async fn scrape(State((db, metrics)): State<(DatabaseConnection, PrometheusHandle)>) -> impl IntoResponse {
-    if let Err(error) = crate::service::events::delivery::observe_backlog(&db).await {
+async fn scrape(
+    State((services, metrics)): State<(crate::service::runtime::Services, PrometheusHandle)>,
+) -> impl IntoResponse {
+    if let Err(error) = crate::service::events::delivery::observe_backlog(&services.db, services.clock.now()).await {
         tracing::warn!(%error, "cannot read the webhook backlog");
     }
-    telemetry::scrape(State((db, metrics))).await
+    telemetry::scrape(State((services.db, metrics))).await
 }
 
 /// 200 when the database answers, 503 when it does not.

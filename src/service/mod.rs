@@ -5,15 +5,21 @@
 //! The leaves ([`change`], [`draft`], [`page`], [`actor`]) import nothing of the
 //! service; [`write`] uses [`events`] to write a write's events and settle deferred
 //! ones; [`profiles`], [`reference`] and [`bulk`] write through [`write`].
+//!
+//! Services run with a [`runtime::Services`]: the database, the [`clock`] (the time of
+//! every write; tests advance it) and the notifier of committed events
+//! (`events::wakeup`), made once by the composition root.
 
 pub mod actor;
 pub mod bulk;
 pub mod change;
+pub mod clock;
 pub mod draft;
 pub mod error;
 pub mod events;
 pub mod page;
 pub mod profiles;
 pub mod reference;
+pub mod runtime;
 pub mod token;
 pub mod write;

@@ -6,6 +6,7 @@
 //! Changing a handle (or a location's external id) changes what the profiles that use
 //! it show, so those profiles count as changed too.
 
+use chrono::{DateTime, Utc};
 use entity::{location, profile, profile_status, profile_tag, status, tag, tier};
 use sea_orm::ActiveValue;
 use sea_orm::sea_query::Query;
@@ -18,6 +19,7 @@ use crate::domain::validate::{Path, Problems, UserErrorCode};
 use crate::service::draft::{Columns, LocationChanges, Patch, StatusChanges, TagChanges, TierChanges};
 use crate::service::error::{Error, Result};
 use crate::service::error::{Unique, taken};
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// Every tag, by handle.
@@ -133,14 +135,14 @@ fn unique<E: Reference>() -> [(Unique, Path); 1] {
 }
 
 /// Creates a record; a value already in use is TAKEN.
-pub async fn create<E>(db: &DatabaseConnection, changes: E::Changes, problems: Problems) -> Result<E::Model>
+pub async fn create<E>(db: &Services, changes: E::Changes, problems: Problems) -> Result<E::Model>
 where
     E: Reference,
 {
     problems.finish(())?;
     let columns = changes.columns();
     let txn = Write::begin(db).await?;
-    let row = stamped(columns, true).insert(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?;
+    let row = stamped(columns, true, txn.now()).insert(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?;
     txn.commit().await?;
     Ok(row)
 }
@@ -159,7 +161,7 @@ where
 }
 
 /// Changes record `id` as `changes` says.
-pub async fn update<E>(db: &DatabaseConnection, id: i32, changes: E::Changes, problems: Problems) -> Result<E::Model>
+pub async fn update<E>(db: &Services, id: i32, changes: E::Changes, problems: Problems) -> Result<E::Model>
 where
     E: Reference,
 {
@@ -178,7 +180,7 @@ where
         for key in <E::PrimaryKey as sea_orm::Iterable>::iter() {
             columns.set(sea_orm::PrimaryKeyToColumn::into_column(key), id.into());
         }
-        stamped(columns, false).update(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?
+        stamped(columns, false, txn.now()).update(txn.conn()).await.map_err(|err| taken(err, &unique::<E>()))?
     } else {
         current
     };
@@ -187,7 +189,7 @@ where
 }
 
 /// Deletes a record, detaching it from profiles or refusing while they use it.
-pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> Result<i32>
+pub async fn delete<E>(db: &Services, id: i32) -> Result<i32>
 where
     E: Reference,
 {
@@ -209,13 +211,12 @@ where
     Ok(id)
 }
 
-/// `columns` with `updated_at` (and, for a new record, `created_at`) set to now.
-fn stamped<A: ActiveModelTrait>(mut columns: A, created: bool) -> A
+/// `columns` with `updated_at` (and, for a new record, `created_at`) set to `now`.
+fn stamped<A: ActiveModelTrait>(mut columns: A, created: bool, now: DateTime<Utc>) -> A
 where
     A::Entity: EntityTrait,
 {
     use sea_orm::Iterable;
-    let now = crate::db::now();
     for column in <A::Entity as EntityTrait>::Column::iter() {
         let name = sea_orm::IdenStatic::as_str(&column);
         if name == "updated_at" || (created && name == "created_at") {
@@ -226,13 +227,13 @@ where
 }
 
 /// For tests and fixtures: a tier, created as `createTier` would.
-pub async fn create_tier(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> Result<tier::Model> {
+pub async fn create_tier(db: &Services, handle: &str, name: &str, rank: i32) -> Result<tier::Model> {
     let row = TierChanges { handle: Patch::Set(handle.into()), name: Patch::Set(name.into()), rank: Patch::Set(rank) };
     create::<tier::Entity>(db, row, Problems::default()).await
 }
 
 /// For tests and fixtures: a status, created as `createStatus` would.
-pub async fn create_status(db: &DatabaseConnection, handle: &str, name: &str, rank: i32) -> Result<status::Model> {
+pub async fn create_status(db: &Services, handle: &str, name: &str, rank: i32) -> Result<status::Model> {
     let row =
         StatusChanges { handle: Patch::Set(handle.into()), name: Patch::Set(name.into()), rank: Patch::Set(rank) };
     create::<status::Entity>(db, row, Problems::default()).await
@@ -240,7 +241,7 @@ pub async fn create_status(db: &DatabaseConnection, handle: &str, name: &str, ra
 
 /// For tests and fixtures: a location, created as `createLocation` would.
 pub async fn create_location(
-    db: &DatabaseConnection,
+    db: &Services,
     name: &str,
     external_id: Option<&str>,
     external_code: Option<&str>,

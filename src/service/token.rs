@@ -8,19 +8,20 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use crate::auth::{self, Caller, Scope};
 use crate::service::actor::Actor;
 use crate::service::error::{Error, Result};
+use crate::service::runtime::Services;
 
 /// Creates a token; returns it and its secret, which is not stored and cannot be shown again.
-pub async fn create(db: &DatabaseConnection, name: &str, scopes: &[Scope]) -> Result<(api_token::Model, String)> {
+pub async fn create(db: &Services, name: &str, scopes: &[Scope]) -> Result<(api_token::Model, String)> {
     let secret = auth::new_secret().map_err(|e| Error::Invariant(format!("no randomness: {e}")))?;
     let row = api_token::ActiveModel {
         name: Set(name.to_owned()),
         secret_hash: Set(auth::hash_secret(&secret)),
         scopes: Set(auth::format_scopes(scopes)),
-        created_at: Set(crate::db::now()),
+        created_at: Set(db.clock.now()),
         revoked_at: Set(None),
         ..Default::default()
     };
-    Ok((row.insert(db).await?, secret))
+    Ok((row.insert(&db.db).await?, secret))
 }
 
 /// Every token, revoked ones too, oldest first.
@@ -29,12 +30,12 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<api_token::Model>> {
 }
 
 /// Revokes token `id`; false when there is no such live token.
-pub async fn revoke(db: &DatabaseConnection, id: i32) -> Result<bool> {
+pub async fn revoke(db: &Services, id: i32) -> Result<bool> {
     let result = api_token::Entity::update_many()
-        .col_expr(api_token::Column::RevokedAt, sea_orm::sea_query::Expr::val(crate::db::now()))
+        .col_expr(api_token::Column::RevokedAt, sea_orm::sea_query::Expr::val(db.clock.now()))
         .filter(api_token::Column::Id.eq(id))
         .filter(api_token::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&db.db)
         .await?;
     Ok(result.rows_affected == 1)
 }

@@ -20,39 +20,45 @@
 //! the change events of the profiles the write changed into the outbox, in the same
 //! transaction: nothing that changes a profile can commit without its event, and a
 //! write that fails or changes nothing writes none.
+//!
+//! A write begins on the app's [`Services`]: it stamps times with their clock
+//! ([`Write::now`]) and, once committed, tells their notifier of its events.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
-use crate::service::events::{context, deferred, outbox, wakeup};
+use crate::service::events::{context, deferred, outbox};
 use crate::service::profiles::keys::visible;
+use crate::service::runtime::Services;
 
-/// The one statement that bumps versions: `version` + 1 and `updatedAt` now, for the
+/// The one statement that bumps versions: `version` + 1 and `updatedAt` at `now`, for the
 /// profiles `filter` selects. Every change of a profile's version is this statement,
 /// with the conditions and columns of its operation added.
-fn bump(filter: impl IntoCondition) -> UpdateMany<profile::Entity> {
+fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::Entity> {
     profile::Entity::update_many()
         .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
-        .col_expr(profile::Column::UpdatedAt, Expr::val(crate::db::now()))
+        .col_expr(profile::Column::UpdatedAt, Expr::val(now))
         .filter(filter.into_condition())
 }
 
 /// A write in progress: its transaction, the profiles it has changed so far, the ones
 /// whose deferred events it has settled, and the last context of those it purges.
 pub struct Write {
-    /// The connection the write began on, to wake waiters after the commit.
-    db: DatabaseConnection,
+    /// What the write began on: its clock, and the notifier to wake waiters after the
+    /// commit.
+    services: Services,
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
     settled: BTreeSet<Uuid>,
@@ -63,14 +69,26 @@ impl Write {
     /// Starts a write. On SQLite it is `BEGIN IMMEDIATE`: a transaction that reads
     /// before it writes would otherwise fail, rather than wait, when another writer
     /// holds the lock. PostgreSQL ignores the option.
-    pub async fn begin(db: &DatabaseConnection) -> Result<Write> {
-        let txn = db
+    pub async fn begin(services: &Services) -> Result<Write> {
+        let txn = services
+            .db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write { db: db.clone(), txn, changes: BTreeMap::new(), settled: BTreeSet::new(), purged: BTreeMap::new() })
+        Ok(Write {
+            services: services.clone(),
+            txn,
+            changes: BTreeMap::new(),
+            settled: BTreeSet::new(),
+            purged: BTreeMap::new(),
+        })
+    }
+
+    /// The time now on the services' clock, to the microsecond: what the write stamps.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.services.clock.now()
     }
 
     /// The transaction, for the write's checks and its statements on what profiles
@@ -121,7 +139,7 @@ impl Write {
     /// given and is not the stored version.
     pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> Result<profile::Model> {
         self.settle_profiles([id]).await?;
-        let mut update = bump(visible()).filter(profile::Column::Id.eq(id));
+        let mut update = bump(visible(), self.now()).filter(profile::Column::Id.eq(id));
         if let Some(version) = expected_version {
             update = update.filter(profile::Column::Version.eq(version));
         }
@@ -145,7 +163,7 @@ impl Write {
     pub async fn touch_many(&mut self, filter: Condition) -> Result<()> {
         self.settle(filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
-        let mut update = bump(visible()).filter(filter).into_query();
+        let mut update = bump(visible(), self.now()).filter(filter).into_query();
         update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));
         let statement = self.txn.get_database_backend().build(&update);
         for row in self.txn.query_all_raw(statement).await? {
@@ -161,7 +179,7 @@ impl Write {
     pub async fn delete(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
         self.settle_profiles([id]).await?;
         // `type_before_delete` takes the type the row had before this statement.
-        let deleted = bump(visible())
+        let deleted = bump(visible(), self.now())
             .col_expr(profile::Column::TypeBeforeDelete, Expr::col(profile::Column::ProfileType))
             .col_expr(profile::Column::ProfileType, Expr::val(ProfileType::Deleted))
             .filter(profile::Column::Id.eq(id))
@@ -181,7 +199,7 @@ impl Write {
         self.settle_profiles([id]).await?;
         let previous_type =
             Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
-        let restored = bump(profile::Column::ProfileType.eq(ProfileType::Deleted))
+        let restored = bump(profile::Column::ProfileType.eq(ProfileType::Deleted), self.now())
             .col_expr(profile::Column::ProfileType, previous_type.into())
             .col_expr(profile::Column::TypeBeforeDelete, Expr::val(Option::<ProfileType>::None))
             .filter(profile::Column::Id.eq(id))
@@ -199,7 +217,7 @@ impl Write {
     /// NOT_FOUND at `path` when there is no such profile.
     pub async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
         self.settle_profiles([id]).await?;
-        let today = crate::db::now().date_naive();
+        let today = self.now().date_naive();
         let last = context::load(&self.txn, &[id], today).await?;
         let purged =
             profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
@@ -221,12 +239,12 @@ impl Write {
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
     pub async fn commit(self) -> Result<Vec<Change>> {
-        let Write { db, txn, changes, purged, .. } = self;
+        let Write { services, txn, changes, purged, .. } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = outbox::write(&txn, &changes, purged).await?;
+        let written = outbox::write(&txn, &changes, purged, services.clock.now()).await?;
         txn.commit().await?;
         if written > 0 {
-            wakeup::committed(&db);
+            services.notifier.committed();
         }
         Ok(changes)
     }
@@ -254,7 +272,8 @@ impl Savepoint<'_> {
             deferred::settle(&self.txn, profile::Column::Id.eq(id)).await?;
             self.settled.push(id);
         }
-        let bumped = bump(visible()).filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
+        let bumped =
+            bump(visible(), self.write.now()).filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
         let profile = bumped.into_iter().next();
         if let Some(profile) = &profile {
             self.changes.push((id, ChangeKind::Updated, profile.version));

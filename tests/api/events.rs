@@ -333,7 +333,7 @@ async fn deleting_a_tag_emits_one_update_per_holder_and_purge_carries_the_last_c
 #[tokio::test]
 async fn the_actor_is_the_token_that_made_the_change() {
     let app = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
-    let (row, secret) = token::create(&app.db, "bff", &[Scope::ProfilesWrite]).await.expect("a token");
+    let (row, secret) = token::create(&app.services, "bff", &[Scope::ProfilesWrite]).await.expect("a token");
     let (_, response) = app
         .graphql_as(
             Some(&secret),
@@ -370,6 +370,8 @@ async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
         }
     });
     let expected = 8 + 8 * 8;
+    // Told when events may have been committed (and looks again every second anyway).
+    let mut wake = app.services.notifier.wakeups();
     let reader = async {
         let mut seen: Vec<String> = Vec::new();
         let mut cursor: Option<String> = None;
@@ -379,7 +381,7 @@ async fn a_polling_reader_misses_no_event_of_concurrent_writers() {
             let page = feed(&app, &args).await;
             let got = nodes(&page);
             if got.is_empty() {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                profiles_gateway::service::events::wakeup::wait(&mut wake, std::time::Duration::from_secs(1)).await;
             }
             seen.extend(got.iter().map(|n| n["id"].as_str().expect("an id").to_owned()));
             if let Some(end) = page["pageInfo"]["endCursor"].as_str() {

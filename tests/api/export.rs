@@ -45,7 +45,7 @@ async fn profiles(app: &TestApp) -> Vec<String> {
 
 async fn export(app: &TestApp, format: Format, include_deleted: bool, page: u64) -> String {
     let mut out = Vec::new();
-    bulk::export(&app.db, format, include_deleted, page, &mut out).await.expect("the export runs");
+    bulk::export(&app.services, format, include_deleted, page, &mut out).await.expect("the export runs");
     String::from_utf8(out).expect("UTF-8")
 }
 

@@ -27,7 +27,7 @@ struct Row {
 /// plus the reference data they use. Today is 2021-12-07.
 async fn data_set(app: &TestApp) -> Vec<Row> {
     let reference = crate::fixtures::reference_data(app).await;
-    let other = profiles_gateway::service::reference::create_location(&app.db, "Other", Some("STORE-009"), None)
+    let other = profiles_gateway::service::reference::create_location(&app.services, "Other", Some("STORE-009"), None)
         .await
         .expect("a location");
     struct Spec {

@@ -20,7 +20,7 @@ pub struct Reference {
 }
 
 pub async fn reference_data(app: &TestApp) -> Reference {
-    let db = &app.db;
+    let db = &app.services;
     let tier = reference::create_tier(db, "gold", "Gold", 3).await.expect("tier");
     reference::create_status(db, "vip", "VIP", 1).await.expect("status");
     reference::create_status(db, "staff", "Staff", 2).await.expect("status");
@@ -169,7 +169,7 @@ pub fn example_profile(reference: &Reference) -> NewProfile {
 
 /// Creates `profiles` through the service layer and returns their ids.
 pub async fn create(app: &TestApp, profiles: Vec<NewProfile>) -> Vec<Uuid> {
-    create_many(&app.db, profiles).await.expect("fixtures are valid")
+    create_many(&app.services, profiles).await.expect("fixtures are valid")
 }
 
 /// Marks a profile deleted (soft delete) the way the service stores it.

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use profiles_gateway::graphql::{Clock, SchemaOptions};
 use profiles_gateway::http::{AppState, router};
+use profiles_gateway::service::runtime::Services;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -27,6 +28,9 @@ pub struct TestApp {
     /// The state the router serves (to serve it on a real listener).
     pub state: AppState,
     pub db: DatabaseConnection,
+    /// The app's services: its database, its clock (tests advance it) and its notifier
+    /// of committed events (tests wait on it).
+    pub services: Services,
     /// The URL of the test's database (straight to it, not through `Options::via`).
     pub url: String,
     statements: Arc<Mutex<Vec<String>>>,
@@ -166,14 +170,15 @@ impl TestApp {
             }
         });
         let schema = SchemaOptions {
-            clock: Clock { fixed_today: Some(options.today) },
+            clock: Clock::with_today(options.today),
             limits: options.limits,
             ..SchemaOptions::default()
         };
         let metrics = profiles_gateway::telemetry::install_metrics();
         let state = AppState::new(db.clone(), schema, metrics).with_auth(options.auth_required).with_http(options.http);
         let router = router(state.clone());
-        let app = TestApp { router, state, db, url: direct_url, statements, _database: database };
+        let services = state.services.clone();
+        let app = TestApp { router, state, db, services, url: direct_url, statements, _database: database };
         app.reset_statements();
         app
     }

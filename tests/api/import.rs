@@ -33,7 +33,8 @@ async fn import_with(app: &TestApp, text: &str, options: &ImportOptions) -> (Cou
     let mut rejects = Vec::new();
     let stop = AtomicBool::new(false);
     let input = std::io::Cursor::new(text.as_bytes().to_vec());
-    let counts = bulk::import(&app.db, input, options, &mut rejects, |_| {}, &stop).await.expect("the import runs");
+    let counts =
+        bulk::import(&app.services, input, options, &mut rejects, |_| {}, &stop).await.expect("the import runs");
     let rejects = String::from_utf8(rejects).expect("UTF-8");
     (counts, rejects.lines().map(|line| serde_json::from_str(line).expect("each reject is JSON")).collect())
 }
@@ -388,7 +389,7 @@ fn generated(count: u32) -> Vec<Value> {
 
 async fn exported(app: &TestApp, format: Format) -> String {
     let mut out = Vec::new();
-    bulk::export(&app.db, format, false, 500, &mut out).await.expect("the export runs");
+    bulk::export(&app.services, format, false, 500, &mut out).await.expect("the export runs");
     String::from_utf8(out).expect("UTF-8")
 }
 

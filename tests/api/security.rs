@@ -15,7 +15,7 @@ async fn secured() -> TestApp {
 }
 
 async fn token_with(app: &TestApp, scopes: &[Scope]) -> String {
-    token::create(&app.db, "test", scopes).await.expect("a token").1
+    token::create(&app.services, "test", scopes).await.expect("a token").1
 }
 
 const READ: &str = "{ tiers { handle } }";
@@ -70,9 +70,9 @@ async fn a_missing_scope_fails_only_its_field() {
 #[tokio::test]
 async fn missing_bad_and_revoked_tokens_are_unauthenticated() {
     let app = secured().await;
-    let (revoked_row, revoked) = token::create(&app.db, "old", &[Scope::Admin]).await.expect("a token");
-    assert!(token::revoke(&app.db, revoked_row.id).await.expect("revoke"));
-    assert!(!token::revoke(&app.db, revoked_row.id).await.expect("revoke again"), "revoking twice is refused");
+    let (revoked_row, revoked) = token::create(&app.services, "old", &[Scope::Admin]).await.expect("a token");
+    assert!(token::revoke(&app.services, revoked_row.id).await.expect("revoke"));
+    assert!(!token::revoke(&app.services, revoked_row.id).await.expect("revoke again"), "revoking twice is refused");
     for (case, authorization) in [
         ("no header", None),
         ("unknown token", Some("Bearer pgw_not-a-real-token".to_owned())),

@@ -60,22 +60,40 @@ impl Received {
     }
 }
 
-type Answer = Arc<dyn Fn(&Received, usize) -> (u16, Duration) + Send + Sync>;
+/// Holds answers back until it is opened (a gate never opened holds them for good).
+#[derive(Clone, Default)]
+struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Gate {
+    fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn opened(&self) {
+        let _ = self.0.subscribe().wait_for(|open| *open).await;
+    }
+}
+
+type Answer = Arc<dyn Fn(&Received, usize) -> (u16, Option<Gate>) + Send + Sync>;
 
 /// An HTTP endpoint on port 0 that records what it is sent and answers as `answer`
-/// says, given the delivery and how many times its id was seen before.
+/// says, given the delivery and how many times its id was seen before: a status, sent
+/// at once or once a gate opens.
 struct Receiver {
     address: SocketAddr,
     log: Arc<Mutex<Vec<Received>>>,
+    /// How many requests have arrived (tests wait on it).
+    arrived: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Receiver {
-    async fn start(answer: impl Fn(&Received, usize) -> (u16, Duration) + Send + Sync + 'static) -> Receiver {
+    async fn start(answer: impl Fn(&Received, usize) -> (u16, Option<Gate>) + Send + Sync + 'static) -> Receiver {
         let log: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let arrived = Arc::new(tokio::sync::watch::Sender::new(0));
         let answer: Answer = Arc::new(answer);
-        let kept = log.clone();
+        let (kept, counted) = (log.clone(), arrived.clone());
         let hook = move |headers: HeaderMap, raw: Bytes| {
-            let (log, answer) = (kept.clone(), answer.clone());
+            let (log, answer, arrived) = (kept.clone(), answer.clone(), counted.clone());
             async move {
                 let header =
                     |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
@@ -87,9 +105,12 @@ impl Receiver {
                     raw: raw.to_vec(),
                 };
                 let seen = log.lock().expect("log").iter().filter(|r| r.id == received.id).count();
-                let (status, delay) = answer(&received, seen);
+                let (status, gate) = answer(&received, seen);
                 log.lock().expect("log").push(received);
-                tokio::time::sleep(delay).await;
+                arrived.send_modify(|n| *n += 1);
+                if let Some(gate) = gate {
+                    gate.opened().await;
+                }
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
         };
@@ -97,7 +118,12 @@ impl Receiver {
         let address = listener.local_addr().expect("an address");
         let router = axum::Router::new().route("/hook", axum::routing::post(hook));
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Receiver { address, log }
+        Receiver { address, log, arrived }
+    }
+
+    /// Changes whenever a request arrives.
+    fn arrivals(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.arrived.subscribe()
     }
 
     fn url(&self) -> String {
@@ -107,6 +133,12 @@ impl Receiver {
     fn received(&self) -> Vec<Received> {
         self.log.lock().expect("log").clone()
     }
+}
+
+/// Settings for tests whose retries come due as the test's clock is advanced: the
+/// default 30 s retry base, and no polling to speak of.
+fn slow_retries() -> WebhookSettings {
+    WebhookSettings { retry_base: Duration::from_secs(30), poll: Duration::from_secs(60), ..fast() }
 }
 
 /// Settings for tests: milliseconds instead of minutes.
@@ -121,12 +153,46 @@ fn fast() -> WebhookSettings {
     }
 }
 
-/// Waits (up to 30 s) until `done` holds.
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+/// Waits (up to 30 s) until `done` holds, looking again each time `told` changes: a
+/// worker recorded an attempt ([`Worker::recorded`]), a request arrived.
+async fn eventually<T, F: std::future::Future<Output = bool>>(
+    what: &str,
+    told: &mut tokio::sync::watch::Receiver<T>,
+    mut done: impl FnMut() -> F,
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !done().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        let changed = tokio::time::timeout_at(deadline, told.changed()).await;
+        assert!(changed.is_ok(), "timed out waiting until {what}");
+        assert!(changed.is_ok_and(|open| open.is_ok()), "nothing is left to tell, waiting until {what}");
+    }
+}
+
+/// Like [`eventually`], but after each look that fails moves the app's clock to the
+/// earliest retry of `webhook`'s pending deliveries (the earliest next attempt still to
+/// come): retries come due at once.
+async fn eventually_retried<F: std::future::Future<Output = bool>>(
+    what: &str,
+    app: &TestApp,
+    webhook: &str,
+    recorded: &mut tokio::sync::watch::Receiver<u64>,
+    mut done: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        let now = app.services.clock.now();
+        let next = deliveries(app, webhook)
+            .await
+            .iter()
+            .filter_map(|d| d["nextAttemptAt"].as_str().and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok()))
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .filter(|at| *at > now)
+            .min();
+        if let Some(next) = next {
+            app.services.clock.advance((next - now).to_std().unwrap_or_default() + Duration::from_millis(1));
+        }
+        let changed = tokio::time::timeout_at(deadline, recorded.changed()).await;
+        assert!(changed.is_ok_and(|open| open.is_ok()), "timed out waiting until {what}");
     }
 }
 
@@ -178,18 +244,20 @@ async fn rename(app: &TestApp, id: &str, first_name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_endpoint_is_retried_with_signed_deliveries_until_it_answers() {
     let app = TestApp::spawn().await;
-    let receiver = Receiver::start(|_, seen| (if seen < 2 { 500 } else { 200 }, Duration::ZERO)).await;
+    let receiver = Receiver::start(|_, seen| (if seen < 2 { 500 } else { 200 }, None)).await;
     let (webhook, secret) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    // Retries 30 s and 2 min apart, which the test's clock skips.
+    let worker = Worker::start(app.services.clone(), slow_retries());
+    let mut recorded = worker.recorded();
     let profile = create_profile(&app, "Ann").await;
 
-    eventually("the third attempt is DELIVERED", || async {
+    eventually_retried("the third attempt is DELIVERED", &app, &webhook, &mut recorded, || async {
         deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "DELIVERED")
     })
     .await;
     let received = receiver.received();
     assert_eq!(received.len(), 3, "500, 500, then 200");
-    let now = chrono::Utc::now().timestamp();
+    let now = app.services.clock.now().timestamp();
     for attempt in &received {
         assert!(attempt.verifies_with(&secret), "signature of {attempt:?}");
         assert!((now - attempt.timestamp).abs() < 300, "a fresh timestamp");
@@ -290,14 +358,16 @@ async fn webhooks_are_validated_rotated_deleted_and_only_for_admin_tokens() {
 
     // Only `admin` tokens manage webhooks.
     let secured = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
-    let writer =
-        token::create(&secured.db, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
+    let writer = token::create(&secured.services, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite])
+        .await
+        .expect("a token")
+        .1;
     let input = json!({ "i": { "url": "https://example.com/hook", "events": ["*"] } });
     let (_, response) = secured.graphql_as(Some(&writer), create, input.clone()).await;
     assert_eq!(error_codes(&response), vec!["FORBIDDEN"]);
     let (_, response) = secured.graphql_as(Some(&writer), "{ webhooks { id } }", json!({})).await;
     assert_eq!(error_codes(&response), vec!["FORBIDDEN"]);
-    let admin = token::create(&secured.db, "admin", &[Scope::Admin]).await.expect("a token").1;
+    let admin = token::create(&secured.services, "admin", &[Scope::Admin]).await.expect("a token").1;
     let (_, response) = secured.graphql_as(Some(&admin), create, input).await;
     assert!(response["data"]["createWebhook"]["secret"].is_string(), "{response}");
 }
@@ -305,10 +375,11 @@ async fn webhooks_are_validated_rotated_deleted_and_only_for_admin_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profiles_events_arrive_in_order_while_earlier_ones_are_retried() {
     let app = TestApp::spawn().await;
-    // Every event fails its first attempt, and answers take a little while.
-    let receiver = Receiver::start(|_, seen| (if seen == 0 { 503 } else { 200 }, Duration::from_millis(5))).await;
+    // Every event fails its first attempt; its retry comes due as the clock is advanced.
+    let receiver = Receiver::start(|_, seen| (if seen == 0 { 503 } else { 200 }, None)).await;
     let (webhook, secret) = create_webhook(&app, &receiver.url(), json!(["profile.created", "profile.updated"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), slow_retries());
+    let mut recorded = worker.recorded();
     let mut profiles = Vec::new();
     for name in ["A", "B", "C"] {
         profiles.push(create_profile(&app, name).await);
@@ -322,7 +393,7 @@ async fn a_profiles_events_arrive_in_order_while_earlier_ones_are_retried() {
         }
     });
     futures_util::future::join_all(writers).await;
-    eventually("all 18 deliveries are DELIVERED", || async {
+    eventually_retried("all 18 deliveries are DELIVERED", &app, &webhook, &mut recorded, || async {
         let log = deliveries(&app, &webhook).await;
         log.len() == 18 && log.iter().all(|d| d["status"] == "DELIVERED")
     })
@@ -348,15 +419,14 @@ async fn exhausted_deliveries_fail_the_webhook_is_disabled_and_a_redelivery_goes
     let app = TestApp::spawn().await;
     let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let up = healthy.clone();
-    let receiver = Receiver::start(move |_, _| {
-        (if up.load(std::sync::atomic::Ordering::SeqCst) { 200 } else { 500 }, Duration::ZERO)
-    })
-    .await;
+    let receiver =
+        Receiver::start(move |_, _| (if up.load(std::sync::atomic::Ordering::SeqCst) { 200 } else { 500 }, None)).await;
     let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
-    let settings = WebhookSettings { max_attempts: 2, disable_after: Duration::from_millis(1), ..fast() };
-    let worker = Worker::start(app.db.clone(), settings, app.state.wakeups.clone());
+    let settings = WebhookSettings { max_attempts: 2, disable_after: Duration::from_millis(1), ..slow_retries() };
+    let worker = Worker::start(app.services.clone(), settings);
+    let mut recorded = worker.recorded();
     create_profile(&app, "Ann").await;
-    eventually("the delivery is FAILED", || async {
+    eventually_retried("the delivery is FAILED", &app, &webhook, &mut recorded, || async {
         deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "FAILED")
     })
     .await;
@@ -381,7 +451,7 @@ async fn exhausted_deliveries_fail_the_webhook_is_disabled_and_a_redelivery_goes
     );
     let unknown = app.mutate("redeliverWebhookDelivery", redeliver, json!({ "id": "999999" })).await;
     assert_eq!(user_errors(&unknown), vec![("id".to_owned(), "NOT_FOUND".to_owned())]);
-    eventually("the redelivery is DELIVERED", || async {
+    eventually("the redelivery is DELIVERED", &mut recorded, || async {
         deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "DELIVERED")
     })
     .await;
@@ -393,19 +463,26 @@ async fn exhausted_deliveries_fail_the_webhook_is_disabled_and_a_redelivery_goes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_committed_while_no_worker_runs_are_delivered_once_it_starts() {
     let app = TestApp::spawn().await;
-    let receiver = Receiver::start(|_, _| (200, Duration::ZERO)).await;
+    let receiver = Receiver::start(|_, _| (200, None)).await;
+    let mut arrivals = receiver.arrivals();
     let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), fast());
     let id = create_profile(&app, "Ann").await;
-    eventually("the first is delivered", || async { receiver.received().len() == 1 }).await;
+    eventually("the first is delivered", &mut arrivals, || async { receiver.received().len() == 1 }).await;
     worker.stop().await;
     for n in 0..3 {
         rename(&app, &id, &format!("Ann {n}")).await;
     }
+    // A negative assertion: nothing can tell that nothing was sent, so give it time.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1, "nothing is sent while no worker runs");
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
-    eventually("the rest are delivered", || async { receiver.received().len() == 4 }).await;
+    let worker = Worker::start(app.services.clone(), fast());
+    let mut recorded = worker.recorded();
+    eventually("the rest are delivered", &mut recorded, || async {
+        let log = deliveries(&app, &webhook).await;
+        receiver.received().len() == 4 && log.iter().all(|d| d["status"] == "DELIVERED")
+    })
+    .await;
     let versions: Vec<Value> = receiver.received().iter().map(|r| r.body["version"].clone()).collect();
     assert_eq!(versions, vec![json!(1), json!(2), json!(3), json!(4)]);
     assert!(deliveries(&app, &webhook).await.iter().all(|d| d["status"] == "DELIVERED" && d["attempts"] == 1));
@@ -420,9 +497,10 @@ async fn a_process_killed_mid_delivery_delivers_everything_after_a_restart() {
     let receiver = Receiver::start(|received, seen| {
         // The first attempt of the first event hangs until the process is gone.
         let first = received.body["version"] == 1 && seen == 0;
-        (200, if first { Duration::from_secs(5) } else { Duration::ZERO })
+        (200, first.then(Gate::default))
     })
     .await;
+    let mut arrivals = receiver.arrivals();
     let settings = [
         ("PROFILES_WEBHOOK_TIMEOUT", "1s"),
         ("PROFILES_WEBHOOK_RETRY_BASE", "20ms"),
@@ -439,7 +517,7 @@ async fn a_process_killed_mid_delivery_delivers_everything_after_a_restart() {
     let webhook = created["data"]["createWebhook"]["webhook"]["id"].as_str().expect("a webhook").to_owned();
     let profile = client.post(r#"mutation { createProfile(input: { firstName: "Ann" }) { profile { id } } }"#).await;
     let id = profile["data"]["createProfile"]["profile"]["id"].as_str().expect("a profile").to_owned();
-    eventually("the first delivery is in flight", || async { !receiver.received().is_empty() }).await;
+    eventually("the first delivery is in flight", &mut arrivals, || async { !receiver.received().is_empty() }).await;
     for n in 0..3 {
         client.post(&format!(r#"mutation {{ updateProfile(id: "{id}", input: {{ firstName: "Ann {n}" }}) {{ profile {{ version }} }} }}"#)).await;
     }
@@ -450,7 +528,17 @@ async fn a_process_killed_mid_delivery_delivers_everything_after_a_restart() {
     let query = format!(
         r#"{{ webhook(id: "{webhook}") {{ deliveries {{ nodes {{ status attempts event {{ version }} }} }} }} }}"#
     );
-    eventually("every delivery is DELIVERED", || async {
+    // The binary tells no one when it records an outcome: the deliveries are looked at
+    // again at each request the receiver gets, and at least every 100 ms.
+    let (mut arrived, ticker) = (receiver.arrivals(), tokio::sync::watch::Sender::new(0u64));
+    let mut tick = ticker.subscribe();
+    let ticking = tokio::spawn(async move {
+        loop {
+            let _ = tokio::time::timeout(Duration::from_millis(100), arrived.changed()).await;
+            ticker.send_modify(|n| *n += 1);
+        }
+    });
+    eventually("every delivery is DELIVERED", &mut tick, || async {
         let log = client.post(&query).await;
         let nodes = log["data"]["webhook"]["deliveries"]["nodes"].as_array().cloned().unwrap_or_default();
         nodes.len() == 4 && nodes.iter().all(|d| d["status"] == "DELIVERED")
@@ -462,6 +550,7 @@ async fn a_process_killed_mid_delivery_delivers_everything_after_a_restart() {
     }
     assert_eq!(delivered.keys().copied().collect::<std::collections::BTreeSet<_>>(), (1..=4).collect());
     assert_eq!(delivered[&1], 2, "the one in flight at the kill is sent again (at least once)");
+    ticking.abort();
     drop(server);
 }
 
@@ -526,13 +615,15 @@ async fn next(socket: &mut Socket) -> Result<Value, u16> {
     }
 }
 
-async fn subscribe(socket: &mut Socket, args: &str) {
+async fn subscribe(app: &TestApp, socket: &mut Socket, args: &str) {
     assert_eq!(next(socket).await.expect("an ack")["type"], "connection_ack");
+    let mut waiters = app.services.notifier.waiters();
     let query = format!("subscription {{ profileEvents{args} {{ type profileId version changed }} }}");
     let message = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
     socket.send(Message::Text(message.to_string().into())).await.expect("sent");
-    // The subscription starts at the latest event; give it a moment to be set up.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The subscription starts at the latest event: told once it has read it and waits.
+    let started = tokio::time::timeout(Duration::from_secs(20), waiters.changed()).await;
+    assert!(started.is_ok_and(|open| open.is_ok()), "the subscription is set up");
 }
 
 async fn events(socket: &mut Socket, count: usize) -> Vec<Value> {
@@ -549,9 +640,9 @@ async fn events(socket: &mut Socket, count: usize) -> Vec<Value> {
 async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_token() {
     let app = TestApp::spawn_with(Options { auth_required: true, ..Options::default() }).await;
     let (address, _stop) = serve(&app).await;
-    let reader = token::create(&app.db, "reader", &[Scope::ProfilesRead]).await.expect("a token").1;
+    let reader = token::create(&app.services, "reader", &[Scope::ProfilesRead]).await.expect("a token").1;
     let writer =
-        token::create(&app.db, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
+        token::create(&app.services, "writer", &[Scope::ProfilesRead, Scope::ProfilesWrite]).await.expect("a token").1;
 
     let mut anonymous = connect(address, None).await;
     assert_eq!(next(&mut anonymous).await, Err(4403), "refused without a token");
@@ -559,7 +650,7 @@ async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_toke
     assert_eq!(next(&mut wrong).await, Err(4403), "refused with an unknown token");
     // A token without `profiles:read` (every scope implies it, so: none) is refused
     // the subscription itself.
-    let scopeless = token::create(&app.db, "scopeless", &[]).await.expect("a token").1;
+    let scopeless = token::create(&app.services, "scopeless", &[]).await.expect("a token").1;
     let mut unscoped = connect(address, Some(&scopeless)).await;
     assert_eq!(next(&mut unscoped).await.expect("an ack")["type"], "connection_ack");
     let message =
@@ -576,7 +667,7 @@ async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_toke
     assert_eq!(codes, vec![json!("FORBIDDEN")], "{refused}");
 
     let mut socket = connect(address, Some(&reader)).await;
-    subscribe(&mut socket, "").await;
+    subscribe(&app, &mut socket, "").await;
     let create = r#"mutation { createProfile(input: { firstName: "Ann" }) { profile { id } } }"#;
     let (_, created) = app.graphql_as(Some(&writer), create, json!({})).await;
     let id = created["data"]["createProfile"]["profile"]["id"].as_str().expect("an id").to_owned();
@@ -593,7 +684,7 @@ async fn a_websocket_subscription_sees_create_update_and_delete_and_needs_a_toke
 
     // A filtered subscription, and a query over the socket is refused.
     let mut filtered = connect(address, Some(&reader)).await;
-    subscribe(&mut filtered, r#"(types: ["profile.created"])"#).await;
+    subscribe(&app, &mut filtered, r#"(types: ["profile.created"])"#).await;
     app.graphql_as(Some(&writer), create, json!({})).await;
     assert_eq!(events(&mut filtered, 1).await[0]["type"], "profile.created");
     let query = json!({ "id": "2", "type": "subscribe", "payload": { "query": "{ tiers { handle } }" } });
@@ -612,18 +703,16 @@ async fn two_replicas_deliver_each_event_once_and_subscribers_see_both() {
     }
     let first = TestApp::spawn().await;
     let second = TestApp::spawn_on_database(&first).await;
-    let receiver = Receiver::start(|_, _| (200, Duration::from_millis(2))).await;
+    let receiver = Receiver::start(|_, _| (200, None)).await;
     let (webhook, _) = create_webhook(&first, &receiver.url(), json!(["*"])).await;
-    let workers = [
-        Worker::start(first.db.clone(), fast(), first.state.wakeups.clone()),
-        Worker::start(second.db.clone(), fast(), second.state.wakeups.clone()),
-    ];
+    let workers = [Worker::start(first.services.clone(), fast()), Worker::start(second.services.clone(), fast())];
+    let [mut a, mut b] = [workers[0].recorded(), workers[1].recorded()];
     let (address_a, _stop_a) = serve(&first).await;
     let (address_b, _stop_b) = serve(&second).await;
     let mut on_a = connect(address_a, None).await;
     let mut on_b = connect(address_b, None).await;
-    subscribe(&mut on_a, "").await;
-    subscribe(&mut on_b, "").await;
+    subscribe(&first, &mut on_a, "").await;
+    subscribe(&second, &mut on_b, "").await;
 
     let writes = [&first, &second].into_iter().enumerate().map(|(n, app)| async move {
         for i in 0..10 {
@@ -632,7 +721,20 @@ async fn two_replicas_deliver_each_event_once_and_subscribers_see_both() {
         }
     });
     futures_util::future::join_all(writes).await;
-    eventually("40 deliveries are DELIVERED", || async {
+    // Told when either worker records an attempt.
+    let told = tokio::sync::watch::Sender::new(());
+    let mut either = told.subscribe();
+    let telling = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                Ok(()) = a.changed() => {}
+                Ok(()) = b.changed() => {}
+                else => break,
+            }
+            told.send_replace(());
+        }
+    });
+    eventually("40 deliveries are DELIVERED", &mut either, || async {
         let log = deliveries(&first, &webhook).await;
         log.len() == 40 && log.iter().all(|d| d["status"] == "DELIVERED")
     })
@@ -643,6 +745,7 @@ async fn two_replicas_deliver_each_event_once_and_subscribers_see_both() {
     }
     assert_eq!(per_event.len(), 40);
     assert!(per_event.values().all(|n| *n == 1), "each event delivered exactly once: {per_event:?}");
+    telling.abort();
     let (seen_a, seen_b) = (events(&mut on_a, 40).await, events(&mut on_b, 40).await);
     assert_eq!(seen_a, seen_b, "both subscribers see all 40, in the same order");
     for worker in workers {
@@ -655,12 +758,18 @@ async fn two_replicas_deliver_each_event_once_and_subscribers_see_both() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_worker_lets_the_delivery_in_flight_finish() {
     let app = TestApp::spawn().await;
-    let receiver = Receiver::start(|_, _| (200, Duration::from_millis(700))).await;
+    let gate = Gate::default();
+    let held = gate.clone();
+    let receiver = Receiver::start(move |_, _| (200, Some(held.clone()))).await;
+    let mut arrivals = receiver.arrivals();
     let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
-    let worker = Worker::start(app.db.clone(), fast(), app.state.wakeups.clone());
+    let worker = Worker::start(app.services.clone(), fast());
     create_profile(&app, "Ann").await;
-    eventually("the delivery is in flight", || async { !receiver.received().is_empty() }).await;
-    worker.stop().await;
+    eventually("the delivery is in flight", &mut arrivals, || async { !receiver.received().is_empty() }).await;
+    let mut stop = std::pin::pin!(worker.stop());
+    assert!(futures_util::poll!(stop.as_mut()).is_pending(), "stopping waits for the delivery in flight");
+    gate.open();
+    stop.await;
     let log = deliveries(&app, &webhook).await;
     assert_eq!((log[0]["status"].clone(), log[0]["attempts"].clone()), (json!("DELIVERED"), json!(1)));
     assert_eq!(receiver.received().len(), 1);
@@ -688,9 +797,13 @@ async fn pruning_keeps_pending_deliveries_and_each_profiles_latest_event() {
             data["events"]["nodes"].as_array().expect("nodes").iter().map(|n| n["version"].clone()).collect::<Vec<_>>()
         }
     };
-    assert_eq!(prune(&app.db, Duration::from_secs(3600)).await.expect("pruned"), 0, "nothing is old yet");
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(prune(&app.db, Duration::from_millis(1)).await.expect("pruned"), 2);
+    assert_eq!(
+        prune(&app.db, Duration::from_secs(3600), app.services.clock.now()).await.expect("pruned"),
+        0,
+        "nothing is old yet"
+    );
+    app.services.clock.advance(Duration::from_millis(20));
+    assert_eq!(prune(&app.db, Duration::from_millis(1), app.services.clock.now()).await.expect("pruned"), 2);
     assert_eq!(versions(kept.clone()).await, vec![json!(3)], "only the latest of a delivered profile");
     assert_eq!(versions(pending.clone()).await, vec![json!(1), json!(2)], "pending deliveries keep theirs");
     rename(&app, &kept, "Ann").await;
@@ -732,15 +845,11 @@ async fn websocket_connections_and_their_subscriptions_are_bounded() {
     // Closing the connection frees its place.
     socket.close(None).await.expect("closed");
     drop(socket);
-    let mut again = None;
-    for _ in 0..40 {
-        let mut request = format!("ws://{address}/graphql").into_client_request().expect("a request");
-        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
-        if let Ok((socket, _)) = tokio_tungstenite::connect_async(request).await {
-            again = Some(socket);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(again.is_some(), "a place is free again");
+    // Told when the server lets the connection's place go.
+    let place = tokio::time::timeout(Duration::from_secs(20), app.state.websockets.acquire()).await;
+    drop(place.expect("a place is freed in time").expect("the semaphore is open"));
+    let mut request = format!("ws://{address}/graphql").into_client_request().expect("a request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
+    let again = tokio_tungstenite::connect_async(request).await;
+    assert!(again.is_ok(), "a place is free again");
 }

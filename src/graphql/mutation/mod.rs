@@ -18,9 +18,9 @@ mod webhook;
 
 use crate::graphql::errors::Result;
 use async_graphql::{Context, MergedObject};
-use sea_orm::DatabaseConnection;
 
 use crate::service::error::Error;
+use crate::service::runtime::Services;
 pub use user_error::{UserError, UserErrorCode};
 
 /// Writes: profiles, what they own, and reference data.
@@ -36,8 +36,9 @@ pub struct MutationRoot(
     webhook::WebhookMutation,
 );
 
-fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
-    Ok(ctx.data::<DatabaseConnection>()?)
+/// The app's services (the database, the clock, the notifier), which writes begin on.
+fn db<'a>(ctx: &Context<'a>) -> Result<&'a Services> {
+    Ok(ctx.data::<Services>()?)
 }
 
 /// A mutation payload: the changed records, or the problems with the input.

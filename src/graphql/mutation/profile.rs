@@ -168,7 +168,7 @@ impl From<ProfileUpdateInput> for plain::ProfileUpdateInput {
 }
 
 pub(super) fn today(ctx: &Context<'_>) -> NaiveDate {
-    ctx.data_opt::<Clock>().copied().unwrap_or_default().today()
+    ctx.data_opt::<Clock>().cloned().unwrap_or_default().today()
 }
 
 pub(super) fn region(ctx: &Context<'_>) -> Region {

@@ -137,7 +137,7 @@ impl Profile {
     }
 
     fn today(ctx: &Context<'_>) -> chrono::NaiveDate {
-        ctx.data_opt::<Clock>().copied().unwrap_or_default().today()
+        ctx.data_opt::<Clock>().cloned().unwrap_or_default().today()
     }
 }
 

@@ -2,6 +2,7 @@
 //! the key they were looked for by, stamped as their rows say, and inserted a wave at
 //! a time (one at a time only when that fails).
 
+use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 
 use entity::{address, appearance, comms, identity, profile_date, status, tag, tier};
@@ -38,8 +39,7 @@ fn stamp<A: ActiveModelTrait>(
 }
 
 /// A new profile with what it owns, from a validated row, stamped as the row says.
-pub(super) fn new_profile(new: NewProfileChanges, id: Uuid, stamps: &Stamps) -> NewProfile {
-    let now = crate::db::now();
+pub(super) fn new_profile(new: NewProfileChanges, id: Uuid, stamps: &Stamps, now: DateTime<Utc>) -> NewProfile {
     let mut new = new.into_new(id, now);
     new.profile.created_at = stamps.profile.created_at.unwrap_or(new.profile.created_at);
     new.profile.updated_at = stamps.profile.updated_at.unwrap_or(new.profile.updated_at);
@@ -59,11 +59,10 @@ pub(super) fn new_profile(new: NewProfileChanges, id: Uuid, stamps: &Stamps) -> 
 
 /// Creates the tags rows give as objects that do not exist yet, with their names and
 /// stamps (those given as handles are made when attached, named as given).
-pub(super) async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven]) -> Result<()> {
+pub(super) async fn create_tags(db: &impl ConnectionTrait, tags: &[&TagGiven], now: DateTime<Utc>) -> Result<()> {
     if tags.is_empty() {
         return Ok(());
     }
-    let now = crate::db::now();
     let mut seen = BTreeSet::new();
     let rows: Vec<tag::ActiveModel> = tags
         .iter()
@@ -199,16 +198,17 @@ pub(super) async fn create_all(
             outcomes[index] = Some(Outcome::failed(problems.into_errors()));
             continue;
         }
-        let mut new = new_profile(draft.new, id.unwrap_or_else(Uuid::new_v4), &stamps);
+        let mut new = new_profile(draft.new, id.unwrap_or_else(Uuid::new_v4), &stamps, write.now());
         new.profile.preferred_location_id = preferred.or(new.profile.preferred_location_id);
         new.profile.joined_location_id = joined.or(new.profile.joined_location_id);
         tags.extend(given_tags);
         ready.push((index, new));
     }
-    create_tags(write.conn(), &tags.iter().collect::<Vec<_>>()).await?;
+    create_tags(write.conn(), &tags.iter().collect::<Vec<_>>(), write.now()).await?;
+    let now = write.now();
     let mut savepoint = write.savepoint().await?;
     let all: Vec<NewProfile> = ready.iter().map(|(_, new)| new.clone()).collect();
-    match insert_rows(savepoint.conn(), all).await {
+    match insert_rows(savepoint.conn(), all, now).await {
         Ok(()) => {
             savepoint.created(ready.iter().map(|(_, new)| (new.profile.id, new.profile.version)));
             savepoint.release().await?;
@@ -236,9 +236,10 @@ async fn create_one(write: &mut Write, new: NewProfile) -> Result<Outcome> {
     if !problems.is_empty() {
         return Ok(Outcome::failed(problems.into_errors()));
     }
+    let now = write.now();
     let mut savepoint = write.savepoint().await?;
     let profile = new.profile.clone();
-    match insert_rows(savepoint.conn(), vec![new]).await {
+    match insert_rows(savepoint.conn(), vec![new], now).await {
         Ok(()) => {
             savepoint.created([(profile.id, profile.version)]);
             savepoint.release().await?;

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use entity::enums::ProfileType;
 use entity::{identity, profile};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use super::create::create_all;
@@ -31,6 +31,7 @@ use crate::service::draft::Patch;
 use crate::service::error::Result;
 use crate::service::profiles::keys::ProfileKey as Key;
 use crate::service::profiles::read::{self, Planned, Selection};
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// What an import does with a key.
@@ -94,11 +95,7 @@ impl Key {
 /// Imports `rows` (those that failed validation stay failed) in `mode`; one outcome a
 /// row, in order. A database failure stops the import: the waves before it are
 /// committed, the rest is not written.
-pub async fn import(
-    db: &DatabaseConnection,
-    rows: Vec<Result<ImportRow, Vec<UserError>>>,
-    mode: Mode,
-) -> Result<Vec<Outcome>> {
+pub async fn import(db: &Services, rows: Vec<Result<ImportRow, Vec<UserError>>>, mode: Mode) -> Result<Vec<Outcome>> {
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
     let mut wave: Vec<(usize, ImportRow)> = Vec::new();
     let mut claimed: HashSet<String> = HashSet::new();
@@ -144,7 +141,7 @@ fn claims(row: &ImportRow) -> Vec<String> {
 }
 
 async fn run_wave(
-    db: &DatabaseConnection,
+    db: &Services,
     wave: Vec<(usize, ImportRow)>,
     mode: Mode,
     outcomes: &mut [Option<Outcome>],
@@ -258,11 +255,7 @@ async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>
 
 /// Writes rows [`prepare`] read, in `mode`; problems are reported at paths into each
 /// row (`["addresses", "0", "postcode"]`).
-pub async fn write(
-    db: &DatabaseConnection,
-    rows: Vec<Result<ImportRow, Vec<UserError>>>,
-    mode: Mode,
-) -> Result<Vec<Outcome>> {
+pub async fn write(db: &Services, rows: Vec<Result<ImportRow, Vec<UserError>>>, mode: Mode) -> Result<Vec<Outcome>> {
     // Boxed: an import is a deep future, and a resolver's frame holds its callee's
     // state inline (over 100 KB of stack in a debug build).
     let mut outcomes = Box::pin(import(db, rows, mode)).await?;
@@ -275,7 +268,7 @@ pub async fn write(
 /// Imports `rows` (each a row, or the problems found reading it) in `mode`, matching
 /// by `keys` in order: [`prepare`], then [`write`]. What `importProfiles` runs.
 pub async fn import_values(
-    db: &DatabaseConnection,
+    db: &Services,
     rows: &[Result<Value, Vec<UserError>>],
     mode: Mode,
     keys: &[ImportKey],

@@ -103,7 +103,7 @@ pub(super) async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Plan
         columns.joined_location_id = Set(joined);
     }
     let statuses = new.statuses.clone();
-    let new = new_profile(new, id, &stamps);
+    let new = new_profile(new, id, &stamps, write.now());
     let handles = |list: &[String]| list.iter().map(|h| normalize_handle(h)).collect::<BTreeSet<_>>();
     let addresses = given.addresses && !same_rows(&new.addresses, r.addresses.as_deref().unwrap_or_default());
     let dates = given.dates && !same_rows(&new.dates, r.dates.as_deref().unwrap_or_default());
@@ -158,7 +158,8 @@ pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Re
     let db = write.conn();
 
     // The checks `updateProfile` makes, on what changes.
-    let today = crate::db::now().date_naive();
+    let now = write.now();
+    let today = now.date_naive();
     lifecycle::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
     if u.statuses_changed {
         let paths: Vec<(Path, String)> =
@@ -188,12 +189,11 @@ pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Re
     }
     if u.tags {
         let objects: Vec<&TagGiven> = u.given_tags.iter().collect();
-        create_tags(db, &objects).await?;
+        create_tags(db, &objects, now).await?;
     }
 
     let mut savepoint = write.savepoint().await?;
     let written = async {
-        let now = crate::db::now();
         let mut bumped = savepoint
             .touch(id)
             .await?
@@ -215,12 +215,12 @@ pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Re
         if u.tags {
             profile_tag::Entity::delete_many().filter(profile_tag::Column::ProfileId.eq(id)).exec(db).await?;
             let wanted: Vec<(Uuid, String)> = u.new.tags.iter().map(|h| (id, h.clone())).collect();
-            attach_tags(db, &wanted).await?;
+            attach_tags(db, &wanted, now).await?;
         }
         if u.statuses_changed {
             profile_status::Entity::delete_many().filter(profile_status::Column::ProfileId.eq(id)).exec(db).await?;
             let wanted: Vec<(Uuid, String)> = u.statuses.iter().map(|h| (id, h.clone())).collect();
-            attach_statuses(db, &wanted).await?;
+            attach_statuses(db, &wanted, now).await?;
         }
         if u.comms.is_changed() {
             comms::ActiveModel { profile_id: Unchanged(id), updated_at: Set(now), ..u.comms }.update(db).await?;

@@ -12,14 +12,20 @@
 //! - **Outcome.** A 2xx is DELIVERED. Anything else, a timeout or a connection error is
 //!   retried after [`retry_delay`] until the last attempt, then FAILED. A webhook whose
 //!   attempts have all failed for `disable_after` is switched off, with the reason.
-//! - **Waking.** `wakeup::wakeups` (LISTEN/NOTIFY, or the in-process signal), the
+//! - **Waking.** The services' notifier (LISTEN/NOTIFY, or the in-process signal), the
 //!   end of a delivery, the earliest retry this worker scheduled, and a poll interval.
+//! - **Time.** Leases, retries, stamps, signatures and pruning read the services' clock:
+//!   a test that advances it makes a retry (or a lease's end) due at once, and the
+//!   worker, woken by the advance, looks again.
+//! - **Telling.** [`Worker::recorded`] changes after each outcome is recorded, so that
+//!   what waits for a delivery is told rather than polling.
 //! - **Stopping.** [`Worker::stop`] stops claiming and waits for the deliveries in
 //!   flight (each bounded by the timeout); their outcome is recorded.
 //! - **Housekeeping.** Hourly, events older than the retention are pruned once no
 //!   delivery of theirs is pending, keeping each profile's latest.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -33,9 +39,11 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::service::clock::Clock;
 use crate::service::error::Result;
 use crate::service::events::feed::Event;
 use crate::service::events::webhooks::{WebhookSettings, sign};
+use crate::service::runtime::Services;
 
 /// The longest wait between retries.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(12 * 3600);
@@ -55,14 +63,23 @@ pub fn retry_delay(base: Duration, failed: u32) -> Duration {
 pub struct Worker {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    recorded: Arc<watch::Sender<u64>>,
 }
 
 impl Worker {
-    /// Starts delivering from `db`, woken by `wake` (see `wakeup::wakeups`).
-    pub fn start(db: DatabaseConnection, settings: WebhookSettings, wake: watch::Receiver<u64>) -> Worker {
+    /// Starts delivering from the services' database, on their clock, woken by their
+    /// notifier.
+    pub fn start(services: Services, settings: WebhookSettings) -> Worker {
         let (stop, stopping) = watch::channel(false);
-        let task = tokio::spawn(run(db, settings, wake, stopping));
-        Worker { stop, task }
+        let recorded = Arc::new(watch::Sender::new(0));
+        let wake = services.notifier.wakeups();
+        let task = tokio::spawn(run(services.db, services.clock, settings, wake, stopping, recorded.clone()));
+        Worker { stop, task, recorded }
+    }
+
+    /// Changes after each attempt this worker has sent and recorded (or failed to).
+    pub fn recorded(&self) -> watch::Receiver<u64> {
+        self.recorded.subscribe()
     }
 
     /// Stops claiming and waits for the deliveries in flight to be sent and recorded.
@@ -76,9 +93,11 @@ impl Worker {
 
 async fn run(
     db: DatabaseConnection,
+    clock: Clock,
     settings: WebhookSettings,
     mut wake: watch::Receiver<u64>,
     mut stopping: watch::Receiver<bool>,
+    recorded: Arc<watch::Sender<u64>>,
 ) {
     let client = match reqwest::Client::builder()
         .timeout(settings.timeout)
@@ -95,7 +114,8 @@ async fn run(
     let concurrency = settings.concurrency as usize;
     let mut in_flight: JoinSet<Option<DateTime<Utc>>> = JoinSet::new();
     let mut next_retry: Option<DateTime<Utc>> = None;
-    let mut next_prune = Instant::now();
+    let mut next_prune = clock.now();
+    let mut advanced = clock.advanced();
     let mut wake_open = true;
     loop {
         if *stopping.borrow() {
@@ -105,19 +125,20 @@ async fn run(
         // waits until half the slots are free (or none is busy).
         let free = concurrency.saturating_sub(in_flight.len());
         if free > 0 && (in_flight.is_empty() || free >= concurrency.div_ceil(2)) {
-            match claim(&db, free, &settings).await {
+            match claim(&db, free, &settings, clock.now()).await {
                 Ok(jobs) => {
                     for job in jobs {
-                        let (db, client, settings) = (db.clone(), client.clone(), settings.clone());
-                        in_flight.spawn(async move { job.deliver(&db, &client, &settings).await });
+                        let (db, clock, client, settings) =
+                            (db.clone(), clock.clone(), client.clone(), settings.clone());
+                        in_flight.spawn(async move { job.deliver(&db, &clock, &client, &settings).await });
                     }
                 }
                 Err(error) => tracing::warn!(%error, "cannot claim webhook deliveries; trying again shortly"),
             }
         }
-        if Instant::now() >= next_prune {
-            next_prune = Instant::now() + PRUNE_EVERY;
-            match prune(&db, settings.retention).await {
+        if clock.now() >= next_prune {
+            next_prune = clock.now() + PRUNE_EVERY;
+            match prune(&db, settings.retention, clock.now()).await {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "pruned events past their retention"),
                 Err(error) => tracing::warn!(%error, "pruning events failed"),
@@ -125,7 +146,7 @@ async fn run(
         }
         let mut wait = settings.poll;
         if let Some(at) = next_retry {
-            wait = wait.min((at - Utc::now()).to_std().unwrap_or_default());
+            wait = wait.min((at - clock.now()).to_std().unwrap_or_default());
         }
         tokio::select! {
             changed = wake.changed(), if wake_open => wake_open = changed.is_ok(),
@@ -133,16 +154,19 @@ async fn run(
                 if let Ok(Some(at)) = done {
                     next_retry = Some(next_retry.map_or(at, |earliest| std::cmp::min(earliest, at)));
                 }
+                recorded.send_modify(|n| *n = n.wrapping_add(1));
             }
-            () = tokio::time::sleep(wait) => {
-                if next_retry.is_some_and(|at| at <= Utc::now()) {
-                    next_retry = None;
-                }
-            }
+            () = tokio::time::sleep(wait) => {}
+            _ = advanced.changed() => {}
             _ = stopping.changed() => {}
         }
+        if next_retry.is_some_and(|at| at <= clock.now()) {
+            next_retry = None;
+        }
     }
-    while in_flight.join_next().await.is_some() {}
+    while in_flight.join_next().await.is_some() {
+        recorded.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
 /// A claimed delivery: what to send, where, signed with what.
@@ -155,9 +179,13 @@ struct Job {
     failing: bool,
 }
 
-/// Claims up to `limit` due deliveries for this worker (see the module's notes).
-async fn claim(db: &DatabaseConnection, limit: usize, settings: &WebhookSettings) -> Result<Vec<Job>> {
-    let now = crate::db::now();
+/// Claims up to `limit` deliveries due at `now` for this worker (see the module's notes).
+async fn claim(
+    db: &DatabaseConnection,
+    limit: usize,
+    settings: &WebhookSettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<Job>> {
     let lease = settings.timeout.saturating_mul(2) + Duration::from_secs(1);
     let until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::hours(1));
     let due = |now: &str| {
@@ -251,13 +279,14 @@ impl Job {
     async fn deliver(
         self,
         db: &DatabaseConnection,
+        clock: &Clock,
         client: &reqwest::Client,
         settings: &WebhookSettings,
     ) -> Option<DateTime<Utc>> {
         let started = Instant::now();
-        let attempt = self.send(client, settings).await;
+        let attempt = self.send(client, settings, clock.now()).await;
         metrics::histogram!("webhook_delivery_seconds").record(started.elapsed().as_secs_f64());
-        match self.record(db, settings, &attempt).await {
+        match self.record(db, settings, &attempt, clock.now()).await {
             Ok(retry) => retry,
             Err(error) => {
                 // The lease runs out and the delivery is sent again: at least once.
@@ -267,9 +296,9 @@ impl Job {
         }
     }
 
-    async fn send(&self, client: &reqwest::Client, settings: &WebhookSettings) -> Attempt {
+    async fn send(&self, client: &reqwest::Client, settings: &WebhookSettings, now: DateTime<Utc>) -> Attempt {
         let id = &self.delivery.event_id;
-        let timestamp = Utc::now().timestamp();
+        let timestamp = now.timestamp();
         let signature = match sign(&self.secret, id, timestamp, &self.body) {
             Ok(signature) => signature,
             Err(error) => return Attempt { status: None, error: Some(error) },
@@ -306,16 +335,16 @@ impl Job {
         }
     }
 
-    /// Records the attempt on the delivery and its webhook; returns the next attempt's
-    /// time when there is one.
+    /// Records the attempt, ended at `now`, on the delivery and its webhook; returns the
+    /// next attempt's time when there is one.
     async fn record(
         &self,
         db: &DatabaseConnection,
         settings: &WebhookSettings,
         attempt: &Attempt,
+        now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
         use webhook_delivery::Column as D;
-        let now = crate::db::now();
         let attempts = self.delivery.attempts + 1;
         let mut update = webhook_delivery::Entity::update_many()
             .col_expr(D::Attempts, Expr::val(attempts))
@@ -388,12 +417,11 @@ impl Job {
     }
 }
 
-/// Deletes events older than `retention` that no delivery is still pending for, but
-/// not the latest of any profile. Returns how many.
-pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64> {
+/// Deletes events older than `retention` at `now` that no delivery is still pending
+/// for, but not the latest of any profile. Returns how many.
+pub async fn prune(db: &DatabaseConnection, retention: Duration, now: DateTime<Utc>) -> Result<u64> {
     use profile_event::Column as E;
-    let Some(cutoff) = chrono::Duration::from_std(retention).ok().and_then(|r| crate::db::now().checked_sub_signed(r))
-    else {
+    let Some(cutoff) = chrono::Duration::from_std(retention).ok().and_then(|r| now.checked_sub_signed(r)) else {
         return Ok(0);
     };
     let pending = Query::select()
@@ -415,9 +443,9 @@ pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64> 
     Ok(deleted.rows_affected)
 }
 
-/// Sets the backlog gauges: pending deliveries, and the age of the oldest (the number
-/// to alert on: it grows when deliveries fail or the worker falls behind).
-pub async fn observe_backlog(db: &DatabaseConnection) -> Result<()> {
+/// Sets the backlog gauges: pending deliveries, and the age of the oldest at `now` (the
+/// number to alert on: it grows when deliveries fail or the worker falls behind).
+pub async fn observe_backlog(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()> {
     use webhook_delivery::Column as D;
     let (count, oldest): (i64, Option<DateTime<Utc>>) = webhook_delivery::Entity::find()
         .select_only()
@@ -428,7 +456,7 @@ pub async fn observe_backlog(db: &DatabaseConnection) -> Result<()> {
         .one(db)
         .await?
         .unwrap_or((0, None));
-    let age = oldest.map_or(0.0, |at| std::cmp::max((Utc::now() - at).num_milliseconds(), 0) as f64 / 1000.0);
+    let age = oldest.map_or(0.0, |at| std::cmp::max((now - at).num_milliseconds(), 0) as f64 / 1000.0);
     metrics::gauge!("webhook_backlog_pending").set(count as f64);
     metrics::gauge!("webhook_backlog_oldest_seconds").set(age);
     Ok(())

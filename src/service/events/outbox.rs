@@ -25,16 +25,17 @@ const CHUNK: usize = 500;
 
 /// Writes the events of `changes` in transaction `txn`, just before it commits.
 /// `purged` holds the last context of each purged profile. An update that changed no
-/// key of the context writes none. Returns how many it wrote.
+/// key of the context writes none. The events occur at `now` (the write's clock).
+/// Returns how many it wrote.
 pub(crate) async fn write(
     txn: &impl ConnectionTrait,
     changes: &[Change],
     mut purged: BTreeMap<Uuid, Map<String, Value>>,
+    now: DateTime<Utc>,
 ) -> Result<usize> {
     if changes.is_empty() {
         return Ok(0);
     }
-    let now = crate::db::now();
     let today = now.date_naive();
     let actor = actor::current();
     // Taken with the first events there are to insert (a write that changed nothing the

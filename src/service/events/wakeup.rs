@@ -1,21 +1,24 @@
 //! Waking what waits for new events — the delivery worker and subscriptions — when a
 //! write commits some, on whichever replica it committed.
 //!
-//! `Write::commit` calls [`committed`] after a commit that wrote events. On SQLite
-//! there is one process, and that wakes its waiters. On PostgreSQL it sends `NOTIFY
+//! A [`Notifier`] is made once per process (per app: the composition root makes it,
+//! and hands it to the write seam, the delivery worker and subscriptions, in
+//! `service::runtime::Services`). `Write::commit` calls [`Notifier::committed`] after a
+//! commit that wrote events. On SQLite there is one process, and that wakes its
+//! waiters. On PostgreSQL it sends `NOTIFY
 //! profile_events` on its own, once the commit is done — at most one in flight per
-//! database, 10 ms after the first commit it covers — which PostgreSQL delivers to
-//! every connection listening on the channel: each process keeps one, in a pool of its
-//! own (it never takes a request's connection), and reconnects when it is lost. Not in
+//! notifier, 10 ms after the first commit it covers — which PostgreSQL delivers to
+//! every connection listening on the channel: each notifier keeps one, from its first
+//! waiter on, in a pool of its own (it never takes a request's connection), and
+//! reconnects when it is lost. Not in
 //! the write's transaction: a NOTIFY there serialises commits (pgbench, 16 clients
 //! inserting a row: 8,271 commits/s, 3,322 with a NOTIFY in each). Either way a
 //! wake-up only says "look again": waiters also poll, so one that is lost (a process
 //! killed right after its commit) costs a poll interval, never an event.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
@@ -39,9 +42,6 @@ pub async fn wait(wake: &mut Wakeups, poll: Duration) {
     .await;
 }
 
-/// Changes whenever this process commits events (the SQLite signal).
-static LOCAL: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
-
 fn bump(count: &mut u64) {
     *count = count.wrapping_add(1);
 }
@@ -49,53 +49,94 @@ fn bump(count: &mut u64) {
 /// How long a NOTIFY waits for the commits that follow the first it covers.
 const NOTIFY_DELAY: Duration = Duration::from_millis(10);
 
-/// Per PostgreSQL database (host, port, name): whether a NOTIFY is scheduled.
-static SCHEDULED: LazyLock<Mutex<HashMap<String, Arc<AtomicBool>>>> = LazyLock::new(Mutex::default);
+/// Wakes this process's waiters when events may have been committed (see the module's
+/// notes). Its clones share it.
+#[derive(Clone)]
+pub struct Notifier(Arc<Inner>);
 
-/// Called after a commit that wrote events (see the module's notes).
-pub(crate) fn committed(db: &DatabaseConnection) {
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        LOCAL.send_modify(bump);
-        return;
-    }
-    let options = db.get_postgres_connection_pool().connect_options();
-    let key = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or_default());
-    let scheduled = match SCHEDULED.lock() {
-        Ok(mut map) => map.entry(key).or_default().clone(),
-        Err(_) => return, // a poll finds the events
-    };
-    if scheduled.swap(true, Ordering::SeqCst) {
-        return; // the NOTIFY already scheduled is sent after this commit
-    }
-    let db = db.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(NOTIFY_DELAY).await;
-        // Cleared first: a commit from now on schedules another.
-        scheduled.store(false, Ordering::SeqCst);
-        if let Err(error) = db.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await {
-            tracing::warn!(%error, "cannot notify other processes of committed events; they poll");
-        }
-    });
+struct Inner {
+    /// The database whose commits it tells of (PostgreSQL: the NOTIFY goes there).
+    db: DatabaseConnection,
+    /// Changes when events may have been committed: by this notifier's commits on
+    /// SQLite, by what the listener hears on PostgreSQL.
+    wake: Arc<watch::Sender<u64>>,
+    /// Whether a NOTIFY is scheduled (PostgreSQL).
+    scheduled: Arc<AtomicBool>,
+    /// The PostgreSQL listener, started with the first waiter; it stops with the notifier.
+    listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Counts the waiters that ever started waiting ([`Notifier::waiters`]).
+    waiters: watch::Sender<u64>,
 }
 
-/// A receiver that changes whenever events may have been committed to `db` (by any
-/// process, on PostgreSQL). Must be called inside a Tokio runtime on PostgreSQL: it
-/// starts the listener, which stops when every receiver is dropped.
-pub fn wakeups(db: &DatabaseConnection) -> Wakeups {
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        return LOCAL.subscribe();
-    }
-    let options = (*db.get_postgres_connection_pool().connect_options()).clone();
-    let pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
-    let (sender, receiver) = watch::channel(0);
-    tokio::spawn(async move {
-        tokio::select! {
-            () = listen(&pool, &sender) => {}
-            () = sender.closed() => {}
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(Some(listener)) = self.listener.get_mut().map(Option::take) {
+            listener.abort();
         }
-        pool.close().await;
-    });
-    receiver
+    }
+}
+
+impl Notifier {
+    /// A notifier for the commits to `db`. Nothing is started yet: on PostgreSQL the
+    /// listener starts with the first [`Notifier::wakeups`].
+    pub fn new(db: &DatabaseConnection) -> Notifier {
+        Notifier(Arc::new(Inner {
+            db: db.clone(),
+            wake: Arc::new(watch::Sender::new(0)),
+            scheduled: Arc::default(),
+            listener: Mutex::new(None),
+            waiters: watch::Sender::new(0),
+        }))
+    }
+
+    fn postgres(&self) -> bool {
+        self.0.db.get_database_backend() == DatabaseBackend::Postgres
+    }
+
+    /// Called after a commit that wrote events (see the module's notes).
+    pub(crate) fn committed(&self) {
+        if !self.postgres() {
+            self.0.wake.send_modify(bump);
+            return;
+        }
+        let scheduled = self.0.scheduled.clone();
+        if scheduled.swap(true, Ordering::SeqCst) {
+            return; // the NOTIFY already scheduled is sent after this commit
+        }
+        let db = self.0.db.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(NOTIFY_DELAY).await;
+            // Cleared first: a commit from now on schedules another.
+            scheduled.store(false, Ordering::SeqCst);
+            if let Err(error) = db.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await {
+                tracing::warn!(%error, "cannot notify other processes of committed events; they poll");
+            }
+        });
+    }
+
+    /// A receiver that changes whenever events may have been committed to the database
+    /// (by any process, on PostgreSQL). Must be called inside a Tokio runtime on
+    /// PostgreSQL: the first starts the listener.
+    pub fn wakeups(&self) -> Wakeups {
+        let receiver = self.0.wake.subscribe();
+        if self.postgres()
+            && let Ok(mut listener) = self.0.listener.lock()
+            && listener.is_none()
+        {
+            let options = (*self.0.db.get_postgres_connection_pool().connect_options()).clone();
+            let pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
+            let sender = self.0.wake.clone();
+            *listener = Some(tokio::spawn(async move { listen(&pool, &sender).await }));
+        }
+        self.0.waiters.send_modify(bump);
+        receiver
+    }
+
+    /// How many waiters have started waiting (it only grows): a subscription counts
+    /// once its starting point is read, so a test can wait until it is set up.
+    pub fn waiters(&self) -> watch::Receiver<u64> {
+        self.0.waiters.subscribe()
+    }
 }
 
 /// Listens for ever, reconnecting with a growing pause (up to 10 s) while PostgreSQL

@@ -23,6 +23,7 @@ use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::error::{Error, Result};
 use crate::service::events::subscribers::{ALL_TYPES, pending};
+use crate::service::runtime::Services;
 
 /// The prefix of a signing secret, as Standard Webhooks libraries expect it.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -178,12 +179,12 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
 
 /// Creates a webhook; returns it and its secret (shown this once).
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Services,
     input: WebhookInput,
     settings: &WebhookSettings,
 ) -> Result<(webhook::Model, String)> {
     let mut row = columns(input, true, settings)?;
-    let now = crate::db::now();
+    let now = db.clock.now();
     let secret = new_secret()?;
     row.id = Set(Uuid::new_v4());
     if row.is_active.is_not_set() {
@@ -197,12 +198,12 @@ pub async fn create(
     if row.description.is_not_set() {
         row.description = Set(None);
     }
-    Ok((row.insert(db).await?, secret))
+    Ok((row.insert(&db.db).await?, secret))
 }
 
 /// Changes a webhook; NOT_FOUND at `id` when there is none.
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Services,
     id: Uuid,
     input: WebhookInput,
     settings: &WebhookSettings,
@@ -210,22 +211,22 @@ pub async fn update(
     let mut row = columns(input, false, settings)?;
     found(db, id).await?;
     row.id = Set(id);
-    row.updated_at = Set(crate::db::now());
-    Ok(row.update(db).await?)
+    row.updated_at = Set(db.clock.now());
+    Ok(row.update(&db.db).await?)
 }
 
 /// Gives a webhook a new secret (the old one stops signing at once); returns it and
 /// the secret.
-pub async fn rotate_secret(db: &DatabaseConnection, id: Uuid) -> Result<(webhook::Model, String)> {
+pub async fn rotate_secret(db: &Services, id: Uuid) -> Result<(webhook::Model, String)> {
     found(db, id).await?;
     let secret = new_secret()?;
     let row = webhook::ActiveModel {
         id: Set(id),
         secret: Set(secret.clone()),
-        updated_at: Set(crate::db::now()),
+        updated_at: Set(db.clock.now()),
         ..Default::default()
     };
-    Ok((row.update(db).await?, secret))
+    Ok((row.update(&db.db).await?, secret))
 }
 
 /// Deletes a webhook and its deliveries; returns its id.
@@ -303,16 +304,13 @@ pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &Delivery
 
 /// Queues a delivery's event to its webhook once more, as a new delivery (the log
 /// keeps both); NOT_FOUND at `id` when there is no such delivery.
-pub async fn redeliver(
-    db: &DatabaseConnection,
-    id: i64,
-) -> Result<(webhook_delivery::Model, Option<profile_event::Model>)> {
-    let Some(original) = webhook_delivery::Entity::find_by_id(id).one(db).await? else {
+pub async fn redeliver(db: &Services, id: i64) -> Result<(webhook_delivery::Model, Option<profile_event::Model>)> {
+    let Some(original) = webhook_delivery::Entity::find_by_id(id).one(&db.db).await? else {
         return Err(Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such delivery"));
     };
-    let again = pending(original.webhook_id, original.event_id, original.profile_id, crate::db::now());
-    let row = again.insert(db).await?;
-    crate::service::events::wakeup::committed(db);
-    let event = profile_event::Entity::find().filter(profile_event::Column::Id.eq(&row.event_id)).one(db).await?;
+    let again = pending(original.webhook_id, original.event_id, original.profile_id, db.clock.now());
+    let row = again.insert(&db.db).await?;
+    db.notifier.committed();
+    let event = profile_event::Entity::find().filter(profile_event::Column::Id.eq(&row.event_id)).one(&db.db).await?;
     Ok((row, event))
 }

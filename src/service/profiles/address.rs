@@ -4,15 +4,14 @@
 
 use entity::{address, profile};
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
 use crate::service::draft::{AddressChanges, Columns};
 use crate::service::error::Result;
 use crate::service::profiles::owned::find_and_touch;
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// A validated address input: the columns to write and what `isDefault` asked for.
@@ -49,11 +48,7 @@ async fn set_default(txn: &DatabaseTransaction, id: i32, is_default: bool) -> Re
     Ok(())
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    profile_id: Uuid,
-    draft: AddressDraft,
-) -> Result<(address::Model, profile::Model)> {
+pub async fn create(db: &Services, profile_id: Uuid, draft: AddressDraft) -> Result<(address::Model, profile::Model)> {
     let AddressDraft { columns, make_default, problems } = draft;
     let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
@@ -69,7 +64,7 @@ pub async fn create(
     if is_default && has_default {
         clear_default(txn.conn(), profile_id).await?;
     }
-    let now = crate::db::now();
+    let now = txn.now();
     columns.id = NotSet;
     columns.profile_id = Set(profile_id);
     columns.is_default = Set(is_default);
@@ -80,7 +75,7 @@ pub async fn create(
     Ok((address, profile))
 }
 
-pub async fn update(db: &DatabaseConnection, id: i32, draft: AddressDraft) -> Result<(address::Model, profile::Model)> {
+pub async fn update(db: &Services, id: i32, draft: AddressDraft) -> Result<(address::Model, profile::Model)> {
     let AddressDraft { columns, make_default, problems } = draft;
     let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
@@ -102,13 +97,13 @@ pub async fn update(db: &DatabaseConnection, id: i32, draft: AddressDraft) -> Re
         Some(true) => Set(true),
         _ => NotSet,
     };
-    columns.updated_at = Set(crate::db::now());
+    columns.updated_at = Set(txn.now());
     let address = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((address, profile))
 }
 
-pub async fn delete(db: &DatabaseConnection, id: i32) -> Result<(i32, profile::Model)> {
+pub async fn delete(db: &Services, id: i32) -> Result<(i32, profile::Model)> {
     let mut txn = Write::begin(db).await?;
     let (current, profile) = find_and_touch::<address::Entity>(&mut txn, id).await?;
     address::Entity::delete_by_id(id).exec(txn.conn()).await?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
 use entity::{address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag, status, tag};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::tag::normalize_handle;
@@ -15,6 +15,7 @@ use crate::service::draft::{
     AddressChanges, AppearanceChanges, Columns, CommsChanges, DateChanges, IdentityChanges, ProfileChanges,
 };
 use crate::service::error::{Error, Result};
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// A profile with nothing but what every profile has: created now, `ACTIVE`, version 1.
@@ -139,7 +140,7 @@ impl NewProfileChanges {
 
 /// Creates `profiles` and all they own, one statement per table (per run of rows
 /// setting the same columns), in one transaction.
-pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>> {
+pub async fn create_many(db: &Services, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>> {
     let mut txn = Write::begin(db).await?;
     let ids = insert_profiles(&mut txn, profiles).await?;
     txn.commit().await?;
@@ -150,7 +151,7 @@ pub async fn create_many(db: &DatabaseConnection, profiles: Vec<NewProfile>) -> 
 /// as created.
 pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>) -> Result<Vec<Uuid>> {
     let created: Vec<(Uuid, i32)> = profiles.iter().map(|p| (p.profile.id, p.profile.version)).collect();
-    insert_rows(write.conn(), profiles).await?;
+    insert_rows(write.conn(), profiles, write.now()).await?;
     let ids = created.iter().map(|(id, _)| *id).collect();
     write.created(created);
     Ok(ids)
@@ -158,7 +159,11 @@ pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>
 
 /// Inserts `profiles` and all they own with one statement per table, on `db` (a
 /// write's transaction or a savepoint in it); the caller records them.
-pub(crate) async fn insert_rows(db: &impl ConnectionTrait, profiles: Vec<NewProfile>) -> Result<()> {
+pub(crate) async fn insert_rows(
+    db: &impl ConnectionTrait,
+    profiles: Vec<NewProfile>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     use sea_orm::{ActiveValue::Set, IntoActiveModel};
 
     let mut rows = Rows::default();
@@ -185,8 +190,8 @@ pub(crate) async fn insert_rows(db: &impl ConnectionTrait, profiles: Vec<NewProf
         statuses.extend(new.statuses.into_iter().map(|handle| (id, handle)));
     }
     rows.insert(db).await?;
-    attach_tags(db, &tags).await?;
-    attach_statuses(db, &statuses).await
+    attach_tags(db, &tags, now).await?;
+    attach_statuses(db, &statuses, now).await
 }
 
 /// Rows of one batch, by table.
@@ -246,12 +251,11 @@ where
 }
 
 /// Attaches tags by handle, creating the unknown ones (named as given, trimmed).
-pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<()> {
+pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)], now: DateTime<Utc>) -> Result<()> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());
     }
-    let now = crate::db::now();
     // Sorted, so that concurrent writers lock tags in one order and cannot deadlock.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for (_, raw) in wanted {
@@ -293,7 +297,7 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -
 
 /// Attaches existing statuses by handle. Callers check the handles first: an unknown
 /// one here is a bug, and fails the whole batch.
-pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)]) -> Result<()> {
+pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)], now: DateTime<Utc>) -> Result<()> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());
@@ -313,7 +317,6 @@ pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)
             .ok_or_else(|| Error::Invariant(format!("status `{handle}` was not checked before it was linked")))?;
         pairs.insert((*profile, *id));
     }
-    let now = crate::db::now();
     let links = pairs.into_iter().map(|(profile_id, status_id)| profile_status::ActiveModel {
         profile_id: Set(profile_id),
         status_id: Set(status_id),

@@ -3,17 +3,17 @@
 use entity::{profile, profile_date};
 use sea_orm::ActiveModelTrait;
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
 use crate::service::draft::{Columns, DateChanges};
 use crate::service::error::Result;
 use crate::service::profiles::owned::find_and_touch;
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Services,
     profile_id: Uuid,
     changes: DateChanges,
     problems: Problems,
@@ -22,7 +22,7 @@ pub async fn create(
     let mut txn = Write::begin(db).await?;
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
-    let now = crate::db::now();
+    let now = txn.now();
     columns.id = NotSet;
     columns.profile_id = Set(profile_id);
     columns.created_at = Set(now);
@@ -33,7 +33,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Services,
     id: i32,
     changes: DateChanges,
     problems: Problems,
@@ -43,7 +43,7 @@ pub async fn update(
     let (_, profile) = find_and_touch::<profile_date::Entity>(&mut txn, id).await?;
     problems.finish(())?;
     columns.id = Unchanged(id);
-    columns.updated_at = Set(crate::db::now());
+    columns.updated_at = Set(txn.now());
     let date = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((date, profile))

@@ -3,7 +3,7 @@
 
 use entity::{identity, profile};
 use sea_orm::ActiveValue::{self, NotSet, Set, Unchanged};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
@@ -12,6 +12,7 @@ use crate::service::error::Result;
 use crate::service::error::{Unique, taken};
 use crate::service::profiles::checks;
 use crate::service::profiles::owned::find_and_touch;
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 async fn demote_primary(txn: &DatabaseTransaction, profile_id: Uuid, except: Option<i32>) -> Result<()> {
@@ -38,7 +39,7 @@ fn unique(input: &Path) -> [(Unique, Path); 1] {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Services,
     profile_id: Uuid,
     changes: IdentityChanges,
     mut problems: Problems,
@@ -53,7 +54,7 @@ pub async fn create(
     if value(&columns.is_primary, false) {
         demote_primary(txn.conn(), profile_id, None).await?;
     }
-    let now = crate::db::now();
+    let now = txn.now();
     columns.id = NotSet;
     columns.profile_id = Set(profile_id);
     columns.created_at = Set(now);
@@ -64,7 +65,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Services,
     id: i32,
     changes: IdentityChanges,
     mut problems: Problems,
@@ -84,7 +85,7 @@ pub async fn update(
         demote_primary(txn.conn(), current.profile_id, Some(id)).await?;
     }
     columns.id = Unchanged(id);
-    columns.updated_at = Set(crate::db::now());
+    columns.updated_at = Set(txn.now());
     let identity = columns.update(txn.conn()).await.map_err(|err| taken(err, &unique(&input)))?;
     txn.commit().await?;
     Ok((identity, profile))

@@ -3,13 +3,14 @@
 
 use entity::{profile, profile_status, profile_tag, status, tag};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems};
 use crate::service::error::Result;
 use crate::service::profiles::checks;
 use crate::service::profiles::create::{attach_statuses, attach_tags};
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// Which label a call is about.
@@ -22,7 +23,7 @@ pub enum Label {
 /// Attaches labels by (normalised) handle. Unknown tags are created; unknown statuses
 /// are NOT_FOUND at `["handles", i]`.
 pub async fn add(
-    db: &DatabaseConnection,
+    db: &Services,
     label: Label,
     profile_id: Uuid,
     handles: Vec<String>,
@@ -34,14 +35,14 @@ pub async fn add(
     match label {
         Label::Tag => {
             problems.finish(())?;
-            attach_tags(txn.conn(), &wanted).await?;
+            attach_tags(txn.conn(), &wanted, txn.now()).await?;
         }
         Label::Status => {
             let paths: Vec<(Path, String)> =
                 handles.iter().enumerate().map(|(i, h)| (Path::root("handles").index(i), h.clone())).collect();
             checks::statuses(txn.conn(), &paths, &mut problems).await?;
             problems.finish(())?;
-            attach_statuses(txn.conn(), &wanted).await?;
+            attach_statuses(txn.conn(), &wanted, txn.now()).await?;
         }
     }
     txn.commit().await?;
@@ -50,7 +51,7 @@ pub async fn add(
 
 /// Detaches labels by (normalised) handle; handles the profile does not hold are ignored.
 pub async fn remove(
-    db: &DatabaseConnection,
+    db: &Services,
     label: Label,
     profile_id: Uuid,
     handles: Vec<String>,

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use entity::profile;
 use sea_orm::ActiveValue::{self, Set, Unchanged};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection};
+use sea_orm::{ActiveModelTrait, ConnectionTrait};
 use uuid::Uuid;
 
 use crate::domain::validate::{self, Path, Problems};
@@ -13,6 +13,7 @@ use crate::service::error::Result;
 use crate::service::error::{Unique, taken};
 use crate::service::profiles::checks::{self, LocationRef};
 use crate::service::profiles::create::{NewProfile, NewProfileChanges, insert_profiles};
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// A location change: keep it, clear it, or point at another.
@@ -124,9 +125,9 @@ pub(crate) async fn changed_columns_valid(
     Ok(())
 }
 
-pub async fn create(db: &DatabaseConnection, draft: ProfileCreate) -> Result<profile::Model> {
+pub async fn create(db: &Services, draft: ProfileCreate) -> Result<profile::Model> {
     let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
-    let mut new = new.into_new(Uuid::new_v4(), crate::db::now());
+    let mut new = new.into_new(Uuid::new_v4(), db.clock.now());
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     new_values_free(txn.conn(), &new, &input, &mut problems).await?;
@@ -158,7 +159,7 @@ fn merged<T: Clone + Into<sea_orm::Value>>(change: &ActiveValue<T>, current: T) 
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Services,
     id: Uuid,
     expected_version: Option<i32>,
     draft: ProfileUpdate,
@@ -198,7 +199,7 @@ pub async fn update(
 
 /// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values
 /// still reserved; `restore` brings back the type it had.
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<profile::Model> {
+pub async fn delete(db: &Services, id: Uuid) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let deleted = txn.delete(id, &Path::root("id")).await?;
     txn.commit().await?;
@@ -207,7 +208,7 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<profile::Model>
 
 /// Brings a deleted profile back; of concurrent restores of one profile exactly one
 /// finds it deleted, the others get NOT_FOUND.
-pub async fn restore(db: &DatabaseConnection, id: Uuid) -> Result<profile::Model> {
+pub async fn restore(db: &Services, id: Uuid) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let restored = txn.restore(id, &Path::root("id")).await?;
     txn.commit().await?;
@@ -216,7 +217,7 @@ pub async fn restore(db: &DatabaseConnection, id: Uuid) -> Result<profile::Model
 
 /// Removes the profile and everything it owns (the foreign keys cascade), deleted or
 /// not; its email, phone and identities are free again.
-pub async fn purge(db: &DatabaseConnection, id: Uuid) -> Result<Uuid> {
+pub async fn purge(db: &Services, id: Uuid) -> Result<Uuid> {
     let mut txn = Write::begin(db).await?;
     txn.purge(id, &Path::root("id")).await?;
     txn.commit().await?;

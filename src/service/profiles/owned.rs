@@ -2,11 +2,12 @@
 //! reads and writes share.
 
 use entity::{address, appearance, comms, identity, profile, profile_date};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::error::{Error, Result};
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// A table whose rows belong to one profile.
@@ -58,7 +59,7 @@ where
 }
 
 /// Deletes row `id` of `E`; returns its id and the profile after the change.
-pub async fn delete<E>(db: &DatabaseConnection, id: i32) -> Result<(i32, profile::Model)>
+pub async fn delete<E>(db: &Services, id: i32) -> Result<(i32, profile::Model)>
 where
     E: Owned,
     E::Model: IntoActiveModel<E::ActiveModel>,

@@ -1,19 +1,20 @@
 //! The one-per-profile records (comms, appearance) and custom attributes.
 
 use entity::{appearance, comms, profile};
+use sea_orm::ActiveModelTrait;
 use sea_orm::ActiveValue::{Set, Unchanged};
-use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::validate::{MAX_ATTRIBUTE_BYTES, MAX_ITEMS, Path, Problems, UserErrorCode};
 use crate::service::draft::{AppearanceChanges, Columns, CommsChanges};
 use crate::service::error::Result;
+use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// Changes the given comms columns of a profile.
 pub async fn update_comms(
-    db: &DatabaseConnection,
+    db: &Services,
     profile_id: Uuid,
     changes: CommsChanges,
     problems: Problems,
@@ -23,7 +24,7 @@ pub async fn update_comms(
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     columns.profile_id = Unchanged(profile_id);
-    columns.updated_at = Set(crate::db::now());
+    columns.updated_at = Set(txn.now());
     let comms = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((comms, profile))
@@ -31,7 +32,7 @@ pub async fn update_comms(
 
 /// Changes the given appearance columns of a profile.
 pub async fn update_appearance(
-    db: &DatabaseConnection,
+    db: &Services,
     profile_id: Uuid,
     changes: AppearanceChanges,
     problems: Problems,
@@ -41,7 +42,7 @@ pub async fn update_appearance(
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     columns.profile_id = Unchanged(profile_id);
-    columns.updated_at = Set(crate::db::now());
+    columns.updated_at = Set(txn.now());
     let appearance = columns.update(txn.conn()).await?;
     txn.commit().await?;
     Ok((appearance, profile))
@@ -86,7 +87,7 @@ pub fn apply_attributes(attributes: &mut Value, changes: Vec<AttributeChange>) {
 /// Sets or removes single custom attributes. The result may hold at most 250
 /// namespaces of 250 attributes each (TOO_LONG at `["attributes"]`).
 pub async fn set_custom_attributes(
-    db: &DatabaseConnection,
+    db: &Services,
     profile_id: Uuid,
     changes: Vec<AttributeChange>,
     mut problems: Problems,
