@@ -376,6 +376,7 @@ pub async fn import_command(
     file: &std::path::Path,
     rejects: Option<std::path::PathBuf>,
     options: &ImportOptions,
+    progress_every: std::time::Duration,
 ) -> anyhow::Result<std::process::ExitCode> {
     use std::io::IsTerminal;
     use std::process::ExitCode;
@@ -431,7 +432,7 @@ pub async fn import_command(
             bar.set_position(counts.rows());
             bar.set_message(format!("{} failed", counts.failed));
         }
-        None if last_line.elapsed() >= std::time::Duration::from_secs(5) => {
+        None if last_line.elapsed() >= progress_every => {
             last_line = std::time::Instant::now();
             eprintln!("{counts} ({:.0} rows/s), line {}", rate(counts), counts.line);
         }

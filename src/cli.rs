@@ -58,6 +58,10 @@ pub enum Command {
         /// Where failed rows go, with their line and errors; by default FILE.rejects.ndjson.
         #[arg(long)]
         rejects: Option<std::path::PathBuf>,
+        /// When standard error is not a terminal, how often a progress line is written
+        /// (after the batch that passes it); `0s` writes one after every batch.
+        #[arg(long, env = "PROFILES_PROGRESS_EVERY", default_value = "5s", value_parser = humantime::parse_duration)]
+        progress_every: std::time::Duration,
     },
     /// Write every profile in the import format (NDJSON, or CSV of the flat fields),
     /// in id order, to FILE or standard output.

@@ -30,7 +30,7 @@ async fn connect(config: &config::Config) -> anyhow::Result<sea_orm::DatabaseCon
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config;
     let done = match cli.command.unwrap_or(Command::Serve) {
-        Command::Import { file, format, keys, mode, rejects } => {
+        Command::Import { file, format, keys, mode, rejects, progress_every } => {
             let db = connect(&config).await?;
             db::migrate(&db).await?;
             let csv = file.extension().is_some_and(|e| e == "csv");
@@ -42,7 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 batch: bulk::IMPORT_BATCH,
             };
             let services = service::runtime::Services::new(db, service::clock::Clock::system());
-            return bulk::import_command(&services, &file, rejects, &options).await;
+            return bulk::import_command(&services, &file, rejects, &options, progress_every).await;
         }
         Command::Schema => {
             print!("{}", graphql::sdl());
