@@ -12,7 +12,7 @@ use crate::service::events::delivery::Worker;
 use crate::{auth, telemetry};
 
 /// The application state `config` describes, over `db`, with the process's metrics.
-pub fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<AppState> {
+pub(crate) fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<AppState> {
     let auth_required = auth::required(config.auth, config.listen).map_err(anyhow::Error::msg)?;
     if !auth_required {
         tracing::warn!(
@@ -34,7 +34,7 @@ pub fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<AppState
 }
 
 /// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()> {
+pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()> {
     let state = state(config, db.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -36,7 +36,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Scope::ProfilesRead => "profiles:read",
             Scope::ProfilesWrite => "profiles:write",
@@ -44,7 +44,7 @@ impl Scope {
         }
     }
 
-    pub const ALL: [Scope; 3] = [Scope::ProfilesRead, Scope::ProfilesWrite, Scope::Admin];
+    pub(crate) const ALL: [Scope; 3] = [Scope::ProfilesRead, Scope::ProfilesWrite, Scope::Admin];
 }
 
 impl std::str::FromStr for Scope {
@@ -74,17 +74,17 @@ pub struct Caller {
 
 impl Caller {
     /// A caller holding `scopes`, by no token.
-    pub fn with(scopes: impl IntoIterator<Item = Scope>) -> Caller {
+    pub(crate) fn with(scopes: impl IntoIterator<Item = Scope>) -> Caller {
         Caller { scopes: scopes.into_iter().collect(), actor: None }
     }
 
     /// This caller, holding its scopes by token `actor`.
-    pub fn by(self, actor: Actor) -> Caller {
+    pub(crate) fn by(self, actor: Actor) -> Caller {
         Caller { actor: Some(actor), ..self }
     }
 
     /// The token the caller holds its scopes by.
-    pub fn actor(&self) -> Option<&Actor> {
+    pub(crate) fn actor(&self) -> Option<&Actor> {
         self.actor.as_ref()
     }
 
@@ -94,7 +94,7 @@ impl Caller {
     }
 
     /// Whether the caller may do what `needed` allows.
-    pub fn may(&self, needed: Scope) -> bool {
+    pub(crate) fn may(&self, needed: Scope) -> bool {
         self.scopes.contains(&Scope::Admin)
             || self.scopes.contains(&needed)
             || (needed == Scope::ProfilesRead && self.scopes.contains(&Scope::ProfilesWrite))
@@ -102,7 +102,7 @@ impl Caller {
 }
 
 /// Parses `profiles:read,admin` into scopes.
-pub fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
+pub(crate) fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
     let scopes: Vec<Scope> =
         text.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect::<Result<_, _>>()?;
     if scopes.is_empty() {
@@ -112,32 +112,32 @@ pub fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
 }
 
 /// The stored form of scopes.
-pub fn format_scopes(scopes: &[Scope]) -> String {
+pub(crate) fn format_scopes(scopes: &[Scope]) -> String {
     let unique: BTreeSet<Scope> = scopes.iter().copied().collect();
     unique.into_iter().map(Scope::as_str).collect::<Vec<_>>().join(",")
 }
 
 /// A new random secret.
-pub fn new_secret() -> std::io::Result<String> {
+pub(crate) fn new_secret() -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
     Ok(format!("pgw_{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// What is stored of a secret.
-pub fn hash_secret(secret: &str) -> String {
+pub(crate) fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// The secret of an `Authorization: Bearer …` header value.
-pub fn bearer(header: &str) -> Option<&str> {
+pub(crate) fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
 /// Whether requests must carry a token, for a server listening on `listen`; an error
 /// for a configuration that would expose profiles without one.
-pub fn required(mode: AuthMode, listen: SocketAddr) -> Result<bool, String> {
+pub(crate) fn required(mode: AuthMode, listen: SocketAddr) -> Result<bool, String> {
     let loopback = listen.ip().is_loopback();
     match (mode, loopback) {
         (AuthMode::Required, _) | (AuthMode::Auto, false) => Ok(true),

@@ -100,7 +100,7 @@ pub async fn export(
 pub const IMPORT_BATCH: usize = 500;
 
 /// The longest line an NDJSON import reads; a longer one is rejected unread.
-pub const MAX_LINE: usize = 1 << 20;
+pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// How an import goes.
 #[derive(Clone, Debug)]
@@ -124,7 +124,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn rows(&self) -> u64 {
+    pub(crate) fn rows(&self) -> u64 {
         self.created + self.updated + self.unchanged + self.failed
     }
 }
@@ -371,7 +371,7 @@ pub async fn import(
 /// to `rejects` (by default FILE.rejects.ndjson; removed again when no row failed),
 /// and stops after the current batch on Ctrl-C. Exits 0 when every row landed, 2 when
 /// some failed, 3 when the input cannot be read, 130 when interrupted.
-pub async fn import_command(
+pub(crate) async fn import_command(
     db: &Services,
     file: &std::path::Path,
     rejects: Option<std::path::PathBuf>,

@@ -59,7 +59,7 @@ pub async fn connect_with_retry(
 }
 
 /// A pooled connection idle this long is pinged before it is handed out.
-pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 /// Opens a pool on `url`. SQLite files are created when the URL says `mode=rwc`, and
 /// run in WAL mode with a busy timeout so that concurrent writers wait instead of fail.
@@ -109,7 +109,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 /// The URL without its password, for logs.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?))) {
         Some((scheme, (credentials, host))) => {
             let user = credentials.split(':').next().unwrap_or_default();

@@ -49,7 +49,7 @@ const CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-
                    font-src 'self' data:; img-src 'self' data:; connect-src 'self'";
 
 /// The GraphiQL page.
-pub fn page() -> Response {
+pub(crate) fn page() -> Response {
     #[allow(clippy::expect_used, reason = "a string always serialises")]
     let example = serde_json::to_string(EXAMPLE).expect("a string serialises");
     let html = format!(
@@ -88,7 +88,7 @@ pub fn page() -> Response {
 }
 
 /// One embedded asset, cached for a year (its path names the version).
-pub async fn asset(Path(name): Path<String>) -> Response {
+pub(crate) async fn asset(Path(name): Path<String>) -> Response {
     match FILES.iter().find(|(file, ..)| *file == name) {
         Some((_, media, bytes)) => {
             ([(header::CONTENT_TYPE, *media), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], *bytes)

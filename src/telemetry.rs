@@ -36,7 +36,7 @@ use tracing_subscriber::EnvFilter;
 
 /// The id of the request being served: from `x-request-id`, or made.
 #[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub(crate) struct RequestId(pub String);
 
 /// How logs are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -106,7 +106,7 @@ pub struct OperationLabels {
 impl OperationLabels {
     /// The label value for an operation name: `invalid` for a document that did not
     /// validate, the name cut to 64 characters, or `other` once 200 names are known.
-    pub fn label(&self, name: &str, validated: bool) -> String {
+    pub(crate) fn label(&self, name: &str, validated: bool) -> String {
         if !validated {
             return "invalid".to_owned();
         }
@@ -132,7 +132,12 @@ pub fn record_statement(info: &sea_orm::metric::Info<'_>) {
 
 /// Records one GraphQL operation and its errors; `name` is a bounded label
 /// ([`OperationLabels::label`]).
-pub fn record_operation(name: String, kind: &'static str, elapsed: Duration, codes: impl Iterator<Item = String>) {
+pub(crate) fn record_operation(
+    name: String,
+    kind: &'static str,
+    elapsed: Duration,
+    codes: impl Iterator<Item = String>,
+) {
     let labels = [("operation", name), ("type", kind.to_owned())];
     metrics::counter!("graphql_operations_total", &labels).increment(1);
     metrics::histogram!("graphql_operation_duration_seconds", &labels).record(elapsed.as_secs_f64());
@@ -143,10 +148,10 @@ pub fn record_operation(name: String, kind: &'static str, elapsed: Duration, cod
 
 /// The name of the GraphQL operation a response answered, for the request's log line.
 #[derive(Clone, Debug)]
-pub struct OperationName(pub String);
+pub(crate) struct OperationName(pub String);
 
 /// Wraps every request: request id, span, metrics, one log line.
-pub async fn observe(State(slow): State<Duration>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn observe(State(slow): State<Duration>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request
         .headers()
@@ -179,7 +184,7 @@ pub async fn observe(State(slow): State<Duration>, mut request: Request, next: N
 }
 
 /// `/metrics`: the Prometheus text, with the pool's gauges read now.
-pub async fn scrape(State((db, metrics)): State<(DatabaseConnection, PrometheusHandle)>) -> impl IntoResponse {
+pub(crate) async fn scrape(State((db, metrics)): State<(DatabaseConnection, PrometheusHandle)>) -> impl IntoResponse {
     let pool = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();

@@ -37,7 +37,9 @@ fn target() -> &'static Target {
             let settings = profiles_gateway::db::PoolSettings::default();
             let db = profiles_gateway::db::connect(&url, settings).await.expect("a database");
             profiles_gateway::db::migrate(&db).await.expect("migrated");
-            profiles_gateway::seed::seed(&db, 20, 7).await.expect("seeded");
+            let clock = profiles_gateway::service::clock::Clock::system();
+            let services = profiles_gateway::service::runtime::Services::new(db.clone(), clock);
+            profiles_gateway::seed::seed(&services, 20, 7).await.expect("seeded");
             let options = profiles_gateway::graphql::SchemaOptions::default();
             let metrics = profiles_gateway::telemetry::install_metrics();
             profiles_gateway::http::router(profiles_gateway::http::AppState::new(db, options, metrics))

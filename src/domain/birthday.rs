@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 
 /// The full birth date, when year, month and day are known and form a real date.
-pub fn birth_date(year: Option<i32>, month: Option<i32>, day: Option<i32>) -> Option<NaiveDate> {
+pub(crate) fn birth_date(year: Option<i32>, month: Option<i32>, day: Option<i32>) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year?, u32::try_from(month?).ok()?, u32::try_from(day?).ok()?)
 }
 
@@ -19,26 +19,26 @@ fn in_year(year: i32, month: i32, day: i32) -> Option<NaiveDate> {
 }
 
 /// The next birthday, today or later.
-pub fn next_birthday(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<NaiveDate> {
+pub(crate) fn next_birthday(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<NaiveDate> {
     let (month, day) = (month?, day?);
     let this_year = in_year(today.year(), month, day)?;
     if this_year >= today { Some(this_year) } else { in_year(today.year() + 1, month, day) }
 }
 
 /// The most recent birthday, today or earlier.
-pub fn last_birthday(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<NaiveDate> {
+pub(crate) fn last_birthday(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<NaiveDate> {
     let (month, day) = (month?, day?);
     let this_year = in_year(today.year(), month, day)?;
     if this_year <= today { Some(this_year) } else { in_year(today.year() - 1, month, day) }
 }
 
 /// Days from today to the next birthday (0 on the birthday).
-pub fn days_until(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<i64> {
+pub(crate) fn days_until(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<i64> {
     next_birthday(month, day, today).map(|next| (next - today).num_days())
 }
 
 /// Days since the most recent birthday (0 on the birthday).
-pub fn days_since(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<i64> {
+pub(crate) fn days_since(month: Option<i32>, day: Option<i32>, today: NaiveDate) -> Option<i64> {
     last_birthday(month, day, today).map(|last| (today - last).num_days())
 }
 

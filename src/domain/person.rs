@@ -3,13 +3,13 @@
 use chrono::NaiveDate;
 
 /// First and last name joined by one space; either may be absent; `None` when both are.
-pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+pub(crate) fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
     let parts: Vec<&str> = [first, last].into_iter().flatten().map(str::trim).filter(|p| !p.is_empty()).collect();
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 /// What a profile must have to count as complete.
-pub struct Completeness<'a> {
+pub(crate) struct Completeness<'a> {
     pub first_name: Option<&'a str>,
     pub last_name: Option<&'a str>,
     pub email: Option<&'a str>,
@@ -19,7 +19,7 @@ pub struct Completeness<'a> {
 
 /// True when first name, last name, email, mobile phone and a full birth date are all
 /// present (blank strings count as absent).
-pub fn is_completed(profile: &Completeness<'_>) -> bool {
+pub(crate) fn is_completed(profile: &Completeness<'_>) -> bool {
     let present = |value: Option<&str>| value.is_some_and(|v| !v.trim().is_empty());
     present(profile.first_name)
         && present(profile.last_name)

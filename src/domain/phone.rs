@@ -27,11 +27,11 @@ impl Default for Region {
 
 /// Why a phone number was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InvalidPhone;
+pub(crate) struct InvalidPhone;
 
 /// Parses a number in E.164 or national format (read in `region`) and returns it in
 /// E.164, or `InvalidPhone` when it is not a valid number.
-pub fn normalize(input: &str, region: Region) -> Result<String, InvalidPhone> {
+pub(crate) fn normalize(input: &str, region: Region) -> Result<String, InvalidPhone> {
     let number = parse(input, region).ok_or(InvalidPhone)?;
     Ok(number.format().mode(Mode::E164).to_string())
 }
@@ -42,18 +42,18 @@ fn parse(input: &str, region: Region) -> Option<PhoneNumber> {
 }
 
 /// The calling code of `region`, e.g. 61 for AU.
-pub fn calling_code(region: Region) -> Option<u16> {
+pub(crate) fn calling_code(region: Region) -> Option<u16> {
     phonenumber::metadata::DATABASE.by_id(region.0.as_ref()).map(|meta| meta.country_code())
 }
 
 /// The trunk prefix dialled before a national number in `region` (`0` in AU), if any.
-pub fn trunk_prefix(region: Region) -> Option<String> {
+pub(crate) fn trunk_prefix(region: Region) -> Option<String> {
     phonenumber::metadata::DATABASE.by_id(region.0.as_ref()).and_then(|meta| meta.national_prefix().map(str::to_owned))
 }
 
 /// The parts of a stored number that the API derives from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PhoneParts {
+pub(crate) struct PhoneParts {
     /// Calling code, e.g. 61.
     pub country_code: u16,
     /// National significant number, e.g. `404123123`.
@@ -66,7 +66,7 @@ pub struct PhoneParts {
 
 /// Splits a stored (E.164) number into its parts; `None` for a number that no longer
 /// parses, which the API then shows as null rather than failing the whole profile.
-pub fn parts(stored: &str) -> Option<PhoneParts> {
+pub(crate) fn parts(stored: &str) -> Option<PhoneParts> {
     let number = phonenumber::parse(None, stored).ok()?;
     let national_format = number.format().mode(Mode::National).to_string();
     Some(PhoneParts {

@@ -1,7 +1,7 @@
 //! Tag handles: trimmed, lower-case, each run of inner whitespace turned into one `-`.
 
 /// The normal form of a tag handle.
-pub fn normalize_handle(raw: &str) -> String {
+pub(crate) fn normalize_handle(raw: &str) -> String {
     raw.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join("-")
 }
 

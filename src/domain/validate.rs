@@ -10,21 +10,21 @@ use chrono::{Datelike, NaiveDate};
 use super::phone::{self, Region};
 
 /// Longest name, title or handle.
-pub const MAX_NAME: usize = 100;
+pub(crate) const MAX_NAME: usize = 100;
 /// Longest email address (RFC 5321).
-pub const MAX_EMAIL: usize = 254;
+pub(crate) const MAX_EMAIL: usize = 254;
 /// Longest URL.
-pub const MAX_URL: usize = 2048;
+pub(crate) const MAX_URL: usize = 2048;
 /// Longest short text: address lines, company, identifiers.
-pub const MAX_TEXT: usize = 200;
+pub(crate) const MAX_TEXT: usize = 200;
 /// Longest free text: notes.
-pub const MAX_NOTE: usize = 1000;
+pub(crate) const MAX_NOTE: usize = 1000;
 /// Most items of any list input.
-pub const MAX_ITEMS: usize = 250;
+pub(crate) const MAX_ITEMS: usize = 250;
 /// Largest custom attribute value, as JSON text.
-pub const MAX_ATTRIBUTE_BYTES: usize = 10 * 1024;
+pub(crate) const MAX_ATTRIBUTE_BYTES: usize = 10 * 1024;
 /// Earliest birth year accepted.
-pub const MIN_BIRTH_YEAR: i32 = 1900;
+pub(crate) const MIN_BIRTH_YEAR: i32 = 1900;
 
 /// What is wrong with a value (the GraphQL layer shows it as `UserErrorCode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,35 +73,35 @@ impl Path {
         Path(path)
     }
 
-    pub fn index(&self, index: usize) -> Path {
+    pub(crate) fn index(&self, index: usize) -> Path {
         self.key(&index.to_string())
     }
 }
 
 /// The problems found so far.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<UserError>);
+pub(crate) struct Problems(Vec<UserError>);
 
 impl Problems {
-    pub fn add(&mut self, path: &Path, code: UserErrorCode, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, path: &Path, code: UserErrorCode, message: impl Into<String>) {
         self.0.push(UserError { field: Some(path.0.clone()), message: message.into(), code });
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn into_errors(self) -> Vec<UserError> {
+    pub(crate) fn into_errors(self) -> Vec<UserError> {
         self.0
     }
 
     /// Adds `other`'s problems after these.
-    pub fn append(&mut self, other: Problems) {
+    pub(crate) fn append(&mut self, other: Problems) {
         self.0.extend(other.0);
     }
 
     /// `Ok(value)` when nothing was found, else every problem.
-    pub fn finish<T>(self, value: T) -> Result<T, Vec<UserError>> {
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, Vec<UserError>> {
         if self.0.is_empty() { Ok(value) } else { Err(self.0) }
     }
 }
@@ -109,16 +109,16 @@ impl Problems {
 /// Whether `text` holds a control character (Unicode category Cc) other than tab, line
 /// feed and carriage return. Text may not: NUL cannot be stored by PostgreSQL at all,
 /// and the others are never part of a name, an address or a note.
-pub fn has_control(text: &str) -> bool {
+pub(crate) fn has_control(text: &str) -> bool {
     text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 /// The message for text with a control character.
-pub const CONTROL_MESSAGE: &str = "must not contain control characters (other than tab and line breaks)";
+pub(crate) const CONTROL_MESSAGE: &str = "must not contain control characters (other than tab and line breaks)";
 
 /// Optional text: trimmed; blank becomes `None`; longer than `max` characters is
 /// TOO_LONG; a control character (see [`has_control`]) is INVALID.
-pub fn text(problems: &mut Problems, path: &Path, value: Option<&str>, max: usize) -> Option<String> {
+pub(crate) fn text(problems: &mut Problems, path: &Path, value: Option<&str>, max: usize) -> Option<String> {
     let value = value.map(str::trim).filter(|v| !v.is_empty())?;
     if value.chars().count() > max {
         problems.add(path, UserErrorCode::TooLong, format!("must be at most {max} characters"));
@@ -129,7 +129,7 @@ pub fn text(problems: &mut Problems, path: &Path, value: Option<&str>, max: usiz
 }
 
 /// Required text: like [`text`], but blank or missing is REQUIRED.
-pub fn required(problems: &mut Problems, path: &Path, value: Option<&str>, max: usize) -> String {
+pub(crate) fn required(problems: &mut Problems, path: &Path, value: Option<&str>, max: usize) -> String {
     text(problems, path, value, max).unwrap_or_else(|| {
         problems.add(path, UserErrorCode::Required, "is required");
         String::new()
@@ -137,7 +137,7 @@ pub fn required(problems: &mut Problems, path: &Path, value: Option<&str>, max: 
 }
 
 /// An email address (syntax per RFC 5322, via `email_address`), stored as given.
-pub fn email(problems: &mut Problems, path: &Path, value: Option<&str>) -> Option<String> {
+pub(crate) fn email(problems: &mut Problems, path: &Path, value: Option<&str>) -> Option<String> {
     let value = text(problems, path, value, MAX_EMAIL)?;
     if !email_address::EmailAddress::is_valid(&value) || !value.contains('.') {
         problems.add(path, UserErrorCode::Invalid, "is not a valid email address");
@@ -146,7 +146,7 @@ pub fn email(problems: &mut Problems, path: &Path, value: Option<&str>) -> Optio
 }
 
 /// A phone number in E.164 or national format; stored as E.164.
-pub fn phone(problems: &mut Problems, path: &Path, value: Option<&str>, region: Region) -> Option<String> {
+pub(crate) fn phone(problems: &mut Problems, path: &Path, value: Option<&str>, region: Region) -> Option<String> {
     let value = text(problems, path, value, MAX_NAME)?;
     match phone::normalize(&value, region) {
         Ok(e164) => Some(e164),
@@ -158,7 +158,7 @@ pub fn phone(problems: &mut Problems, path: &Path, value: Option<&str>, region: 
 }
 
 /// An ISO 4217 currency code, stored upper-case.
-pub fn currency(problems: &mut Problems, path: &Path, value: Option<&str>) -> Option<String> {
+pub(crate) fn currency(problems: &mut Problems, path: &Path, value: Option<&str>) -> Option<String> {
     let code = text(problems, path, value, 3 + 1)?.to_ascii_uppercase();
     if iso_currency::Currency::from_code(&code).is_none() {
         problems.add(path, UserErrorCode::Invalid, "is not an ISO 4217 currency code");
@@ -167,7 +167,7 @@ pub fn currency(problems: &mut Problems, path: &Path, value: Option<&str>) -> Op
 }
 
 /// An absolute http or https URL.
-pub fn http_url(problems: &mut Problems, path: &Path, value: Option<&str>) -> Option<String> {
+pub(crate) fn http_url(problems: &mut Problems, path: &Path, value: Option<&str>) -> Option<String> {
     let value = text(problems, path, value, MAX_URL)?;
     let ok = url::Url::parse(&value).is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
     if !ok {
@@ -178,14 +178,14 @@ pub fn http_url(problems: &mut Problems, path: &Path, value: Option<&str>) -> Op
 
 /// A stored time must fall in the years 1 to 9999: the years ISO 8601 writes with four
 /// digits, which every client (and the planned read's JSON) parses; INVALID otherwise.
-pub fn instant(problems: &mut Problems, path: &Path, value: Option<&chrono::DateTime<chrono::Utc>>) {
+pub(crate) fn instant(problems: &mut Problems, path: &Path, value: Option<&chrono::DateTime<chrono::Utc>>) {
     if value.is_some_and(|v| !(1..=9999).contains(&v.year())) {
         problems.add(path, UserErrorCode::Invalid, "must be in the years 1 to 9999");
     }
 }
 
 /// A number in `range`, e.g. a latitude.
-pub fn within(problems: &mut Problems, path: &Path, value: Option<f64>, range: std::ops::RangeInclusive<f64>) {
+pub(crate) fn within(problems: &mut Problems, path: &Path, value: Option<f64>, range: std::ops::RangeInclusive<f64>) {
     if value.is_some_and(|v| !range.contains(&v)) {
         problems.add(path, UserErrorCode::Invalid, format!("must be between {} and {}", range.start(), range.end()));
     }
@@ -194,7 +194,7 @@ pub fn within(problems: &mut Problems, path: &Path, value: Option<f64>, range: s
 /// Birth year, month and day, each optional, seen together: the year between 1900 and
 /// this year, the month 1–12, the day real for the month (29 February only in a leap
 /// year or when the year is unknown). `parent` is the object holding the three fields.
-pub fn birth(
+pub(crate) fn birth(
     problems: &mut Problems,
     parent: &Path,
     year: Option<i32>,
@@ -224,7 +224,7 @@ pub fn birth(
 }
 
 /// A list input of at most [`MAX_ITEMS`] items.
-pub fn list_len(problems: &mut Problems, path: &Path, len: usize) -> bool {
+pub(crate) fn list_len(problems: &mut Problems, path: &Path, len: usize) -> bool {
     if len > MAX_ITEMS {
         problems.add(path, UserErrorCode::TooLong, format!("must have at most {MAX_ITEMS} items"));
         return false;
@@ -234,7 +234,7 @@ pub fn list_len(problems: &mut Problems, path: &Path, len: usize) -> bool {
 
 /// A tag or status handle, normalised as on write: non-blank, at most 100 characters,
 /// letters, digits and `-_.:` only.
-pub fn handle(problems: &mut Problems, path: &Path, raw: &str) -> String {
+pub(crate) fn handle(problems: &mut Problems, path: &Path, raw: &str) -> String {
     let handle = super::tag::normalize_handle(raw);
     if handle.is_empty() {
         problems.add(path, UserErrorCode::Required, "is required");
@@ -248,7 +248,7 @@ pub fn handle(problems: &mut Problems, path: &Path, raw: &str) -> String {
 
 /// A custom attribute namespace or handle: 1–64 of lower-case letters, digits, `-`
 /// and `_`, starting with a letter or digit.
-pub fn attribute_key(problems: &mut Problems, path: &Path, key: &str) {
+pub(crate) fn attribute_key(problems: &mut Problems, path: &Path, key: &str) {
     let ok = !key.is_empty()
         && key.len() <= 64
         && key.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -263,14 +263,14 @@ pub fn attribute_key(problems: &mut Problems, path: &Path, key: &str) {
 }
 
 /// A custom attribute value: any JSON of at most [`MAX_ATTRIBUTE_BYTES`].
-pub fn attribute_value(problems: &mut Problems, path: &Path, value: &serde_json::Value) {
+pub(crate) fn attribute_value(problems: &mut Problems, path: &Path, value: &serde_json::Value) {
     if value.to_string().len() > MAX_ATTRIBUTE_BYTES {
         problems.add(path, UserErrorCode::TooLong, format!("must be at most {MAX_ATTRIBUTE_BYTES} bytes of JSON"));
     }
 }
 
 /// The whole custom attributes object: namespace → object of handle → JSON value.
-pub fn custom_attributes(problems: &mut Problems, path: &Path, value: &serde_json::Value) {
+pub(crate) fn custom_attributes(problems: &mut Problems, path: &Path, value: &serde_json::Value) {
     let Some(namespaces) = value.as_object() else {
         problems.add(path, UserErrorCode::Invalid, "must be an object of namespace → object of handle → value");
         return;

@@ -20,14 +20,14 @@ use lru::LruCache;
 use super::{Limits, guard, nesting};
 
 /// Most documents kept.
-pub const MAX_ENTRIES: usize = 512;
+pub(crate) const MAX_ENTRIES: usize = 512;
 /// Most text kept, summed over the documents.
-pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_TEXT_BYTES: usize = 1024 * 1024;
 /// Longest document kept.
-pub const MAX_CACHED_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_CACHED_BYTES: usize = 16 * 1024;
 
 /// A document that parsed: whether it keeps the limits is `admitted`.
-pub struct Parsed {
+pub(crate) struct Parsed {
     pub document: Arc<ExecutableDocument>,
     pub admitted: Result<(), ServerError>,
 }
@@ -43,20 +43,20 @@ struct Cache {
 }
 
 impl Documents {
-    pub fn new(limits: Limits) -> Self {
+    pub(crate) fn new(limits: Limits) -> Self {
         let entries = NonZeroUsize::new(MAX_ENTRIES).unwrap_or(NonZeroUsize::MIN);
         Documents { limits, cache: Mutex::new(Cache { documents: LruCache::new(entries), text_bytes: 0 }) }
     }
 
     /// The limits documents are checked against.
-    pub fn limits(&self) -> &Limits {
+    pub(crate) fn limits(&self) -> &Limits {
         &self.limits
     }
 
     /// Measures the request's nesting and parses its document (an `Err` when either
     /// fails), then checks the document's limits (`Parsed::admitted`). The parse is left
     /// on the request, where async-graphql takes it instead of parsing again.
-    pub fn admit(&self, request: &mut Request) -> Result<Parsed, ServerError> {
+    pub(crate) fn admit(&self, request: &mut Request) -> Result<Parsed, ServerError> {
         let known = self.lock().documents.get(request.query.as_str()).cloned();
         if let Some(document) = known {
             nesting::check_variables(&request.variables)?;

@@ -15,7 +15,7 @@ use crate::telemetry::RequestId;
 
 /// The `extensions.code` values of GraphQL errors (SPEC §4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     BadUserInput,
     NotFound,
     Unauthenticated,
@@ -28,7 +28,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadUserInput => "BAD_USER_INPUT",
             ErrorCode::NotFound => "NOT_FOUND",
@@ -44,17 +44,17 @@ impl ErrorCode {
 /// Marks a GraphQL error caused by a connection lost under a statement (the error's
 /// `source`, never shown): the HTTP layer retries such a read once.
 #[derive(Debug)]
-pub struct ConnectionLost;
+pub(crate) struct ConnectionLost;
 
 /// What resolvers fail with: a GraphQL error that already carries its code. It has no
 /// `Display`, so async-graphql's blanket `From<impl Display>` (which would send any
 /// error's text without a code) never applies: a service error reaches a client only
 /// through the coded conversion below, and `?` does it.
 #[derive(Debug)]
-pub struct ResolverError(async_graphql::Error);
+pub(crate) struct ResolverError(async_graphql::Error);
 
 /// `Result` of resolvers.
-pub type Result<T, E = ResolverError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = ResolverError> = std::result::Result<T, E>;
 
 impl From<async_graphql::Error> for ResolverError {
     fn from(error: async_graphql::Error) -> Self {
@@ -79,7 +79,7 @@ impl From<Error> for ResolverError {
 /// client as an opaque message: no SQL, table or driver text. User errors reach a
 /// GraphQL error only where no payload can carry them (`mutation::respond` puts them
 /// in `userErrors`): the first one's message, as BAD_USER_INPUT.
-pub fn graphql_error(err: Error) -> async_graphql::Error {
+pub(crate) fn graphql_error(err: Error) -> async_graphql::Error {
     {
         let mut source: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>> = None;
         let (message, code) = match err {
@@ -114,7 +114,7 @@ fn code_of(error: &ServerError) -> Option<&Value> {
 }
 
 /// The `extensions.code` of an error, as text.
-pub fn code(error: &ServerError) -> Option<&str> {
+pub(crate) fn code(error: &ServerError) -> Option<&str> {
     match code_of(error) {
         Some(Value::String(code)) => Some(code),
         _ => None,
@@ -127,7 +127,7 @@ fn set_code(error: &mut ServerError, code: &str) {
 
 /// An error with `message` and `extensions.code`, for refusals made outside resolvers
 /// (limits, scopes, nesting).
-pub fn coded(message: impl Into<String>, code: &str) -> ServerError {
+pub(crate) fn coded(message: impl Into<String>, code: &str) -> ServerError {
     let mut error = ServerError::new(message, None);
     set_code(&mut error, code);
     error
@@ -190,7 +190,7 @@ fn assign_code(error: &mut ServerError, limits: &super::Limits) {
 /// Makes sure every error of a response carries `extensions.code`, and that internal
 /// ones carry the request id, which is also in the log line of their detail. The one
 /// pass, made on the finished response.
-pub fn ensure_codes(errors: &mut [ServerError], request_id: &RequestId, limits: &super::Limits) {
+pub(crate) fn ensure_codes(errors: &mut [ServerError], request_id: &RequestId, limits: &super::Limits) {
     for error in errors {
         assign_code(error, limits);
         if code(error) == Some(ErrorCode::InternalServerError.as_str()) {

@@ -25,7 +25,7 @@ use crate::graphql::errors::ErrorCode;
 
 /// The scope the root field `field` of `parent_type` declares: `None` for
 /// introspection, `Some(Err(..))` when it declares none (or an unknown one).
-pub fn declared_scope(
+pub(crate) fn declared_scope(
     registry: &async_graphql::registry::Registry,
     parent_type: &str,
     field: &str,
@@ -47,11 +47,11 @@ pub fn declared_scope(
 
 /// The guard of a root object's fields: the caller must hold the scope the field
 /// declares; a field that declares none is refused to everyone.
-pub struct Scoped(pub &'static str);
+pub(crate) struct Scoped(pub &'static str);
 
 impl Scoped {
-    pub const QUERY: Scoped = Scoped("Query");
-    pub const MUTATION: Scoped = Scoped("Mutation");
+    pub(crate) const QUERY: Scoped = Scoped("Query");
+    pub(crate) const MUTATION: Scoped = Scoped("Mutation");
 }
 
 impl async_graphql::Guard for Scoped {
@@ -72,7 +72,7 @@ impl async_graphql::Guard for Scoped {
 
 /// The guard of a subscription field, where async-graphql has no `requires_scopes`:
 /// the caller must hold the scope.
-pub struct Needs(pub Scope);
+pub(crate) struct Needs(pub Scope);
 
 impl async_graphql::Guard for Needs {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
@@ -89,7 +89,7 @@ fn forbidden(message: String) -> async_graphql::Error {
         .extend_with(|_, extensions| extensions.set("code", ErrorCode::Forbidden.as_str()))
 }
 
-pub fn too_complex(message: String) -> ServerError {
+pub(crate) fn too_complex(message: String) -> ServerError {
     super::errors::coded(message, "QUERY_TOO_COMPLEX")
 }
 
@@ -145,7 +145,7 @@ fn root_fields<'a>(set: &'a SelectionSet, document: &'a ExecutableDocument, dept
 }
 
 /// Checks the limits of `document` (and introspection, when switched off).
-pub fn check(limits: &Limits, document: &ExecutableDocument) -> Result<(), ServerError> {
+pub(crate) fn check(limits: &Limits, document: &ExecutableDocument) -> Result<(), ServerError> {
     let mut seen = Vec::new();
     let mut alias_count = 0;
     for (_, operation) in document.operations.iter() {
@@ -179,7 +179,7 @@ pub fn check(limits: &Limits, document: &ExecutableDocument) -> Result<(), Serve
 /// the request, and async-graphql reuses it. A document that does not parse is
 /// GRAPHQL_PARSE_FAILED, or QUERY_TOO_COMPLEX when it is nested past the parser's
 /// bound. [`check`] then checks its limits.
-pub fn parse<'r>(
+pub(crate) fn parse<'r>(
     request: &'r mut async_graphql::Request,
     limits: &Limits,
 ) -> Result<&'r ExecutableDocument, ServerError> {

@@ -11,7 +11,7 @@ use crate::service::profiles::{filter as profile_filter, order as profile_order}
 
 /// A time range: `from` inclusive, `to` exclusive; either may be open.
 #[derive(Clone, Debug, Default, InputObject)]
-pub struct TimeRange {
+pub(crate) struct TimeRange {
     /// From this time on (inclusive).
     pub from: Option<DateTime<Utc>>,
     /// Before this time (exclusive).
@@ -20,7 +20,7 @@ pub struct TimeRange {
 
 /// Which profiles to list. Fields combine with AND; list fields hold at most 250 items.
 #[derive(Clone, Debug, Default, InputObject)]
-pub struct ProfileFilter {
+pub(crate) struct ProfileFilter {
     /// This email, compared case-insensitively.
     pub email: Option<String>,
     /// This mobile phone, in any format a write accepts.
@@ -97,7 +97,7 @@ impl From<ProfileFilter> for profile_filter::ProfileFilter {
 /// What the list can be ordered by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
 #[graphql(remote = "profile_order::ProfileOrderField")]
-pub enum ProfileOrderField {
+pub(crate) enum ProfileOrderField {
     /// When the profile was created (the default).
     #[default]
     CreatedAt,
@@ -116,7 +116,7 @@ pub enum ProfileOrderField {
 /// Ascending or descending.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
 #[graphql(remote = "profile_order::OrderDirection")]
-pub enum OrderDirection {
+pub(crate) enum OrderDirection {
     /// Smallest first (the default).
     #[default]
     Asc,
@@ -126,7 +126,7 @@ pub enum OrderDirection {
 
 /// An order of the profile list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, InputObject)]
-pub struct ProfileOrder {
+pub(crate) struct ProfileOrder {
     /// What to order by.
     pub field: ProfileOrderField,
     /// Which way; ties are broken by id in the same direction.
@@ -142,7 +142,7 @@ impl From<ProfileOrder> for profile_order::Sort {
 
 /// A service refusal of a list argument as BAD_USER_INPUT: "`filter.birthMonth` must
 /// be between 1 and 12".
-pub fn refused(refusal: profile_filter::Refusal) -> ServiceError {
+pub(crate) fn refused(refusal: profile_filter::Refusal) -> ServiceError {
     let path = refusal.field.unwrap_or_default().join(".");
     ServiceError::BadInput(format!("`{path}` {}", refusal.message))
 }

@@ -135,7 +135,7 @@ where
 
 /// A page of one profile's history: which profile, and the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HistoryKey {
+pub(crate) struct HistoryKey {
     pub profile: Uuid,
     pub window: Window,
 }

@@ -1,18 +1,18 @@
 //! The GraphQL schema: its roots, per-request data, and limits.
 
-pub mod documents;
-pub mod errors;
-pub mod guard;
-pub mod limits;
-pub mod list_args;
+pub(crate) mod documents;
+pub(crate) mod errors;
+pub(crate) mod guard;
+pub(crate) mod limits;
+pub(crate) mod list_args;
 pub mod loaders;
-pub mod mutation;
-pub mod nesting;
-pub mod order;
-pub mod plan;
-pub mod query;
-pub mod subscription;
-pub mod types;
+pub(crate) mod mutation;
+pub(crate) mod nesting;
+pub(crate) mod order;
+pub(crate) mod plan;
+pub(crate) mod query;
+pub(crate) mod subscription;
+pub(crate) mod types;
 
 use async_graphql::Schema;
 
@@ -23,7 +23,7 @@ use mutation::MutationRoot;
 use query::QueryRoot;
 use subscription::SubscriptionRoot;
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+pub(crate) type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// "Today" for birthday fields, and the time of writes: the services' one clock.
 pub use crate::service::clock::Clock;
@@ -42,7 +42,7 @@ pub struct SchemaOptions {
 /// Builds the schema over `services`: reads use their database, writes begin on them,
 /// subscriptions wait on their notifier, and "today" is their clock's. Loaders are not
 /// here: they are made per request (see `http::graphql`).
-pub fn build_schema(services: Services, options: SchemaOptions) -> AppSchema {
+pub(crate) fn build_schema(services: Services, options: SchemaOptions) -> AppSchema {
     let limits = options.limits;
     // No extensions: with any, async-graphql sends every field of a response through
     // the extension chain and a registry look-up, which cost a third of the CPU of a

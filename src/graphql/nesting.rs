@@ -14,12 +14,12 @@ use async_graphql::{ServerError, Value as ConstValue, Variables};
 /// Deepest nesting of brackets (`{`, `[`, `(`) a document may have, and of values in
 /// its variables. A query at the selection depth limit (16) with a filter argument
 /// nests about 20 deep.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// The deepest nesting of `{`, `[` and `(` in a GraphQL document, ignoring strings,
 /// block strings and comments. Unbalanced text is measured as far as it goes; the
 /// parser reports what is wrong with it.
-pub fn document_depth(text: &str) -> usize {
+pub(crate) fn document_depth(text: &str) -> usize {
     let bytes = text.as_bytes();
     let (mut depth, mut deepest, mut at) = (0usize, 0usize, 0usize);
     while at < bytes.len() {
@@ -56,7 +56,7 @@ pub fn document_depth(text: &str) -> usize {
 }
 
 /// The deepest nesting of lists and objects in `value` (a scalar is 0).
-pub fn value_depth(value: &ConstValue) -> usize {
+pub(crate) fn value_depth(value: &ConstValue) -> usize {
     let mut deepest = 0;
     let mut pending = vec![(value, 0usize)];
     while let Some((value, depth)) = pending.pop() {
@@ -72,7 +72,7 @@ pub fn value_depth(value: &ConstValue) -> usize {
 }
 
 /// Refuses a document, or variables, nesting deeper than [`MAX_NESTING`].
-pub fn check(query: &str, variables: &Variables) -> Result<(), ServerError> {
+pub(crate) fn check(query: &str, variables: &Variables) -> Result<(), ServerError> {
     let depth = document_depth(query);
     if depth > MAX_NESTING {
         return Err(super::guard::too_complex(format!(
@@ -83,7 +83,7 @@ pub fn check(query: &str, variables: &Variables) -> Result<(), ServerError> {
 }
 
 /// Refuses variables nesting deeper than [`MAX_NESTING`].
-pub fn check_variables(variables: &Variables) -> Result<(), ServerError> {
+pub(crate) fn check_variables(variables: &Variables) -> Result<(), ServerError> {
     let deepest = variables.values().map(value_depth).max().unwrap_or(0);
     if deepest > MAX_NESTING {
         let mut error =

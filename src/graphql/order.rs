@@ -14,7 +14,7 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 
 /// Reorders `data` as the operation `operation_name` of `document` selects it.
-pub fn restore(data: &mut Value, document: &ExecutableDocument, operation_name: Option<&str>) {
+pub(crate) fn restore(data: &mut Value, document: &ExecutableDocument, operation_name: Option<&str>) {
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),

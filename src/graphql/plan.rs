@@ -114,7 +114,7 @@ where
 
 /// The plan of a selection of `Profile` fields, from every place it appears (a
 /// connection has two: `edges.node` and `nodes`).
-pub fn profile<'a>(selections: impl IntoIterator<Item = SelectionField<'a>>) -> Selection {
+pub(crate) fn profile<'a>(selections: impl IntoIterator<Item = SelectionField<'a>>) -> Selection {
     let mut selection = Selection::default();
     for parent in selections {
         for field in subfields(&parent) {
@@ -159,7 +159,7 @@ fn add(selection: &mut Selection, field: &SelectionField<'_>) {
 }
 
 /// The `Profile` fields under a connection: `edges.node` and `nodes`.
-pub fn connection<'a>(connection: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
+pub(crate) fn connection<'a>(connection: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
     let mut found = Vec::new();
     for field in subfields(connection) {
         match field.name() {

@@ -25,7 +25,7 @@ use crate::service::reference;
 
 /// A unique key of a profile: give exactly one.
 #[derive(OneofObject)]
-pub enum ProfileKey {
+pub(crate) enum ProfileKey {
     /// The email, compared case-insensitively.
     Email(String),
     /// The mobile phone, in any format a write accepts.
@@ -56,7 +56,7 @@ impl ProfileKey {
 
 /// An identity in another system.
 #[derive(InputObject)]
-pub struct IdentityKey {
+pub(crate) struct IdentityKey {
     /// The other system, e.g. `shopify`.
     pub handle: String,
     /// The profile's id there.

@@ -6,15 +6,21 @@ use axum::response::Response;
 
 use super::{AppState, reject};
 use crate::auth::{self, Caller};
+use crate::graphql::errors::ErrorCode;
 use crate::service::error::Error as ServiceError;
 
 /// The caller of a request, or the 401 to answer it with.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
     if !state.auth_required {
         return Ok(Caller::anyone());
     }
-    let unauthenticated =
-        || reject(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "a valid `Authorization: Bearer` token is required");
+    let unauthenticated = || {
+        reject(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated.as_str(),
+            "a valid `Authorization: Bearer` token is required",
+        )
+    };
     let secret = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())

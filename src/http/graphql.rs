@@ -151,7 +151,7 @@ fn with_media(status: StatusCode, body: Vec<u8>, media: &'static str) -> Respons
     response
 }
 
-pub async fn post(
+pub(crate) async fn post(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
     headers: HeaderMap,
@@ -186,7 +186,7 @@ pub async fn post(
 }
 
 /// A browser asking for HTML gets GraphiQL; anything else is a GraphQL GET request.
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
     headers: HeaderMap,

@@ -1,11 +1,11 @@
 //! HTTP: the routes, their state and limits, the GraphQL-over-HTTP protocol
 //! ([`graphql`]), who is calling ([`auth`]), and accepting connections ([`serve`]).
 
-pub mod auth;
-pub mod graphql;
+pub(crate) mod auth;
+pub(crate) mod graphql;
 mod operation;
 pub mod serve;
-pub mod subscription;
+pub(crate) mod subscription;
 
 use std::sync::Arc;
 use std::time::Duration;

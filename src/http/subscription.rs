@@ -32,7 +32,7 @@ const MAX_SUBSCRIPTIONS: usize = 20;
 /// Upgrades a GET of `/graphql` to a subscription connection, while fewer than
 /// `PROFILES_MAX_WEBSOCKETS` are open (503 otherwise). An upgraded connection leaves
 /// the HTTP accept loop's count, so this is its bound.
-pub fn upgrade(state: AppState, upgrade: WebSocketUpgrade, protocol: GraphQLProtocol) -> HttpResponse {
+pub(crate) fn upgrade(state: AppState, upgrade: WebSocketUpgrade, protocol: GraphQLProtocol) -> HttpResponse {
     let Ok(permit) = state.websockets.clone().try_acquire_owned() else {
         let message = "too many WebSocket connections (PROFILES_MAX_WEBSOCKETS); try again later";
         return super::reject(axum::http::StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", message);

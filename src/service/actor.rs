@@ -6,18 +6,18 @@
 
 use std::future::Future;
 
-pub use crate::auth::Actor;
+pub(crate) use crate::auth::Actor;
 
 tokio::task_local! {
     static ACTOR: Option<Actor>;
 }
 
 /// Runs `work` with `actor` as the maker of its writes.
-pub async fn acting<F: Future>(actor: Option<Actor>, work: F) -> F::Output {
+pub(crate) async fn acting<F: Future>(actor: Option<Actor>, work: F) -> F::Output {
     ACTOR.scope(actor, work).await
 }
 
 /// The actor of the running request, if any.
-pub fn current() -> Option<Actor> {
+pub(crate) fn current() -> Option<Actor> {
     ACTOR.try_with(Clone::clone).ok().flatten()
 }

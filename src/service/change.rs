@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// What a write did to a profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     Updated,
     Created,
     Deleted,
@@ -17,7 +17,7 @@ pub enum ChangeKind {
 
 impl ChangeKind {
     /// The type of the change event this kind of change writes.
-    pub const fn event_type(self) -> EventKind {
+    pub(crate) const fn event_type(self) -> EventKind {
         match self {
             ChangeKind::Created => EventKind::Created,
             ChangeKind::Updated => EventKind::Updated,
@@ -30,7 +30,7 @@ impl ChangeKind {
 
 /// One profile's change in a write: what happened to it, and the version it left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Change {
+pub(crate) struct Change {
     pub profile_id: Uuid,
     pub kind: ChangeKind,
     pub version: i32,

@@ -51,7 +51,7 @@ impl Clock {
     }
 
     /// "Today" for birthday fields: the fixed date, or the UTC date of [`Clock::now`].
-    pub fn today(&self) -> NaiveDate {
+    pub(crate) fn today(&self) -> NaiveDate {
         self.0.fixed_today.unwrap_or_else(|| self.now().date_naive())
     }
 
@@ -65,7 +65,7 @@ impl Clock {
 
     /// Changes whenever the clock is advanced: a wait until a time on this clock also
     /// waits on it, and looks again when it changes.
-    pub fn advanced(&self) -> watch::Receiver<u64> {
+    pub(crate) fn advanced(&self) -> watch::Receiver<u64> {
         self.0.advanced.subscribe()
     }
 }

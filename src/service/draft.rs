@@ -10,7 +10,7 @@ use sea_orm::ActiveValue;
 /// A change to one column: leave it as it is, or set it (to `None` to clear a
 /// nullable one).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub enum Patch<T> {
+pub(crate) enum Patch<T> {
     #[default]
     Keep,
     Set(T),
@@ -29,7 +29,7 @@ impl<T> Patch<T> {
 }
 
 /// Changes that become the columns of one kind of row.
-pub trait Columns {
+pub(crate) trait Columns {
     type Row;
     /// The columns these changes set (nothing else), for the service to write.
     fn columns(self) -> Self::Row;
@@ -41,7 +41,7 @@ macro_rules! changes {
     ($(#[$doc:meta])* $name:ident => $entity:ident { $($field:ident: $ty:ty),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq)]
-        pub struct $name {
+        pub(crate) struct $name {
             $(pub $field: Patch<$ty>,)*
         }
 

@@ -44,11 +44,11 @@ pub enum Error {
 }
 
 /// `Result` of service functions.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// One user error at `path`.
-    pub fn user(path: &Path, code: UserErrorCode, message: impl Into<String>) -> Error {
+    pub(crate) fn user(path: &Path, code: UserErrorCode, message: impl Into<String>) -> Error {
         let mut problems = Problems::default();
         problems.add(path, code, message);
         Error::User(problems.into_errors())
@@ -170,7 +170,7 @@ impl Unique {
     /// Whether `err` is a violation of this constraint. PostgreSQL names the
     /// constraint in the error's own field; SQLite only in its message, which sqlx does
     /// not parse: "UNIQUE constraint failed: " and then the names, compared whole.
-    pub fn violated_by(self, err: &DbErr) -> bool {
+    pub(crate) fn violated_by(self, err: &DbErr) -> bool {
         let Some(sqlx::Error::Database(database)) = sqlx_error(err) else { return false };
         if !database.is_unique_violation() {
             return false;

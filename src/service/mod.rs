@@ -10,16 +10,16 @@
 //! every write; tests advance it) and the notifier of committed events
 //! (`events::wakeup`), made once by the composition root.
 
-pub mod actor;
+pub(crate) mod actor;
 pub mod bulk;
-pub mod change;
+pub(crate) mod change;
 pub mod clock;
-pub mod draft;
+pub(crate) mod draft;
 pub mod error;
 pub mod events;
-pub mod page;
+pub(crate) mod page;
 pub mod profiles;
 pub mod reference;
 pub mod runtime;
 pub mod token;
-pub mod write;
+pub(crate) mod write;

@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Page size when neither `first` nor `last` is given.
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub(crate) const DEFAULT_PAGE_SIZE: u64 = 20;
 /// The largest `first` or `last` accepted.
-pub const MAX_PAGE_SIZE: u64 = 250;
+pub(crate) const MAX_PAGE_SIZE: u64 = 250;
 
 /// The Relay arguments as the client sent them.
 #[derive(Clone, Debug, Default)]
-pub struct PageArgs {
+pub(crate) struct PageArgs {
     pub first: Option<i32>,
     pub after: Option<String>,
     pub last: Option<i32>,
@@ -25,7 +25,7 @@ pub struct PageArgs {
 
 /// Which end of the ordered list a page is taken from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     /// `first`: the rows just after `after` (or from the start).
     Forward,
     /// `last`: the rows just before `before` (or up to the end).
@@ -34,7 +34,7 @@ pub enum Direction {
 
 /// A validated request for one page.
 #[derive(Clone, Debug)]
-pub struct Window {
+pub(crate) struct Window {
     pub size: u64,
     pub direction: Direction,
     pub after: Option<Cursor>,
@@ -42,7 +42,7 @@ pub struct Window {
 }
 
 /// A page size as argument `name` gives it: 0 to [`MAX_PAGE_SIZE`].
-pub fn size(name: &str, value: i32) -> Result<u64> {
+pub(crate) fn size(name: &str, value: i32) -> Result<u64> {
     u64::try_from(value)
         .ok()
         .filter(|size| *size <= MAX_PAGE_SIZE)
@@ -51,7 +51,7 @@ pub fn size(name: &str, value: i32) -> Result<u64> {
 
 impl PageArgs {
     /// Checks sizes and decodes cursors for an order named `order`.
-    pub fn window(&self, order: &str) -> Result<Window> {
+    pub(crate) fn window(&self, order: &str) -> Result<Window> {
         let (size, direction) = match (self.first, self.last) {
             (Some(_), Some(_)) => {
                 return Err(Error::BadInput("give `first` or `last`, not both".to_owned()));
@@ -70,7 +70,7 @@ impl PageArgs {
 /// The position of a row in one order: the order's name, the part of the list the row
 /// is in, its sort values, its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Cursor {
+pub(crate) struct Cursor {
     #[serde(rename = "o")]
     pub order: String,
     #[serde(rename = "s", default)]
@@ -81,7 +81,7 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         #[allow(clippy::expect_used, reason = "a struct of strings, numbers and a JSON value always serialises")]
         let json = serde_json::to_vec(self).expect("a cursor serialises");
         URL_SAFE_NO_PAD.encode(json)
@@ -102,12 +102,12 @@ impl Cursor {
 
 /// An opaque cursor for a position in a list numbered by `kind` (the feed's `seq`,
 /// a delivery's id).
-pub fn numbered_cursor(kind: &str, n: i64) -> String {
+pub(crate) fn numbered_cursor(kind: &str, n: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{n}"))
 }
 
 /// The number behind a [`numbered_cursor`] of `kind`; BAD_USER_INPUT for anything else.
-pub fn decode_numbered_cursor(kind: &str, text: &str) -> Result<i64> {
+pub(crate) fn decode_numbered_cursor(kind: &str, text: &str) -> Result<i64> {
     URL_SAFE_NO_PAD
         .decode(text)
         .ok()

@@ -23,28 +23,28 @@ use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// Every tag, by handle.
-pub async fn tags(db: &DatabaseConnection) -> Result<Vec<tag::Model>> {
+pub(crate) async fn tags(db: &DatabaseConnection) -> Result<Vec<tag::Model>> {
     Ok(tag::Entity::find().order_by_asc(tag::Column::Handle).all(db).await?)
 }
 
 /// Every status, by rank then handle.
-pub async fn statuses(db: &DatabaseConnection) -> Result<Vec<status::Model>> {
+pub(crate) async fn statuses(db: &DatabaseConnection) -> Result<Vec<status::Model>> {
     Ok(status::Entity::find().order_by_asc(status::Column::Rank).order_by_asc(status::Column::Handle).all(db).await?)
 }
 
 /// Every tier, by rank then handle.
-pub async fn tiers(db: &DatabaseConnection) -> Result<Vec<tier::Model>> {
+pub(crate) async fn tiers(db: &DatabaseConnection) -> Result<Vec<tier::Model>> {
     Ok(tier::Entity::find().order_by_asc(tier::Column::Rank).order_by_asc(tier::Column::Handle).all(db).await?)
 }
 
 /// Every location, by name then id.
-pub async fn locations(db: &DatabaseConnection) -> Result<Vec<location::Model>> {
+pub(crate) async fn locations(db: &DatabaseConnection) -> Result<Vec<location::Model>> {
     Ok(location::Entity::find().order_by_asc(location::Column::Name).order_by_asc(location::Column::Id).all(db).await?)
 }
 
 /// What deleting a record that profiles use does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnDelete {
+pub(crate) enum OnDelete {
     /// Detach it from those profiles.
     Detach,
     /// Refuse with IN_USE.
@@ -53,7 +53,7 @@ pub enum OnDelete {
 
 /// A kind of reference record, with what the generic writes below need of its entity
 /// (bounds stated once here, and implied wherever `E: Reference` is).
-pub trait Reference:
+pub(crate) trait Reference:
     EntityTrait<
         ActiveModel: ActiveModelTrait<Entity = Self> + Send,
         Model: IntoActiveModel<<Self as EntityTrait>::ActiveModel>,
@@ -135,7 +135,7 @@ fn unique<E: Reference>() -> [(Unique, Path); 1] {
 }
 
 /// Creates a record; a value already in use is TAKEN.
-pub async fn create<E>(db: &Services, changes: E::Changes, problems: Problems) -> Result<E::Model>
+pub(crate) async fn create<E>(db: &Services, changes: E::Changes, problems: Problems) -> Result<E::Model>
 where
     E: Reference,
 {
@@ -161,7 +161,7 @@ where
 }
 
 /// Changes record `id` as `changes` says.
-pub async fn update<E>(db: &Services, id: i32, changes: E::Changes, problems: Problems) -> Result<E::Model>
+pub(crate) async fn update<E>(db: &Services, id: i32, changes: E::Changes, problems: Problems) -> Result<E::Model>
 where
     E: Reference,
 {
@@ -189,7 +189,7 @@ where
 }
 
 /// Deletes a record, detaching it from profiles or refusing while they use it.
-pub async fn delete<E>(db: &Services, id: i32) -> Result<i32>
+pub(crate) async fn delete<E>(db: &Services, id: i32) -> Result<i32>
 where
     E: Reference,
 {

@@ -25,7 +25,7 @@ pub async fn create(db: &Services, name: &str, scopes: &[Scope]) -> Result<(api_
 }
 
 /// Every token, revoked ones too, oldest first.
-pub async fn list(db: &DatabaseConnection) -> Result<Vec<api_token::Model>> {
+pub(crate) async fn list(db: &DatabaseConnection) -> Result<Vec<api_token::Model>> {
     Ok(api_token::Entity::find().order_by_asc(api_token::Column::Id).all(db).await?)
 }
 
@@ -41,7 +41,7 @@ pub async fn revoke(db: &Services, id: i32) -> Result<bool> {
 }
 
 /// The caller a secret stands for, if it is a live token.
-pub async fn caller(db: &DatabaseConnection, secret: &str) -> Result<Option<Caller>> {
+pub(crate) async fn caller(db: &DatabaseConnection, secret: &str) -> Result<Option<Caller>> {
     let token = api_token::Entity::find()
         .filter(api_token::Column::SecretHash.eq(auth::hash_secret(secret)))
         .filter(api_token::Column::RevokedAt.is_null())

@@ -55,7 +55,7 @@ fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::E
 
 /// A write in progress: its transaction, the profiles it has changed so far, the ones
 /// whose deferred events it has settled, and the last context of those it purges.
-pub struct Write {
+pub(crate) struct Write {
     /// What the write began on: its clock, and the notifier to wake waiters after the
     /// commit.
     services: Services,
@@ -69,7 +69,7 @@ impl Write {
     /// Starts a write. On SQLite it is `BEGIN IMMEDIATE`: a transaction that reads
     /// before it writes would otherwise fail, rather than wait, when another writer
     /// holds the lock. PostgreSQL ignores the option.
-    pub async fn begin(services: &Services) -> Result<Write> {
+    pub(crate) async fn begin(services: &Services) -> Result<Write> {
         let txn = services
             .db
             .begin_with_options(TransactionOptions {
@@ -87,13 +87,13 @@ impl Write {
     }
 
     /// The time now on the services' clock, to the microsecond: what the write stamps.
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.services.clock.now()
     }
 
     /// The transaction, for the write's checks and its statements on what profiles
     /// own. A profile's own row changes through the operations of the seam.
-    pub fn conn(&self) -> &DatabaseTransaction {
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
         &self.txn
     }
 
@@ -107,7 +107,7 @@ impl Write {
     }
 
     /// Records profiles this write inserted (on [`Write::conn`]), at their versions.
-    pub fn created(&mut self, profiles: impl IntoIterator<Item = (Uuid, i32)>) {
+    pub(crate) fn created(&mut self, profiles: impl IntoIterator<Item = (Uuid, i32)>) {
         for (id, version) in profiles {
             // A new profile has no deferred event to settle.
             self.settled.insert(id);
@@ -117,7 +117,7 @@ impl Write {
 
     /// Settles the deferred events of the profiles with `ids` that this write has not
     /// settled yet: once each, before its first change.
-    pub async fn settle_profiles(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<()> {
+    pub(crate) async fn settle_profiles(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<()> {
         let pending: Vec<Uuid> = ids.into_iter().filter(|id| !self.settled.contains(id)).collect();
         if pending.is_empty() {
             return Ok(());
@@ -129,7 +129,7 @@ impl Write {
 
     /// Settles the deferred events of the profiles `profiles` selects, before a change
     /// that their contexts show but that changes no profile: renaming a tag they hold.
-    pub async fn settle(&self, profiles: impl IntoCondition) -> Result<()> {
+    pub(crate) async fn settle(&self, profiles: impl IntoCondition) -> Result<()> {
         deferred::settle(&self.txn, profiles).await
     }
 
@@ -137,7 +137,12 @@ impl Write {
     /// that the version check cannot race. Fails with NOT_FOUND at `path` when there is
     /// no such (visible) profile, and with VERSION_CONFLICT when `expected_version` is
     /// given and is not the stored version.
-    pub async fn touch(&mut self, id: Uuid, expected_version: Option<i32>, path: &Path) -> Result<profile::Model> {
+    pub(crate) async fn touch(
+        &mut self,
+        id: Uuid,
+        expected_version: Option<i32>,
+        path: &Path,
+    ) -> Result<profile::Model> {
         self.settle_profiles([id]).await?;
         let mut update = bump(visible(), self.now()).filter(profile::Column::Id.eq(id));
         if let Some(version) = expected_version {
@@ -160,7 +165,7 @@ impl Write {
 
     /// Changes every visible profile `filter` selects (e.g. those holding a tag about
     /// to be deleted): `version` + 1 each, in one statement.
-    pub async fn touch_many(&mut self, filter: Condition) -> Result<()> {
+    pub(crate) async fn touch_many(&mut self, filter: Condition) -> Result<()> {
         self.settle(filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = bump(visible(), self.now()).filter(filter).into_query();
@@ -176,7 +181,7 @@ impl Write {
 
     /// Soft-deletes visible profile `id`: it becomes `DELETED`, keeping the type it
     /// had for [`Write::restore`]. NOT_FOUND at `path` when there is no such profile.
-    pub async fn delete(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
+    pub(crate) async fn delete(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
         self.settle_profiles([id]).await?;
         // `type_before_delete` takes the type the row had before this statement.
         let deleted = bump(visible(), self.now())
@@ -195,7 +200,7 @@ impl Write {
     /// Brings deleted profile `id` back with the type it had, in one conditional
     /// statement: of concurrent restores of one profile exactly one finds it deleted;
     /// the others get NOT_FOUND at `path`.
-    pub async fn restore(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
+    pub(crate) async fn restore(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
         self.settle_profiles([id]).await?;
         let previous_type =
             Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
@@ -215,7 +220,7 @@ impl Write {
     /// Removes profile `id` and everything it owns (the foreign keys cascade), deleted
     /// or not. Its `profile.purged` event carries the context it had, read first.
     /// NOT_FOUND at `path` when there is no such profile.
-    pub async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
+    pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
         self.settle_profiles([id]).await?;
         let today = self.now().date_naive();
         let last = context::load(&self.txn, &[id], today).await?;
@@ -231,14 +236,14 @@ impl Write {
 
     /// Opens a savepoint in the write: what is done in it counts only once it is
     /// [released](Savepoint::release).
-    pub async fn savepoint(&mut self) -> Result<Savepoint<'_>> {
+    pub(crate) async fn savepoint(&mut self) -> Result<Savepoint<'_>> {
         let txn = self.txn.begin().await?;
         Ok(Savepoint { write: self, txn, changes: Vec::new(), settled: Vec::new() })
     }
 
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
-    pub async fn commit(self) -> Result<Vec<Change>> {
+    pub(crate) async fn commit(self) -> Result<Vec<Change>> {
         let Write { services, txn, changes, purged, .. } = self;
         let changes: Vec<Change> = changes.into_values().collect();
         let written = outbox::write(&txn, &changes, purged, services.clock.now()).await?;
@@ -252,7 +257,7 @@ impl Write {
 
 /// A savepoint in a [`Write`]: its changes are recorded in the write when it is
 /// released, and forgotten (with its statements) when it is rolled back.
-pub struct Savepoint<'w> {
+pub(crate) struct Savepoint<'w> {
     write: &'w mut Write,
     txn: DatabaseTransaction,
     changes: Vec<(Uuid, ChangeKind, i32)>,
@@ -261,13 +266,13 @@ pub struct Savepoint<'w> {
 
 impl Savepoint<'_> {
     /// The savepoint, for its statements on what profiles own.
-    pub fn conn(&self) -> &DatabaseTransaction {
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
         &self.txn
     }
 
     /// Changes visible profile `id` as [`Write::touch`] does, without a version check;
     /// none when there is no such profile (deleted or purged since it was read).
-    pub async fn touch(&mut self, id: Uuid) -> Result<Option<profile::Model>> {
+    pub(crate) async fn touch(&mut self, id: Uuid) -> Result<Option<profile::Model>> {
         if !self.write.settled.contains(&id) && !self.settled.contains(&id) {
             deferred::settle(&self.txn, profile::Column::Id.eq(id)).await?;
             self.settled.push(id);
@@ -282,12 +287,12 @@ impl Savepoint<'_> {
     }
 
     /// Records profiles inserted in the savepoint, at their versions.
-    pub fn created(&mut self, profiles: impl IntoIterator<Item = (Uuid, i32)>) {
+    pub(crate) fn created(&mut self, profiles: impl IntoIterator<Item = (Uuid, i32)>) {
         self.changes.extend(profiles.into_iter().map(|(id, version)| (id, ChangeKind::Created, version)));
     }
 
     /// Keeps what the savepoint did, and records its changes in the write.
-    pub async fn release(self) -> Result<()> {
+    pub(crate) async fn release(self) -> Result<()> {
         let Savepoint { write, txn, changes, settled } = self;
         txn.commit().await?;
         write.settled.extend(settled);
@@ -301,7 +306,7 @@ impl Savepoint<'_> {
     }
 
     /// Undoes what the savepoint did; the write goes on without it.
-    pub async fn rollback(self) -> Result<()> {
+    pub(crate) async fn rollback(self) -> Result<()> {
         self.txn.rollback().await?;
         Ok(())
     }

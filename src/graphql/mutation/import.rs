@@ -20,12 +20,12 @@ use crate::service::profiles::input as plain;
 use crate::service::profiles::keys::ProfileKey as Key;
 
 /// Rows `importProfiles` takes at once.
-pub const MAX_ROWS: usize = 1_000;
+pub(crate) const MAX_ROWS: usize = 1_000;
 
 /// What an import does with the profiles its rows match and with the rest.
 #[derive(Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[graphql(remote = "crate::service::bulk::row::Mode")]
-pub enum ImportMode {
+pub(crate) enum ImportMode {
     /// Update a matched profile, create the rest.
     #[default]
     Upsert,
@@ -38,7 +38,7 @@ pub enum ImportMode {
 /// A value a row is matched to an existing profile by.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::service::bulk::row::ImportKey")]
-pub enum ImportKey {
+pub(crate) enum ImportKey {
     /// The profile's `id`.
     Id,
     /// The `email`, compared case-insensitively.
@@ -52,7 +52,7 @@ pub enum ImportKey {
 /// What became of a row.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::service::bulk::row::Status")]
-pub enum ImportStatus {
+pub(crate) enum ImportStatus {
     /// A new profile.
     Created,
     /// A matched profile, changed.
@@ -65,7 +65,7 @@ pub enum ImportStatus {
 
 /// The outcome of one row of `importProfiles`.
 #[derive(SimpleObject)]
-pub struct ImportRowResult {
+pub(crate) struct ImportRowResult {
     /// The row's position in `rows`, from 0.
     pub index: i32,
     /// What became of the row.
@@ -78,7 +78,7 @@ pub struct ImportRowResult {
 
 /// The result of `importProfiles`: one result a row, and the counts.
 #[derive(SimpleObject)]
-pub struct ImportProfilesPayload {
+pub(crate) struct ImportProfilesPayload {
     /// One result a row, in the order of `rows`.
     pub results: Vec<ImportRowResult>,
     /// Rows that created a profile.
@@ -93,7 +93,7 @@ pub struct ImportProfilesPayload {
 
 /// The result of `upsertProfile`.
 #[derive(SimpleObject)]
-pub struct UpsertProfilePayload {
+pub(crate) struct UpsertProfilePayload {
     /// CREATED, UPDATED, UNCHANGED or FAILED.
     pub status: ImportStatus,
     /// The profile after the mutation; null when it failed.
@@ -103,7 +103,7 @@ pub struct UpsertProfilePayload {
 }
 
 #[derive(Default)]
-pub struct ImportMutation;
+pub(crate) struct ImportMutation;
 
 /// Importing many profiles at once, and upserting one.
 #[Object(guard = "Scoped::MUTATION")]

@@ -23,7 +23,7 @@ impl<T> From<MaybeUndefined<T>> for Field<T> {
 }
 
 /// A GraphQL value as a field of a plain input, converted on the way.
-pub fn field<T, U: From<T>>(value: MaybeUndefined<T>) -> Field<U> {
+pub(crate) fn field<T, U: From<T>>(value: MaybeUndefined<T>) -> Field<U> {
     Field::from(value).map(U::from)
 }
 
@@ -41,22 +41,27 @@ fn rule<T: Clone, R>(
 }
 
 /// A nullable column set from a value that needs no checking.
-pub fn plain<T: Clone>(value: &MaybeUndefined<T>) -> Patch<Option<T>> {
+pub(crate) fn plain<T: Clone>(value: &MaybeUndefined<T>) -> Patch<Option<T>> {
     rule(&mut Problems::default(), value, |c, v| field::plain(c, &Path::root("input"), v))
 }
 
 /// Optional text of at most `max` characters; blank clears it.
-pub fn text(problems: &mut Problems, path: &Path, value: &MaybeUndefined<String>, max: usize) -> Patch<Option<String>> {
+pub(crate) fn text(
+    problems: &mut Problems,
+    path: &Path,
+    value: &MaybeUndefined<String>,
+    max: usize,
+) -> Patch<Option<String>> {
     rule(problems, value, |c, v| field::text(c, path, v, max))
 }
 
 /// A column that cannot be empty: `null` is REQUIRED.
-pub fn required<T: Clone>(problems: &mut Problems, path: &Path, value: &MaybeUndefined<T>) -> Patch<T> {
+pub(crate) fn required<T: Clone>(problems: &mut Problems, path: &Path, value: &MaybeUndefined<T>) -> Patch<T> {
     rule(problems, value, |c, v| field::required(c, path, v))
 }
 
 /// Required text of at most `max` characters: `null` or blank is REQUIRED.
-pub fn required_text(
+pub(crate) fn required_text(
     problems: &mut Problems,
     path: &Path,
     value: &MaybeUndefined<String>,
@@ -66,11 +71,11 @@ pub fn required_text(
 }
 
 /// An `Option` field of a create input, seen as an update of an empty record.
-pub fn given<T>(value: Option<T>) -> MaybeUndefined<T> {
+pub(crate) fn given<T>(value: Option<T>) -> MaybeUndefined<T> {
     value.map_or(MaybeUndefined::Null, MaybeUndefined::Value)
 }
 
 /// The integer behind an `ID` argument; anything else is BAD_USER_INPUT.
-pub fn int_id<T: std::str::FromStr>(id: &ID, argument: &str) -> Result<T, ServiceError> {
+pub(crate) fn int_id<T: std::str::FromStr>(id: &ID, argument: &str) -> Result<T, ServiceError> {
     id.parse().map_err(|_| ServiceError::BadInput(format!("`{argument}` is not an id of this API")))
 }

@@ -11,7 +11,7 @@ use crate::service::profiles::input::handles;
 use crate::service::profiles::labels::{self, Label};
 
 #[derive(Default)]
-pub struct LabelMutation;
+pub(crate) struct LabelMutation;
 
 async fn change(
     ctx: &Context<'_>,

@@ -6,7 +6,7 @@
 //! the problems only the database can find. Problems come back as `userErrors` and
 //! nothing is written; failures are GraphQL errors.
 
-pub mod import;
+pub(crate) mod import;
 mod input;
 mod labels;
 mod owned;
@@ -21,7 +21,7 @@ use async_graphql::{Context, MergedObject};
 
 use crate::service::error::Error;
 use crate::service::runtime::Services;
-pub use user_error::{UserError, UserErrorCode};
+pub(crate) use user_error::UserError;
 
 /// Writes: profiles, what they own, and reference data.
 #[derive(MergedObject, Default)]
@@ -42,13 +42,13 @@ fn db<'a>(ctx: &Context<'a>) -> Result<&'a Services> {
 }
 
 /// A mutation payload: the changed records, or the problems with the input.
-pub trait Payload: Sized {
+pub(crate) trait Payload: Sized {
     fn failed(user_errors: Vec<UserError>) -> Self;
 }
 
 /// The payload of a service result: `ok` builds it from a success; user errors go in
 /// `userErrors`; failures become GraphQL errors.
-pub fn respond<T, P: Payload>(result: crate::service::error::Result<T>, ok: impl FnOnce(T) -> P) -> Result<P> {
+pub(crate) fn respond<T, P: Payload>(result: crate::service::error::Result<T>, ok: impl FnOnce(T) -> P) -> Result<P> {
     match result {
         Ok(value) => Ok(ok(value)),
         Err(Error::User(errors)) => Ok(P::failed(errors.into_iter().map(UserError::from).collect())),
@@ -62,7 +62,7 @@ macro_rules! payload {
     ($name:ident, $doc:expr, $($field:ident : $ty:ty => $field_doc:expr),+ $(,)?) => {
         #[doc = $doc]
         #[derive(async_graphql::SimpleObject)]
-        pub struct $name {
+        pub(crate) struct $name {
             $(#[doc = $field_doc] pub $field: Option<$ty>,)+
             /// Problems with the input. When there are any, nothing was written.
             pub user_errors: Vec<crate::graphql::mutation::UserError>,

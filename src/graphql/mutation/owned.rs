@@ -37,7 +37,7 @@ payload!(DeleteIdentityPayload, "The result of `deleteIdentity`.",
 
 /// A new postal address.
 #[derive(InputObject, Clone)]
-pub struct AddressInput {
+pub(crate) struct AddressInput {
     /// First line of the street address (required, at most 200 characters).
     pub address_line_1: String,
     /// Second line (at most 200 characters).
@@ -69,7 +69,7 @@ pub struct AddressInput {
 /// Changes to an address: an omitted field is left as it is, `null` clears it (and is
 /// REQUIRED for line 1, city, postcode and country).
 #[derive(InputObject, Default)]
-pub struct AddressUpdateInput {
+pub(crate) struct AddressUpdateInput {
     /// First line of the street address (at most 200 characters).
     pub address_line_1: MaybeUndefined<String>,
     /// Second line (at most 200 characters).
@@ -142,7 +142,7 @@ impl From<AddressUpdateInput> for plain::AddressUpdateInput {
 
 /// A new important date.
 #[derive(InputObject, Clone)]
-pub struct ProfileDateInput {
+pub(crate) struct ProfileDateInput {
     /// The date (required).
     pub date: Date,
     /// Whether it recurs; false by default.
@@ -166,7 +166,7 @@ pub struct ProfileDateInput {
 /// Changes to an important date: an omitted field is left as it is, `null` clears it
 /// (and is REQUIRED for `date` and `isRecurring`).
 #[derive(InputObject, Default)]
-pub struct ProfileDateUpdateInput {
+pub(crate) struct ProfileDateUpdateInput {
     /// The date.
     pub date: MaybeUndefined<Date>,
     /// Whether it recurs.
@@ -221,7 +221,7 @@ impl From<ProfileDateUpdateInput> for plain::ProfileDateUpdateInput {
 
 /// A new identity in another system.
 #[derive(InputObject, Clone)]
-pub struct IdentityInput {
+pub(crate) struct IdentityInput {
     /// The other system, e.g. `shopify` (required, at most 100 characters).
     pub handle: String,
     /// The profile's id there (required, at most 200 characters). `(handle,
@@ -236,7 +236,7 @@ pub struct IdentityInput {
 
 /// Changes to an identity: an omitted field is left as it is; none can be null.
 #[derive(InputObject, Default)]
-pub struct IdentityUpdateInput {
+pub(crate) struct IdentityUpdateInput {
     /// The other system (at most 100 characters).
     pub handle: MaybeUndefined<String>,
     /// The profile's id there (at most 200 characters).
@@ -270,7 +270,7 @@ impl From<IdentityUpdateInput> for plain::IdentityUpdateInput {
 }
 
 #[derive(Default)]
-pub struct OwnedMutation;
+pub(crate) struct OwnedMutation;
 
 /// Mutations of addresses, important dates and identities.
 #[Object(guard = "Scoped::MUTATION")]

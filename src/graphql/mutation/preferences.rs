@@ -29,7 +29,7 @@ macro_rules! comms_input {
     (flags: $($flag:ident),* ; verifications: $($verification:ident),* $(;)?) => {
         /// Changes to communication preferences: an omitted field is left as it is.
         #[derive(InputObject, Default, Clone)]
-        pub struct CommsInput {
+        pub(crate) struct CommsInput {
             $(
                 #[doc = "New value of the `Comms` flag of the same name."]
                 pub $flag: Option<bool>,
@@ -67,7 +67,7 @@ macro_rules! appearance_input {
         /// Changes to appearance and sizes: an omitted field is left as it is, `null`
         /// clears it. Each value at most 100 characters.
         #[derive(InputObject, Default, Clone)]
-        pub struct AppearanceInput {
+        pub(crate) struct AppearanceInput {
             $(
                 #[doc = "New value of the `Appearance` field of the same name."]
                 pub $field: MaybeUndefined<String>,
@@ -87,7 +87,7 @@ with_appearance_fields!(appearance_input);
 
 /// One custom attribute to set or remove.
 #[derive(InputObject)]
-pub struct CustomAttributeInput {
+pub(crate) struct CustomAttributeInput {
     /// Namespace: 1–64 of a-z, 0-9, `-` and `_`.
     pub namespace: String,
     /// Handle within the namespace: 1–64 of a-z, 0-9, `-` and `_`.
@@ -97,7 +97,7 @@ pub struct CustomAttributeInput {
 }
 
 #[derive(Default)]
-pub struct PreferenceMutation;
+pub(crate) struct PreferenceMutation;
 
 /// Mutations of communication preferences, appearance and custom attributes.
 #[Object(guard = "Scoped::MUTATION")]

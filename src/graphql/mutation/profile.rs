@@ -25,7 +25,7 @@ payload!(PurgeProfilePayload, "The result of `purgeProfile`.", purged_profile_id
 /// On update an omitted field is left as it is and `null` clears it.
 #[derive(InputObject, Default)]
 #[graphql(name = "ProfileFieldsInput")]
-pub struct ProfileFields {
+pub(crate) struct ProfileFields {
     /// Salutation, e.g. `Mr` (at most 100 characters).
     pub title: MaybeUndefined<String>,
     /// First name (at most 100 characters).
@@ -111,7 +111,7 @@ impl From<ProfileFields> for plain::ProfileFields {
 /// A new profile with everything it owns. Every problem of the input is reported at
 /// once; when there is any, nothing is written.
 #[derive(InputObject, Default)]
-pub struct ProfileCreateInput {
+pub(crate) struct ProfileCreateInput {
     #[graphql(flatten)]
     pub fields: ProfileFields,
     /// Addresses (at most 250). The first is the default unless one says `isDefault: true`.
@@ -133,7 +133,7 @@ pub struct ProfileCreateInput {
 /// Changes to a profile's own fields: an omitted field is left as it is, `null` clears
 /// it. What a profile owns has mutations of its own (`createAddress`, `addTags`, …).
 #[derive(InputObject, Default)]
-pub struct ProfileUpdateInput {
+pub(crate) struct ProfileUpdateInput {
     #[graphql(flatten)]
     pub fields: ProfileFields,
 }
@@ -176,7 +176,7 @@ pub(super) fn region(ctx: &Context<'_>) -> Region {
 }
 
 #[derive(Default)]
-pub struct ProfileMutation;
+pub(crate) struct ProfileMutation;
 
 /// Profile mutations.
 #[Object(guard = "Scoped::MUTATION")]

@@ -29,7 +29,7 @@ fn rank(problems: &mut Problems, path: &Path, value: &MaybeUndefined<i32>) -> Pa
 
 /// A new tag.
 #[derive(InputObject)]
-pub struct TagInput {
+pub(crate) struct TagInput {
     /// Unique handle, normalised (trimmed, lower-case, inner whitespace → `-`); at most
     /// 100 characters of letters, digits and `-_.:`.
     pub handle: String,
@@ -39,7 +39,7 @@ pub struct TagInput {
 
 /// Changes to a tag: an omitted field is left as it is; neither can be null.
 #[derive(InputObject, Default)]
-pub struct TagUpdateInput {
+pub(crate) struct TagUpdateInput {
     /// Unique handle, normalised as on create. Profiles holding the tag count as changed.
     pub handle: MaybeUndefined<String>,
     /// Display name (at most 100 characters).
@@ -48,7 +48,7 @@ pub struct TagUpdateInput {
 
 /// A new status.
 #[derive(InputObject)]
-pub struct StatusInput {
+pub(crate) struct StatusInput {
     /// Unique handle, normalised as tag handles are.
     pub handle: String,
     /// Display name (at most 100 characters).
@@ -59,7 +59,7 @@ pub struct StatusInput {
 
 /// Changes to a status: an omitted field is left as it is; none can be null.
 #[derive(InputObject, Default)]
-pub struct StatusUpdateInput {
+pub(crate) struct StatusUpdateInput {
     /// Unique handle, normalised as tag handles are. Profiles holding it count as changed.
     pub handle: MaybeUndefined<String>,
     /// Display name (at most 100 characters).
@@ -70,7 +70,7 @@ pub struct StatusUpdateInput {
 
 /// A new loyalty tier.
 #[derive(InputObject)]
-pub struct TierInput {
+pub(crate) struct TierInput {
     /// Unique handle, normalised as tag handles are.
     pub handle: String,
     /// Display name (at most 100 characters).
@@ -81,7 +81,7 @@ pub struct TierInput {
 
 /// Changes to a tier: an omitted field is left as it is; none can be null.
 #[derive(InputObject, Default)]
-pub struct TierUpdateInput {
+pub(crate) struct TierUpdateInput {
     /// Unique handle, normalised as tag handles are. Profiles in the tier follow it
     /// (their `tierHandle` changes, and they count as changed).
     pub handle: MaybeUndefined<String>,
@@ -93,7 +93,7 @@ pub struct TierUpdateInput {
 
 /// A new location.
 #[derive(InputObject)]
-pub struct LocationInput {
+pub(crate) struct LocationInput {
     /// Display name (required, at most 100 characters).
     pub name: String,
     /// Reference in the retailer's primary system: unique, at most 100 characters.
@@ -105,7 +105,7 @@ pub struct LocationInput {
 /// Changes to a location: an omitted field is left as it is, `null` clears it (not
 /// allowed for `name`).
 #[derive(InputObject, Default)]
-pub struct LocationUpdateInput {
+pub(crate) struct LocationUpdateInput {
     /// Display name (at most 100 characters).
     pub name: MaybeUndefined<String>,
     /// Reference in the retailer's primary system: unique, at most 100 characters.
@@ -115,7 +115,7 @@ pub struct LocationUpdateInput {
 }
 
 /// An input of a reference record, create or update, turned into column changes.
-pub trait Columns {
+pub(crate) trait Columns {
     type Row;
     fn columns(&self, problems: &mut Problems, path: &Path) -> Self::Row;
 }
@@ -228,7 +228,7 @@ macro_rules! reference_mutations {
         payload!($delete_payload, $delete_payload_doc, deleted_id: ID => $deleted_doc);
 
         #[derive(Default)]
-        pub struct $object;
+        pub(crate) struct $object;
 
         #[doc = concat!("Mutations of ", $noun, "s.")]
         #[Object(guard = "Scoped::MUTATION")]
@@ -300,4 +300,4 @@ reference_mutations!(LocationMutation, location::Entity, "location", location,
 
 /// Mutations of reference data.
 #[derive(MergedObject, Default)]
-pub struct ReferenceMutation(TagMutation, StatusMutation, TierMutation, LocationMutation);
+pub(crate) struct ReferenceMutation(TagMutation, StatusMutation, TierMutation, LocationMutation);

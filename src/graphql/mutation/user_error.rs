@@ -7,7 +7,7 @@ use crate::domain::validate;
 /// What is wrong with a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 #[graphql(remote = "validate::UserErrorCode")]
-pub enum UserErrorCode {
+pub(crate) enum UserErrorCode {
     /// The value has the wrong format or is out of range.
     Invalid,
     /// The value is missing or blank.
@@ -26,7 +26,7 @@ pub enum UserErrorCode {
 
 /// A problem with the input of a mutation. A mutation that reports any writes nothing.
 #[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
-pub struct UserError {
+pub(crate) struct UserError {
     /// Path to the value in the mutation's arguments, e.g.
     /// `["input", "addresses", "1", "postcode"]`.
     pub field: Option<Vec<String>>,

@@ -16,7 +16,7 @@ use crate::service::events::webhooks::{WebhookInput as Changes, WebhookSettings}
 
 /// A new webhook.
 #[derive(InputObject)]
-pub struct WebhookInput {
+pub(crate) struct WebhookInput {
     /// Where deliveries are POSTed: https (http only to a loopback host, unless the
     /// service allows it), at most 2,048 characters.
     pub url: String,
@@ -32,7 +32,7 @@ pub struct WebhookInput {
 /// Changes to a webhook: an omitted field is left as it is; only `description` may be
 /// null.
 #[derive(InputObject, Default)]
-pub struct WebhookUpdateInput {
+pub(crate) struct WebhookUpdateInput {
     /// Where deliveries are POSTed (the rules of `WebhookInput.url`).
     pub url: MaybeUndefined<String>,
     /// The event types to receive, or `["*"]` for all.
@@ -79,7 +79,7 @@ fn settings<'a>(ctx: &Context<'a>) -> Result<&'a WebhookSettings> {
 }
 
 #[derive(Default)]
-pub struct WebhookMutation;
+pub(crate) struct WebhookMutation;
 
 /// Webhooks.
 #[Object(guard = "Scoped::MUTATION")]

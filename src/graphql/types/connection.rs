@@ -13,7 +13,7 @@ use crate::service::profiles::filter::count;
 use crate::service::profiles::order::Page;
 
 /// A page of profiles.
-pub struct ProfileConnection {
+pub(crate) struct ProfileConnection {
     /// The profiles of the page, in list order, as the planned read fetched them.
     pub profiles: Vec<Profile>,
     /// The cursor of each profile.
@@ -26,7 +26,7 @@ pub struct ProfileConnection {
 
 impl ProfileConnection {
     /// The connection over `page`.
-    pub fn new(page: Page, filter: Filter) -> Self {
+    pub(crate) fn new(page: Page, filter: Filter) -> Self {
         ProfileConnection {
             profiles: page.rows.into_iter().map(Profile::from).collect(),
             cursors: page.cursors,
@@ -39,7 +39,7 @@ impl ProfileConnection {
 
 /// A profile and its position in the list.
 #[derive(SimpleObject)]
-pub struct ProfileEdge<'a> {
+pub(crate) struct ProfileEdge<'a> {
     /// Opaque position of this profile; pass it as `after` or `before`.
     cursor: String,
     /// The profile.

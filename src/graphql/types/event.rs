@@ -16,11 +16,11 @@ use crate::service::events::feed as events;
 use crate::service::events::feed::FeedPage;
 
 /// A change to a profile, as webhooks deliver it.
-pub struct Event(pub events::Event);
+pub(crate) struct Event(pub events::Event);
 
 /// The API token a change was made with.
 #[derive(SimpleObject)]
-pub struct Actor {
+pub(crate) struct Actor {
     /// The token's id (`profiles-gateway token list`).
     token_id: ID,
     /// The token's name.
@@ -83,7 +83,7 @@ impl Event {
 
 /// An event and its position in the feed.
 #[derive(SimpleObject)]
-pub struct EventEdge {
+pub(crate) struct EventEdge {
     /// Opaque position of this event; pass it as `after`.
     cursor: String,
     /// The event.
@@ -91,13 +91,13 @@ pub struct EventEdge {
 }
 
 /// A page of events in commit order (a Relay connection).
-pub struct EventConnection {
+pub(crate) struct EventConnection {
     page: FeedPage,
     after_given: bool,
 }
 
 impl EventConnection {
-    pub fn new(page: FeedPage, after_given: bool) -> Self {
+    pub(crate) fn new(page: FeedPage, after_given: bool) -> Self {
         EventConnection { page, after_given }
     }
 }

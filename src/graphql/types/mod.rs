@@ -1,7 +1,7 @@
 //! GraphQL object types that are not entities themselves.
 
-pub mod connection;
-pub mod event;
-pub mod page_info;
-pub mod profile;
-pub mod webhook;
+pub(crate) mod connection;
+pub(crate) mod event;
+pub(crate) mod page_info;
+pub(crate) mod profile;
+pub(crate) mod webhook;

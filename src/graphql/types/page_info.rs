@@ -4,7 +4,7 @@ use async_graphql::SimpleObject;
 
 /// Where a page sits in the whole list (Relay).
 #[derive(SimpleObject)]
-pub struct PageInfo {
+pub(crate) struct PageInfo {
     /// More items follow this page.
     pub has_next_page: bool,
     /// Items precede this page. With `first`/`after` it is true when `after` was given.

@@ -29,7 +29,7 @@ const LIST: usize = 10;
 
 /// A customer profile. A planned read fills only the columns its selection reads.
 #[derive(Clone, Debug)]
-pub struct Profile {
+pub(crate) struct Profile {
     pub model: profile::Model,
     /// Relations fetched with the profile; `None` means "ask the loader".
     pub prefetched: Relations,
@@ -421,7 +421,7 @@ impl Profile {
 }
 
 /// The reference model's `attributes`: communication preferences, appearance, dates.
-pub struct ProfileAttributes<'a>(&'a Profile);
+pub(crate) struct ProfileAttributes<'a>(&'a Profile);
 
 /// The reference model's `attributes`: communication preferences, appearance and
 /// important dates.

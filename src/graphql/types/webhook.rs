@@ -14,7 +14,7 @@ use crate::service::events::webhooks::{DeliveryPage, DeliveryQuery};
 use crate::service::events::{subscribers, webhooks as service};
 
 /// An endpoint that change events are delivered to.
-pub struct Webhook(pub webhook::Model);
+pub(crate) struct Webhook(pub webhook::Model);
 
 /// An endpoint that change events are delivered to, signed per Standard Webhooks. Its
 /// secret is shown only by `createWebhook` and `rotateWebhookSecret`.
@@ -83,7 +83,7 @@ impl Webhook {
 }
 
 /// One event sent to one webhook, and how its attempts went.
-pub struct WebhookDelivery {
+pub(crate) struct WebhookDelivery {
     pub delivery: webhook_delivery::Model,
     pub event: Option<Event>,
 }
@@ -139,7 +139,7 @@ impl WebhookDelivery {
 
 /// A delivery and its position in the log.
 #[derive(SimpleObject)]
-pub struct WebhookDeliveryEdge {
+pub(crate) struct WebhookDeliveryEdge {
     /// Opaque position of this delivery; pass it as `after`.
     cursor: String,
     /// The delivery.
@@ -147,7 +147,7 @@ pub struct WebhookDeliveryEdge {
 }
 
 /// A page of a webhook's deliveries, newest first (a Relay connection).
-pub struct WebhookDeliveryConnection {
+pub(crate) struct WebhookDeliveryConnection {
     page: DeliveryPage,
     after_given: bool,
 }

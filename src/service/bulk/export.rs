@@ -14,7 +14,7 @@ use crate::service::events::context;
 use crate::service::profiles::read::{self, Selection};
 
 /// Profiles read by one statement.
-pub const PAGE: u64 = 500;
+pub(crate) const PAGE: u64 = 500;
 
 /// The stored, flat fields of a profile, in the order of the reference document: the
 /// columns of the CSV form.
@@ -46,7 +46,7 @@ pub const FLAT: &[&str] = &[
 
 /// Which profiles an export reads, and how far it got.
 #[derive(Clone, Copy, Debug)]
-pub struct Export {
+pub(crate) struct Export {
     include_deleted: bool,
     page: u64,
     /// The last id read: the next page starts after it.
@@ -55,13 +55,17 @@ pub struct Export {
 
 impl Export {
     /// An export from the first profile on, `page` profiles a statement (at least one).
-    pub fn new(include_deleted: bool, page: u64) -> Self {
+    pub(crate) fn new(include_deleted: bool, page: u64) -> Self {
         Export { include_deleted, page: page.max(1), after: None }
     }
 
     /// The next page of profiles in id order, each in the import format as of `today`
     /// (UTC); empty when every profile was read.
-    pub async fn next(&mut self, db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Map<String, Value>>> {
+    pub(crate) async fn next(
+        &mut self,
+        db: &impl ConnectionTrait,
+        today: NaiveDate,
+    ) -> Result<Vec<Map<String, Value>>> {
         let mut query = profile::Entity::find().order_by_asc(profile::Column::Id).limit(self.page);
         if let Some(after) = self.after {
             query = query.filter(profile::Column::Id.gt(after));
@@ -79,7 +83,7 @@ impl Export {
 
 /// The [`FLAT`] fields of a profile in the import format, as CSV cells: text as it is,
 /// numbers and booleans written out, nothing for null.
-pub fn flat_cells(profile: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn flat_cells(profile: &Map<String, Value>) -> Vec<String> {
     FLAT.iter()
         .map(|key| match profile.get(*key) {
             None | Some(Value::Null) => String::new(),

@@ -95,7 +95,11 @@ impl Key {
 /// Imports `rows` (those that failed validation stay failed) in `mode`; one outcome a
 /// row, in order. A database failure stops the import: the waves before it are
 /// committed, the rest is not written.
-pub async fn import(db: &Services, rows: Vec<Result<ImportRow, Vec<UserError>>>, mode: Mode) -> Result<Vec<Outcome>> {
+pub(crate) async fn import(
+    db: &Services,
+    rows: Vec<Result<ImportRow, Vec<UserError>>>,
+    mode: Mode,
+) -> Result<Vec<Outcome>> {
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
     let mut wave: Vec<(usize, ImportRow)> = Vec::new();
     let mut claimed: HashSet<String> = HashSet::new();
@@ -255,7 +259,11 @@ async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>
 
 /// Writes rows [`prepare`] read, in `mode`; problems are reported at paths into each
 /// row (`["addresses", "0", "postcode"]`).
-pub async fn write(db: &Services, rows: Vec<Result<ImportRow, Vec<UserError>>>, mode: Mode) -> Result<Vec<Outcome>> {
+pub(crate) async fn write(
+    db: &Services,
+    rows: Vec<Result<ImportRow, Vec<UserError>>>,
+    mode: Mode,
+) -> Result<Vec<Outcome>> {
     // Boxed: an import is a deep future, and a resolver's frame holds its callee's
     // state inline (over 100 KB of stack in a debug build).
     let mut outcomes = Box::pin(import(db, rows, mode)).await?;
@@ -267,7 +275,7 @@ pub async fn write(db: &Services, rows: Vec<Result<ImportRow, Vec<UserError>>>, 
 
 /// Imports `rows` (each a row, or the problems found reading it) in `mode`, matching
 /// by `keys` in order: [`prepare`], then [`write`]. What `importProfiles` runs.
-pub async fn import_values(
+pub(crate) async fn import_values(
     db: &Services,
     rows: &[Result<Value, Vec<UserError>>],
     mode: Mode,

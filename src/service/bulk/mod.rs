@@ -8,7 +8,7 @@
 
 mod create;
 pub mod export;
-pub mod import;
-pub mod read;
+pub(crate) mod import;
+pub(crate) mod read;
 pub mod row;
 mod update;

@@ -52,7 +52,7 @@ fn row_path(field: Vec<String>) -> Vec<String> {
 }
 
 /// A user error at the row's own path.
-pub fn at_row(error: UserError) -> UserError {
+pub(crate) fn at_row(error: UserError) -> UserError {
     UserError { field: error.field.map(row_path), ..error }
 }
 
@@ -104,7 +104,7 @@ fn external_id_of(row: &Map<String, Value>, problems: &mut Problems, input: &Pat
 }
 
 /// One row of an import, read and validated: what the import writes.
-pub fn read_row(
+pub(crate) fn read_row(
     row: &Value,
     keys: &[ImportKey],
     region: Region,
@@ -169,7 +169,7 @@ pub fn read_row(
 /// Reads and validates `rows` (each a row, or the problems found reading it), matching
 /// by `keys` in order: the part of an import that needs no database, which the `import`
 /// command runs on a thread of its own while the batch before is written.
-pub fn prepare(
+pub(crate) fn prepare(
     rows: &[Result<Value, Vec<UserError>>],
     keys: &[ImportKey],
     region: Region,
@@ -197,7 +197,7 @@ fn code_name(code: UserErrorCode) -> &'static str {
 }
 
 /// A user error as the rejects file holds it: `{field, code, message}`.
-pub fn error_json(error: &UserError) -> Value {
+pub(crate) fn error_json(error: &UserError) -> Value {
     serde_json::json!({ "field": error.field, "code": code_name(error.code), "message": error.message })
 }
 

@@ -11,7 +11,7 @@ use crate::domain::validate::{Path, Problems, UserError, UserErrorCode};
 use crate::service::profiles::keys::ProfileKey as Key;
 use crate::service::profiles::lifecycle::ProfileCreate;
 
-pub use crate::service::profiles::input::Given;
+pub(crate) use crate::service::profiles::input::Given;
 
 /// What an import may do to the profiles its rows match, and to those they do not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -46,14 +46,14 @@ pub const DEFAULT_KEYS: [ImportKey; 4] =
 /// When a record was made and last changed, as a row gives them: a new record keeps
 /// them, so that an exported file imports into an empty database as it was.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// The stamps a row gives, for the profile and for each record it owns.
 #[derive(Clone, Debug, Default)]
-pub struct Stamps {
+pub(crate) struct Stamps {
     pub profile: Stamp,
     pub addresses: Vec<Stamp>,
     pub dates: Vec<Stamp>,
@@ -64,14 +64,14 @@ pub struct Stamps {
 
 /// A tag a row gives as an object: an unknown tag is created with its name and stamps.
 #[derive(Clone, Debug)]
-pub struct TagGiven {
+pub(crate) struct TagGiven {
     pub handle: String,
     pub name: String,
     pub stamp: Stamp,
 }
 
 /// One row, validated as a new profile.
-pub struct ImportRow {
+pub(crate) struct ImportRow {
     /// What the row is matched by; none creates.
     pub key: Option<Key>,
     /// The id a new profile gets (a new one when none).
@@ -87,11 +87,11 @@ pub struct ImportRow {
 }
 
 /// The system of the primary identity made from a row's bare `external_id`.
-pub const EXTERNAL: &str = "external";
+pub(crate) const EXTERNAL: &str = "external";
 
 /// What became of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Created,
     Updated,
     Unchanged,
@@ -100,7 +100,7 @@ pub enum Status {
 
 /// A row's outcome: the profile after it, or why it failed.
 #[derive(Debug)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub status: Status,
     pub profile: Option<profile::Model>,
     pub errors: Vec<UserError>,

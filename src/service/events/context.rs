@@ -16,16 +16,12 @@ use crate::domain::{birthday, person, phone};
 use crate::service::error::Result;
 use crate::service::profiles::read::{self, Planned, Selection};
 
-/// The reference's keys the context does not have (the service holds no balances or
-/// aggregations); the README lists them.
-pub const LEFT_OUT: &[&str] = &["reward_balance", "point_balance", "combined_balance_dollars", "aggregations"];
-
 /// Keys that move with the calendar or with every write, not with what a write
 /// changed; `changed` leaves them out.
 const NOT_COMPARED: &[&str] = &["updated_at", "birth_days", "birth_days_past", "next_birthday"];
 
 /// Whether the profile counts as complete (`isCompleted`, `is_completed`).
-pub fn is_completed(m: &profile::Model) -> bool {
+pub(crate) fn is_completed(m: &profile::Model) -> bool {
     person::is_completed(&person::Completeness {
         first_name: m.first_name.as_deref(),
         last_name: m.last_name.as_deref(),
@@ -97,7 +93,7 @@ struct Context<'a> {
 /// Every field of `Context` serialises (no maps with non-string keys, no failing
 /// serialiser), and a struct comes out as an object: anything else is a bug.
 #[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
-pub fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
+pub(crate) fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
     match serde_json::to_value(context(planned, today)).expect("a context serialises") {
         Value::Object(map) => map,
         other => unreachable!("a struct serialises to an object, not {other}"),
@@ -107,12 +103,12 @@ pub fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
 /// The context [`of`] gives, as JSON text, written straight from the profile (no
 /// [`Value`] in between: a new profile's event needs nothing else).
 #[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
-pub fn text(planned: &Planned, today: NaiveDate) -> String {
+pub(crate) fn text(planned: &Planned, today: NaiveDate) -> String {
     serde_json::to_string(&context(planned, today)).expect("a context serialises")
 }
 
 /// Every key of a context, in the order [`of`]'s map has them.
-pub fn keys() -> &'static [String] {
+pub(crate) fn keys() -> &'static [String] {
     static KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         all_keys(&of(&Planned { model: profile::Model::default(), relations: Default::default() }, NaiveDate::MIN))
     });
@@ -182,13 +178,13 @@ fn context(planned: &Planned, today: NaiveDate) -> Context<'_> {
 
 /// The profiles with `ids` (deleted ones too), with all a context holds, in one
 /// statement.
-pub async fn read(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Planned>> {
+pub(crate) async fn read(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Planned>> {
     let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
     read::rows(db, query, &Selection::everything()).await
 }
 
 /// The contexts of the profiles with `ids` (deleted ones too), one statement.
-pub async fn load(
+pub(crate) async fn load(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
     today: NaiveDate,
@@ -198,7 +194,7 @@ pub async fn load(
 
 /// The top-level keys whose value differs between `before` and `after`, in
 /// alphabetical order (the order of the context's keys); keys that move with the calendar or with every write are left out.
-pub fn changed(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn changed(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<String> {
     after
         .iter()
         .filter(|(key, value)| !NOT_COMPARED.contains(&key.as_str()) && before.get(*key) != Some(*value))
@@ -208,13 +204,17 @@ pub fn changed(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<S
 
 /// Every key of a context, for `profile.created` (and for a change to a profile whose
 /// earlier context is unknown).
-pub fn all_keys(context: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn all_keys(context: &Map<String, Value>) -> Vec<String> {
     context.keys().cloned().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference's keys the context does not have (the service holds no balances or
+    /// aggregations); the README lists them.
+    const LEFT_OUT: &[&str] = &["reward_balance", "point_balance", "combined_balance_dollars", "aggregations"];
 
     /// The top-level keys of the reference's "Event Context" document (a copy of the
     /// platform's profile model, `docs/reference`; not strict JSON: it has comments and a missing colon).

@@ -30,7 +30,7 @@ fn deferred() -> sea_orm::sea_query::SimpleExpr {
 
 /// An event whose context is deferred: enough to find that context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Deferred {
+pub(crate) struct Deferred {
     pub seq: i64,
     pub profile_id: Uuid,
     pub version: i32,
@@ -39,7 +39,7 @@ pub struct Deferred {
 
 impl Deferred {
     /// The event's, when its context is deferred.
-    pub fn of(event: &Event) -> Option<Deferred> {
+    pub(crate) fn of(event: &Event) -> Option<Deferred> {
         Value::is_null(&event.data).then_some(Deferred {
             seq: event.seq,
             profile_id: event.profile_id,
@@ -51,7 +51,7 @@ impl Deferred {
 
 /// The contexts of deferred events, by `seq`, in one statement (two when a change
 /// settled one since it was read): each is its profile's, as of the event's day.
-pub async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>> {
+pub(crate) async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>> {
     if events.is_empty() {
         return Ok(HashMap::new());
     }

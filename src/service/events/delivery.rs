@@ -54,7 +54,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// The delay before retry number `failed` (1 after the first failed attempt): the base
 /// times 4^(failed−1), at most 12 hours, times a random factor in [0.8, 1.2) so that
 /// deliveries failed together do not come back together.
-pub fn retry_delay(base: Duration, failed: u32) -> Duration {
+pub(crate) fn retry_delay(base: Duration, failed: u32) -> Duration {
     let exponential = base.saturating_mul(4u32.saturating_pow(failed.saturating_sub(1))).min(MAX_RETRY_DELAY);
     exponential.mul_f64(0.8 + 0.4 * fastrand::f64())
 }
@@ -445,7 +445,7 @@ pub async fn prune(db: &DatabaseConnection, retention: Duration, now: DateTime<U
 
 /// Sets the backlog gauges: pending deliveries, and the age of the oldest at `now` (the
 /// number to alert on: it grows when deliveries fail or the worker falls behind).
-pub async fn observe_backlog(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn observe_backlog(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()> {
     use webhook_delivery::Column as D;
     let (count, oldest): (i64, Option<DateTime<Utc>>) = webhook_delivery::Entity::find()
         .select_only()

@@ -33,7 +33,7 @@ pub struct Event {
 
 impl Event {
     /// The envelope webhooks deliver (SPEC §7): the same fields as GraphQL's `Event`.
-    pub fn envelope(&self) -> Value {
+    pub(crate) fn envelope(&self) -> Value {
         serde_json::json!({
             "id": self.id,
             "type": self.kind.to_value(),
@@ -77,7 +77,7 @@ impl From<profile_event::Model> for Event {
 }
 
 /// The position of an event in the feed, as an opaque cursor.
-pub fn cursor(seq: i64) -> String {
+pub(crate) fn cursor(seq: i64) -> String {
     crate::service::page::numbered_cursor("event", seq)
 }
 
@@ -107,14 +107,14 @@ pub struct FeedPage {
 
 /// The checked arguments of a feed page: after which `seq`, and how many.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Window {
+pub(crate) struct Window {
     pub after: i64,
     pub size: u64,
 }
 
 impl Feed {
     /// Checks the page size, the types and the cursor.
-    pub fn window(&self) -> Result<Window> {
+    pub(crate) fn window(&self) -> Result<Window> {
         let size = self
             .first
             .map_or(Ok(crate::service::page::DEFAULT_PAGE_SIZE), |first| crate::service::page::size("first", first))?;
@@ -126,7 +126,7 @@ impl Feed {
 }
 
 /// The `seq` of the latest event (0 when there is none): where a subscription starts.
-pub async fn last_seq(db: &DatabaseConnection) -> Result<i64> {
+pub(crate) async fn last_seq(db: &DatabaseConnection) -> Result<i64> {
     let latest: Option<Option<i64>> = profile_event::Entity::find()
         .select_only()
         .expr(Func::max(Expr::col(profile_event::Column::Seq)))
@@ -165,7 +165,11 @@ pub async fn page(db: &DatabaseConnection, feed: &Feed) -> Result<FeedPage> {
 
 /// The histories of several profiles, one page each (the same window), in one
 /// statement: the events of each numbered within its profile.
-pub async fn histories(db: &DatabaseConnection, profiles: &[Uuid], window: Window) -> Result<HashMap<Uuid, FeedPage>> {
+pub(crate) async fn histories(
+    db: &DatabaseConnection,
+    profiles: &[Uuid],
+    window: Window,
+) -> Result<HashMap<Uuid, FeedPage>> {
     let numbered = Query::select()
         .column(profile_event::Column::Seq)
         .expr_as(Expr::cust("ROW_NUMBER() OVER (PARTITION BY \"profile_id\" ORDER BY \"seq\")"), Alias::new("position"))

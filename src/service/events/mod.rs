@@ -35,12 +35,12 @@
 //! is the lock. May use: `profiles::read` (contexts are planned reads), `change`,
 //! `actor`, `page`, `draft`.
 
-pub mod commit_order;
-pub mod context;
+pub(crate) mod commit_order;
+pub(crate) mod context;
 pub mod deferred;
 pub mod delivery;
 pub mod feed;
-pub mod outbox;
-pub mod subscribers;
+pub(crate) mod outbox;
+pub(crate) mod subscribers;
 pub mod wakeup;
 pub mod webhooks;

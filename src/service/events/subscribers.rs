@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// What `events` holds to want every type.
-pub const ALL_TYPES: &str = "*";
+pub(crate) const ALL_TYPES: &str = "*";
 
 /// An active webhook, as the fan-out of a write needs it.
 pub(crate) struct Subscriber {
@@ -38,7 +38,7 @@ pub(crate) async fn active(db: &impl ConnectionTrait) -> Result<Vec<Subscriber>>
 }
 
 /// The event types a webhook's `events` column holds.
-pub fn types_of(events: &Value) -> Vec<String> {
+pub(crate) fn types_of(events: &Value) -> Vec<String> {
     events.as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect()
 }
 

@@ -26,10 +26,10 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::watch;
 
 /// The PostgreSQL channel a write that wrote events notifies at its commit.
-pub const CHANNEL: &str = "profile_events";
+pub(crate) const CHANNEL: &str = "profile_events";
 
 /// What waiters hold: it changes when events may have been committed.
-pub type Wakeups = watch::Receiver<u64>;
+pub(crate) type Wakeups = watch::Receiver<u64>;
 
 /// Waits until `wake` changes or `poll` has passed, whichever comes first.
 pub async fn wait(wake: &mut Wakeups, poll: Duration) {
@@ -79,7 +79,7 @@ impl Drop for Inner {
 impl Notifier {
     /// A notifier for the commits to `db`. Nothing is started yet: on PostgreSQL the
     /// listener starts with the first [`Notifier::wakeups`].
-    pub fn new(db: &DatabaseConnection) -> Notifier {
+    pub(crate) fn new(db: &DatabaseConnection) -> Notifier {
         Notifier(Arc::new(Inner {
             db: db.clone(),
             wake: Arc::new(watch::Sender::new(0)),

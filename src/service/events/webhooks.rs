@@ -26,7 +26,7 @@ use crate::service::events::subscribers::{ALL_TYPES, pending};
 use crate::service::runtime::Services;
 
 /// The prefix of a signing secret, as Standard Webhooks libraries expect it.
-pub const SECRET_PREFIX: &str = "whsec_";
+pub(crate) const SECRET_PREFIX: &str = "whsec_";
 
 /// How webhooks are delivered (flags and environment, like every setting).
 #[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl Default for WebhookSettings {
 /// A webhook as given to `createWebhook` or `updateWebhook`: `Keep` leaves a column as
 /// it is (and is REQUIRED on create for `url` and `events`).
 #[derive(Clone, Debug, Default)]
-pub struct WebhookInput {
+pub(crate) struct WebhookInput {
     pub url: Patch<String>,
     pub events: Patch<Vec<String>>,
     pub description: Patch<Option<String>>,
@@ -159,7 +159,7 @@ fn event_types(problems: &mut Problems, path: &Path, types: Vec<String>) -> Vec<
 }
 
 /// A new signing secret: `whsec_` and the base64 of 32 random bytes.
-pub fn new_secret() -> Result<String> {
+pub(crate) fn new_secret() -> Result<String> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| Error::Invariant(format!("no randomness: {e}")))?;
     Ok(format!("{SECRET_PREFIX}{}", STANDARD.encode(key)))
@@ -167,7 +167,7 @@ pub fn new_secret() -> Result<String> {
 
 /// The `webhook-signature` of a delivery (Standard Webhooks, "v1"): the base64 of the
 /// HMAC-SHA256 of `id.timestamp.body`, keyed with the secret's bytes.
-pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
+pub(crate) fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
     let key = STANDARD
         .decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret))
         .map_err(|e| format!("the webhook's secret is not base64: {e}"))?;
@@ -178,7 +178,7 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
 }
 
 /// Creates a webhook; returns it and its secret (shown this once).
-pub async fn create(
+pub(crate) async fn create(
     db: &Services,
     input: WebhookInput,
     settings: &WebhookSettings,
@@ -202,7 +202,7 @@ pub async fn create(
 }
 
 /// Changes a webhook; NOT_FOUND at `id` when there is none.
-pub async fn update(
+pub(crate) async fn update(
     db: &Services,
     id: Uuid,
     input: WebhookInput,
@@ -217,7 +217,7 @@ pub async fn update(
 
 /// Gives a webhook a new secret (the old one stops signing at once); returns it and
 /// the secret.
-pub async fn rotate_secret(db: &Services, id: Uuid) -> Result<(webhook::Model, String)> {
+pub(crate) async fn rotate_secret(db: &Services, id: Uuid) -> Result<(webhook::Model, String)> {
     found(db, id).await?;
     let secret = new_secret()?;
     let row = webhook::ActiveModel {
@@ -230,7 +230,7 @@ pub async fn rotate_secret(db: &Services, id: Uuid) -> Result<(webhook::Model, S
 }
 
 /// Deletes a webhook and its deliveries; returns its id.
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<Uuid> {
+pub(crate) async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<Uuid> {
     let deleted = webhook::Entity::delete_by_id(id).exec(db).await?;
     if deleted.rows_affected == 0 {
         return Err(Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"));
@@ -246,7 +246,7 @@ async fn found(db: &DatabaseConnection, id: Uuid) -> Result<webhook::Model> {
 }
 
 /// Every webhook, oldest first.
-pub async fn list(db: &DatabaseConnection) -> Result<Vec<webhook::Model>> {
+pub(crate) async fn list(db: &DatabaseConnection) -> Result<Vec<webhook::Model>> {
     Ok(webhook::Entity::find()
         .order_by_asc(webhook::Column::CreatedAt)
         .order_by_asc(webhook::Column::Id)
@@ -255,31 +255,31 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<webhook::Model>> {
 }
 
 /// One webhook, if there is one.
-pub async fn get(db: &DatabaseConnection, id: Uuid) -> Result<Option<webhook::Model>> {
+pub(crate) async fn get(db: &DatabaseConnection, id: Uuid) -> Result<Option<webhook::Model>> {
     Ok(webhook::Entity::find_by_id(id).one(db).await?)
 }
 
 /// Which deliveries of a webhook to list: newest first, after a cursor.
 #[derive(Clone, Debug, Default)]
-pub struct DeliveryQuery {
+pub(crate) struct DeliveryQuery {
     pub first: Option<i32>,
     pub after: Option<String>,
     pub status: Option<DeliveryStatus>,
 }
 
 /// A page of a webhook's deliveries, each with its event's summary.
-pub struct DeliveryPage {
+pub(crate) struct DeliveryPage {
     pub deliveries: Vec<(webhook_delivery::Model, Option<profile_event::Model>)>,
     pub has_next_page: bool,
 }
 
 /// The cursor of a delivery in its webhook's log.
-pub fn delivery_cursor(id: i64) -> String {
+pub(crate) fn delivery_cursor(id: i64) -> String {
     crate::service::page::numbered_cursor("delivery", id)
 }
 
 /// A page of `webhook`'s deliveries, newest first.
-pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &DeliveryQuery) -> Result<DeliveryPage> {
+pub(crate) async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &DeliveryQuery) -> Result<DeliveryPage> {
     let size = query
         .first
         .map_or(Ok(crate::service::page::DEFAULT_PAGE_SIZE), |first| crate::service::page::size("first", first))?;
@@ -304,7 +304,10 @@ pub async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &Delivery
 
 /// Queues a delivery's event to its webhook once more, as a new delivery (the log
 /// keeps both); NOT_FOUND at `id` when there is no such delivery.
-pub async fn redeliver(db: &Services, id: i64) -> Result<(webhook_delivery::Model, Option<profile_event::Model>)> {
+pub(crate) async fn redeliver(
+    db: &Services,
+    id: i64,
+) -> Result<(webhook_delivery::Model, Option<profile_event::Model>)> {
     let Some(original) = webhook_delivery::Entity::find_by_id(id).one(&db.db).await? else {
         return Err(Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such delivery"));
     };

@@ -15,7 +15,7 @@ use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// A validated address input: the columns to write and what `isDefault` asked for.
-pub struct AddressDraft {
+pub(crate) struct AddressDraft {
     pub columns: AddressChanges,
     pub make_default: Option<bool>,
     pub problems: Problems,
@@ -48,7 +48,11 @@ async fn set_default(txn: &DatabaseTransaction, id: i32, is_default: bool) -> Re
     Ok(())
 }
 
-pub async fn create(db: &Services, profile_id: Uuid, draft: AddressDraft) -> Result<(address::Model, profile::Model)> {
+pub(crate) async fn create(
+    db: &Services,
+    profile_id: Uuid,
+    draft: AddressDraft,
+) -> Result<(address::Model, profile::Model)> {
     let AddressDraft { columns, make_default, problems } = draft;
     let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
@@ -75,7 +79,7 @@ pub async fn create(db: &Services, profile_id: Uuid, draft: AddressDraft) -> Res
     Ok((address, profile))
 }
 
-pub async fn update(db: &Services, id: i32, draft: AddressDraft) -> Result<(address::Model, profile::Model)> {
+pub(crate) async fn update(db: &Services, id: i32, draft: AddressDraft) -> Result<(address::Model, profile::Model)> {
     let AddressDraft { columns, make_default, problems } = draft;
     let mut columns = columns.columns();
     let mut txn = Write::begin(db).await?;
@@ -103,7 +107,7 @@ pub async fn update(db: &Services, id: i32, draft: AddressDraft) -> Result<(addr
     Ok((address, profile))
 }
 
-pub async fn delete(db: &Services, id: i32) -> Result<(i32, profile::Model)> {
+pub(crate) async fn delete(db: &Services, id: i32) -> Result<(i32, profile::Model)> {
     let mut txn = Write::begin(db).await?;
     let (current, profile) = find_and_touch::<address::Entity>(&mut txn, id).await?;
     address::Entity::delete_by_id(id).exec(txn.conn()).await?;

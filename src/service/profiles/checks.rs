@@ -16,13 +16,13 @@ use crate::service::error::Result;
 
 /// A location named by the caller: by id or by its external id.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LocationRef {
+pub(crate) enum LocationRef {
     Id(i32),
     ExternalId(String),
 }
 
 /// The id of the location `reference` names, or NOT_FOUND at `path`.
-pub async fn location(
+pub(crate) async fn location(
     db: &impl ConnectionTrait,
     reference: &LocationRef,
     path: &Path,
@@ -45,21 +45,25 @@ pub async fn location(
 }
 
 /// NOT_FOUND at `path` unless a tier has `handle`.
-pub async fn tier(db: &impl ConnectionTrait, handle: &str, path: &Path, problems: &mut Problems) -> Result<()> {
+pub(crate) async fn tier(db: &impl ConnectionTrait, handle: &str, path: &Path, problems: &mut Problems) -> Result<()> {
     let known = known::<tier::Entity>(db, tier::Column::Handle, [handle]).await?;
     unknown_tier(&known, handle, path, problems);
     Ok(())
 }
 
 /// NOT_FOUND at each path whose status handle is not defined.
-pub async fn statuses(db: &impl ConnectionTrait, handles: &[(Path, String)], problems: &mut Problems) -> Result<()> {
+pub(crate) async fn statuses(
+    db: &impl ConnectionTrait,
+    handles: &[(Path, String)],
+    problems: &mut Problems,
+) -> Result<()> {
     let known = known::<status::Entity>(db, status::Column::Handle, handles.iter().map(|(_, h)| h.as_str())).await?;
     unknown_statuses(&known, handles, problems);
     Ok(())
 }
 
 /// NOT_FOUND at each path whose status handle is not among `known`.
-pub fn unknown_statuses(known: &BTreeSet<String>, handles: &[(Path, String)], problems: &mut Problems) {
+pub(crate) fn unknown_statuses(known: &BTreeSet<String>, handles: &[(Path, String)], problems: &mut Problems) {
     for (path, handle) in handles {
         if !known.contains(handle) {
             problems.add(path, UserErrorCode::NotFound, format!("no status has the handle `{handle}`"));
@@ -68,7 +72,7 @@ pub fn unknown_statuses(known: &BTreeSet<String>, handles: &[(Path, String)], pr
 }
 
 /// NOT_FOUND at `path` unless `handle` is among the `known` tiers.
-pub fn unknown_tier(known: &BTreeSet<String>, handle: &str, path: &Path, problems: &mut Problems) {
+pub(crate) fn unknown_tier(known: &BTreeSet<String>, handle: &str, path: &Path, problems: &mut Problems) {
     if !known.contains(handle) {
         problems.add(path, UserErrorCode::NotFound, "no such tier");
     }
@@ -76,7 +80,7 @@ pub fn unknown_tier(known: &BTreeSet<String>, handle: &str, path: &Path, problem
 
 /// Which of `handles` a row of `E` has in `column` (statuses, tiers), in one statement,
 /// locked `FOR SHARE` like every check of reference data.
-pub async fn known<'a, E: EntityTrait>(
+pub(crate) async fn known<'a, E: EntityTrait>(
     db: &impl ConnectionTrait,
     column: E::Column,
     handles: impl IntoIterator<Item = &'a str>,
@@ -99,7 +103,7 @@ pub async fn known<'a, E: EntityTrait>(
 
 /// TAKEN at `path` when another profile (deleted ones too) has `email`, compared
 /// lower-cased by the database, as its unique index does.
-pub async fn email_free(
+pub(crate) async fn email_free(
     db: &impl ConnectionTrait,
     email: &str,
     except: Option<Uuid>,
@@ -117,7 +121,7 @@ pub async fn email_free(
 }
 
 /// TAKEN at `path` when another profile (deleted ones too) has this mobile phone.
-pub async fn phone_free(
+pub(crate) async fn phone_free(
     db: &impl ConnectionTrait,
     phone: &str,
     except: Option<Uuid>,
@@ -135,7 +139,7 @@ pub async fn phone_free(
 }
 
 /// TAKEN at `path` when another identity has this handle and identifier.
-pub async fn identity_free(
+pub(crate) async fn identity_free(
     db: &impl ConnectionTrait,
     handle: &str,
     identifier: &str,

@@ -69,7 +69,7 @@ pub struct NewProfile {
 
 /// A new profile as validated input: its columns and what it owns, as changes.
 #[derive(Default)]
-pub struct NewProfileChanges {
+pub(crate) struct NewProfileChanges {
     pub profile: ProfileChanges,
     /// Exactly one marked default (the input layer decides which).
     pub addresses: Vec<AddressChanges>,
@@ -251,7 +251,11 @@ where
 }
 
 /// Attaches tags by handle, creating the unknown ones (named as given, trimmed).
-pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)], now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn attach_tags(
+    db: &impl ConnectionTrait,
+    wanted: &[(Uuid, String)],
+    now: DateTime<Utc>,
+) -> Result<()> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());
@@ -297,7 +301,11 @@ pub async fn attach_tags(db: &impl ConnectionTrait, wanted: &[(Uuid, String)], n
 
 /// Attaches existing statuses by handle. Callers check the handles first: an unknown
 /// one here is a bug, and fails the whole batch.
-pub async fn attach_statuses(db: &impl ConnectionTrait, wanted: &[(Uuid, String)], now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn attach_statuses(
+    db: &impl ConnectionTrait,
+    wanted: &[(Uuid, String)],
+    now: DateTime<Utc>,
+) -> Result<()> {
     use sea_orm::ActiveValue::Set;
     if wanted.is_empty() {
         return Ok(());

@@ -12,7 +12,7 @@ use crate::service::profiles::owned::find_and_touch;
 use crate::service::runtime::Services;
 use crate::service::write::Write;
 
-pub async fn create(
+pub(crate) async fn create(
     db: &Services,
     profile_id: Uuid,
     changes: DateChanges,
@@ -32,7 +32,7 @@ pub async fn create(
     Ok((date, profile))
 }
 
-pub async fn update(
+pub(crate) async fn update(
     db: &Services,
     id: i32,
     changes: DateChanges,

@@ -14,7 +14,7 @@ use crate::domain::validate::{UserError, UserErrorCode};
 use crate::service::error::Result;
 
 /// The SQL expression of a column folded to lower case for ASCII letters only.
-pub fn folded(backend: DatabaseBackend, column: &str) -> SimpleExpr {
+pub(crate) fn folded(backend: DatabaseBackend, column: &str) -> SimpleExpr {
     match backend {
         DatabaseBackend::Postgres => Expr::cust(format!(
             "translate(\"profile\".\"{column}\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE \"C\""
@@ -37,16 +37,16 @@ impl Filter {
 
 /// A filter or search value that cannot be used: its path among the list's arguments
 /// (`["filter", "birthMonth"]`, `["search"]`) and what is wrong with it.
-pub type Refusal = UserError;
+pub(crate) type Refusal = UserError;
 
 /// The longest birthday window.
-pub const MAX_BIRTHDAY_DAYS: i32 = 366;
+pub(crate) const MAX_BIRTHDAY_DAYS: i32 = 366;
 /// The longest search text, in characters.
-pub const MAX_SEARCH: usize = 200;
+pub(crate) const MAX_SEARCH: usize = 200;
 
 /// A time range: `from` inclusive, `to` exclusive; either may be open.
 #[derive(Clone, Debug, Default)]
-pub struct TimeRange {
+pub(crate) struct TimeRange {
     /// From this time on (inclusive).
     pub from: Option<DateTime<Utc>>,
     /// Before this time (exclusive).
@@ -55,7 +55,7 @@ pub struct TimeRange {
 
 /// Which profiles to list. Fields combine with AND; list fields hold at most 250 items.
 #[derive(Clone, Debug, Default)]
-pub struct ProfileFilter {
+pub(crate) struct ProfileFilter {
     /// This email, compared case-insensitively.
     pub email: Option<String>,
     /// This mobile phone, in any format a write accepts.
@@ -167,7 +167,7 @@ fn pair(date: NaiveDate) -> SimpleExpr {
 /// Birthdays (month and day) that fall from `today` to `days` days later. The window
 /// is at most two ranges of `(month, day)` pairs, split at the year end; where a range
 /// ends on 28 February of a common year, 29 February birthdays fall inside it too.
-pub fn birthday_window(today: NaiveDate, days: i32) -> Condition {
+pub(crate) fn birthday_window(today: NaiveDate, days: i32) -> Condition {
     let end = today + Duration::days(i64::from(days));
     let year_end = |year: i32| NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today);
     let year_start = |year: i32| NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(today);
@@ -216,7 +216,7 @@ fn starts_with(key: SimpleExpr, prefix: &str) -> Condition {
 /// Free-text search: the start of the first name, last name, full name ("ann le") or
 /// email, ignoring ASCII case; or the start of the mobile phone's digits, typed
 /// internationally or nationally (with or without the trunk prefix) for `region`.
-pub fn search(text: &str, backend: DatabaseBackend, region: Region) -> Option<Condition> {
+pub(crate) fn search(text: &str, backend: DatabaseBackend, region: Region) -> Option<Condition> {
     let words: Vec<String> = text.split_whitespace().map(str::to_ascii_lowercase).collect();
     if words.is_empty() {
         return None;
@@ -291,7 +291,7 @@ fn refuse_control_characters(f: &ProfileFilter, search_text: Option<&str>) -> Re
 }
 
 /// The condition `filter` and `search` make, for a list read on `today`.
-pub fn condition(
+pub(crate) fn condition(
     filter: &ProfileFilter,
     search_text: Option<&str>,
     backend: DatabaseBackend,

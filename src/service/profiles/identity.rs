@@ -38,7 +38,7 @@ fn unique(input: &Path) -> [(Unique, Path); 1] {
     [(Unique::Identity, input.key("identifier"))]
 }
 
-pub async fn create(
+pub(crate) async fn create(
     db: &Services,
     profile_id: Uuid,
     changes: IdentityChanges,
@@ -64,7 +64,7 @@ pub async fn create(
     Ok((identity, profile))
 }
 
-pub async fn update(
+pub(crate) async fn update(
     db: &Services,
     id: i32,
     changes: IdentityChanges,

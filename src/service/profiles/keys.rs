@@ -9,13 +9,13 @@ use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
 /// Profiles every read may see: all but soft-deleted ones.
-pub fn visible() -> Condition {
+pub(crate) fn visible() -> Condition {
     Condition::all().add(profile::Column::ProfileType.ne(ProfileType::Deleted))
 }
 
 /// Profiles whose email is `email`, compared lower-cased by the database, as the
 /// unique index on `lower(email)` compares them.
-pub fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
+pub(crate) fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Func, SimpleExpr};
     let lower = |e: SimpleExpr| SimpleExpr::FunctionCall(Func::lower(e));
     lower(Expr::col((profile::Entity, profile::Column::Email))).eq(lower(Expr::val(email.trim())))
@@ -24,7 +24,7 @@ pub fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
 /// A unique key of a profile, as `profileBy` and `upsertProfile` take it and an import
 /// matches rows by.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProfileKey {
+pub(crate) enum ProfileKey {
     Id(Uuid),
     /// Compared lower-cased.
     Email(String),
@@ -40,7 +40,7 @@ pub enum ProfileKey {
 
 impl ProfileKey {
     /// The texts of the key.
-    pub fn texts(&self) -> Vec<&str> {
+    pub(crate) fn texts(&self) -> Vec<&str> {
         match self {
             ProfileKey::Id(_) => Vec::new(),
             ProfileKey::Email(text) | ProfileKey::MobilePhone(text) | ProfileKey::ExternalId(text) => vec![text],
@@ -51,7 +51,7 @@ impl ProfileKey {
 
 /// BAD_USER_INPUT when a text of a key holds a control character (which no stored
 /// value holds, and which PostgreSQL refuses in a parameter).
-pub fn key_texts(texts: &[&str]) -> Result<()> {
+pub(crate) fn key_texts(texts: &[&str]) -> Result<()> {
     if texts.iter().any(|text| crate::domain::validate::has_control(text)) {
         return Err(Error::BadInput(format!("`key` {}", crate::domain::validate::CONTROL_MESSAGE)));
     }
@@ -61,7 +61,7 @@ pub fn key_texts(texts: &[&str]) -> Result<()> {
 /// The condition selecting the profile `key` names (visible or not). An external id
 /// is unique per system, so two systems may share one: it selects the profile whose
 /// identity was made first.
-pub fn key_condition(key: ProfileKey) -> Result<sea_orm::sea_query::SimpleExpr> {
+pub(crate) fn key_condition(key: ProfileKey) -> Result<sea_orm::sea_query::SimpleExpr> {
     use sea_orm::sea_query::Query;
     let owner = |filter: Condition| {
         Query::select()

@@ -15,14 +15,14 @@ use crate::service::write::Write;
 
 /// Which label a call is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Label {
+pub(crate) enum Label {
     Tag,
     Status,
 }
 
 /// Attaches labels by (normalised) handle. Unknown tags are created; unknown statuses
 /// are NOT_FOUND at `["handles", i]`.
-pub async fn add(
+pub(crate) async fn add(
     db: &Services,
     label: Label,
     profile_id: Uuid,
@@ -50,7 +50,7 @@ pub async fn add(
 }
 
 /// Detaches labels by (normalised) handle; handles the profile does not hold are ignored.
-pub async fn remove(
+pub(crate) async fn remove(
     db: &Services,
     label: Label,
     profile_id: Uuid,

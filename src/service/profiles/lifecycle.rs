@@ -17,10 +17,10 @@ use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// A location change: keep it, clear it, or point at another.
-pub type LocationChange = Option<Option<LocationRef>>;
+pub(crate) type LocationChange = Option<Option<LocationRef>>;
 
 /// A validated `createProfile` input.
-pub struct ProfileCreate {
+pub(crate) struct ProfileCreate {
     pub new: NewProfileChanges,
     pub preferred_location: Option<LocationRef>,
     pub joined_location: Option<LocationRef>,
@@ -29,7 +29,7 @@ pub struct ProfileCreate {
 }
 
 /// A validated `updateProfile` input: the columns to change, and location changes.
-pub struct ProfileUpdate {
+pub(crate) struct ProfileUpdate {
     pub columns: ProfileChanges,
     pub preferred_location: LocationChange,
     pub joined_location: LocationChange,
@@ -125,7 +125,7 @@ pub(crate) async fn changed_columns_valid(
     Ok(())
 }
 
-pub async fn create(db: &Services, draft: ProfileCreate) -> Result<profile::Model> {
+pub(crate) async fn create(db: &Services, draft: ProfileCreate) -> Result<profile::Model> {
     let ProfileCreate { new, preferred_location, joined_location, mut problems } = draft;
     let mut new = new.into_new(Uuid::new_v4(), db.clock.now());
     let input = Path::root("input");
@@ -158,7 +158,7 @@ fn merged<T: Clone + Into<sea_orm::Value>>(change: &ActiveValue<T>, current: T) 
     }
 }
 
-pub async fn update(
+pub(crate) async fn update(
     db: &Services,
     id: Uuid,
     expected_version: Option<i32>,
@@ -199,7 +199,7 @@ pub async fn update(
 
 /// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values
 /// still reserved; `restore` brings back the type it had.
-pub async fn delete(db: &Services, id: Uuid) -> Result<profile::Model> {
+pub(crate) async fn delete(db: &Services, id: Uuid) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let deleted = txn.delete(id, &Path::root("id")).await?;
     txn.commit().await?;
@@ -208,7 +208,7 @@ pub async fn delete(db: &Services, id: Uuid) -> Result<profile::Model> {
 
 /// Brings a deleted profile back; of concurrent restores of one profile exactly one
 /// finds it deleted, the others get NOT_FOUND.
-pub async fn restore(db: &Services, id: Uuid) -> Result<profile::Model> {
+pub(crate) async fn restore(db: &Services, id: Uuid) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
     let restored = txn.restore(id, &Path::root("id")).await?;
     txn.commit().await?;
@@ -217,7 +217,7 @@ pub async fn restore(db: &Services, id: Uuid) -> Result<profile::Model> {
 
 /// Removes the profile and everything it owns (the foreign keys cascade), deleted or
 /// not; its email, phone and identities are free again.
-pub async fn purge(db: &Services, id: Uuid) -> Result<Uuid> {
+pub(crate) async fn purge(db: &Services, id: Uuid) -> Result<Uuid> {
     let mut txn = Write::begin(db).await?;
     txn.purge(id, &Path::root("id")).await?;
     txn.commit().await?;

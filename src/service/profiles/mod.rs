@@ -8,19 +8,19 @@
 //! May use: `write` (every change goes through the seam), `draft`, `page`, `change`,
 //! and the domain rules. Nothing here knows of events beyond what the seam does.
 
-pub mod address;
-pub mod checks;
+pub(crate) mod address;
+pub(crate) mod checks;
 pub mod create;
-pub mod dates;
+pub(crate) mod dates;
 pub mod filter;
-pub mod identity;
-pub mod input;
-pub mod keys;
-pub mod labels;
-pub mod lifecycle;
-pub mod order;
-pub mod owned;
+pub(crate) mod identity;
+pub(crate) mod input;
+pub(crate) mod keys;
+pub(crate) mod labels;
+pub(crate) mod lifecycle;
+pub(crate) mod order;
+pub(crate) mod owned;
 mod positional;
-pub mod preferences;
-pub mod read;
-pub mod relations;
+pub(crate) mod preferences;
+pub(crate) mod read;
+pub(crate) mod relations;

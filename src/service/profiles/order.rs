@@ -27,7 +27,7 @@ use crate::service::profiles::read::{Planned, Selection};
 
 /// What the list can be ordered by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ProfileOrderField {
+pub(crate) enum ProfileOrderField {
     /// When the profile was created (the default).
     #[default]
     CreatedAt,
@@ -45,7 +45,7 @@ pub enum ProfileOrderField {
 
 /// Ascending or descending.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OrderDirection {
+pub(crate) enum OrderDirection {
     /// Smallest first (the default).
     #[default]
     Asc,
@@ -55,7 +55,7 @@ pub enum OrderDirection {
 
 /// An order of the profile list. Cursors carry its name, made of the variants' names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Sort {
+pub(crate) struct Sort {
     /// What to order by.
     pub field: ProfileOrderField,
     /// Which way; ties are broken by id in the same direction.
@@ -170,7 +170,7 @@ fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segme
 
 /// One page of profiles, in list order, with what Relay's `pageInfo` needs.
 #[derive(Debug)]
-pub struct Page {
+pub(crate) struct Page {
     /// The profiles, with what the read's selection asked for.
     pub rows: Vec<Planned>,
     /// The cursor of each row.
@@ -211,7 +211,7 @@ fn beyond(segment: &Segment, bound: &Bound, ascending: bool) -> SimpleExpr {
 /// profile with `selection` (SPEC §5). Each segment the page reaches costs one
 /// statement: one for orders of one segment, and for others while the first segment
 /// fills the page.
-pub async fn page(
+pub(crate) async fn page(
     db: &DatabaseConnection,
     filter: crate::service::profiles::filter::Filter,
     sort: Sort,

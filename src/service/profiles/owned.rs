@@ -11,7 +11,7 @@ use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// A table whose rows belong to one profile.
-pub trait Owned: EntityTrait {
+pub(crate) trait Owned: EntityTrait {
     /// The `profile_id` column.
     const PROFILE: Self::Column;
     /// The column the rows of one profile are listed by.
@@ -44,7 +44,7 @@ owned! {
 /// Row `id` of `E` and its profile, touched (version + 1): how every change to an
 /// owned row starts. NOT_FOUND at `["id"]` when there is no such row, or its profile
 /// is deleted.
-pub async fn find_and_touch<E>(txn: &mut Write, id: i32) -> Result<(E::Model, profile::Model)>
+pub(crate) async fn find_and_touch<E>(txn: &mut Write, id: i32) -> Result<(E::Model, profile::Model)>
 where
     E: Owned,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
@@ -59,7 +59,7 @@ where
 }
 
 /// Deletes row `id` of `E`; returns its id and the profile after the change.
-pub async fn delete<E>(db: &Services, id: i32) -> Result<(i32, profile::Model)>
+pub(crate) async fn delete<E>(db: &Services, id: i32) -> Result<(i32, profile::Model)>
 where
     E: Owned,
     E::Model: IntoActiveModel<E::ActiveModel>,

@@ -13,7 +13,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 /// One row: `[v1, v2, …]` with `names[i]` the name of `vi`.
-pub fn row<T: DeserializeOwned>(text: &str, names: &[&'static str]) -> serde_json::Result<T> {
+pub(crate) fn row<T: DeserializeOwned>(text: &str, names: &[&'static str]) -> serde_json::Result<T> {
     let mut json = serde_json::Deserializer::from_str(text);
     let value = Row::<T>::new(names).deserialize(&mut json)?;
     json.end()?;
@@ -21,7 +21,7 @@ pub fn row<T: DeserializeOwned>(text: &str, names: &[&'static str]) -> serde_jso
 }
 
 /// A list of rows: `[[v1, v2, …], …]`.
-pub fn rows<T: DeserializeOwned>(text: &str, names: &[&'static str]) -> serde_json::Result<Vec<T>> {
+pub(crate) fn rows<T: DeserializeOwned>(text: &str, names: &[&'static str]) -> serde_json::Result<Vec<T>> {
     let mut json = serde_json::Deserializer::from_str(text);
     let value = Rows::<T>::new(names).deserialize(&mut json)?;
     json.end()?;

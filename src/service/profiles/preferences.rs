@@ -13,7 +13,7 @@ use crate::service::runtime::Services;
 use crate::service::write::Write;
 
 /// Changes the given comms columns of a profile.
-pub async fn update_comms(
+pub(crate) async fn update_comms(
     db: &Services,
     profile_id: Uuid,
     changes: CommsChanges,
@@ -31,7 +31,7 @@ pub async fn update_comms(
 }
 
 /// Changes the given appearance columns of a profile.
-pub async fn update_appearance(
+pub(crate) async fn update_appearance(
     db: &Services,
     profile_id: Uuid,
     changes: AppearanceChanges,
@@ -49,14 +49,14 @@ pub async fn update_appearance(
 }
 
 /// One custom attribute to set (`Some`) or remove (`None`).
-pub struct AttributeChange {
+pub(crate) struct AttributeChange {
     pub namespace: String,
     pub handle: String,
     pub value: Option<Value>,
 }
 
 /// Applies `changes` in order to an attributes object; a namespace left empty goes.
-pub fn apply_attributes(attributes: &mut Value, changes: Vec<AttributeChange>) {
+pub(crate) fn apply_attributes(attributes: &mut Value, changes: Vec<AttributeChange>) {
     if !attributes.is_object() {
         *attributes = Value::Object(Default::default());
     }
@@ -86,7 +86,7 @@ pub fn apply_attributes(attributes: &mut Value, changes: Vec<AttributeChange>) {
 
 /// Sets or removes single custom attributes. The result may hold at most 250
 /// namespaces of 250 attributes each (TOO_LONG at `["attributes"]`).
-pub async fn set_custom_attributes(
+pub(crate) async fn set_custom_attributes(
     db: &Services,
     profile_id: Uuid,
     changes: Vec<AttributeChange>,

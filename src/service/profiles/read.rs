@@ -25,7 +25,7 @@ use crate::service::profiles::keys::{ProfileKey, key_condition, visible};
 use crate::service::profiles::positional;
 
 /// Some columns of table `E`.
-pub struct Columns<E: EntityTrait> {
+pub(crate) struct Columns<E: EntityTrait> {
     columns: BTreeMap<&'static str, E::Column>,
     entity: PhantomData<fn() -> E>,
 }
@@ -50,17 +50,17 @@ impl<E: EntityTrait> Default for Columns<E> {
 
 impl<E: EntityTrait> Columns<E> {
     /// Every column of the table.
-    pub fn all() -> Self {
+    pub(crate) fn all() -> Self {
         let mut columns = Self::default();
         columns.add_all();
         columns
     }
 
-    pub fn add(&mut self, column: E::Column) {
+    pub(crate) fn add(&mut self, column: E::Column) {
         self.columns.insert(column.as_str(), column);
     }
 
-    pub fn add_all(&mut self) {
+    pub(crate) fn add_all(&mut self) {
         self.columns.extend(E::Column::iter().map(|column| (column.as_str(), column)));
     }
 
@@ -78,7 +78,7 @@ impl<E: EntityTrait> Columns<E> {
 /// What a read needs: the profile columns, and the columns of each relation it reads
 /// (`None`: the relation is not read, or is left to the loaders).
 #[derive(Clone, Debug, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub profile: Columns<profile::Entity>,
     pub addresses: Option<Columns<address::Entity>>,
     pub dates: Option<Columns<profile_date::Entity>>,
@@ -94,7 +94,7 @@ pub struct Selection {
 
 impl Selection {
     /// Every column of the profile and of every relation (the event context).
-    pub fn everything() -> Self {
+    pub(crate) fn everything() -> Self {
         Selection {
             profile: Columns::all(),
             addresses: Some(Columns::all()),
@@ -113,7 +113,7 @@ impl Selection {
 
 /// The relations a planned read fetched with the profile; `None`: not fetched.
 #[derive(Clone, Debug, Default)]
-pub struct Relations {
+pub(crate) struct Relations {
     pub addresses: Option<Vec<address::Model>>,
     pub dates: Option<Vec<profile_date::Model>>,
     pub identities: Option<Vec<identity::Model>>,
@@ -129,18 +129,22 @@ pub struct Relations {
 /// A profile as a planned read returns it: the selected columns (the others hold
 /// defaults) and the selected relations.
 #[derive(Clone, Debug)]
-pub struct Planned {
+pub(crate) struct Planned {
     pub model: profile::Model,
     pub relations: Relations,
 }
 
 /// The visible profile with id `id`.
-pub async fn by_id(db: &impl ConnectionTrait, id: Uuid, selection: &Selection) -> Result<Option<Planned>> {
+pub(crate) async fn by_id(db: &impl ConnectionTrait, id: Uuid, selection: &Selection) -> Result<Option<Planned>> {
     one(db, Condition::all().add(profile::Column::Id.eq(id)), selection).await
 }
 
 /// The visible profile `key` names (see [`key_condition`]).
-pub async fn by_key(db: &impl ConnectionTrait, key: ProfileKey, selection: &Selection) -> Result<Option<Planned>> {
+pub(crate) async fn by_key(
+    db: &impl ConnectionTrait,
+    key: ProfileKey,
+    selection: &Selection,
+) -> Result<Option<Planned>> {
     one(db, Condition::all().add(key_condition(key)?), selection).await
 }
 

@@ -13,7 +13,10 @@ use crate::service::error::Result;
 use crate::service::profiles::owned::Owned;
 
 /// The rows of `E` that each of `profiles` owns, in `E::ORDER`.
-pub async fn owned<E: Owned>(db: &DatabaseConnection, profiles: &[Uuid]) -> Result<HashMap<Uuid, Vec<E::Model>>> {
+pub(crate) async fn owned<E: Owned>(
+    db: &DatabaseConnection,
+    profiles: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<E::Model>>> {
     let rows = E::find().filter(E::PROFILE.is_in(profiles.iter().copied())).order_by_asc(E::ORDER).all(db).await?;
     let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
     for row in rows {
@@ -51,7 +54,7 @@ impl Attached for profile_status::Entity {
 }
 
 /// The records attached through link table `J` to each of `profiles`, in `J::ORDER`.
-pub async fn attached<J: Attached>(
+pub(crate) async fn attached<J: Attached>(
     db: &DatabaseConnection,
     profiles: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<<J::Target as EntityTrait>::Model>>> {
@@ -71,7 +74,7 @@ pub async fn attached<J: Attached>(
 }
 
 /// A table whose rows are found by a unique key of type `K`.
-pub trait Keyed<K>: EntityTrait {
+pub(crate) trait Keyed<K>: EntityTrait {
     const KEY: Self::Column;
     fn key(row: &Self::Model) -> K;
 }
@@ -91,7 +94,7 @@ impl Keyed<i32> for location::Entity {
 }
 
 /// The records of `E` with each of `keys`.
-pub async fn by_key<E, K>(db: &DatabaseConnection, keys: &[K]) -> Result<HashMap<K, E::Model>>
+pub(crate) async fn by_key<E, K>(db: &DatabaseConnection, keys: &[K]) -> Result<HashMap<K, E::Model>>
 where
     E: Keyed<K>,
     K: Hash + Eq + Clone + Into<Value>,

@@ -21,7 +21,7 @@ use crate::service::draft::Patch;
 
 /// One field of an input.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub enum Field<T> {
+pub(crate) enum Field<T> {
     /// Left out: on an update the column is kept.
     #[default]
     Undefined,
@@ -40,7 +40,7 @@ impl<T> From<Option<T>> for Field<T> {
 }
 
 impl<T> Field<T> {
-    pub fn value(&self) -> Option<&T> {
+    pub(crate) fn value(&self) -> Option<&T> {
         match self {
             Field::Value(value) => Some(value),
             _ => None,
@@ -48,12 +48,12 @@ impl<T> Field<T> {
     }
 
     /// Whether the input gives the field at all (`null` included).
-    pub fn is_given(&self) -> bool {
+    pub(crate) fn is_given(&self) -> bool {
         !matches!(self, Field::Undefined)
     }
 
     /// The field of a new record: left out is `null`.
-    pub fn or_null(self) -> Self {
+    pub(crate) fn or_null(self) -> Self {
         match self {
             Field::Undefined => Field::Null,
             other => other,
@@ -61,14 +61,14 @@ impl<T> Field<T> {
     }
 
     /// The field of a new record with a default: left out or `null` is `default`.
-    pub fn or(self, default: T) -> Self {
+    pub(crate) fn or(self, default: T) -> Self {
         match self {
             Field::Undefined | Field::Null => Field::Value(default),
             other => other,
         }
     }
 
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Field<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Field<U> {
         match self {
             Field::Undefined => Field::Undefined,
             Field::Null => Field::Null,
@@ -80,7 +80,7 @@ impl<T> Field<T> {
 
 /// Why a given value could not be read, at `at` below the field (an item of a list).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Unread {
+pub(crate) struct Unread {
     /// When it was read: rows are read key by key, so this orders the problems as the
     /// row gives its keys, whatever the order of the struct's fields.
     seq: u64,
@@ -105,7 +105,7 @@ impl Unread {
 /// A value of a field's type read from JSON, leniently as rows give them: numbers and
 /// booleans as strings, times as `2021-01-27 00:00:00` (UTC), enums in any case.
 /// `Ok(None)` reads as `null`.
-pub trait Read: Sized {
+pub(crate) trait Read: Sized {
     fn read(value: Value) -> Result<Option<Self>, Vec<Unread>>;
 }
 
@@ -174,7 +174,7 @@ impl Read for bool {
 }
 
 /// A time as a row gives it: RFC 3339, `2021-01-27 00:00:00` (UTC) or a date.
-pub fn instant(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn instant(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -265,7 +265,7 @@ macro_rules! read_objects {
 pub(crate) use read_objects;
 
 /// An input object from a JSON object; anything else is INVALID.
-pub fn object<T: serde::de::DeserializeOwned>(value: Value) -> Result<Option<T>, Vec<Unread>> {
+pub(crate) fn object<T: serde::de::DeserializeOwned>(value: Value) -> Result<Option<T>, Vec<Unread>> {
     if !value.is_object() {
         return Err(Unread::invalid("must be an object"));
     }
@@ -274,7 +274,7 @@ pub fn object<T: serde::de::DeserializeOwned>(value: Value) -> Result<Option<T>,
 
 /// Tag or status handles, given as strings or as objects with a `handle`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Handles(pub Vec<String>);
+pub(crate) struct Handles(pub Vec<String>);
 
 impl Read for Handles {
     fn read(value: Value) -> Result<Option<Self>, Vec<Unread>> {
@@ -299,14 +299,14 @@ impl Read for Handles {
 /// The problems of one input as it is checked: those of values that could not be read,
 /// and those the rules find.
 #[derive(Default)]
-pub struct Checks {
+pub(crate) struct Checks {
     pub problems: Problems,
     unread: Vec<(u64, Path, UserErrorCode, String)>,
 }
 
 impl Checks {
     /// Records the values of the field at `path` that could not be read.
-    pub fn unread(&mut self, path: &Path, unread: &[Unread]) {
+    pub(crate) fn unread(&mut self, path: &Path, unread: &[Unread]) {
         for u in unread {
             let at = u.at.iter().fold(path.clone(), |path, part| path.key(part));
             self.unread.push((u.seq, at, u.code, u.message.clone()));
@@ -314,7 +314,7 @@ impl Checks {
     }
 
     /// Every problem: the unread values first, in the order they were read.
-    pub fn finish(mut self) -> Problems {
+    pub(crate) fn finish(mut self) -> Problems {
         self.unread.sort_by_key(|(seq, ..)| *seq);
         let mut problems = Problems::default();
         for (_, path, code, message) in self.unread {
@@ -326,12 +326,12 @@ impl Checks {
 }
 
 /// A nullable column set from a value that needs no checking.
-pub fn plain<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) -> Patch<Option<T>> {
+pub(crate) fn plain<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) -> Patch<Option<T>> {
     checked(checks, path, value, |_, _, value| Some(value.clone()))
 }
 
 /// A nullable column set from a value that `check` validates (and may normalise).
-pub fn checked<T, U>(
+pub(crate) fn checked<T, U>(
     checks: &mut Checks,
     path: &Path,
     value: &Field<T>,
@@ -349,12 +349,12 @@ pub fn checked<T, U>(
 }
 
 /// Optional text of at most `max` characters; blank clears it.
-pub fn text(checks: &mut Checks, path: &Path, value: &Field<String>, max: usize) -> Patch<Option<String>> {
+pub(crate) fn text(checks: &mut Checks, path: &Path, value: &Field<String>, max: usize) -> Patch<Option<String>> {
     checked(checks, path, value, |p, path, v| validate::text(p, path, Some(v), max))
 }
 
 /// A column that cannot be empty: `null` is REQUIRED.
-pub fn required<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) -> Patch<T> {
+pub(crate) fn required<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) -> Patch<T> {
     match value {
         Field::Undefined => Patch::Keep,
         Field::Null => {
@@ -370,7 +370,7 @@ pub fn required<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) ->
 }
 
 /// Required text of at most `max` characters: `null` or blank is REQUIRED.
-pub fn required_text(checks: &mut Checks, path: &Path, value: &Field<String>, max: usize) -> Patch<String> {
+pub(crate) fn required_text(checks: &mut Checks, path: &Path, value: &Field<String>, max: usize) -> Patch<String> {
     match required(checks, path, value) {
         Patch::Set(text) => Patch::Set(validate::required(&mut checks.problems, path, Some(&text), max)),
         other => other,
@@ -378,7 +378,7 @@ pub fn required_text(checks: &mut Checks, path: &Path, value: &Field<String>, ma
 }
 
 /// A flag or choice that is set when given and otherwise left as it is.
-pub fn optional<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) -> Option<T> {
+pub(crate) fn optional<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) -> Option<T> {
     match value {
         Field::Value(value) => Some(value.clone()),
         Field::Unread(unread) => {
@@ -390,7 +390,7 @@ pub fn optional<T: Clone>(checks: &mut Checks, path: &Path, value: &Field<T>) ->
 }
 
 /// The integer behind an id inside an input: anything else is INVALID at `path`.
-pub fn int_id_in(problems: &mut Problems, path: &Path, id: &str) -> Option<i32> {
+pub(crate) fn int_id_in(problems: &mut Problems, path: &Path, id: &str) -> Option<i32> {
     let parsed = id.parse().ok();
     if parsed.is_none() {
         problems.add(path, UserErrorCode::Invalid, "is not an id of this API");

@@ -6,9 +6,9 @@
 //! Every problem is recorded with its path under `input` (`["input", "addresses",
 //! "0", "postcode"]`), so that all of an input's problems come back at once.
 
-pub mod field;
-pub mod owned;
-pub mod preferences;
+pub(crate) mod field;
+pub(crate) mod owned;
+pub(crate) mod preferences;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Gender, ProfileType};
@@ -29,7 +29,7 @@ use preferences::{AppearanceInput, CommsInput};
 /// field is kept (on create: takes its default) and `null` clears it.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ProfileFields {
+pub(crate) struct ProfileFields {
     pub title: Field<String>,
     pub first_name: Field<String>,
     pub last_name: Field<String>,
@@ -162,7 +162,7 @@ impl ProfileFields {
 /// What a profile's row keeps under `attributes` in the reference platform's JSON.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct Attributes {
+pub(crate) struct Attributes {
     pub dates: Field<Vec<ProfileDateInput>>,
     pub comms: Field<CommsInput>,
     pub appearance: Field<AppearanceInput>,
@@ -179,7 +179,7 @@ impl Read for Attributes {
 /// import's row gives it (keys it does not know, derived or read-only, are ignored).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ProfileCreateInput {
+pub(crate) struct ProfileCreateInput {
     #[serde(flatten)]
     pub fields: ProfileFields,
     /// At most 250. The first is the default unless one says `is_default`.
@@ -197,7 +197,7 @@ pub struct ProfileCreateInput {
 /// Which of a profile's lists an input gives: on an import's update, each one given
 /// replaces the profile's, and the others are kept.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Given {
+pub(crate) struct Given {
     pub addresses: bool,
     pub dates: bool,
     pub identities: bool,
@@ -206,7 +206,7 @@ pub struct Given {
 }
 
 /// Handles of a list input, validated and normalised, with the list capped.
-pub fn handles(problems: &mut Problems, path: &Path, raw: &[String]) -> Vec<String> {
+pub(crate) fn handles(problems: &mut Problems, path: &Path, raw: &[String]) -> Vec<String> {
     if !validate::list_len(problems, path, raw.len()) {
         return Vec::new();
     }
@@ -228,7 +228,7 @@ fn items<T: Default>(checks: &mut Checks, path: &Path, value: Field<T>) -> T {
 
 impl ProfileCreateInput {
     /// Which of a profile's lists the input gives (`null` included).
-    pub fn gives(&self) -> Given {
+    pub(crate) fn gives(&self) -> Given {
         Given {
             addresses: self.addresses.is_given(),
             dates: self.attributes.value().is_some_and(|a| a.dates.is_given()),
@@ -239,7 +239,7 @@ impl ProfileCreateInput {
     }
 
     /// The new profile, with every problem of the input found without the database.
-    pub fn validate(self, region: Region, today: NaiveDate) -> ProfileCreate {
+    pub(crate) fn validate(self, region: Region, today: NaiveDate) -> ProfileCreate {
         let mut checks = Checks::default();
         let c = &mut checks;
         let input = Path::root("input");
@@ -291,7 +291,7 @@ impl ProfileCreateInput {
 /// Changes to a profile's own fields (what it owns has inputs of its own).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ProfileUpdateInput {
+pub(crate) struct ProfileUpdateInput {
     #[serde(flatten)]
     pub fields: ProfileFields,
 }
@@ -299,7 +299,7 @@ pub struct ProfileUpdateInput {
 impl ProfileUpdateInput {
     /// The columns `updateProfile` changes, with every problem found without the
     /// database.
-    pub fn validate(self, region: Region) -> ProfileUpdate {
+    pub(crate) fn validate(self, region: Region) -> ProfileUpdate {
         let mut checks = Checks::default();
         let (columns, preferred_location, joined_location) =
             self.fields.changes(&mut checks, &Path::root("input"), region);

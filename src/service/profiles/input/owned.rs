@@ -18,7 +18,7 @@ const MAX_POSTCODE: usize = 20;
 /// A new postal address: line 1, city, postcode and country are required.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct AddressInput {
+pub(crate) struct AddressInput {
     pub address_line_1: Field<String>,
     pub address_line_2: Field<String>,
     pub address_line_3: Field<String>,
@@ -38,7 +38,7 @@ pub struct AddressInput {
 /// Changes to an address: an omitted field is kept, `null` clears it (and is REQUIRED
 /// for line 1, city, postcode and country).
 #[derive(Clone, Debug, Default)]
-pub struct AddressUpdateInput {
+pub(crate) struct AddressUpdateInput {
     pub address_line_1: Field<String>,
     pub address_line_2: Field<String>,
     pub address_line_3: Field<String>,
@@ -106,7 +106,7 @@ impl AddressUpdateInput {
     }
 
     /// The address change `createAddress` or `updateAddress` makes.
-    pub fn validate(&self) -> AddressDraft {
+    pub(crate) fn validate(&self) -> AddressDraft {
         let mut checks = Checks::default();
         let (columns, make_default) = self.columns(&mut checks, &Path::root("input"));
         AddressDraft { columns, make_default, problems: checks.finish() }
@@ -114,7 +114,7 @@ impl AddressUpdateInput {
 }
 
 /// The addresses of a new profile: exactly one default (the one marked, else the first).
-pub fn address_list(checks: &mut Checks, path: &Path, inputs: Vec<AddressInput>) -> Vec<AddressChanges> {
+pub(crate) fn address_list(checks: &mut Checks, path: &Path, inputs: Vec<AddressInput>) -> Vec<AddressChanges> {
     if !validate::list_len(&mut checks.problems, path, inputs.len()) {
         return Vec::new();
     }
@@ -142,7 +142,7 @@ pub fn address_list(checks: &mut Checks, path: &Path, inputs: Vec<AddressInput>)
 /// A new important date: `date` is required; not recurring unless it says so.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ProfileDateInput {
+pub(crate) struct ProfileDateInput {
     pub date: Field<Date>,
     pub is_recurring: Field<bool>,
     pub recurring_schedule: Field<RecurringSchedule>,
@@ -157,7 +157,7 @@ pub struct ProfileDateInput {
 /// Changes to an important date: an omitted field is kept, `null` clears it (and is
 /// REQUIRED for `date` and `isRecurring`; `meta` becomes empty).
 #[derive(Clone, Debug, Default)]
-pub struct ProfileDateUpdateInput {
+pub(crate) struct ProfileDateUpdateInput {
     pub date: Field<Date>,
     pub is_recurring: Field<bool>,
     pub recurring_schedule: Field<RecurringSchedule>,
@@ -223,7 +223,7 @@ impl ProfileDateUpdateInput {
     }
 
     /// The date change `createProfileDate` or `updateProfileDate` makes.
-    pub fn validate(&self) -> (DateChanges, Problems) {
+    pub(crate) fn validate(&self) -> (DateChanges, Problems) {
         let mut checks = Checks::default();
         let columns = self.columns(&mut checks, &Path::root("input"));
         (columns, checks.finish())
@@ -231,7 +231,7 @@ impl ProfileDateUpdateInput {
 }
 
 /// The dates of a new profile.
-pub fn date_list(checks: &mut Checks, path: &Path, inputs: Vec<ProfileDateInput>) -> Vec<DateChanges> {
+pub(crate) fn date_list(checks: &mut Checks, path: &Path, inputs: Vec<ProfileDateInput>) -> Vec<DateChanges> {
     if !validate::list_len(&mut checks.problems, path, inputs.len()) {
         return Vec::new();
     }
@@ -246,7 +246,7 @@ pub fn date_list(checks: &mut Checks, path: &Path, inputs: Vec<ProfileDateInput>
 /// primary and active unless it says otherwise.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct IdentityInput {
+pub(crate) struct IdentityInput {
     pub handle: Field<String>,
     pub identifier: Field<String>,
     pub is_primary: Field<bool>,
@@ -255,7 +255,7 @@ pub struct IdentityInput {
 
 /// Changes to an identity: an omitted field is kept; none can be null.
 #[derive(Clone, Debug, Default)]
-pub struct IdentityUpdateInput {
+pub(crate) struct IdentityUpdateInput {
     pub handle: Field<String>,
     pub identifier: Field<String>,
     pub is_primary: Field<bool>,
@@ -284,7 +284,7 @@ impl IdentityUpdateInput {
     }
 
     /// The identity change `createIdentity` or `updateIdentity` makes.
-    pub fn validate(&self) -> (IdentityChanges, Problems) {
+    pub(crate) fn validate(&self) -> (IdentityChanges, Problems) {
         let mut checks = Checks::default();
         let columns = self.columns(&mut checks, &Path::root("input"));
         (columns, checks.finish())
@@ -292,7 +292,7 @@ impl IdentityUpdateInput {
 }
 
 /// The identities of a new profile: at most one primary, no pair given twice.
-pub fn identity_list(checks: &mut Checks, path: &Path, inputs: Vec<IdentityInput>) -> Vec<IdentityChanges> {
+pub(crate) fn identity_list(checks: &mut Checks, path: &Path, inputs: Vec<IdentityInput>) -> Vec<IdentityChanges> {
     if !validate::list_len(&mut checks.problems, path, inputs.len()) {
         return Vec::new();
     }

@@ -11,7 +11,7 @@ use crate::domain::validate::{self, MAX_NAME, Path, Problems};
 use crate::service::draft::{AppearanceChanges, CommsChanges, Patch};
 
 /// `hair_colour` → `hairColour`: the GraphQL name of a field, for error paths.
-pub fn camel_case(snake: &str) -> String {
+pub(crate) fn camel_case(snake: &str) -> String {
     let mut words = snake.split('_');
     let first = words.next().unwrap_or_default().to_owned();
     words.fold(first, |mut name, word| {
@@ -62,7 +62,7 @@ macro_rules! comms_input {
         /// is kept; `null` clears the terms' time and version.
         #[derive(Clone, Debug, Default, Deserialize)]
         #[serde(default)]
-        pub struct CommsInput {
+        pub(crate) struct CommsInput {
             $(pub $flag: Field<bool>,)*
             $(pub $verification: Field<VerificationState>,)*
             pub terms_accepted_at: Field<DateTime<Utc>>,
@@ -71,7 +71,7 @@ macro_rules! comms_input {
 
         impl CommsInput {
             /// Sets the columns this input changes on `row`.
-            pub fn apply(&self, checks: &mut Checks, path: &Path, row: &mut CommsChanges) {
+            pub(crate) fn apply(&self, checks: &mut Checks, path: &Path, row: &mut CommsChanges) {
                 $(if let Some(value) = optional(checks, &path.key(&camel_case(stringify!($flag))), &self.$flag) {
                     row.$flag = Patch::Set(value);
                 })*
@@ -98,13 +98,13 @@ macro_rules! appearance_input {
         /// Each value at most 100 characters.
         #[derive(Clone, Debug, Default, Deserialize)]
         #[serde(default)]
-        pub struct AppearanceInput {
+        pub(crate) struct AppearanceInput {
             $(pub $field: Field<String>,)*
         }
 
         impl AppearanceInput {
             /// Sets the columns this input changes on `row`.
-            pub fn apply(&self, checks: &mut Checks, path: &Path, row: &mut AppearanceChanges) {
+            pub(crate) fn apply(&self, checks: &mut Checks, path: &Path, row: &mut AppearanceChanges) {
                 $(row.$field = text(checks, &path.key(&camel_case(stringify!($field))), &self.$field, MAX_NAME);)*
             }
         }
@@ -115,7 +115,7 @@ with_appearance_fields!(appearance_input);
 
 impl CommsInput {
     /// The change `updateComms` makes.
-    pub fn validate(&self) -> (CommsChanges, Problems) {
+    pub(crate) fn validate(&self) -> (CommsChanges, Problems) {
         let mut checks = Checks::default();
         let mut columns = CommsChanges::default();
         self.apply(&mut checks, &Path::root("input"), &mut columns);
@@ -125,7 +125,7 @@ impl CommsInput {
 
 impl AppearanceInput {
     /// The change `updateAppearance` makes.
-    pub fn validate(&self) -> (AppearanceChanges, Problems) {
+    pub(crate) fn validate(&self) -> (AppearanceChanges, Problems) {
         let mut checks = Checks::default();
         let mut columns = AppearanceChanges::default();
         self.apply(&mut checks, &Path::root("input"), &mut columns);
