@@ -176,10 +176,19 @@ pub(crate) fn http_url(problems: &mut Problems, path: &Path, value: Option<&str>
     Some(value)
 }
 
-/// A stored time must fall in the years 1 to 9999: the years ISO 8601 writes with four
-/// digits, which every client (and the planned read's JSON) parses; INVALID otherwise.
+/// The years a stored date or time falls in: those ISO 8601 writes with four digits,
+/// which every client (and the planned read's JSON) parses, and both databases store
+/// alike (PostgreSQL refuses some outside them, SQLite would store `+10000-01-01`).
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// A stored time must fall in [`YEARS`]; INVALID otherwise.
 pub(crate) fn instant(problems: &mut Problems, path: &Path, value: Option<&chrono::DateTime<chrono::Utc>>) {
-    if value.is_some_and(|v| !(1..=9999).contains(&v.year())) {
+    date(problems, path, value.map(chrono::DateTime::date_naive).as_ref());
+}
+
+/// A stored date must fall in [`YEARS`]; INVALID otherwise.
+pub(crate) fn date(problems: &mut Problems, path: &Path, value: Option<&NaiveDate>) {
+    if value.is_some_and(|v| !YEARS.contains(&v.year())) {
         problems.add(path, UserErrorCode::Invalid, "must be in the years 1 to 9999");
     }
 }

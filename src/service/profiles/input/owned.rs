@@ -208,7 +208,10 @@ impl ProfileDateUpdateInput {
         };
         DateChanges {
             date: match required(c, &at("date"), &self.date) {
-                Patch::Set(Date(date)) => Patch::Set(date),
+                Patch::Set(Date(date)) => {
+                    validate::date(&mut c.problems, &at("date"), Some(&date));
+                    Patch::Set(date)
+                }
                 Patch::Keep => Patch::Keep,
             },
             is_recurring: required(c, &at("isRecurring"), &self.is_recurring),
