@@ -15,7 +15,10 @@ use serde_json::{Map, Value};
 use crate::domain::phone::Region;
 use crate::domain::validate::{UserError, UserErrorCode};
 use crate::service::bulk::export::{self, Export};
+use crate::service::bulk::formula;
 use crate::service::bulk::import;
+use crate::service::bulk::json::{self, NotARow};
+use crate::service::bulk::known::{self, UnknownKeys};
 use crate::service::bulk::read;
 use crate::service::bulk::row::{ImportKey, ImportRow, Mode, Status};
 use crate::service::runtime::Services;
@@ -55,7 +58,8 @@ impl<W: Write> Sink<W> {
                 serde_json::to_writer(&mut *out, profile)?;
                 out.write_all(b"\n")?;
             }
-            Sink::Csv(out) => out.write_record(export::flat_cells(profile))?,
+            // Cells a spreadsheet would run as formulas are quoted.
+            Sink::Csv(out) => out.write_record(export::flat_cells(profile).into_iter().map(formula::neutralise))?,
         }
         Ok(())
     }
@@ -113,7 +117,7 @@ pub struct ImportOptions {
 }
 
 /// What an import has done so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// The last line read (the header of a CSV is line 1).
     pub line: u64,
@@ -121,6 +125,8 @@ pub struct Counts {
     pub updated: u64,
     pub unchanged: u64,
     pub failed: u64,
+    /// The keys (CSV: columns) of the rows that the import does not know, and ignored.
+    pub unknown_keys: UnknownKeys,
 }
 
 impl Counts {
@@ -183,10 +189,74 @@ fn unreadable(message: String) -> Vec<UserError> {
     vec![UserError { field: Some(Vec::new()), message, code: UserErrorCode::Invalid }]
 }
 
+/// A key the row gives twice (an NDJSON object's, a CSV header's column), at its path
+/// in the row: which of the two is meant cannot be told.
+fn given_twice(path: Vec<String>) -> Vec<UserError> {
+    let message = format!("`{}` is given twice in the row", path.join("."));
+    // Under `input`, as the reader's problems are until the import puts them at the row.
+    let field = std::iter::once("input".to_owned()).chain(path).collect();
+    vec![UserError { field: Some(field), message, code: UserErrorCode::Invalid }]
+}
+
+/// The byte order mark some editors start a UTF-8 file with: no part of the first row.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// An NDJSON line's row, or why it is none: not UTF-8 (rather than a row changed by
+/// replacement characters), a key given twice, not JSON.
+fn ndjson_row(line: u64, bytes: &[u8]) -> Option<Read> {
+    let bytes = if line == 1 { bytes.strip_prefix(BOM).unwrap_or(bytes) } else { bytes };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.trim(),
+        Err(error) => {
+            let message = format!("the line is not UTF-8 (byte {})", error.valid_up_to() + 1);
+            return Some((line, Err(unreadable(message)), Original::Nothing));
+        }
+    };
+    if text.is_empty() {
+        return None;
+    }
+    Some(match json::parse(text) {
+        Ok(row) => (line, Ok(row), Original::Json(text.to_owned())),
+        Err(NotARow::Duplicate(path)) => (line, Err(given_twice(path)), Original::Text(text.to_owned())),
+        Err(NotARow::Syntax(error)) => {
+            let error = unreadable(format!("the line is not JSON: {error}"));
+            (line, Err(error), Original::Text(text.to_owned()))
+        }
+    })
+}
+
+/// A CSV header's columns, checked: one the import reads at least (else nothing could
+/// be imported, and every row would fail alike), and those it does not know.
+fn csv_header(header: &csv::StringRecord) -> std::io::Result<(Vec<String>, UnknownKeys)> {
+    let columns: Vec<String> = header.iter().map(str::to_owned).collect();
+    let mut unknown = UnknownKeys::default();
+    unknown.note(&columns);
+    if !columns.is_empty() && !columns.iter().any(|column| known::reads(column)) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the header names no column the import reads ({unknown}); columns are the \
+                 snake_case fields of a profile, such as email, first_name, mobile_phone"
+            ),
+        ));
+    }
+    Ok((columns, unknown))
+}
+
 /// The rows of an input, one at a time, with their line numbers.
 enum Rows<R: BufRead> {
-    Ndjson { input: R, line: u64 },
-    Csv { records: csv::StringRecordsIntoIter<R>, header: Vec<String> },
+    Ndjson {
+        input: R,
+        line: u64,
+    },
+    Csv {
+        records: csv::StringRecordsIntoIter<R>,
+        header: Vec<String>,
+        /// A column the header names twice: every row is refused, naming it.
+        twice: Option<String>,
+        /// The header's unknown columns, until the first batch takes them.
+        unknown: UnknownKeys,
+    },
 }
 
 impl<R: BufRead> Rows<R> {
@@ -194,11 +264,21 @@ impl<R: BufRead> Rows<R> {
         Ok(match format {
             Format::Ndjson => Rows::Ndjson { input, line: 0 },
             Format::Csv => {
+                // The csv crate skips a byte order mark itself.
                 let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-                let header = reader.headers().map_err(std::io::Error::other)?.iter().map(str::to_owned).collect();
-                Rows::Csv { records: reader.into_records(), header }
+                let (header, unknown) = csv_header(reader.headers().map_err(std::io::Error::other)?)?;
+                let twice = header.iter().enumerate().find(|(i, c)| header[..*i].contains(c)).map(|(_, c)| c.clone());
+                Rows::Csv { records: reader.into_records(), header, twice, unknown }
             }
         })
+    }
+
+    /// A CSV header's unknown columns, once (its rows' empty cells give no key).
+    fn take_unknown_columns(&mut self) -> UnknownKeys {
+        match self {
+            Rows::Ndjson { .. } => UnknownKeys::default(),
+            Rows::Csv { unknown, .. } => std::mem::take(unknown),
+        }
     }
 
     /// The next row; `None` at the end; an error when the input cannot be read.
@@ -223,29 +303,24 @@ impl<R: BufRead> Rows<R> {
                     let message = format!("the line is longer than {MAX_LINE} bytes");
                     return Ok(Some((*line, Err(unreadable(message)), Original::Nothing)));
                 }
-                let text = String::from_utf8_lossy(&buffer);
-                let text = text.trim();
-                if text.is_empty() {
-                    continue;
+                if let Some(row) = ndjson_row(*line, &buffer) {
+                    return Ok(Some(row));
                 }
-                return Ok(Some(match serde_json::from_str::<Value>(text) {
-                    Ok(row) => (*line, Ok(row), Original::Json(text.to_owned())),
-                    Err(error) => {
-                        let error = unreadable(format!("the line is not JSON: {error}"));
-                        (*line, Err(error), Original::Text(text.to_owned()))
-                    }
-                }));
             },
-            Rows::Csv { records, header } => {
+            Rows::Csv { records, header, twice, .. } => {
                 let Some(record) = records.next() else { return Ok(None) };
                 match record {
                     Ok(record) => {
                         let line = record.position().map_or(0, |p| p.line());
+                        if let Some(column) = twice {
+                            return Ok(Some((line, Err(given_twice(vec![column.clone()])), Original::Nothing)));
+                        }
+                        // A cell the export quoted against spreadsheet formulas is read unquoted.
                         let row: Map<String, Value> = header
                             .iter()
                             .zip(record.iter())
                             .filter(|(_, cell)| !cell.is_empty())
-                            .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
+                            .map(|(name, cell)| (name.clone(), Value::String(formula::restore(cell).to_owned())))
                             .collect();
                         let text = serde_json::to_string(&row).unwrap_or_default();
                         Ok(Some((line, Ok(Value::Object(row)), Original::Json(text))))
@@ -275,6 +350,8 @@ impl<R: BufRead> Rows<R> {
 struct Batch {
     lines: Vec<(u64, Original)>,
     prepared: Vec<Result<ImportRow, Vec<UserError>>>,
+    /// The keys of its rows the import does not know.
+    unknown: UnknownKeys,
 }
 
 /// Reads `input` a batch at a time and prepares each batch (parsing and validating
@@ -299,11 +376,17 @@ fn batches(
             if batch.is_empty() {
                 return Ok(None);
             }
+            let mut unknown = rows.take_unknown_columns();
             let (lines, rows): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
+            for row in &rows {
+                if let Ok(Value::Object(row)) = row {
+                    unknown.note(row.keys());
+                }
+            }
             let today = clock.today();
             let prepared = read::prepare(&rows, &options.keys, options.region, today);
-            Ok(Some(Batch { lines, prepared }))
+            Ok(Some(Batch { lines, prepared, unknown }))
         };
         let mut rows = match Rows::new(options.format, input) {
             Ok(rows) => rows,
@@ -336,7 +419,8 @@ pub async fn import(
     let mut batches = batches(input, options.clone(), db.clock.clone());
     let mut counts = Counts::default();
     while let Some(batch) = batches.recv().await {
-        let Batch { lines, prepared } = batch?;
+        let Batch { lines, prepared, unknown } = batch?;
+        counts.unknown_keys.merge(unknown);
         let (Some((first, _)), Some((last, _))) = (lines.first(), lines.last()) else { break };
         let first = *first;
         counts.line = *last;
@@ -452,6 +536,9 @@ pub(crate) async fn import_command(
     };
     let seconds = started.elapsed().as_secs_f64();
     eprintln!("Imported {counts} in {seconds:.1} s ({:.0} rows/s).", rate(&counts));
+    if !counts.unknown_keys.is_empty() {
+        eprintln!("Unknown keys, ignored: {}.", counts.unknown_keys);
+    }
     if counts.failed == 0 {
         // No row failed: no rejects (nor one left from an earlier run).
         let _ = std::fs::remove_file(&rejects);

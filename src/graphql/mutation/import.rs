@@ -76,10 +76,11 @@ pub(crate) struct ImportRowResult {
     pub user_errors: Vec<UserError>,
 }
 
-/// The result of `importProfiles`: one result a row, and the counts.
+/// The result of `importProfiles`: one result a row, the counts, and the problems of
+/// the request as a whole.
 #[derive(SimpleObject)]
 pub(crate) struct ImportProfilesPayload {
-    /// One result a row, in the order of `rows`.
+    /// One result a row, in the order of `rows`; empty when `userErrors` has any.
     pub results: Vec<ImportRowResult>,
     /// Rows that created a profile.
     pub created: i32,
@@ -89,6 +90,13 @@ pub(crate) struct ImportProfilesPayload {
     pub unchanged: i32,
     /// Rows that wrote nothing because of their `userErrors`.
     pub failed: i32,
+    /// The rows' top-level keys that the import does not know (at most 50, sorted):
+    /// they were ignored.
+    pub unknown_keys: Vec<String>,
+    /// Problems with the request as a whole, at `["rows"]`: more than 1,000 rows
+    /// (TOO_LONG), or no row that gives a field of a profile (INVALID). When there
+    /// are any, nothing was written.
+    pub user_errors: Vec<UserError>,
 }
 
 /// The result of `upsertProfile`.
@@ -125,21 +133,20 @@ impl ImportMutation {
         #[graphql(desc = "The keys rows are matched by, in order; by default id, email, mobile phone, external id.")]
         match_on: Option<Vec<ImportKey>>,
     ) -> Result<ImportProfilesPayload> {
-        if rows.len() > MAX_ROWS {
-            return Err(ServiceError::BadInput(format!("`rows` holds at most {MAX_ROWS} rows")).into());
-        }
         let keys: Vec<row::ImportKey> =
             match_on.map_or_else(|| DEFAULT_KEYS.to_vec(), |keys| keys.into_iter().map(Into::into).collect());
-        let rows: Vec<_> = rows.into_iter().map(Ok).collect();
         let mode = mode.unwrap_or_default().into();
         let (region, today) = (super::profile::region(ctx), super::profile::today(ctx));
-        let outcomes = service::import_values(db(ctx)?, &rows, mode, &keys, region, today).await?;
+        let request = service::import_values(db(ctx)?, rows, MAX_ROWS, mode, &keys, region, today).await?;
+        let outcomes = request.outcomes;
         let count = |status: Status| outcomes.iter().filter(|o| o.status == status).count() as i32;
         Ok(ImportProfilesPayload {
             created: count(Status::Created),
             updated: count(Status::Updated),
             unchanged: count(Status::Unchanged),
             failed: count(Status::Failed),
+            unknown_keys: request.unknown_keys.names().map(str::to_owned).collect(),
+            user_errors: request.problems.into_iter().map(UserError::from).collect(),
             results: outcomes
                 .into_iter()
                 .enumerate()

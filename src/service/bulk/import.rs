@@ -22,11 +22,12 @@ use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFil
 use serde_json::Value;
 
 use super::create::create_all;
+use super::known::{self, UnknownKeys};
 use super::read::{at_row, prepare};
 use super::row::{ImportKey, ImportRow, Mode, Outcome, Status};
 use super::update::{RowChange, changes, update_one};
 use crate::domain::phone::Region;
-use crate::domain::validate::{Path, UserError, UserErrorCode};
+use crate::domain::validate::{Path, Problems, UserError, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::error::Result;
 use crate::service::profiles::keys::ProfileKey as Key;
@@ -273,17 +274,53 @@ pub(crate) async fn write(
     Ok(outcomes)
 }
 
-/// Imports `rows` (each a row, or the problems found reading it) in `mode`, matching
-/// by `keys` in order: [`prepare`], then [`write`]. What `importProfiles` runs.
+/// What `importProfiles` makes of its rows: the request's own problems (when there
+/// are any, nothing was written and no row has an outcome), each row's outcome, and
+/// the rows' keys that the import does not know.
+pub(crate) struct RequestOutcome {
+    pub problems: Vec<UserError>,
+    pub outcomes: Vec<Outcome>,
+    pub unknown_keys: UnknownKeys,
+}
+
+/// The problems of `rows` as a whole, at `["rows"]`: more than `max_rows`, or rows
+/// (objects all) of which none gives a key the import reads — a request for blank
+/// profiles, refused as a CSV whose header names no such column is.
+fn request_problems(rows: &[Value], max_rows: usize, unknown: &UnknownKeys) -> Vec<UserError> {
+    let mut problems = Problems::default();
+    let at = Path::root("rows");
+    let reads_nothing = |row: &Value| row.as_object().is_some_and(|row| known::nothing_read(row).is_some());
+    if rows.len() > max_rows {
+        problems.add(&at, UserErrorCode::TooLong, format!("holds at most {max_rows} rows"));
+    } else if !rows.is_empty() && rows.iter().all(reads_nothing) {
+        let unknown = if unknown.is_empty() { String::new() } else { format!("; unknown keys: {unknown}") };
+        problems.add(&at, UserErrorCode::Invalid, format!("no row gives a field of a profile{unknown}"));
+    }
+    problems.into_errors()
+}
+
+/// Imports `rows` (at most `max_rows`) in `mode`, matching by `keys` in order:
+/// [`prepare`], then [`write`]. What `importProfiles` runs.
 pub(crate) async fn import_values(
     db: &Services,
-    rows: &[Result<Value, Vec<UserError>>],
+    rows: Vec<Value>,
+    max_rows: usize,
     mode: Mode,
     keys: &[ImportKey],
     region: Region,
     today: NaiveDate,
-) -> Result<Vec<Outcome>> {
-    write(db, prepare(rows, keys, region, today), mode).await
+) -> Result<RequestOutcome> {
+    let mut unknown_keys = UnknownKeys::default();
+    if rows.len() <= max_rows {
+        rows.iter().filter_map(Value::as_object).for_each(|row| unknown_keys.note(row.keys()));
+    }
+    let problems = request_problems(&rows, max_rows, &unknown_keys);
+    if !problems.is_empty() {
+        return Ok(RequestOutcome { problems, outcomes: Vec::new(), unknown_keys });
+    }
+    let rows: Vec<_> = rows.into_iter().map(Ok).collect();
+    let outcomes = write(db, prepare(&rows, keys, region, today), mode).await?;
+    Ok(RequestOutcome { problems, outcomes, unknown_keys })
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! enums in lower case); `attributes.comms`, `attributes.appearance` and
 //! `attributes.dates` are the input's `comms`, `appearance` and `dates`; tags and
 //! statuses may be objects with a `handle`. Derived, read-only and unknown keys are
-//! ignored. The stamps (`created_at`, `updated_at`) and tags' names are read from the
-//! row beside it. Problems are reported at the row's own paths
+//! ignored, but a row that gives no key the input reads is refused ([`known`]). The
+//! stamps (`created_at`, `updated_at`, in the years 1 to 9999) and tags' names are
+//! read from the row beside it. Problems are reported at the row's own paths
 //! (`["addresses", "0", "postcode"]`).
 
 use chrono::NaiveDate;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::known;
 use super::row::{ImportKey, ImportRow, Stamp, Stamps, TagGiven};
 use crate::domain::phone::Region;
 use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
@@ -56,19 +58,29 @@ pub(crate) fn at_row(error: UserError) -> UserError {
     UserError { field: error.field.map(row_path), ..error }
 }
 
-/// A record's `created_at` and `updated_at`, when the row gives them.
-fn stamp_of(value: &Value) -> Stamp {
-    value.as_object().map(stamp_of_map).unwrap_or_default()
+/// A record's `created_at` and `updated_at`, when the row gives them; one that is no
+/// time in the years 1 to 9999 is a problem at its path under `record`.
+fn stamp_of(value: &Value, problems: &mut Problems, record: &Path) -> Stamp {
+    value.as_object().map(|object| stamp_of_map(object, problems, record)).unwrap_or_default()
 }
 
-fn stamp_of_map(object: &Map<String, Value>) -> Stamp {
-    let at = |key: &str| object.get(key).and_then(Value::as_str).and_then(instant);
-    Stamp { created_at: at("created_at"), updated_at: at("updated_at") }
+fn stamp_of_map(object: &Map<String, Value>, problems: &mut Problems, record: &Path) -> Stamp {
+    let mut at = |key: &str, field: &str| {
+        let given = object.get(key).filter(|value| !value.is_null())?;
+        let time = given.as_str().and_then(instant);
+        match time {
+            Some(time) => validate::instant(problems, &record.key(field), Some(&time)),
+            None => problems.add(&record.key(field), UserErrorCode::Invalid, "is not a valid DateTime"),
+        }
+        time
+    };
+    Stamp { created_at: at("created_at", "createdAt"), updated_at: at("updated_at", "updatedAt") }
 }
 
-/// The stamps of each record of a list.
-fn stamps_of(value: Option<&Value>) -> Vec<Stamp> {
-    value.and_then(Value::as_array).map(|items| items.iter().map(stamp_of).collect()).unwrap_or_default()
+/// The stamps of each record of a list at `list`.
+fn stamps_of(value: Option<&Value>, problems: &mut Problems, list: &Path) -> Vec<Stamp> {
+    let items = value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    items.iter().enumerate().map(|(i, item)| stamp_of(item, problems, &list.index(i))).collect()
 }
 
 /// The key a row is matched by: the first of `keys` it has a value for.
@@ -103,6 +115,32 @@ fn external_id_of(row: &Map<String, Value>, problems: &mut Problems, input: &Pat
     Some(text.trim().to_owned()).filter(|text| !text.is_empty())
 }
 
+/// The stamps a row gives its profile and records, and the tags it gives as objects;
+/// stamps that are no times are problems.
+fn stamps_and_tags(object: &Map<String, Value>, problems: &mut Problems, input: &Path) -> (Stamps, Vec<TagGiven>) {
+    let attributes = object.get("attributes");
+    let record = |key: &str| attributes.and_then(|a| a.get(key));
+    let stamps = Stamps {
+        profile: stamp_of_map(object, problems, input),
+        addresses: stamps_of(object.get("addresses"), problems, &input.key("addresses")),
+        dates: stamps_of(record("dates"), problems, &input.key("dates")),
+        identities: stamps_of(object.get("identities"), problems, &input.key("identities")),
+        comms: record("comms").map(|c| stamp_of(c, problems, &input.key("comms"))).unwrap_or_default(),
+        appearance: record("appearance").map(|a| stamp_of(a, problems, &input.key("appearance"))).unwrap_or_default(),
+    };
+    let tags = object.get("tags").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let tags = tags
+        .iter()
+        .enumerate()
+        .filter_map(|(i, tag)| {
+            let handle = tag.get("handle")?.as_str()?.to_owned();
+            let name = tag.get("name").and_then(Value::as_str).unwrap_or(&handle).to_owned();
+            Some(TagGiven { handle, name, stamp: stamp_of(tag, problems, &input.key("tags").index(i)) })
+        })
+        .collect();
+    (stamps, tags)
+}
+
 /// One row of an import, read and validated: what the import writes.
 pub(crate) fn read_row(
     row: &Value,
@@ -116,6 +154,11 @@ pub(crate) fn read_row(
         problems.add(&input, UserErrorCode::Invalid, "a row is a JSON object");
         return Err(problems.into_errors());
     };
+    // A row of unknown (or only derived) keys would be a blank profile.
+    if let Some(message) = known::nothing_read(object) {
+        problems.add(&input, UserErrorCode::Invalid, message);
+        return Err(problems.into_errors());
+    }
     let id = match object.get("id") {
         None | Some(Value::Null) => None,
         Some(value) => match value.as_str().and_then(|id| Uuid::parse_str(id.trim()).ok()) {
@@ -137,30 +180,11 @@ pub(crate) fn read_row(
     };
     let given = parsed.gives();
     let mut draft = parsed.validate(region, today);
+    let (stamps, tags) = stamps_and_tags(object, &mut draft.problems, &input);
     if !problems.is_empty() || !draft.problems.is_empty() {
         problems.append(std::mem::take(&mut draft.problems));
         return Err(problems.into_errors());
     }
-    let attributes = object.get("attributes");
-    let stamps = Stamps {
-        profile: stamp_of_map(object),
-        addresses: stamps_of(object.get("addresses")),
-        dates: stamps_of(attributes.and_then(|a| a.get("dates"))),
-        identities: stamps_of(object.get("identities")),
-        comms: attributes.and_then(|a| a.get("comms")).map(stamp_of).unwrap_or_default(),
-        appearance: attributes.and_then(|a| a.get("appearance")).map(stamp_of).unwrap_or_default(),
-    };
-    let tags = object
-        .get("tags")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|tag| {
-            let handle = tag.get("handle")?.as_str()?.to_owned();
-            let name = tag.get("name").and_then(Value::as_str).unwrap_or(&handle).to_owned();
-            Some(TagGiven { handle, name, stamp: stamp_of(tag) })
-        })
-        .collect();
     let mut row = ImportRow { key: None, id, draft, given, stamps, tags, external_id: external_id.clone() };
     row.key = key_of(keys, id, external_id, &row);
     Ok(row)

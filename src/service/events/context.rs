@@ -208,13 +208,13 @@ pub(crate) fn all_keys(context: &Map<String, Value>) -> Vec<String> {
     context.keys().cloned().collect()
 }
 
+/// The reference's keys the context does not have (the service holds no balances or
+/// aggregations); the README lists them, and an import knows them and ignores them.
+pub(crate) const LEFT_OUT: &[&str] = &["reward_balance", "point_balance", "combined_balance_dollars", "aggregations"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The reference's keys the context does not have (the service holds no balances or
-    /// aggregations); the README lists them.
-    const LEFT_OUT: &[&str] = &["reward_balance", "point_balance", "combined_balance_dollars", "aggregations"];
 
     /// The top-level keys of the reference's "Event Context" document (a copy of the
     /// platform's profile model, `docs/reference`; not strict JSON: it has comments and a missing colon).

@@ -272,6 +272,43 @@ pub(crate) fn object<T: serde::de::DeserializeOwned>(value: Value) -> Result<Opt
     serde_json::from_value(value).map(Some).map_err(|error| Unread::invalid(error.to_string()))
 }
 
+/// The names serde's derive gives a struct's fields, which are the keys it reads: the
+/// derive hands them to the deserializer, and this one only asks for them. (A struct
+/// with a flattened field is read as a map and tells none.)
+pub(crate) fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error, Visitor, value};
+
+    struct Ask<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Ask<'_> {
+        type Error = value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Error::custom("only a struct's field names are asked for"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Error::custom("only a struct's field names are asked for"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut names: &'static [&'static str] = &[];
+    // The error is the one `Ask` gives once it has the names.
+    let _ = T::deserialize(Ask(&mut names));
+    names
+}
+
 /// Tag or status handles, given as strings or as objects with a `handle`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Handles(pub Vec<String>);

@@ -227,6 +227,14 @@ fn items<T: Default>(checks: &mut Checks, path: &Path, value: Field<T>) -> T {
 }
 
 impl ProfileCreateInput {
+    /// The keys of a row this input reads: the profile's own fields (told by serde's
+    /// derive) and the lists and `attributes` beside them (written out, since the
+    /// flattened fields keep the derive from telling them; a unit test checks both).
+    pub(crate) fn keys() -> impl Iterator<Item = &'static str> {
+        const OWNED: [&str; 5] = ["addresses", "tags", "statuses", "identities", "attributes"];
+        field::field_names::<ProfileFields>().iter().copied().chain(OWNED)
+    }
+
     /// Which of a profile's lists the input gives (`null` included).
     pub(crate) fn gives(&self) -> Given {
         Given {
@@ -304,5 +312,29 @@ impl ProfileUpdateInput {
         let (columns, preferred_location, joined_location) =
             self.fields.changes(&mut checks, &Path::root("input"), region);
         ProfileUpdate { columns, preferred_location, joined_location, problems: checks.finish() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the input reads `key`: a row giving it `null` is not the empty input.
+    fn reads(key: &str) -> bool {
+        let row = serde_json::json!({ key: null });
+        let input = ProfileCreateInput::deserialize(&row).unwrap_or_default();
+        format!("{input:?}") != format!("{:?}", ProfileCreateInput::default())
+    }
+
+    #[test]
+    fn the_keys_are_those_the_input_reads() {
+        let keys: Vec<&str> = ProfileCreateInput::keys().collect();
+        assert!(keys.len() > 25 && keys.contains(&"first_name") && keys.contains(&"attributes"), "{keys:?}");
+        for key in &keys {
+            assert!(reads(key), "`{key}` is listed but not read");
+        }
+        for key in ["full_name", "address", "tier", "emial", "id", "external_id", "created_at"] {
+            assert!(!reads(key) && !keys.contains(&key), "`{key}` is read but not listed");
+        }
     }
 }
