@@ -454,9 +454,7 @@ async fn import_profiles_and_upsert_profile_through_graphql() {
     assert!(errors.contains(&&json!({ "field": ["rows", "0", "external_id"], "code": "INVALID" })), "{payload}");
     assert_eq!(payload["results"][1]["status"], json!("CREATED"));
 
-    let too_many: Vec<Value> = (0..1001).map(|n| json!({ "email": format!("x{n}@example.com") })).collect();
-    let response = app.graphql(IMPORT, json!({ "rows": too_many })).await;
-    assert_eq!(crate::helpers::error_codes(&response), vec!["BAD_USER_INPUT"]);
+    // More than 1,000 rows: the request's own problem (import_rows.rs).
 
     const UPSERT: &str = "mutation($key: ProfileKey!, $input: ProfileCreateInput!) {
         upsertProfile(key: $key, input: $input) { status profile { email firstName lastName version } userErrors { field code } } }";

@@ -19,6 +19,7 @@ mod export;
 mod hostile;
 mod http;
 mod import;
+mod import_rows;
 mod layers;
 mod operations;
 mod owned_write;
