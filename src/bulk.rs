@@ -225,9 +225,18 @@ fn ndjson_row(line: u64, bytes: &[u8]) -> Option<Read> {
     })
 }
 
-/// A CSV header's columns, checked: one the import reads at least (else nothing could
-/// be imported, and every row would fail alike), and those it does not know.
-fn csv_header(header: &csv::StringRecord) -> std::io::Result<(Vec<String>, UnknownKeys)> {
+/// A CSV header's columns, checked.
+struct Header {
+    columns: Vec<String>,
+    /// A column the header names twice: every row is refused, naming it.
+    twice: Option<String>,
+    /// The columns the import does not know, until the first batch takes them.
+    unknown: UnknownKeys,
+}
+
+/// A CSV header's columns: one the import reads at least (else nothing could be
+/// imported, and every row would fail alike), and those it does not know.
+fn csv_header(header: &csv::StringRecord) -> std::io::Result<Header> {
     let columns: Vec<String> = header.iter().map(str::to_owned).collect();
     let mut unknown = UnknownKeys::default();
     unknown.note(&columns);
@@ -240,23 +249,14 @@ fn csv_header(header: &csv::StringRecord) -> std::io::Result<(Vec<String>, Unkno
             ),
         ));
     }
-    Ok((columns, unknown))
+    let twice = columns.iter().enumerate().find(|(i, c)| columns[..*i].contains(c)).map(|(_, c)| c.clone());
+    Ok(Header { columns, twice, unknown })
 }
 
 /// The rows of an input, one at a time, with their line numbers.
 enum Rows<R: BufRead> {
-    Ndjson {
-        input: R,
-        line: u64,
-    },
-    Csv {
-        records: csv::StringRecordsIntoIter<R>,
-        header: Vec<String>,
-        /// A column the header names twice: every row is refused, naming it.
-        twice: Option<String>,
-        /// The header's unknown columns, until the first batch takes them.
-        unknown: UnknownKeys,
-    },
+    Ndjson { input: R, line: u64 },
+    Csv { records: csv::StringRecordsIntoIter<R>, header: Box<Header> },
 }
 
 impl<R: BufRead> Rows<R> {
@@ -266,9 +266,8 @@ impl<R: BufRead> Rows<R> {
             Format::Csv => {
                 // The csv crate skips a byte order mark itself.
                 let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-                let (header, unknown) = csv_header(reader.headers().map_err(std::io::Error::other)?)?;
-                let twice = header.iter().enumerate().find(|(i, c)| header[..*i].contains(c)).map(|(_, c)| c.clone());
-                Rows::Csv { records: reader.into_records(), header, twice, unknown }
+                let header = csv_header(reader.headers().map_err(std::io::Error::other)?)?;
+                Rows::Csv { records: reader.into_records(), header: Box::new(header) }
             }
         })
     }
@@ -277,7 +276,7 @@ impl<R: BufRead> Rows<R> {
     fn take_unknown_columns(&mut self) -> UnknownKeys {
         match self {
             Rows::Ndjson { .. } => UnknownKeys::default(),
-            Rows::Csv { unknown, .. } => std::mem::take(unknown),
+            Rows::Csv { header, .. } => std::mem::take(&mut header.unknown),
         }
     }
 
@@ -307,16 +306,17 @@ impl<R: BufRead> Rows<R> {
                     return Ok(Some(row));
                 }
             },
-            Rows::Csv { records, header, twice, .. } => {
+            Rows::Csv { records, header } => {
                 let Some(record) = records.next() else { return Ok(None) };
                 match record {
                     Ok(record) => {
                         let line = record.position().map_or(0, |p| p.line());
-                        if let Some(column) = twice {
+                        if let Some(column) = &header.twice {
                             return Ok(Some((line, Err(given_twice(vec![column.clone()])), Original::Nothing)));
                         }
                         // A cell the export quoted against spreadsheet formulas is read unquoted.
                         let row: Map<String, Value> = header
+                            .columns
                             .iter()
                             .zip(record.iter())
                             .filter(|(_, cell)| !cell.is_empty())
@@ -530,6 +530,10 @@ pub(crate) async fn import_command(
         Ok(counts) => counts,
         Err(error) if error.is::<std::io::Error>() => {
             eprintln!("cannot read {}: {error}", file.display());
+            // Refused before any row (a CSV header without a known column): no rejects.
+            if std::fs::metadata(&rejects).is_ok_and(|file| file.len() == 0) {
+                let _ = std::fs::remove_file(&rejects);
+            }
             return Ok(ExitCode::from(3));
         }
         Err(error) => return Err(error),

@@ -22,7 +22,7 @@ pub(crate) enum NotARow {
 pub(crate) fn parse(text: &str) -> Result<Value, NotARow> {
     let duplicate = RefCell::new(None);
     let mut reader = serde_json::Deserializer::from_str(text);
-    let value = Strict { path: Vec::new(), duplicate: &duplicate }.deserialize(&mut reader).and_then(|value| {
+    let value = Strict { duplicate: &duplicate }.deserialize(&mut reader).and_then(|value| {
         reader.end()?;
         Ok(value)
     });
@@ -33,17 +33,21 @@ pub(crate) fn parse(text: &str) -> Result<Value, NotARow> {
     }
 }
 
-/// Reads a value at `path`, noting in `duplicate` the path of a key given twice.
+/// Reads a value, noting in `duplicate` the path of a key given twice. The path is
+/// built only then, from the key up, as the error passes each enclosing object or
+/// list: a row read without one costs no path.
+#[derive(Clone, Copy)]
 struct Strict<'a> {
-    path: Vec<String>,
     duplicate: &'a RefCell<Option<Vec<String>>>,
 }
 
 impl Strict<'_> {
-    fn at(&self, part: String) -> Self {
-        let mut path = self.path.clone();
-        path.push(part);
-        Strict { path, duplicate: self.duplicate }
+    /// `error`, from within `part` of this value: part of the duplicate's path.
+    fn within<E>(self, part: impl ToString, error: E) -> E {
+        if let Some(path) = self.duplicate.borrow_mut().as_mut() {
+            path.insert(0, part.to_string());
+        }
+        error
     }
 }
 
@@ -93,7 +97,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(item) = items.next_element_seed(self.at(out.len().to_string()))? {
+        while let Some(item) = items.next_element_seed(self).map_err(|error| self.within(out.len(), error))? {
             out.push(item);
         }
         Ok(Value::Array(out))
@@ -102,11 +106,10 @@ impl<'de> Visitor<'de> for Strict<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = entries.next_key::<String>()? {
-            let value = entries.next_value_seed(self.at(key.clone()))?;
+            let value = entries.next_value_seed(self).map_err(|error| self.within(&key, error))?;
             if out.contains_key(&key) {
-                let path = self.at(key).path;
-                let message = format!("`{}` is given twice", path.join("."));
-                *self.duplicate.borrow_mut() = Some(path);
+                let message = format!("`{key}` is given twice");
+                *self.duplicate.borrow_mut() = Some(vec![key]);
                 return Err(A::Error::custom(message));
             }
             out.insert(key, value);

@@ -40,7 +40,7 @@ pub(crate) fn is_known(key: &str) -> bool {
     KNOWN.contains(key)
 }
 
-/// The keys of `row` the import does not know, in the row's order.
+/// Those of `keys` the import does not know, in their order.
 pub(crate) fn unknown<'a>(keys: impl IntoIterator<Item = &'a String>) -> impl Iterator<Item = &'a String> {
     keys.into_iter().filter(|key| !is_known(key))
 }
