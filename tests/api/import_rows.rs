@@ -44,6 +44,12 @@ async fn a_csv_header_without_a_known_column_stops_the_import_before_any_write()
         assert!(stderr.contains("no column the import reads (Email, First Name)"), "{stderr}");
         assert_eq!(written(&app).await, before, "run {run} wrote nothing");
     }
+    // Nothing was read, so no (empty) rejects file is left behind.
+    let folder = tempfile::tempdir().expect("a folder");
+    let file = folder.path().join("people.csv");
+    std::fs::write(&file, "Email\nann@example.com\n").expect("written");
+    assert_eq!(app.binary(&["import", file.to_str().expect("a path")]).status.code(), Some(3));
+    assert!(!folder.path().join("people.csv.rejects.ndjson").exists());
 }
 
 #[tokio::test]
