@@ -89,6 +89,10 @@ pub(crate) struct ImportProfilesPayload {
     pub unchanged: i32,
     /// Rows that wrote nothing because of their `userErrors`.
     pub failed: i32,
+    /// The reference records (tiers, statuses, tags, locations) that rows embed
+    /// otherwise than this database holds them, e.g. "tier `gold`": each kept as it
+    /// is, never overwritten, and named once.
+    pub kept_references: Vec<String>,
 }
 
 /// The result of `upsertProfile`.
@@ -133,13 +137,15 @@ impl ImportMutation {
         let rows: Vec<_> = rows.into_iter().map(Ok).collect();
         let mode = mode.unwrap_or_default().into();
         let (region, today) = (super::profile::region(ctx), super::profile::today(ctx));
-        let outcomes = service::import_values(db(ctx)?, &rows, mode, &keys, region, today).await?;
+        let service::Imported { outcomes, kept } =
+            service::import_values(db(ctx)?, &rows, mode, &keys, region, today).await?;
         let count = |status: Status| outcomes.iter().filter(|o| o.status == status).count() as i32;
         Ok(ImportProfilesPayload {
             created: count(Status::Created),
             updated: count(Status::Updated),
             unchanged: count(Status::Unchanged),
             failed: count(Status::Failed),
+            kept_references: kept.into_iter().collect(),
             results: outcomes
                 .into_iter()
                 .enumerate()
@@ -194,9 +200,10 @@ impl ImportMutation {
                 given,
                 stamps: Stamps::default(),
                 tags: Vec::new(),
+                references: Default::default(),
                 external_id,
             };
-            Box::pin(service::import(db(ctx)?, vec![Ok(row)], Mode::Upsert)).await?.pop()
+            Box::pin(service::import(db(ctx)?, vec![Ok(row)], Mode::Upsert)).await?.outcomes.pop()
         } else {
             Some(Outcome {
                 status: Status::Failed,

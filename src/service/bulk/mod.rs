@@ -7,8 +7,10 @@
 //! `write`, `events::context`.
 
 mod create;
+mod embedded;
 pub mod export;
 pub(crate) mod import;
 pub(crate) mod read;
+mod references;
 pub mod row;
 mod update;

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::embedded;
 use super::row::{ImportKey, ImportRow, Stamp, Stamps, TagGiven};
 use crate::domain::phone::Region;
 use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
@@ -61,7 +62,8 @@ fn stamp_of(value: &Value) -> Stamp {
     value.as_object().map(stamp_of_map).unwrap_or_default()
 }
 
-fn stamp_of_map(object: &Map<String, Value>) -> Stamp {
+/// The stamps of a record given as an object.
+pub(super) fn stamp_of_map(object: &Map<String, Value>) -> Stamp {
     let at = |key: &str| object.get(key).and_then(Value::as_str).and_then(instant);
     Stamp { created_at: at("created_at"), updated_at: at("updated_at") }
 }
@@ -137,6 +139,7 @@ pub(crate) fn read_row(
     };
     let given = parsed.gives();
     let mut draft = parsed.validate(region, today);
+    let references = embedded::references(object, &mut draft, &mut problems);
     if !problems.is_empty() || !draft.problems.is_empty() {
         problems.append(std::mem::take(&mut draft.problems));
         return Err(problems.into_errors());
@@ -157,11 +160,13 @@ pub(crate) fn read_row(
         .flatten()
         .filter_map(|tag| {
             let handle = tag.get("handle")?.as_str()?.to_owned();
-            let name = tag.get("name").and_then(Value::as_str).unwrap_or(&handle).to_owned();
-            Some(TagGiven { handle, name, stamp: stamp_of(tag) })
+            let named = tag.get("name").and_then(Value::as_str);
+            let name = named.unwrap_or(&handle).to_owned();
+            Some(TagGiven { handle, name, named: named.is_some(), stamp: stamp_of(tag) })
         })
         .collect();
-    let mut row = ImportRow { key: None, id, draft, given, stamps, tags, external_id: external_id.clone() };
+    let mut row =
+        ImportRow { key: None, id, draft, given, stamps, tags, references, external_id: external_id.clone() };
     row.key = key_of(keys, id, external_id, &row);
     Ok(row)
 }
