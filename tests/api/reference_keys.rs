@@ -162,7 +162,10 @@ async fn a_profile_joined_at_north_store_lands_at_north_store_where_its_id_is_so
         .data("{ profiles { nodes { joinedLocation { name } preferredLocation { name } } } }", json!({}))
         .await["profiles"]["nodes"][0]
         .clone();
-    assert_eq!(profile, json!({ "joinedLocation": { "name": "North Store" }, "preferredLocation": { "name": "North Store" } }));
+    assert_eq!(
+        profile,
+        json!({ "joinedLocation": { "name": "North Store" }, "preferredLocation": { "name": "North Store" } })
+    );
     let stores = target.data("{ locations { name } }", json!({})).await["locations"].clone();
     assert_eq!(stores, json!([{ "name": "North Store" }, { "name": "South Store" }]), "made once, for both");
 
@@ -191,9 +194,13 @@ async fn a_location_name_two_locations_share_fails_the_row_naming_it() {
     assert_eq!(app.row_counts().await, before, "nothing written");
 
     // Its external id names it.
-    let rows = json!([{ "email": "a@example.com", "joined_location": { "name": "Main Street", "external_id": "MAIN-2" } }]);
+    let rows =
+        json!([{ "email": "a@example.com", "joined_location": { "name": "Main Street", "external_id": "MAIN-2" } }]);
     let outcome = import_rows(&app, rows).await;
-    assert_eq!(outcome["results"][0]["profile"]["joinedLocation"], json!({ "name": "Main Street", "externalId": "MAIN-2" }));
+    assert_eq!(
+        outcome["results"][0]["profile"]["joinedLocation"],
+        json!({ "name": "Main Street", "externalId": "MAIN-2" })
+    );
 }
 
 #[tokio::test]
@@ -251,20 +258,27 @@ async fn an_embedded_record_that_differs_keeps_the_existing_one_and_is_counted()
     let file: String = ["c@example.com", "d@example.com"].iter().map(|email| format!("{}\n", row(email))).collect();
     let (counts, rejects) = import(&app, &file, Format::Ndjson).await;
     assert_eq!(created(&counts), (2, 0, 0, 0, 2), "{rejects:?}");
-    assert!(counts.to_string().ends_with("; 2 reference records kept as this database has them, though the file differs"));
+    assert!(
+        counts.to_string().ends_with("; 2 reference records kept as this database has them, though the file differs")
+    );
 }
 
 #[tokio::test]
 async fn two_imports_that_make_the_same_records_at_once_both_land() {
     let app = TestApp::spawn().await;
     let rows = |n: u32| {
-        json!((0..20).map(|i| json!({ "email": format!("p{n}-{i}@example.com"),
+        json!(
+            (0..20)
+                .map(|i| json!({ "email": format!("p{n}-{i}@example.com"),
             "tier": { "handle": "gold", "name": "Gold", "rank": 3 },
             "joined_location": { "name": "Pop-up", "external_id": null, "external_code": null },
             "preferred_location": { "name": "Flagship", "external_id": "F-1", "external_code": "F" },
-            "statuses": [{ "handle": "vip", "name": "VIP", "rank": 1 }] })).collect::<Vec<_>>())
+            "statuses": [{ "handle": "vip", "name": "VIP", "rank": 1 }] }))
+                .collect::<Vec<_>>()
+        )
     };
-    let (one, two) = tokio::join!(app.graphql(IMPORT, json!({ "rows": rows(1) })), app.graphql(IMPORT, json!({ "rows": rows(2) })));
+    let (one, two) =
+        tokio::join!(app.graphql(IMPORT, json!({ "rows": rows(1) })), app.graphql(IMPORT, json!({ "rows": rows(2) })));
     for response in [one, two] {
         assert!(response.get("errors").is_none(), "{response:#}");
         assert_eq!(response["data"]["importProfiles"]["created"], json!(20), "{response:#}");

@@ -10,8 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use super::read::stamp_of_map;
-use super::row::{LocationGiven, RankedGiven, References};
+use super::row::{LocationGiven, RankedGiven, References, Stamp};
 use crate::domain::tag::normalize_handle;
 use crate::domain::validate::{self, MAX_NAME, Path, Problems, UserErrorCode};
 use crate::service::draft::Patch;
@@ -91,7 +90,7 @@ fn ranked(object: &Map<String, Value>, handle: String, path: &Path, problems: &m
         problems.add(&path.key("rank"), UserErrorCode::Invalid, "is a whole number");
         return None;
     };
-    Some(RankedGiven { handle, name, rank, stamp: stamp_of_map(object) })
+    Some(RankedGiven { handle, name, rank, stamp: Stamp::of_object(object) })
 }
 
 /// Where a row gives one of a profile's two locations.
@@ -186,7 +185,7 @@ fn embedded_location(object: &Map<String, Value>, path: &Path, problems: &mut Pr
         name,
         external_code,
         whole,
-        stamp: stamp_of_map(object),
+        stamp: Stamp::of_object(object),
         external_id_path,
         name_path,
     })

@@ -282,11 +282,7 @@ async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>
 
 /// Writes rows [`prepare`] read, in `mode`; problems are reported at paths into each
 /// row (`["addresses", "0", "postcode"]`).
-pub(crate) async fn write(
-    db: &Services,
-    rows: Vec<Result<ImportRow, Vec<UserError>>>,
-    mode: Mode,
-) -> Result<Imported> {
+pub(crate) async fn write(db: &Services, rows: Vec<Result<ImportRow, Vec<UserError>>>, mode: Mode) -> Result<Imported> {
     // Boxed: an import is a deep future, and a resolver's frame holds its callee's
     // state inline (over 100 KB of stack in a debug build).
     let mut imported = Box::pin(import(db, rows, mode)).await?;

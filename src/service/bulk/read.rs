@@ -22,7 +22,6 @@ use crate::domain::phone::Region;
 use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::profiles::input::ProfileCreateInput;
-use crate::service::profiles::input::field::instant;
 use crate::service::profiles::keys::ProfileKey as Key;
 
 /// `addressLine1` → `address_line_1`: a field's name as the row spells it.
@@ -59,13 +58,7 @@ pub(crate) fn at_row(error: UserError) -> UserError {
 
 /// A record's `created_at` and `updated_at`, when the row gives them.
 fn stamp_of(value: &Value) -> Stamp {
-    value.as_object().map(stamp_of_map).unwrap_or_default()
-}
-
-/// The stamps of a record given as an object.
-pub(super) fn stamp_of_map(object: &Map<String, Value>) -> Stamp {
-    let at = |key: &str| object.get(key).and_then(Value::as_str).and_then(instant);
-    Stamp { created_at: at("created_at"), updated_at: at("updated_at") }
+    value.as_object().map(Stamp::of_object).unwrap_or_default()
 }
 
 /// The stamps of each record of a list.
@@ -146,7 +139,7 @@ pub(crate) fn read_row(
     }
     let attributes = object.get("attributes");
     let stamps = Stamps {
-        profile: stamp_of_map(object),
+        profile: Stamp::of_object(object),
         addresses: stamps_of(object.get("addresses")),
         dates: stamps_of(attributes.and_then(|a| a.get("dates"))),
         identities: stamps_of(object.get("identities")),
@@ -165,8 +158,7 @@ pub(crate) fn read_row(
             Some(TagGiven { handle, name, named: named.is_some(), stamp: stamp_of(tag) })
         })
         .collect();
-    let mut row =
-        ImportRow { key: None, id, draft, given, stamps, tags, references, external_id: external_id.clone() };
+    let mut row = ImportRow { key: None, id, draft, given, stamps, tags, references, external_id: external_id.clone() };
     row.key = key_of(keys, id, external_id, &row);
     Ok(row)
 }

@@ -255,7 +255,11 @@ fn new_location(given: &LocationGiven, now: DateTime<Utc>) -> location::ActiveMo
 
 /// The location `given` names among `found`: the one with its external id, else the
 /// one location with its name (NOT_FOUND when none, INVALID when several share it).
-fn named<'a>(found: &'a [location::Model], given: &LocationGiven, problems: &mut Problems) -> Option<&'a location::Model> {
+fn named<'a>(
+    found: &'a [location::Model],
+    given: &LocationGiven,
+    problems: &mut Problems,
+) -> Option<&'a location::Model> {
     if let Some(id) = &given.external_id {
         let location = found.iter().find(|l| l.external_id.as_ref() == Some(id));
         if location.is_none() {

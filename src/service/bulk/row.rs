@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::profile;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems, UserError, UserErrorCode};
@@ -12,6 +13,7 @@ use crate::service::profiles::keys::ProfileKey as Key;
 use crate::service::profiles::lifecycle::ProfileCreate;
 
 pub(crate) use crate::service::profiles::input::Given;
+use crate::service::profiles::input::field::instant;
 
 /// What an import may do to the profiles its rows match, and to those they do not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +51,14 @@ pub const DEFAULT_KEYS: [ImportKey; 4] =
 pub(crate) struct Stamp {
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Stamp {
+    /// The stamps of a record given as an object.
+    pub(crate) fn of_object(object: &Map<String, Value>) -> Stamp {
+        let at = |key: &str| object.get(key).and_then(Value::as_str).and_then(instant);
+        Stamp { created_at: at("created_at"), updated_at: at("updated_at") }
+    }
 }
 
 /// The stamps a row gives, for the profile and for each record it owns.
