@@ -1,7 +1,8 @@
 //! Bulk movement of profiles (SPEC §8): [`read`] reads and validates an import's rows
-//! ([`row`] is what it reads them into), [`import`] matches them to profiles by a key
-//! and [`create`]s or [`update`]s them a wave at a time; [`export`] reads every
-//! profile in the import format, a keyset page at a time.
+//! ([`row`] is what it reads them into; [`embedded`], the reference records they name
+//! by natural key), [`import`] matches them to profiles by a key, finds or makes their
+//! [`references`] and [`create`]s or [`update`]s them a wave at a time; [`export`]
+//! reads every profile in the import format, a keyset page at a time.
 //!
 //! May use: `profiles` (the input and its rules, creating, checking, reading),
 //! `write`, `events::context`.

@@ -8,7 +8,8 @@
 //! `attributes.dates` are the input's `comms`, `appearance` and `dates`; tags and
 //! statuses may be objects with a `handle`. Derived, read-only and unknown keys are
 //! ignored. The stamps (`created_at`, `updated_at`) and tags' names are read from the
-//! row beside it. Problems are reported at the row's own paths
+//! row beside it, and the reference records it names by natural key by
+//! [`embedded`](super::embedded). Problems are reported at the row's own paths
 //! (`["addresses", "0", "postcode"]`).
 
 use chrono::NaiveDate;
