@@ -127,6 +127,9 @@ pub struct Counts {
     pub failed: u64,
     /// The keys (CSV: columns) of the rows that the import does not know, and ignored.
     pub unknown_keys: UnknownKeys,
+    /// Reference records the file describes otherwise than this database holds them:
+    /// kept as they are, each counted once (and named in the log).
+    pub kept: u64,
 }
 
 impl Counts {
@@ -145,7 +148,11 @@ impl std::fmt::Display for Counts {
             self.updated,
             self.unchanged,
             self.failed
-        )
+        )?;
+        if self.kept > 0 {
+            write!(f, "; {} reference records kept as this database has them, though the file differs", self.kept)?;
+        }
+        Ok(())
     }
 }
 
@@ -418,15 +425,24 @@ pub async fn import(
 ) -> anyhow::Result<Counts> {
     let mut batches = batches(input, options.clone(), db.clock.clone());
     let mut counts = Counts::default();
+    let mut kept = std::collections::BTreeSet::new();
     while let Some(batch) = batches.recv().await {
         let Batch { lines, prepared, unknown } = batch?;
         counts.unknown_keys.merge(unknown);
         let (Some((first, _)), Some((last, _))) = (lines.first(), lines.last()) else { break };
         let first = *first;
         counts.line = *last;
-        let outcomes = import::write(db, prepared, options.mode)
+        let imported = import::write(db, prepared, options.mode)
             .await
             .map_err(|error| anyhow::anyhow!("the import stopped in the batch from line {first}: {error:?}"))?;
+        for record in imported.kept {
+            if !kept.contains(&record) {
+                tracing::warn!("kept {record} as this database has it: the file describes it otherwise");
+                kept.insert(record);
+                counts.kept += 1;
+            }
+        }
+        let outcomes = imported.outcomes;
         for ((line, original), outcome) in lines.into_iter().zip(outcomes) {
             match outcome.status {
                 Status::Created => counts.created += 1,

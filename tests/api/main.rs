@@ -28,6 +28,7 @@ mod profile_read;
 mod profile_write;
 mod profiles_page;
 mod readme;
+mod reference_keys;
 mod reference_write;
 mod robustness;
 mod schema;

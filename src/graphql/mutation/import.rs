@@ -97,6 +97,10 @@ pub(crate) struct ImportProfilesPayload {
     /// (TOO_LONG), or no row that gives a field of a profile (INVALID). When there
     /// are any, nothing was written.
     pub user_errors: Vec<UserError>,
+    /// The reference records (tiers, statuses, tags, locations) that rows embed
+    /// otherwise than this database holds them, e.g. "tier `gold`": each kept as it
+    /// is, never overwritten, and named once.
+    pub kept_references: Vec<String>,
 }
 
 /// The result of `upsertProfile`.
@@ -147,6 +151,7 @@ impl ImportMutation {
             failed: count(Status::Failed),
             unknown_keys: request.unknown_keys.names().map(str::to_owned).collect(),
             user_errors: request.problems.into_iter().map(UserError::from).collect(),
+            kept_references: request.kept.into_iter().collect(),
             results: outcomes
                 .into_iter()
                 .enumerate()
@@ -201,9 +206,10 @@ impl ImportMutation {
                 given,
                 stamps: Stamps::default(),
                 tags: Vec::new(),
+                references: Default::default(),
                 external_id,
             };
-            Box::pin(service::import(db(ctx)?, vec![Ok(row)], Mode::Upsert)).await?.pop()
+            Box::pin(service::import(db(ctx)?, vec![Ok(row)], Mode::Upsert)).await?.outcomes.pop()
         } else {
             Some(Outcome {
                 status: Status::Failed,

@@ -182,7 +182,7 @@ pub(super) async fn create_all(
     let mut ready: Vec<(usize, NewProfile)> = Vec::with_capacity(rows.len());
     let mut tags: Vec<TagGiven> = Vec::new();
     for (index, row) in rows {
-        let ImportRow { id, mut draft, stamps, tags: given_tags, given, external_id, key } = row;
+        let ImportRow { id, mut draft, stamps, tags: given_tags, given, external_id, key, .. } = row;
         let mut problems = std::mem::take(&mut draft.problems);
         holds_key(&mut draft, key.as_ref(), external_id, given, &mut problems);
         known.check(&draft, &mut problems);

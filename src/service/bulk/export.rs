@@ -17,7 +17,8 @@ use crate::service::profiles::read::{self, Selection};
 pub(crate) const PAGE: u64 = 500;
 
 /// The stored, flat fields of a profile, in the order of the reference document: the
-/// columns of the CSV form.
+/// columns of the CSV form. Locations go by their natural keys (external id and name,
+/// read from the embedded objects), never by this database's integer ids.
 pub const FLAT: &[&str] = &[
     "id",
     "external_id",
@@ -36,8 +37,10 @@ pub const FLAT: &[&str] = &[
     "company",
     "occupation",
     "avatar_url",
-    "preferred_location_id",
-    "joined_location_id",
+    "preferred_location_external_id",
+    "preferred_location_name",
+    "joined_location_external_id",
+    "joined_location_name",
     "tier_handle",
     "created_at",
     "updated_at",
@@ -85,10 +88,21 @@ impl Export {
 /// numbers and booleans written out, nothing for null.
 pub(crate) fn flat_cells(profile: &Map<String, Value>) -> Vec<String> {
     FLAT.iter()
-        .map(|key| match profile.get(*key) {
+        .map(|key| match flat(profile, key) {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(text)) => text.clone(),
             Some(other) => other.to_string(),
         })
         .collect()
+}
+
+/// A flat field's value: a profile key, or a key of an embedded location
+/// (`joined_location_external_id` is `joined_location.external_id`).
+fn flat<'a>(profile: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    for location in ["preferred_location", "joined_location"] {
+        if let Some(field) = key.strip_prefix(location).and_then(|rest| rest.strip_prefix('_')) {
+            return profile.get(location).and_then(|object| object.get(field));
+        }
+    }
+    profile.get(key)
 }

@@ -24,6 +24,7 @@ use serde_json::Value;
 use super::create::create_all;
 use super::known::{self, UnknownKeys};
 use super::read::{at_row, prepare};
+use super::references::{self, Kept};
 use super::row::{ImportKey, ImportRow, Mode, Outcome, Status};
 use super::update::{RowChange, changes, update_one};
 use crate::domain::phone::Region;
@@ -93,14 +94,22 @@ impl Key {
     }
 }
 
-/// Imports `rows` (those that failed validation stay failed) in `mode`; one outcome a
-/// row, in order. A database failure stops the import: the waves before it are
-/// committed, the rest is not written.
+/// What an import did: one outcome a row, in order, and the reference records its rows
+/// describe otherwise than this database has them (kept as they are).
+pub(crate) struct Imported {
+    pub outcomes: Vec<Outcome>,
+    pub kept: Kept,
+}
+
+/// Imports `rows` (those that failed validation stay failed) in `mode`. A database
+/// failure stops the import: the waves before it are committed, the rest is not
+/// written.
 pub(crate) async fn import(
     db: &Services,
     rows: Vec<Result<ImportRow, Vec<UserError>>>,
     mode: Mode,
-) -> Result<Vec<Outcome>> {
+) -> Result<Imported> {
+    let mut kept = Kept::new();
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
     let mut wave: Vec<(usize, ImportRow)> = Vec::new();
     let mut claimed: HashSet<String> = HashSet::new();
@@ -111,7 +120,7 @@ pub(crate) async fn import(
             Ok(row) => {
                 let claims = claims(&row);
                 if claims.iter().any(|claim| claimed.contains(claim)) {
-                    run_wave(db, std::mem::take(&mut wave), mode, &mut outcomes).await?;
+                    run_wave(db, std::mem::take(&mut wave), mode, &mut outcomes, &mut kept).await?;
                     claimed.clear();
                 }
                 claimed.extend(claims);
@@ -119,8 +128,9 @@ pub(crate) async fn import(
             }
         }
     }
-    run_wave(db, wave, mode, &mut outcomes).await?;
-    Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::failed(Vec::new()))).collect())
+    run_wave(db, wave, mode, &mut outcomes, &mut kept).await?;
+    let outcomes = outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::failed(Vec::new()))).collect();
+    Ok(Imported { outcomes, kept })
 }
 
 /// The profile a row names and the unique values it holds, as strings.
@@ -150,6 +160,7 @@ async fn run_wave(
     wave: Vec<(usize, ImportRow)>,
     mode: Mode,
     outcomes: &mut [Option<Outcome>],
+    kept: &mut Kept,
 ) -> Result<()> {
     if wave.is_empty() {
         return Ok(());
@@ -178,6 +189,18 @@ async fn run_wave(
             }
             (None, _) => creates.push((index, row)),
         }
+    }
+    // The reference records of the rows that go on, found or made in this transaction.
+    let mut going_on: Vec<(usize, &mut ImportRow)> = creates
+        .iter_mut()
+        .map(|(index, row)| (*index, row))
+        .chain(updates.iter_mut().map(|(index, row, _)| (*index, row)))
+        .collect();
+    let failed = references::settle(write.conn(), &mut going_on, write.now(), kept).await?;
+    creates.retain(|(index, _)| !failed.contains_key(index));
+    updates.retain(|(index, ..)| !failed.contains_key(index));
+    for (index, problems) in failed {
+        outcomes[index] = Some(Outcome::failed(problems.into_errors()));
     }
     create_all(&mut write, creates, outcomes).await?;
     let mut changing = Vec::new();
@@ -260,26 +283,24 @@ async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>
 
 /// Writes rows [`prepare`] read, in `mode`; problems are reported at paths into each
 /// row (`["addresses", "0", "postcode"]`).
-pub(crate) async fn write(
-    db: &Services,
-    rows: Vec<Result<ImportRow, Vec<UserError>>>,
-    mode: Mode,
-) -> Result<Vec<Outcome>> {
+pub(crate) async fn write(db: &Services, rows: Vec<Result<ImportRow, Vec<UserError>>>, mode: Mode) -> Result<Imported> {
     // Boxed: an import is a deep future, and a resolver's frame holds its callee's
     // state inline (over 100 KB of stack in a debug build).
-    let mut outcomes = Box::pin(import(db, rows, mode)).await?;
-    for outcome in &mut outcomes {
+    let mut imported = Box::pin(import(db, rows, mode)).await?;
+    for outcome in &mut imported.outcomes {
         outcome.errors = std::mem::take(&mut outcome.errors).into_iter().map(at_row).collect();
     }
-    Ok(outcomes)
+    Ok(imported)
 }
 
 /// What `importProfiles` makes of its rows: the request's own problems (when there
-/// are any, nothing was written and no row has an outcome), each row's outcome, and
-/// the rows' keys that the import does not know.
+/// are any, nothing was written and no row has an outcome), each row's outcome, the
+/// reference records kept as this database has them, and the rows' keys that the
+/// import does not know.
 pub(crate) struct RequestOutcome {
     pub problems: Vec<UserError>,
     pub outcomes: Vec<Outcome>,
+    pub kept: Kept,
     pub unknown_keys: UnknownKeys,
 }
 
@@ -316,11 +337,11 @@ pub(crate) async fn import_values(
     }
     let problems = request_problems(&rows, max_rows, &unknown_keys);
     if !problems.is_empty() {
-        return Ok(RequestOutcome { problems, outcomes: Vec::new(), unknown_keys });
+        return Ok(RequestOutcome { problems, outcomes: Vec::new(), kept: Kept::new(), unknown_keys });
     }
     let rows: Vec<_> = rows.into_iter().map(Ok).collect();
-    let outcomes = write(db, prepare(&rows, keys, region, today), mode).await?;
-    Ok(RequestOutcome { problems, outcomes, unknown_keys })
+    let Imported { outcomes, kept } = write(db, prepare(&rows, keys, region, today), mode).await?;
+    Ok(RequestOutcome { problems, outcomes, kept, unknown_keys })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
+use super::embedded;
 use crate::service::events::context;
 use crate::service::profiles::input::ProfileCreateInput;
 
@@ -17,10 +18,10 @@ use crate::service::profiles::input::ProfileCreateInput;
 /// not grow its summary without bound.
 pub(crate) const MAX_NAMED: usize = 50;
 
-/// The keys a row gives a profile by: the input's, and `external_id` (read beside it,
-/// a new profile's primary identity).
+/// The keys a row gives a profile by: the input's, `external_id` (read beside it, a
+/// new profile's primary identity) and a CSV's location names ([`embedded`]).
 static READ: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| ProfileCreateInput::keys().chain(["external_id"]).collect());
+    LazyLock::new(|| ProfileCreateInput::keys().chain(["external_id"]).chain(embedded::READS).collect());
 
 /// Every key an import knows: the read ones, and the reference's others (the context's
 /// keys, which a unit test compares with the reference document's, and those the

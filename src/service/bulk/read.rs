@@ -9,7 +9,8 @@
 //! statuses may be objects with a `handle`. Derived, read-only and unknown keys are
 //! ignored, but a row that gives no key the input reads is refused ([`known`]). The
 //! stamps (`created_at`, `updated_at`, in the years 1 to 9999) and tags' names are
-//! read from the row beside it. Problems are reported at the row's own paths
+//! read from the row beside it, and the reference records it names by natural key by
+//! [`embedded`](super::embedded). Problems are reported at the row's own paths
 //! (`["addresses", "0", "postcode"]`).
 
 use chrono::NaiveDate;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::embedded;
 use super::known;
 use super::row::{ImportKey, ImportRow, Stamp, Stamps, TagGiven};
 use crate::domain::phone::Region;
@@ -134,8 +136,10 @@ fn stamps_and_tags(object: &Map<String, Value>, problems: &mut Problems, input: 
         .enumerate()
         .filter_map(|(i, tag)| {
             let handle = tag.get("handle")?.as_str()?.to_owned();
-            let name = tag.get("name").and_then(Value::as_str).unwrap_or(&handle).to_owned();
-            Some(TagGiven { handle, name, stamp: stamp_of(tag, problems, &input.key("tags").index(i)) })
+            let named = tag.get("name").and_then(Value::as_str);
+            let name = named.unwrap_or(&handle).to_owned();
+            let stamp = stamp_of(tag, problems, &input.key("tags").index(i));
+            Some(TagGiven { handle, name, named: named.is_some(), stamp })
         })
         .collect();
     (stamps, tags)
@@ -181,11 +185,12 @@ pub(crate) fn read_row(
     let given = parsed.gives();
     let mut draft = parsed.validate(region, today);
     let (stamps, tags) = stamps_and_tags(object, &mut draft.problems, &input);
+    let references = embedded::references(object, &mut draft, &mut problems);
     if !problems.is_empty() || !draft.problems.is_empty() {
         problems.append(std::mem::take(&mut draft.problems));
         return Err(problems.into_errors());
     }
-    let mut row = ImportRow { key: None, id, draft, given, stamps, tags, external_id: external_id.clone() };
+    let mut row = ImportRow { key: None, id, draft, given, stamps, tags, references, external_id: external_id.clone() };
     row.key = key_of(keys, id, external_id, &row);
     Ok(row)
 }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::profile;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, Problems, UserError, UserErrorCode};
@@ -12,6 +13,7 @@ use crate::service::profiles::keys::ProfileKey as Key;
 use crate::service::profiles::lifecycle::ProfileCreate;
 
 pub(crate) use crate::service::profiles::input::Given;
+use crate::service::profiles::input::field::instant;
 
 /// What an import may do to the profiles its rows match, and to those they do not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -45,10 +47,18 @@ pub const DEFAULT_KEYS: [ImportKey; 4] =
 
 /// When a record was made and last changed, as a row gives them: a new record keeps
 /// them, so that an exported file imports into an empty database as it was.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Stamp {
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Stamp {
+    /// The stamps of a record given as an object.
+    pub(crate) fn of_object(object: &Map<String, Value>) -> Stamp {
+        let at = |key: &str| object.get(key).and_then(Value::as_str).and_then(instant);
+        Stamp { created_at: at("created_at"), updated_at: at("updated_at") }
+    }
 }
 
 /// The stamps a row gives, for the profile and for each record it owns.
@@ -67,7 +77,49 @@ pub(crate) struct Stamps {
 pub(crate) struct TagGiven {
     pub handle: String,
     pub name: String,
+    /// Whether the row gave the name (else it is the handle): only a given name is
+    /// compared with an existing tag's.
+    pub named: bool,
     pub stamp: Stamp,
+}
+
+/// A tier or a status a row embeds whole (`{handle, name, rank}`): created when no
+/// record has its handle, compared with the one that has it otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RankedGiven {
+    pub handle: String,
+    pub name: String,
+    pub rank: i32,
+    pub stamp: Stamp,
+}
+
+/// A location a row names: embedded (`joined_location: {name, external_id,
+/// external_code}`), or by a bare name (a CSV's `joined_location_name`). Found by its
+/// `external_id`, else by a `name` exactly one location has.
+#[derive(Clone, Debug)]
+pub(crate) struct LocationGiven {
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub external_code: Option<String>,
+    /// The row embeds the whole record: a missing one is created.
+    pub whole: bool,
+    pub stamp: Stamp,
+    /// Where the row gives each key, for its problems.
+    pub external_id_path: Path,
+    pub name_path: Path,
+}
+
+/// The reference records a row names by natural key, beyond the handles its draft
+/// holds already (`tier_handle`, `statuses`, `joined_location_external_id`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct References {
+    /// The embedded `tier`, when whole.
+    pub tier: Option<RankedGiven>,
+    /// The statuses embedded whole.
+    pub statuses: Vec<RankedGiven>,
+    /// The preferred location and the joined one, when named by an object or a name.
+    pub preferred_location: Option<LocationGiven>,
+    pub joined_location: Option<LocationGiven>,
 }
 
 /// One row, validated as a new profile.
@@ -81,6 +133,8 @@ pub(crate) struct ImportRow {
     pub given: Given,
     pub stamps: Stamps,
     pub tags: Vec<TagGiven>,
+    /// The reference records it names by natural key.
+    pub references: References,
     /// The row's `external_id`: a new profile whose row gives no identities gets it as
     /// its primary identity, in the system [`EXTERNAL`] (so that a CSV keeps it).
     pub external_id: Option<String>,
