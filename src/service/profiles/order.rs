@@ -7,9 +7,10 @@
 //! before today. Every segment is read with an index range scan, in order, until the
 //! page is full: no query sorts the whole table.
 //!
-//! Name and email orders fold ASCII case, the same way on both databases (SQLite's
-//! `lower` folds ASCII only; PostgreSQL uses `translate` in the "C" collation), so
-//! that the order, and the cursor values computed in Rust, agree with the indexes.
+//! Name orders fold ASCII case, the same way on both databases (SQLite's `lower` folds
+//! ASCII only; PostgreSQL uses `translate` in the "C" collation), so that the order,
+//! and the cursor values computed in Rust, agree with the indexes. The email order is
+//! the email key's ([`email_key::of`]), a column that compares bytewise on both.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::profile;
@@ -37,7 +38,9 @@ pub(crate) enum ProfileOrderField {
     FirstName,
     /// Last name, ignoring ASCII case; profiles without one come last.
     LastName,
-    /// Email, ignoring ASCII case; profiles without one come last.
+    /// Email, by its key (Unicode case and composition aside); profiles without a key
+    /// come last: those without an email, and those whose email collides with an
+    /// older profile's, waiting to be merged.
     Email,
     /// The next birthday from today (UTC); profiles without birth month and day come last.
     NextBirthday,
@@ -134,7 +137,13 @@ fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segme
         }],
         ProfileOrderField::FirstName => nullable("first_name", profile::Column::FirstName, |m| fold(&m.first_name)),
         ProfileOrderField::LastName => nullable("last_name", profile::Column::LastName, |m| fold(&m.last_name)),
-        ProfileOrderField::Email => nullable("email", profile::Column::Email, |m| fold(&m.email)),
+        ProfileOrderField::Email => vec![
+            Segment {
+                when: Condition::all().add(profile::Column::EmailKey.is_not_null()),
+                keys: vec![column(profile::Column::EmailKey, |m| json!(m.email_key), bind_text)],
+            },
+            Segment { when: Condition::all().add(profile::Column::EmailKey.is_null()), keys: Vec::new() },
+        ],
         ProfileOrderField::NextBirthday => {
             let keys = vec![
                 column(profile::Column::BirthMonth, |m| json!(m.birth_month), bind_int),
