@@ -117,14 +117,18 @@ fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segme
         value,
         bind,
     };
-    let nullable = |name: &str, column: profile::Column, value: fn(&profile::Model) -> Value| {
+    // The rows with a value of `column`, sorted by `key`, then those without.
+    let nullable = |column: profile::Column, key: Key| {
         vec![
-            Segment {
-                when: Condition::all().add(column.is_not_null()),
-                keys: vec![Key { sql: folded(backend, name), reads: column, value, bind: bind_text }],
-            },
+            Segment { when: Condition::all().add(column.is_not_null()), keys: vec![key] },
             Segment { when: Condition::all().add(column.is_null()), keys: Vec::new() },
         ]
+    };
+    let name = |name: &str, column: profile::Column, value: fn(&profile::Model) -> Value| Key {
+        sql: folded(backend, name),
+        reads: column,
+        value,
+        bind: bind_text,
     };
     let mut segments = match sort.field {
         ProfileOrderField::CreatedAt => vec![Segment {
@@ -135,15 +139,16 @@ fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segme
             when: Condition::all(),
             keys: vec![column(profile::Column::UpdatedAt, |m| json!(m.updated_at), bind_time)],
         }],
-        ProfileOrderField::FirstName => nullable("first_name", profile::Column::FirstName, |m| fold(&m.first_name)),
-        ProfileOrderField::LastName => nullable("last_name", profile::Column::LastName, |m| fold(&m.last_name)),
-        ProfileOrderField::Email => vec![
-            Segment {
-                when: Condition::all().add(profile::Column::EmailKey.is_not_null()),
-                keys: vec![column(profile::Column::EmailKey, |m| json!(m.email_key), bind_text)],
-            },
-            Segment { when: Condition::all().add(profile::Column::EmailKey.is_null()), keys: Vec::new() },
-        ],
+        ProfileOrderField::FirstName => nullable(
+            profile::Column::FirstName,
+            name("first_name", profile::Column::FirstName, |m| fold(&m.first_name)),
+        ),
+        ProfileOrderField::LastName => {
+            nullable(profile::Column::LastName, name("last_name", profile::Column::LastName, |m| fold(&m.last_name)))
+        }
+        ProfileOrderField::Email => {
+            nullable(profile::Column::EmailKey, column(profile::Column::EmailKey, |m| json!(m.email_key), bind_text))
+        }
         ProfileOrderField::NextBirthday => {
             let keys = vec![
                 column(profile::Column::BirthMonth, |m| json!(m.birth_month), bind_int),
