@@ -35,6 +35,7 @@ pub(crate) fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<A
 
 /// Serves until Ctrl-C or SIGTERM.
 pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()> {
+    crate::service::profiles::collisions::warn_of_email_collisions(&db).await?;
     let state = state(config, db.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed`,
-//! `import`, `export`.
+//! `import`, `export`, `email-collisions`.
 
 use clap::{Parser, Subcommand};
 
@@ -75,6 +75,10 @@ pub enum Command {
         /// Where to write; `-` or none for standard output.
         file: Option<std::path::PathBuf>,
     },
+    /// List the profiles whose emails share one key (the same address but for Unicode
+    /// case or composition) from before the key existed: a line a key, with its
+    /// profiles oldest first, `*` marking the one that holds the key. Merge them.
+    EmailCollisions,
 }
 
 #[derive(Subcommand, Debug, Clone)]

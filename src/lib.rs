@@ -85,8 +85,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("Exported {written} profiles.");
             Ok(())
         }
+        Command::EmailCollisions => {
+            let db = connect(&config).await?;
+            db::migrate(&db).await?;
+            email_collisions(&db).await
+        }
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// Prints each group of profiles sharing an email key: the key, then its profiles
+/// oldest first, the holder of the key marked `*`, tab-separated.
+async fn email_collisions(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    let collisions = service::profiles::collisions::email_collisions(db).await?;
+    if collisions.is_empty() {
+        eprintln!("No email collisions.");
+        return Ok(());
+    }
+    eprintln!("{} email keys are shared; merge each group (* holds the key):", collisions.len());
+    for collision in collisions {
+        let profiles = collision.profiles.iter().map(|id| {
+            let mark = if collision.holder == Some(*id) { "*" } else { "" };
+            format!("{mark}{id}")
+        });
+        println!("{}\t{}", collision.key, profiles.collect::<Vec<_>>().join("\t"));
+    }
+    Ok(())
 }
 
 async fn token(db: &service::runtime::Services, action: TokenCommand) -> anyhow::Result<()> {

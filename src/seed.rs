@@ -215,6 +215,8 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
         first_name: Some(first.to_owned()),
         last_name: Some(last.to_owned()),
         email: has(rng, 95).then_some(email),
+        // Derived from the email by the insert.
+        email_key: None,
         gender: Some(*pick(rng, &[Gender::Female, Gender::Male, Gender::Other, Gender::Withheld])),
         currency: Some((*pick(rng, &["AUD", "AUD", "NZD", "USD", "GBP"])).to_owned()),
         joined_at,

@@ -14,8 +14,14 @@ pub struct Model {
     pub title: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// Stored as given; unique compared lower-cased (an index on `lower(email)`).
+    /// Stored and shown as given; unique by its key, `email_key`.
     pub email: Option<String>,
+    /// `email_key::of(email)`, the one key of the address (NFC, Unicode case folding),
+    /// written with the email by every write and unique: uniqueness, lookups, search and
+    /// the email order use it. Null without an email, and for a profile whose email has
+    /// the key of an older profile's from before the key existed (a collision, listed
+    /// for merging).
+    pub email_key: Option<String>,
     pub gender: Option<Gender>,
     pub currency: Option<String>,
     pub joined_at: DateTimeUtc,

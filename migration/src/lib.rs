@@ -11,6 +11,7 @@ mod m20261202_000001_profile_events;
 mod m20261203_000001_webhooks;
 mod m20261203_000002_event_compression;
 mod m20261203_000003_deferred_contexts;
+mod m20261207_000001_email_key;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_webhooks::Migration),
             Box::new(m20261203_000002_event_compression::Migration),
             Box::new(m20261203_000003_deferred_contexts::Migration),
+            Box::new(m20261207_000001_email_key::Migration),
         ]
     }
 }

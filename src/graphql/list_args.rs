@@ -107,7 +107,8 @@ pub(crate) enum ProfileOrderField {
     FirstName,
     /// Last name, ignoring ASCII case; profiles without one come last.
     LastName,
-    /// Email, ignoring ASCII case; profiles without one come last.
+    /// Email, ignoring case and accent composition (its key); profiles without one, or
+    /// whose email waits to be merged with an older profile's, come last.
     Email,
     /// The next birthday from today (UTC); profiles without birth month and day come last.
     NextBirthday,

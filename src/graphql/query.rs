@@ -112,9 +112,9 @@ impl QueryRoot {
         #[graphql(desc = "How many profiles to return from the end of the window (0–250).")] last: Option<i32>,
         #[graphql(desc = "Return profiles before this cursor.")] before: Option<String>,
         #[graphql(desc = "Which profiles to list; fields combine with AND.")] filter: Option<ProfileFilter>,
-        #[graphql(desc = "Free text (at most 200 characters): the start of a first, last or full name or of an \
-                          email, ignoring ASCII case, or the start of a mobile phone number in international or \
-                          national format.")]
+        #[graphql(desc = "Free text (at most 200 characters): the start of a first, last or full name \
+                          (ignoring ASCII case) or of an email (ignoring case and accent composition), or the \
+                          start of a mobile phone number in international or national format.")]
         search: Option<String>,
         #[graphql(desc = "The order; by default `createdAt` ascending.")] order_by: Option<ProfileOrder>,
     ) -> Result<ProfileConnection> {

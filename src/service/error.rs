@@ -139,7 +139,7 @@ impl From<DbErr> for Error {
 /// A unique index or constraint a write can run into, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unique {
-    /// `ux_profile_email_lower`: one profile per email, compared lower-cased.
+    /// `ux_profile_email_key`: one profile per email key.
     ProfileEmail,
     /// `profile.mobile_phone`.
     ProfileMobilePhone,
@@ -157,7 +157,7 @@ impl Unique {
     /// index for an expression index, else the `table.column` list.
     const fn names(self) -> (&'static str, &'static str) {
         match self {
-            Unique::ProfileEmail => ("ux_profile_email_lower", "index 'ux_profile_email_lower'"),
+            Unique::ProfileEmail => ("ux_profile_email_key", "profile.email_key"),
             Unique::ProfileMobilePhone => ("profile_mobile_phone_key", "profile.mobile_phone"),
             Unique::Identity => ("ix_identity_handle_identifier", "identity.handle, identity.identifier"),
             Unique::TagHandle => ("tag_handle_key", "tag.handle"),

@@ -79,9 +79,11 @@ async fn unique_index_violations_map_to_taken_at_the_right_field() {
         (Unique::Identity, Path::root("input").key("identities")),
     ];
     let mut fixture = crate::fixtures::bare_profile(0);
+    // Written past the service, so with the key the service would give it.
     fixture.profile.email = Some("A@EXAMPLE.COM".to_owned());
+    fixture.profile.email_key = Some(email_key::of("A@EXAMPLE.COM"));
     let email = fixture.profile.clone().into_active_model().insert(&app.db).await.expect_err("email is unique");
-    fixture.profile.email = None;
+    (fixture.profile.email, fixture.profile.email_key) = (None, None);
     fixture.profile.mobile_phone = Some("+61404123123".to_owned());
     let phone = fixture.profile.clone().into_active_model().insert(&app.db).await.expect_err("phone is unique");
     let profile_id: uuid::Uuid = first["id"].as_str().expect("id").parse().expect("uuid");

@@ -269,18 +269,23 @@ impl TestApp {
 
     /// Runs the real binary over this app's database with `args`; its output.
     pub fn binary(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
-            .args(args)
-            .env("DATABASE_URL", &self.url)
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("the binary runs")
+        run_binary(&self.url, args)
     }
 
     /// Runs a mutation whose root field is `field` and returns its payload.
     pub async fn mutate(&self, field: &str, query: &str, variables: Value) -> Value {
         self.data(query, variables).await[field].clone()
     }
+}
+
+/// Runs the real binary over the database at `url` with `args`; its output.
+pub fn run_binary(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
 }
 
 /// `userErrors` of a payload as `(path joined by '.', code)` pairs.

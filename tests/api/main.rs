@@ -14,6 +14,7 @@ mod batching;
 mod binary;
 mod concurrency;
 mod database_loss;
+mod email_key;
 mod events;
 mod export;
 mod hostile;

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use entity::enums::ProfileType;
 use entity::{identity, profile};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::Value;
 
@@ -42,7 +42,7 @@ impl Key {
     fn claim(&self) -> String {
         match self {
             Key::Id(id) => format!("id:{id}"),
-            Key::Email(email) => format!("email:{}", email.trim().to_lowercase()),
+            Key::Email(email) => format!("email:{}", email_key::of(email)),
             Key::MobilePhone(phone) => format!("phone:{phone}"),
             Key::ExternalId(id) => format!("external:{}", id.trim()),
             Key::Identity { handle, identifier } => format!("identity:{}\u{0}{}", handle.trim(), identifier.trim()),
@@ -66,7 +66,7 @@ impl Key {
         let identities = planned.relations.identities.as_deref().unwrap_or_default();
         match self {
             Key::Id(id) => m.id == *id,
-            Key::Email(email) => m.email.as_deref().is_some_and(|e| e.to_lowercase() == email.trim().to_lowercase()),
+            Key::Email(email) => m.email_key.as_deref() == Some(email_key::of(email).as_str()),
             Key::MobilePhone(phone) => m.mobile_phone.as_deref() == Some(phone.as_str()),
             Key::ExternalId(id) => identities.iter().any(|i| i.is_primary && i.identifier == id.trim()),
             Key::Identity { handle, identifier } => {
@@ -240,7 +240,7 @@ async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>
     for key in keys {
         match key {
             Key::Id(id) => ids.push(*id),
-            Key::Email(email) => emails.push(email.trim().to_lowercase()),
+            Key::Email(email) => emails.push(email_key::of(email)),
             Key::MobilePhone(phone) => phones.push(phone.clone()),
             Key::ExternalId(id) => externals.push(id.trim().to_owned()),
             Key::Identity { handle, identifier } => {
@@ -262,8 +262,7 @@ async fn matched(db: &DatabaseTransaction, keys: &[&Key]) -> Result<Vec<Planned>
         any = any.add(profile::Column::Id.is_in(ids));
     }
     if !emails.is_empty() {
-        let lower = sea_orm::sea_query::Func::lower(Expr::col((profile::Entity, profile::Column::Email)));
-        any = any.add(Expr::expr(lower).is_in(emails));
+        any = any.add(profile::Column::EmailKey.is_in(emails));
     }
     if !phones.is_empty() {
         any = any.add(profile::Column::MobilePhone.is_in(phones));
@@ -351,6 +350,7 @@ mod tests {
     #[test]
     fn keys_that_name_one_profile_claim_the_same_string() {
         assert_eq!(Key::Email(" A@B.example".into()).claim(), Key::Email("a@b.example".into()).claim());
+        assert_eq!(Key::Email("ÉLISE@b.example".into()).claim(), Key::Email("élise@b.example".into()).claim());
         assert_ne!(Key::Email("a@b.example".into()).claim(), Key::ExternalId("a@b.example".into()).claim());
     }
 }

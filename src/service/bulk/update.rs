@@ -200,8 +200,7 @@ pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Re
             .ok_or_else(|| Error::NotFound(format!("profile {id} was deleted during the import")))?;
         let db = savepoint.conn();
         if u.columns.is_changed() {
-            u.columns.id = Unchanged(id);
-            bumped = u.columns.update(db).await?;
+            bumped = lifecycle::write_columns(db, id, u.columns).await?;
         }
         if u.addresses {
             replace(db, address::Column::ProfileId, id, u.new.addresses).await?;

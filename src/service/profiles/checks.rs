@@ -101,8 +101,8 @@ pub(crate) async fn known<'a, E: EntityTrait>(
     Ok(found.into_iter().collect())
 }
 
-/// TAKEN at `path` when another profile (deleted ones too) has `email`, compared
-/// lower-cased by the database, as its unique index does.
+/// TAKEN at `path` when another profile (deleted ones too) has the key of `email`, as
+/// the unique index on `email_key` compares them.
 pub(crate) async fn email_free(
     db: &impl ConnectionTrait,
     email: &str,

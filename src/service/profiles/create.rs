@@ -15,6 +15,7 @@ use crate::service::draft::{
     AddressChanges, AppearanceChanges, Columns, CommsChanges, DateChanges, IdentityChanges, ProfileChanges,
 };
 use crate::service::error::{Error, Result};
+use crate::service::profiles::keys::with_email_key;
 use crate::service::runtime::Services;
 use crate::service::write::Write;
 
@@ -26,6 +27,7 @@ pub fn blank(id: Uuid, now: DateTime<Utc>) -> profile::Model {
         first_name: None,
         last_name: None,
         email: None,
+        email_key: None,
         gender: None,
         currency: None,
         joined_at: now,
@@ -158,7 +160,8 @@ pub(crate) async fn insert_profiles(write: &mut Write, profiles: Vec<NewProfile>
 }
 
 /// Inserts `profiles` and all they own with one statement per table, on `db` (a
-/// write's transaction or a savepoint in it); the caller records them.
+/// write's transaction or a savepoint in it); the caller records them. Each profile's
+/// email key is derived here from its email, whoever built the row.
 pub(crate) async fn insert_rows(
     db: &impl ConnectionTrait,
     profiles: Vec<NewProfile>,
@@ -171,7 +174,9 @@ pub(crate) async fn insert_rows(
     let mut statuses = Vec::new();
     for new in profiles {
         let id = new.profile.id;
-        rows.profiles.push(new.profile.into_active_model());
+        let mut profile = new.profile.into_active_model();
+        with_email_key(&mut profile);
+        rows.profiles.push(profile);
         rows.addresses.extend(new.addresses.into_iter().map(|mut a| {
             a.profile_id = Set(id);
             a

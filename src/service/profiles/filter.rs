@@ -56,7 +56,7 @@ pub(crate) struct TimeRange {
 /// Which profiles to list. Fields combine with AND; list fields hold at most 250 items.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ProfileFilter {
-    /// This email, compared case-insensitively.
+    /// This email, compared by its key (Unicode case and composition aside).
     pub email: Option<String>,
     /// This mobile phone, in any format a write accepts.
     pub mobile_phone: Option<String>,
@@ -213,8 +213,9 @@ fn starts_with(key: SimpleExpr, prefix: &str) -> Condition {
     condition
 }
 
-/// Free-text search: the start of the first name, last name, full name ("ann le") or
-/// email, ignoring ASCII case; or the start of the mobile phone's digits, typed
+/// Free-text search: the start of the first name, last name or full name ("ann le"),
+/// ignoring ASCII case; the start of the email's key ([`email_key::of`], so Unicode case
+/// and composition aside); or the start of the mobile phone's digits, typed
 /// internationally or nationally (with or without the trunk prefix) for `region`.
 pub(crate) fn search(text: &str, backend: DatabaseBackend, region: Region) -> Option<Condition> {
     let words: Vec<String> = text.split_whitespace().map(str::to_ascii_lowercase).collect();
@@ -225,7 +226,7 @@ pub(crate) fn search(text: &str, backend: DatabaseBackend, region: Region) -> Op
     let mut any = Condition::any()
         .add(starts_with(folded(backend, "first_name"), &term))
         .add(starts_with(folded(backend, "last_name"), &term))
-        .add(starts_with(folded(backend, "email"), &term));
+        .add(starts_with(Expr::col((profile::Entity, profile::Column::EmailKey)), &email_key::of(&term)));
     // A full name: the first name, then the start of the last name.
     if let [first, rest @ ..] = words.as_slice()
         && !rest.is_empty()

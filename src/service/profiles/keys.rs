@@ -4,8 +4,7 @@
 use crate::service::error::{Error, Result};
 use entity::enums::ProfileType;
 use entity::{identity, profile};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ActiveValue, ColumnTrait, Condition};
 use uuid::Uuid;
 
 /// Profiles every read may see: all but soft-deleted ones.
@@ -13,12 +12,23 @@ pub(crate) fn visible() -> Condition {
     Condition::all().add(profile::Column::ProfileType.ne(ProfileType::Deleted))
 }
 
-/// Profiles whose email is `email`, compared lower-cased by the database, as the
-/// unique index on `lower(email)` compares them.
+/// Profiles whose email has the key of `email` ([`email_key::of`]), as the unique
+/// index on `email_key` compares them: `ÉLISE@…` finds `élise@…`.
 pub(crate) fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::sea_query::{Func, SimpleExpr};
-    let lower = |e: SimpleExpr| SimpleExpr::FunctionCall(Func::lower(e));
-    lower(Expr::col((profile::Entity, profile::Column::Email))).eq(lower(Expr::val(email.trim())))
+    profile::Column::EmailKey.eq(email_key::of(email))
+}
+
+/// Gives `row` the key of its email, as the email is given (set, or unchanged as in a
+/// row made from a model, which an insert writes and an update does not), so that a
+/// statement writes the key exactly when it writes the email (SPEC §8 "One email
+/// key"). Every insert and update of a profile's columns passes its row here.
+pub(crate) fn with_email_key(row: &mut profile::ActiveModel) {
+    let key = |email: &Option<String>| email.as_deref().map(email_key::of);
+    row.email_key = match &row.email {
+        ActiveValue::Set(email) => ActiveValue::Set(key(email)),
+        ActiveValue::Unchanged(email) => ActiveValue::Unchanged(key(email)),
+        ActiveValue::NotSet => ActiveValue::NotSet,
+    };
 }
 
 /// A unique key of a profile, as `profileBy` and `upsertProfile` take it and an import
@@ -26,7 +36,7 @@ pub(crate) fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ProfileKey {
     Id(Uuid),
-    /// Compared lower-cased.
+    /// Compared by its key ([`email_key::of`]).
     Email(String),
     /// In E.164.
     MobilePhone(String),

@@ -13,6 +13,7 @@ use crate::service::error::Result;
 use crate::service::error::{Unique, taken};
 use crate::service::profiles::checks::{self, LocationRef};
 use crate::service::profiles::create::{NewProfile, NewProfileChanges, insert_profiles};
+use crate::service::profiles::keys::with_email_key;
 use crate::service::runtime::Services;
 use crate::service::write::Write;
 
@@ -191,10 +192,21 @@ pub(crate) async fn update(
         txn.commit().await?;
         return Ok(current);
     }
-    columns.id = Unchanged(id);
-    let updated = columns.update(txn.conn()).await.map_err(|err| taken(err, &unique_fields(&input)))?;
+    let updated = write_columns(txn.conn(), id, columns).await.map_err(|err| taken(err, &unique_fields(&input)))?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Writes the changed `columns` of profile `id` in one statement, with the key of the
+/// email they change; the profile as stored.
+pub(crate) async fn write_columns(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    mut columns: profile::ActiveModel,
+) -> std::result::Result<profile::Model, sea_orm::DbErr> {
+    columns.id = Unchanged(id);
+    with_email_key(&mut columns);
+    columns.update(db).await
 }
 
 /// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values

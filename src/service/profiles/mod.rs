@@ -1,4 +1,5 @@
-//! Profiles and what they own: finding one by a key ([`keys`]), the planned read
+//! Profiles and what they own: finding one by a key ([`keys`]), the profiles whose
+//! email collides with an older one's key ([`collisions`]), the planned read
 //! ([`read`], [`positional`]), lists ([`filter`], [`order`]), creating ([`create`]),
 //! the lifecycle ([`lifecycle`]: create, update, delete, restore, purge), the inputs
 //! and their rules ([`input`]), the checks writes make first ([`checks`]), and the
@@ -10,6 +11,7 @@
 
 pub(crate) mod address;
 pub(crate) mod checks;
+pub(crate) mod collisions;
 pub mod create;
 pub(crate) mod dates;
 pub mod filter;

@@ -7,9 +7,10 @@
 //! before today. Every segment is read with an index range scan, in order, until the
 //! page is full: no query sorts the whole table.
 //!
-//! Name and email orders fold ASCII case, the same way on both databases (SQLite's
-//! `lower` folds ASCII only; PostgreSQL uses `translate` in the "C" collation), so
-//! that the order, and the cursor values computed in Rust, agree with the indexes.
+//! Name orders fold ASCII case, the same way on both databases (SQLite's `lower` folds
+//! ASCII only; PostgreSQL uses `translate` in the "C" collation), so that the order,
+//! and the cursor values computed in Rust, agree with the indexes. The email order is
+//! the email key's ([`email_key::of`]), a column that compares bytewise on both.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::profile;
@@ -37,7 +38,9 @@ pub(crate) enum ProfileOrderField {
     FirstName,
     /// Last name, ignoring ASCII case; profiles without one come last.
     LastName,
-    /// Email, ignoring ASCII case; profiles without one come last.
+    /// Email, by its key (Unicode case and composition aside); profiles without a key
+    /// come last: those without an email, and those whose email collides with an
+    /// older profile's, waiting to be merged.
     Email,
     /// The next birthday from today (UTC); profiles without birth month and day come last.
     NextBirthday,
@@ -114,14 +117,18 @@ fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segme
         value,
         bind,
     };
-    let nullable = |name: &str, column: profile::Column, value: fn(&profile::Model) -> Value| {
+    // The rows with a value of `column`, sorted by `key`, then those without.
+    let nullable = |column: profile::Column, key: Key| {
         vec![
-            Segment {
-                when: Condition::all().add(column.is_not_null()),
-                keys: vec![Key { sql: folded(backend, name), reads: column, value, bind: bind_text }],
-            },
+            Segment { when: Condition::all().add(column.is_not_null()), keys: vec![key] },
             Segment { when: Condition::all().add(column.is_null()), keys: Vec::new() },
         ]
+    };
+    let name = |name: &str, column: profile::Column, value: fn(&profile::Model) -> Value| Key {
+        sql: folded(backend, name),
+        reads: column,
+        value,
+        bind: bind_text,
     };
     let mut segments = match sort.field {
         ProfileOrderField::CreatedAt => vec![Segment {
@@ -132,9 +139,16 @@ fn segments(sort: Sort, backend: DatabaseBackend, today: NaiveDate) -> Vec<Segme
             when: Condition::all(),
             keys: vec![column(profile::Column::UpdatedAt, |m| json!(m.updated_at), bind_time)],
         }],
-        ProfileOrderField::FirstName => nullable("first_name", profile::Column::FirstName, |m| fold(&m.first_name)),
-        ProfileOrderField::LastName => nullable("last_name", profile::Column::LastName, |m| fold(&m.last_name)),
-        ProfileOrderField::Email => nullable("email", profile::Column::Email, |m| fold(&m.email)),
+        ProfileOrderField::FirstName => nullable(
+            profile::Column::FirstName,
+            name("first_name", profile::Column::FirstName, |m| fold(&m.first_name)),
+        ),
+        ProfileOrderField::LastName => {
+            nullable(profile::Column::LastName, name("last_name", profile::Column::LastName, |m| fold(&m.last_name)))
+        }
+        ProfileOrderField::Email => {
+            nullable(profile::Column::EmailKey, column(profile::Column::EmailKey, |m| json!(m.email_key), bind_text))
+        }
         ProfileOrderField::NextBirthday => {
             let keys = vec![
                 column(profile::Column::BirthMonth, |m| json!(m.birth_month), bind_int),
