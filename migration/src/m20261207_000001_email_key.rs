@@ -44,7 +44,8 @@ impl MigrationTrait for Migration {
         };
         db.execute_unprepared(column).await?;
         write_keys(db, &keys_to_keep(db).await?).await?;
-        for index in ["ux_profile_email_lower", "ix_profile_email_key", "ix_profile_no_email"] {
+        // `ix_profile_no_email` stays: `hasEmail: false` still reads it.
+        for index in ["ux_profile_email_lower", "ix_profile_email_key"] {
             db.execute_unprepared(&format!("DROP INDEX {index}")).await?;
         }
         for sql in NEW_INDEXES {
@@ -68,7 +69,6 @@ impl MigrationTrait for Migration {
         for sql in [
             "CREATE UNIQUE INDEX ux_profile_email_lower ON profile (lower(email))",
             email_order,
-            "CREATE INDEX ix_profile_no_email ON profile (id) WHERE email IS NULL",
             "ALTER TABLE profile DROP COLUMN email_key",
         ] {
             db.execute_unprepared(sql).await?;
