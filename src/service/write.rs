@@ -8,7 +8,8 @@
 //! ([`bump`]), and records the change:
 //! - [`Write::touch`] (one profile, with `expectedVersion`) and [`Write::touch_many`]
 //!   (every visible profile a condition selects) before changing what it holds;
-//! - [`Write::delete`], [`Write::restore`] and [`Write::purge`];
+//! - [`Write::delete`], [`Write::restore`] and [`Write::purge`] (which also erases the
+//!   profile's earlier events);
 //! - [`Write::created`] for profiles the write inserted;
 //! - [`Write::savepoint`], whose [`Savepoint::touch`] and [`Savepoint::created`] are
 //!   recorded only when it is released (an import fails one row alone this way).
@@ -39,7 +40,7 @@ use uuid::Uuid;
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
-use crate::service::events::{context, deferred, outbox};
+use crate::service::events::{deferred, outbox};
 use crate::service::profiles::keys::visible;
 use crate::service::runtime::Services;
 
@@ -53,8 +54,8 @@ fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::E
         .filter(filter.into_condition())
 }
 
-/// A write in progress: its transaction, the profiles it has changed so far, the ones
-/// whose deferred events it has settled, and the last context of those it purges.
+/// A write in progress: its transaction, the profiles it has changed so far, and the
+/// ones whose deferred events it has settled.
 pub(crate) struct Write {
     /// What the write began on: its clock, and the notifier to wake waiters after the
     /// commit.
@@ -62,7 +63,6 @@ pub(crate) struct Write {
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
     settled: BTreeSet<Uuid>,
-    purged: BTreeMap<Uuid, serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Write {
@@ -77,13 +77,7 @@ impl Write {
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write {
-            services: services.clone(),
-            txn,
-            changes: BTreeMap::new(),
-            settled: BTreeSet::new(),
-            purged: BTreeMap::new(),
-        })
+        Ok(Write { services: services.clone(), txn, changes: BTreeMap::new(), settled: BTreeSet::new() })
     }
 
     /// The time now on the services' clock, to the microsecond: what the write stamps.
@@ -218,18 +212,22 @@ impl Write {
     }
 
     /// Removes profile `id` and everything it owns (the foreign keys cascade), deleted
-    /// or not. Its `profile.purged` event carries the context it had, read first.
+    /// or not, and erases its events so far with their deliveries (SPEC §7, "Purging
+    /// erases"): its `profile.purged` event, written at commit, carries only its id.
     /// NOT_FOUND at `path` when there is no such profile.
     pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
+        // Settled only to lock its waiting event before the profile, in the order every
+        // write takes them (a write that settles it then waits for the profile would
+        // otherwise deadlock with this one); the event goes with the others below.
         self.settle_profiles([id]).await?;
-        let today = self.now().date_naive();
-        let last = context::load(&self.txn, &[id], today).await?;
         let purged =
             profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
         let Some(profile) = purged.into_iter().next() else {
             return Err(Error::user(path, UserErrorCode::NotFound, "no such profile"));
         };
-        self.purged.extend(last);
+        // After the profile's row is gone: a write that changed the profile before it
+        // had to commit first, so its event is among those erased.
+        outbox::erase(&self.txn, id).await?;
         self.record(id, ChangeKind::Purged, profile.version);
         Ok(())
     }
@@ -244,9 +242,9 @@ impl Write {
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
     pub(crate) async fn commit(self) -> Result<Vec<Change>> {
-        let Write { services, txn, changes, purged, .. } = self;
+        let Write { services, txn, changes, .. } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = outbox::write(&txn, &changes, purged, services.clock.now()).await?;
+        let written = outbox::write(&txn, &changes, services.clock.now()).await?;
         txn.commit().await?;
         if written > 0 {
             services.notifier.committed();

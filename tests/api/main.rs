@@ -26,6 +26,7 @@ mod process;
 mod profile_read;
 mod profile_write;
 mod profiles_page;
+mod purge;
 mod readme;
 mod reference_write;
 mod robustness;
