@@ -216,10 +216,10 @@ impl Write {
     /// erases"): its `profile.purged` event, written at commit, carries only its id.
     /// NOT_FOUND at `path` when there is no such profile.
     pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
-        // Settled only to lock its waiting event before the profile, in the order every
-        // write takes them (a write that settles it then waits for the profile would
-        // otherwise deadlock with this one); the event goes with the others below.
-        self.settle_profiles([id]).await?;
+        // Its waiting event locked before the profile, in the order every change takes
+        // them (a change that settled it and then waits for the profile would otherwise
+        // deadlock with this purge); not settled, since it is erased below.
+        deferred::lock(&self.txn, id).await?;
         let purged =
             profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
         let Some(profile) = purged.into_iter().next() else {
