@@ -27,6 +27,7 @@ mod profile_read;
 mod profile_write;
 mod profiles_page;
 mod purge;
+mod races;
 mod readme;
 mod reference_write;
 mod robustness;

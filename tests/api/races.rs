@@ -1,0 +1,168 @@
+//! Races with deletes are row outcomes, never request errors: an import whose profiles
+//! are deleted or purged under it (through GraphQL and through the binary), and labels
+//! added while they are deleted, which take their locks in one order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_codes, on_postgres, user_errors};
+
+const IMPORT: &str = "mutation($rows: [JSON!]!) { importProfiles(rows: $rows, mode: UPDATE_ONLY, matchOn: [EMAIL]) {
+    results { index status userErrors { field code } } updated failed } }";
+const DELETE: &str = "mutation($id: UUID!) { deleteProfile(id: $id) { userErrors { code } } }";
+const PURGE: &str = "mutation($id: UUID!) { purgeProfile(id: $id) { userErrors { code } } }";
+
+/// Profiles the race works on: how many, and how many of them go while it runs.
+const PROFILES: usize = 100;
+const GONE: usize = 10;
+
+fn email(round: usize, n: usize) -> String {
+    format!("race{round}-{n}@example.com")
+}
+
+/// `PROFILES` profiles for round `round`, changed once since they were created, so
+/// that no created event waits for its context (a delete would settle it, and wait for
+/// the import that settled it first). Their ids, in row order.
+async fn profiles(app: &TestApp, round: usize) -> Vec<String> {
+    let rows: Vec<Value> = (0..PROFILES).map(|n| json!({ "email": email(round, n), "first_name": "New" })).collect();
+    let create = "mutation($rows: [JSON!]!) { importProfiles(rows: $rows) { results { profile { id } } created } }";
+    let created = app.data(create, json!({ "rows": rows })).await["importProfiles"].clone();
+    assert_eq!(created["created"], PROFILES, "{created}");
+    let updated = app.data(IMPORT, json!({ "rows": rows_named(round, "Before") })).await;
+    assert_eq!(updated["importProfiles"]["updated"], PROFILES, "{updated}");
+    let results = created["results"].as_array().expect("results");
+    results.iter().map(|r| r["profile"]["id"].as_str().expect("an id").to_owned()).collect()
+}
+
+/// The import's rows: every profile of the round, renamed `name`.
+fn rows_named(round: usize, name: &str) -> Vec<Value> {
+    (0..PROFILES).map(|n| json!({ "email": email(round, n), "first_name": name })).collect()
+}
+
+/// On PostgreSQL, a transaction that holds the row of profile `id` until it ends: a
+/// write that reaches that row waits there.
+async fn hold(app: &TestApp, id: &str) -> DatabaseTransaction {
+    let txn = app.db.begin().await.expect("a transaction");
+    let id: uuid::Uuid = id.parse().expect("a uuid");
+    let lock = Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Postgres,
+        "SELECT id FROM profile WHERE id = $1 FOR UPDATE",
+        [id.into()],
+    );
+    txn.execute_raw(lock).await.expect("the row locked");
+    txn
+}
+
+/// Waits (up to 30 s) until a session of this test's database waits for a lock: told
+/// by PostgreSQL, not guessed with a sleep.
+async fn until_a_write_waits(app: &TestApp) {
+    let sql = "SELECT count(*) AS n FROM pg_stat_activity \
+               WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let statement = Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql);
+        let row = app.db.query_one_raw(statement).await.expect("pg_stat_activity").expect("a count");
+        if row.try_get::<i64>("", "n").expect("a count") > 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no write came to wait for the held row");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Deletes the first half of `ids` and purges the rest, each by its mutation; every
+/// one succeeds.
+async fn delete_and_purge(app: &TestApp, ids: &[String]) {
+    for (n, id) in ids.iter().enumerate() {
+        let (field, mutation) = if n < ids.len() / 2 { ("deleteProfile", DELETE) } else { ("purgeProfile", PURGE) };
+        assert_eq!(user_errors(&app.mutate(field, mutation, json!({ "id": id })).await), vec![], "{field} {id}");
+    }
+}
+
+/// An import of `PROFILES` updates while `GONE` of its profiles are deleted or purged
+/// under it gives each row an outcome and the request no error, round after round: the
+/// gone profiles' rows are NOT_FOUND (or UPDATED, when the import reached them first),
+/// every other row is UPDATED. On PostgreSQL the import is held at its first profile
+/// (a row lock taken by the test) until the deletes have committed, so every round has
+/// them land between the import's read and its writes; SQLite serialises writers, so
+/// there the deletes run beside the import and land before or after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_import_racing_deletes_and_purges_gives_row_outcomes_not_an_error() {
+    let app = Arc::new(TestApp::spawn().await);
+    for round in 0..5 {
+        let ids = profiles(&app, round).await;
+        let gone = &ids[1..=GONE];
+        let held = if on_postgres() { Some(hold(&app, &ids[0]).await) } else { None };
+        let import = {
+            let app = app.clone();
+            tokio::spawn(async move { app.graphql(IMPORT, json!({ "rows": rows_named(round, "After") })).await })
+        };
+        if let Some(held) = held {
+            until_a_write_waits(&app).await;
+            delete_and_purge(&app, gone).await;
+            held.rollback().await.expect("the row let go");
+        } else {
+            delete_and_purge(&app, gone).await;
+        }
+        let response = import.await.expect("the import finishes");
+        assert_eq!(error_codes(&response), Vec::<String>::new(), "round {round}: {response}");
+        let results = response["data"]["importProfiles"]["results"].as_array().expect("results").clone();
+        for (n, result) in results.iter().enumerate() {
+            let not_found =
+                result["status"] == "FAILED" && user_errors(result).iter().all(|(_, code)| code == "NOT_FOUND");
+            if (1..=GONE).contains(&n) {
+                let reached_first = result["status"] == "UPDATED" && !on_postgres();
+                assert!(not_found || reached_first, "round {round}, row {n}: {result}");
+            } else {
+                assert_eq!(result["status"], "UPDATED", "round {round}, row {n}: {result}");
+            }
+        }
+        if on_postgres() {
+            assert_eq!(response["data"]["importProfiles"]["failed"], GONE, "round {round}: every gone row failed");
+        }
+    }
+}
+
+/// The binary's import racing deletes and purges: the gone rows are rejected
+/// NOT_FOUND, the import goes on and exits 2 (some rows failed), never 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_import_command_racing_deletes_and_purges_rejects_those_rows_and_exits_2() {
+    let app = TestApp::spawn().await;
+    let ids = profiles(&app, 0).await;
+    let folder = tempfile::tempdir().expect("a folder");
+    let file = folder.path().join("rows.ndjson");
+    let lines: String = rows_named(0, "After").iter().map(|row| format!("{row}\n")).collect();
+    std::fs::write(&file, lines).expect("written");
+    let path = file.to_str().expect("a path");
+    let held = if on_postgres() { Some(hold(&app, &ids[0]).await) } else { None };
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"));
+    command.args(["import", path, "--match", "email", "--mode", "update-only"]);
+    command.env("DATABASE_URL", &app.url).env("RUST_LOG", "warn");
+    command.stderr(std::process::Stdio::piped());
+    let child = if let Some(held) = held {
+        let child = command.spawn().expect("the binary starts");
+        until_a_write_waits(&app).await;
+        delete_and_purge(&app, &ids[1..=GONE]).await;
+        held.rollback().await.expect("the row let go");
+        child
+    } else {
+        // SQLite serialises writers: the deletes land before the import reads.
+        delete_and_purge(&app, &ids[1..=GONE]).await;
+        command.spawn().expect("the binary starts")
+    };
+    let run = tokio::task::spawn_blocking(move || child.wait_with_output()).await.expect("joined").expect("it ends");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let summary = format!("{PROFILES} rows: 0 created, {} updated, 0 unchanged, {GONE} failed", PROFILES - GONE);
+    assert!(stderr.contains(&summary), "{stderr}");
+    let rejects = std::fs::read_to_string(folder.path().join("rows.ndjson.rejects.ndjson")).expect("a rejects file");
+    let rejected: Vec<Value> = rejects.lines().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    assert_eq!(rejected.len(), GONE);
+    for (n, reject) in rejected.iter().enumerate() {
+        assert_eq!(reject["line"], json!(n + 2), "{reject}");
+        assert_eq!(reject["errors"][0]["code"], "NOT_FOUND", "{reject}");
+    }
+}
