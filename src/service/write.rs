@@ -32,8 +32,8 @@ use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryTrait,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -161,6 +161,7 @@ impl Write {
     /// to be deleted): `version` + 1 each, in one statement.
     pub(crate) async fn touch_many(&mut self, filter: Condition) -> Result<()> {
         self.settle(filter.clone()).await?;
+        self.lock(filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = bump(visible(), self.now()).filter(filter).into_query();
         update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));
@@ -170,6 +171,24 @@ impl Write {
             self.settled.insert(id);
             self.record(id, ChangeKind::Updated, row.try_get("", "version")?);
         }
+        Ok(())
+    }
+
+    /// Locks the visible profiles `filter` selects until commit, in id order, before a
+    /// write changes several (PostgreSQL; SQLite serialises writers anyway). Two such
+    /// writes, or one and a write of one profile, then never hold each what the other
+    /// waits for, as they could locking them in the order a statement meets them.
+    pub(crate) async fn lock(&self, filter: impl IntoCondition) -> Result<()> {
+        let _: Vec<Uuid> = profile::Entity::find()
+            .select_only()
+            .column(profile::Column::Id)
+            .filter(visible())
+            .filter(filter.into_condition())
+            .order_by_asc(profile::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .all(&self.txn)
+            .await?;
         Ok(())
     }
 
