@@ -295,3 +295,44 @@ async fn adding_statuses_while_the_status_is_deleted_never_deadlocks() {
         }
     }
 }
+
+/// An address deleted while it is being updated: the update, which found it and then
+/// waited for its profile, is NOT_FOUND, not an internal error. On PostgreSQL the test
+/// holds the profile and deletes the address in that hold, as `deleteAddress` would,
+/// while the update waits; on SQLite the delete goes first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_address_updated_while_it_is_deleted_is_not_found() {
+    let app = Arc::new(TestApp::spawn().await);
+    let made = app
+        .data(
+            crate::validation::CREATE,
+            json!({ "input": { "firstName": "A", "addresses": [
+        { "addressLine1": "1 A St", "city": "Perth", "postcode": "6000", "country": "Australia" }] } }),
+        )
+        .await;
+    let profile = made["createProfile"]["profile"]["id"].as_str().expect("an id").to_owned();
+    let read = app.data("query($id: UUID!) { profile(id: $id) { addresses { id } } }", json!({ "id": profile })).await;
+    let address = read["profile"]["addresses"][0]["id"].as_str().expect("an address").to_owned();
+    let update = "mutation($id: ID!) { updateAddress(id: $id, input: { city: \"Broome\" }) {
+        address { city } userErrors { field code } } }";
+    let response = if on_postgres() {
+        let held = hold(&app, &profile).await;
+        let updating = spawn(&app, update, json!({ "id": address }));
+        until_a_write_waits(&app).await;
+        let delete = Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "DELETE FROM address WHERE id = $1",
+            [address.parse::<i32>().expect("an integer id").into()],
+        );
+        held.execute_raw(delete).await.expect("deleted");
+        held.commit().await.expect("committed");
+        updating.await.expect("the update completes")
+    } else {
+        let delete = "mutation($id: ID!) { deleteAddress(id: $id) { userErrors { code } } }";
+        assert_eq!(user_errors(&app.mutate("deleteAddress", delete, json!({ "id": address })).await), vec![]);
+        app.graphql(update, json!({ "id": address })).await
+    };
+    assert_eq!(error_codes(&response), Vec::<String>::new(), "{response}");
+    let payload = &response["data"]["updateAddress"];
+    assert_eq!(user_errors(payload), vec![("id".to_owned(), "NOT_FOUND".to_owned())], "{payload}");
+}
