@@ -70,14 +70,16 @@ async fn until_waiting(app: &TestApp, sessions: i64) {
     let sql = "SELECT count(*) AS n FROM pg_stat_activity \
                WHERE datname = current_database() AND wait_event_type = 'Lock'";
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // PostgreSQL tells no one when a session starts to wait: look every few milliseconds.
+    let mut look = tokio::time::interval(Duration::from_millis(5));
     loop {
+        look.tick().await;
         let statement = Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql);
         let row = app.db.query_one_raw(statement).await.expect("pg_stat_activity").expect("a count");
         if row.try_get::<i64>("", "n").expect("a count") >= sessions {
             return;
         }
         assert!(tokio::time::Instant::now() < deadline, "{sessions} writes did not come to wait for the held row");
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
