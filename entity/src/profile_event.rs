@@ -23,7 +23,7 @@ pub struct Model {
     pub changed: Json,
     pub actor_token_id: Option<i32>,
     pub actor_token_name: Option<String>,
-    /// The event context after the change (before it, for `profile.purged`).
+    /// The event context after the change (only the profile's id, for `profile.purged`).
     pub data: Json,
     pub occurred_at: DateTimeUtc,
 }

@@ -208,11 +208,23 @@ pub(crate) async fn get(
             "accept `application/graphql-response+json` or `application/json`",
         );
     };
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+    let query = query.as_deref().unwrap_or_default();
+    let mut request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
         Err(error) => {
             return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL GET request: {error}"));
         }
     };
+    request.operation_name = operation_name(query);
     execute(&state, &headers, id, request, media, Via::Get).await
+}
+
+/// The `operationName` parameter of a GET's query string. async-graphql 7.2's GET
+/// parser reads `operation_name` instead (STACK-NOTES 16), so a document of several
+/// operations could not be run over GET without this.
+fn operation_name(query: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "operationName")
+        .map(|(_, name)| name.into_owned())
+        .filter(|name| !name.is_empty())
 }

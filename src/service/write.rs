@@ -8,7 +8,8 @@
 //! ([`bump`]), and records the change:
 //! - [`Write::touch`] (one profile, with `expectedVersion`) and [`Write::touch_many`]
 //!   (every visible profile a condition selects) before changing what it holds;
-//! - [`Write::delete`], [`Write::restore`] and [`Write::purge`];
+//! - [`Write::delete`], [`Write::restore`] and [`Write::purge`] (which also erases the
+//!   profile's earlier events);
 //! - [`Write::created`] for profiles the write inserted;
 //! - [`Write::savepoint`], whose [`Savepoint::touch`] and [`Savepoint::created`] are
 //!   recorded only when it is released (an import fails one row alone this way).
@@ -31,15 +32,15 @@ use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryTrait,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
-use crate::service::events::{context, deferred, outbox};
+use crate::service::events::{deferred, outbox};
 use crate::service::profiles::keys::visible;
 use crate::service::runtime::Services;
 
@@ -53,8 +54,8 @@ fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::E
         .filter(filter.into_condition())
 }
 
-/// A write in progress: its transaction, the profiles it has changed so far, the ones
-/// whose deferred events it has settled, and the last context of those it purges.
+/// A write in progress: its transaction, the profiles it has changed so far, and the
+/// ones whose deferred events it has settled.
 pub(crate) struct Write {
     /// What the write began on: its clock, and the notifier to wake waiters after the
     /// commit.
@@ -62,7 +63,6 @@ pub(crate) struct Write {
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
     settled: BTreeSet<Uuid>,
-    purged: BTreeMap<Uuid, serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Write {
@@ -77,13 +77,7 @@ impl Write {
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write {
-            services: services.clone(),
-            txn,
-            changes: BTreeMap::new(),
-            settled: BTreeSet::new(),
-            purged: BTreeMap::new(),
-        })
+        Ok(Write { services: services.clone(), txn, changes: BTreeMap::new(), settled: BTreeSet::new() })
     }
 
     /// The time now on the services' clock, to the microsecond: what the write stamps.
@@ -167,6 +161,7 @@ impl Write {
     /// to be deleted): `version` + 1 each, in one statement.
     pub(crate) async fn touch_many(&mut self, filter: Condition) -> Result<()> {
         self.settle(filter.clone()).await?;
+        self.lock(filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = bump(visible(), self.now()).filter(filter).into_query();
         update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));
@@ -176,6 +171,24 @@ impl Write {
             self.settled.insert(id);
             self.record(id, ChangeKind::Updated, row.try_get("", "version")?);
         }
+        Ok(())
+    }
+
+    /// Locks the visible profiles `filter` selects until commit, in id order, before a
+    /// write changes several (PostgreSQL; SQLite serialises writers anyway). Two such
+    /// writes, or one and a write of one profile, then never hold each what the other
+    /// waits for, as they could locking them in the order a statement meets them.
+    pub(crate) async fn lock(&self, filter: impl IntoCondition) -> Result<()> {
+        let _: Vec<Uuid> = profile::Entity::find()
+            .select_only()
+            .column(profile::Column::Id)
+            .filter(visible())
+            .filter(filter.into_condition())
+            .order_by_asc(profile::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .all(&self.txn)
+            .await?;
         Ok(())
     }
 
@@ -218,18 +231,22 @@ impl Write {
     }
 
     /// Removes profile `id` and everything it owns (the foreign keys cascade), deleted
-    /// or not. Its `profile.purged` event carries the context it had, read first.
+    /// or not, and erases its events so far with their deliveries (SPEC §7, "Purging
+    /// erases"): its `profile.purged` event, written at commit, carries only its id.
     /// NOT_FOUND at `path` when there is no such profile.
     pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
-        self.settle_profiles([id]).await?;
-        let today = self.now().date_naive();
-        let last = context::load(&self.txn, &[id], today).await?;
+        // Its waiting event locked before the profile, in the order every change takes
+        // them (a change that settled it and then waits for the profile would otherwise
+        // deadlock with this purge); not settled, since it is erased below.
+        deferred::lock(&self.txn, id).await?;
         let purged =
             profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
         let Some(profile) = purged.into_iter().next() else {
             return Err(Error::user(path, UserErrorCode::NotFound, "no such profile"));
         };
-        self.purged.extend(last);
+        // After the profile's row is gone: a write that changed the profile before it
+        // had to commit first, so its event is among those erased.
+        outbox::erase(&self.txn, id).await?;
         self.record(id, ChangeKind::Purged, profile.version);
         Ok(())
     }
@@ -244,9 +261,9 @@ impl Write {
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
     pub(crate) async fn commit(self) -> Result<Vec<Change>> {
-        let Write { services, txn, changes, purged, .. } = self;
+        let Write { services, txn, changes, .. } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = outbox::write(&txn, &changes, purged, services.clock.now()).await?;
+        let written = outbox::write(&txn, &changes, services.clock.now()).await?;
         txn.commit().await?;
         if written > 0 {
             services.notifier.committed();

@@ -112,3 +112,27 @@ async fn a_get_request_that_does_not_parse_is_a_parse_error_not_405() {
     let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(error_codes(&body), vec!["GRAPHQL_PARSE_FAILED"]);
 }
+
+/// A document of several operations runs the one `operationName` names, over GET (a
+/// query-string parameter) as over POST (a body field).
+#[tokio::test]
+async fn operation_name_picks_the_operation_over_get_and_post() {
+    let app = TestApp::spawn().await;
+    let document = "query A { tiers { handle } } query B { tags { handle } }";
+    for name in ["A", "B"] {
+        let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", document)
+            .append_pair("operationName", name)
+            .finish();
+        let get = Request::get(format!("/graphql?{encoded}")).header(header::ACCEPT, "application/json");
+        let (status, _, body) = app.send(get.body(Body::empty()).expect("request")).await;
+        let over_get: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        let body = json!({ "query": document, "operationName": name }).to_string();
+        let post = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        let (_, _, body) = app.send(post.body(Body::from(body)).expect("request")).await;
+        let over_post: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        let expected = if name == "A" { json!({ "data": { "tiers": [] } }) } else { json!({ "data": { "tags": [] } }) };
+        assert_eq!((status, &over_get), (StatusCode::OK, &expected), "GET {name}");
+        assert_eq!(over_post, expected, "POST {name}");
+    }
+}

@@ -28,6 +28,8 @@ mod process;
 mod profile_read;
 mod profile_write;
 mod profiles_page;
+mod purge;
+mod races;
 mod readme;
 mod reference_keys;
 mod reference_write;

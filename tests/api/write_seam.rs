@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, user_errors};
 
-/// Every profile's version, and every recorded change (profile, kind, version).
-async fn snapshot(app: &TestApp) -> (BTreeMap<String, i32>, Vec<(String, String, i32)>) {
+/// Every profile's version, and every recorded change by its place in commit order
+/// (profile, kind, version). A purge erases the profile's earlier changes.
+async fn snapshot(app: &TestApp) -> (BTreeMap<String, i32>, BTreeMap<i64, (String, String, i32)>) {
     let versions = profile::Entity::find()
         .all(&app.db)
         .await
@@ -26,7 +27,10 @@ async fn snapshot(app: &TestApp) -> (BTreeMap<String, i32>, Vec<(String, String,
         .await
         .expect("events")
         .into_iter()
-        .map(|e| (e.profile_id.to_string(), e.kind.to_value().trim_start_matches("profile.").to_owned(), e.version))
+        .map(|e| {
+            let kind = e.kind.to_value().trim_start_matches("profile.").to_owned();
+            (e.seq, (e.profile_id.to_string(), kind, e.version))
+        })
         .collect();
     (versions, changes)
 }
@@ -47,7 +51,8 @@ impl Seam<'_> {
         assert!(response.get("errors").is_none(), "{field}: {response}");
         let payload = response["data"][field].clone();
         let (versions_after, changes_after) = snapshot(self.app).await;
-        let recorded = &changes_after[changes_before.len()..];
+        let last = changes_before.keys().next_back().copied().unwrap_or_default();
+        let recorded: Vec<&(String, String, i32)> = changes_after.range(last + 1..).map(|(_, change)| change).collect();
 
         let mut got: Vec<(String, String)> = recorded.iter().map(|(id, kind, _)| (id.clone(), kind.clone())).collect();
         // `new` stands for the profile the payload returns (one just created).
@@ -65,7 +70,7 @@ impl Seam<'_> {
             ids.into_iter().filter(|id| versions_before.get(*id) != versions_after.get(*id)).cloned().collect();
         let recorded_ids: BTreeSet<String> = recorded.iter().map(|(id, _, _)| id.clone()).collect();
         assert_eq!(moved, recorded_ids, "{field}: the profiles whose version moved are those recorded");
-        for (id, kind, version) in recorded {
+        for (id, kind, version) in recorded.iter().copied() {
             match kind.as_str() {
                 "purged" => assert_eq!(Some(version), versions_before.get(id), "{field}: the last version"),
                 "created" => assert_eq!(versions_after.get(id), Some(&1), "{field}: a new profile is version 1"),

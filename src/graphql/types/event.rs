@@ -70,7 +70,8 @@ impl Event {
     }
 
     /// The profile's event context (the reference platform's snake_case keys) after
-    /// the change, or before it for `profile.purged`.
+    /// the change; for `profile.purged`, only `{"id": …}`: a purge erases the person's
+    /// data, earlier events included.
     async fn data(&self, ctx: &Context<'_>) -> Result<Cow<'_, serde_json::Value>> {
         // A subscription (no loaders) has its page's contexts read already.
         let (Some(deferred), Some(loaders)) = (Deferred::of(&self.0), ctx.data_opt::<Loaders>()) else {

@@ -20,13 +20,14 @@ use entity::{identity, profile};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::create::create_all;
 use super::known::{self, UnknownKeys};
 use super::read::{at_row, prepare};
 use super::references::{self, Kept};
 use super::row::{ImportKey, ImportRow, Mode, Outcome, Status};
-use super::update::{RowChange, changes, update_one};
+use super::update::{RowChange, Update, changes, lock_references, update_one};
 use crate::domain::phone::Region;
 use crate::domain::validate::{Path, Problems, UserError, UserErrorCode};
 use crate::service::draft::Patch;
@@ -214,10 +215,15 @@ async fn run_wave(
         }
     }
     // The profiles' created events still waiting for their context, all at once rather
-    // than one profile at a time as each update's version bump would.
+    // than one profile at a time as each update's version bump would. Locks go in the
+    // order every write takes them: reference records, waiting events, profiles (these
+    // in id order, not the file's).
     if !changing.is_empty() {
-        let ids = changing.iter().map(|(_, update)| update.current.model.id);
-        write.settle_profiles(ids).await?;
+        let updates: Vec<&Update> = changing.iter().map(|(_, update)| update.as_ref()).collect();
+        lock_references(write.conn(), &updates).await?;
+        let ids: Vec<Uuid> = updates.iter().map(|update| update.current.model.id).collect();
+        write.settle_profiles(ids.iter().copied()).await?;
+        write.lock(profile::Column::Id.is_in(ids)).await?;
     }
     for (index, update) in changing {
         outcomes[index] = Some(update_one(&mut write, update).await?);

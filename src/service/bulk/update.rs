@@ -4,10 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use entity::{address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag};
+use entity::{
+    address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag, status, tag, tier,
+};
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -146,6 +149,34 @@ pub(super) async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Plan
         appearance,
         problems,
     })))
+}
+
+/// Locks what the wave's `updates` will link or check, before any of their profiles:
+/// the existing tags for update, statuses and tiers to share, each kind in handle
+/// order, as a write of one profile does (see `create::lock_tags`). Tags that do not
+/// exist yet are made when their row is written.
+pub(super) async fn lock_references(db: &DatabaseTransaction, updates: &[&Update<'_>]) -> Result<()> {
+    let tags: BTreeSet<String> =
+        updates.iter().filter(|u| u.tags).flat_map(|u| u.new.tags.iter().map(|h| normalize_handle(h))).collect();
+    if !tags.is_empty() {
+        let _: Vec<i32> = tag::Entity::find()
+            .select_only()
+            .column(tag::Column::Id)
+            .filter(tag::Column::Handle.is_in(tags))
+            .order_by_asc(tag::Column::Handle)
+            .lock_exclusive()
+            .into_tuple()
+            .all(db)
+            .await?;
+    }
+    let statuses = updates.iter().filter(|u| u.statuses_changed).flat_map(|u| u.statuses.iter().map(String::as_str));
+    checks::known::<status::Entity>(db, status::Column::Handle, statuses).await?;
+    let tiers = updates.iter().filter_map(|u| match &u.columns.tier_handle {
+        Set(Some(handle)) => Some(handle.as_str()),
+        _ => None,
+    });
+    checks::known::<tier::Entity>(db, tier::Column::Handle, tiers).await?;
+    Ok(())
 }
 
 /// Makes `update` in a savepoint, after the checks `updateProfile` makes on what

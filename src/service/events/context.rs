@@ -183,15 +183,6 @@ pub(crate) async fn read(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<
     read::rows(db, query, &Selection::everything()).await
 }
 
-/// The contexts of the profiles with `ids` (deleted ones too), one statement.
-pub(crate) async fn load(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-    today: NaiveDate,
-) -> Result<Vec<(Uuid, Map<String, Value>)>> {
-    Ok(read(db, ids).await?.iter().map(|planned| (planned.model.id, of(planned, today))).collect())
-}
-
 /// The top-level keys whose value differs between `before` and `after`, in
 /// alphabetical order (the order of the context's keys); keys that move with the calendar or with every write are left out.
 pub(crate) fn changed(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<String> {

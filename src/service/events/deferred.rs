@@ -135,6 +135,22 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
     Ok(())
 }
 
+/// Locks the deferred events of profile `id` without settling them, as settling would
+/// (before the profile's row): for a purge, which erases them rather than fill them.
+pub(crate) async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<()> {
+    use profile_event::Column;
+    let _: Vec<i64> = profile_event::Entity::find()
+        .select_only()
+        .column(Column::Seq)
+        .filter(deferred())
+        .filter(Column::ProfileId.eq(id))
+        .lock_exclusive()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(())
+}
+
 /// `value` as JSON text.
 #[allow(clippy::expect_used, reason = "a JSON map or a list of strings always serialises")]
 pub(crate) fn json(value: &(impl serde::Serialize + ?Sized)) -> String {

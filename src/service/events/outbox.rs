@@ -1,11 +1,11 @@
 //! Writing a write's change events into the outbox, with their webhook deliveries,
 //! just before it commits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::enums::EventKind;
-use entity::profile_event;
+use entity::{profile_event, webhook_delivery};
 use sea_orm::sea_query::{Expr, Func, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 use serde_json::{Map, Value};
@@ -23,16 +23,11 @@ use crate::service::profiles::read::Planned;
 /// parameters of one statement, when a write changes many profiles (deleting a tag).
 const CHUNK: usize = 500;
 
-/// Writes the events of `changes` in transaction `txn`, just before it commits.
-/// `purged` holds the last context of each purged profile. An update that changed no
-/// key of the context writes none. The events occur at `now` (the write's clock).
-/// Returns how many it wrote.
-pub(crate) async fn write(
-    txn: &impl ConnectionTrait,
-    changes: &[Change],
-    mut purged: BTreeMap<Uuid, Map<String, Value>>,
-    now: DateTime<Utc>,
-) -> Result<usize> {
+/// Writes the events of `changes` in transaction `txn`, just before it commits. An
+/// update that changed no key of the context writes none; a purge's event carries the
+/// profile's id only. The events occur at `now` (the write's clock). Returns how many
+/// it wrote.
+pub(crate) async fn write(txn: &impl ConnectionTrait, changes: &[Change], now: DateTime<Utc>) -> Result<usize> {
     if changes.is_empty() {
         return Ok(0);
     }
@@ -43,7 +38,7 @@ pub(crate) async fn write(
     let mut webhooks = None;
     let mut written = 0;
     for chunk in changes.chunks(CHUNK) {
-        // A created profile's context is deferred and a purged one's kept: only the
+        // A created profile's context is deferred and a purged one has none: only the
         // others are read back, and compared with their previous event.
         let read_back: Vec<Uuid> = chunk
             .iter()
@@ -56,12 +51,8 @@ pub(crate) async fn write(
         let mut rows = Vec::with_capacity(chunk.len());
         for change in chunk {
             let (data, changed) = match change.kind {
-                ChangeKind::Purged => {
-                    let data = purged.remove(&change.profile_id).ok_or_else(|| {
-                        Error::Invariant(format!("profile {} was purged without its context", change.profile_id))
-                    })?;
-                    (json(&data), "[]".to_owned())
-                }
+                // No personal data outlives a purge, not even in its own event.
+                ChangeKind::Purged => (json(&serde_json::json!({ "id": change.profile_id })), "[]".to_owned()),
                 // The context is deferred (see the module's notes); `changed` is every
                 // key, the same list for every created event, and not stored either.
                 ChangeKind::Created => (DEFERRED.to_owned(), DEFERRED.to_owned()),
@@ -110,6 +101,15 @@ pub(crate) async fn write(
     }
     metrics::counter!("events_written_total").increment(written as u64);
     Ok(written)
+}
+
+/// Deletes every event of profile `id` and every delivery of them, pending or done,
+/// in transaction `txn`: what a purge erases (SPEC §7). Deliveries first, though the
+/// foreign key would cascade: the statement says what goes.
+pub(crate) async fn erase(txn: &impl ConnectionTrait, id: Uuid) -> Result<()> {
+    webhook_delivery::Entity::delete_many().filter(webhook_delivery::Column::ProfileId.eq(id)).exec(txn).await?;
+    profile_event::Entity::delete_many().filter(profile_event::Column::ProfileId.eq(id)).exec(txn).await?;
+    Ok(())
 }
 
 /// An event about to be written, its context and changed keys as JSON text.

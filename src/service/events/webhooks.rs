@@ -14,7 +14,10 @@ use entity::enums::{DeliveryStatus, EventKind};
 use entity::{profile_event, webhook, webhook_delivery};
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use serde_json::Value;
 use sha2::Sha256;
 use uuid::Uuid;
@@ -212,7 +215,16 @@ pub(crate) async fn update(
     found(db, id).await?;
     row.id = Set(id);
     row.updated_at = Set(db.clock.now());
-    Ok(row.update(&db.db).await?)
+    row.update(&db.db).await.map_err(gone)
+}
+
+/// A webhook deleted between its check and its update is NOT_FOUND, as it would have
+/// been a moment earlier.
+fn gone(err: DbErr) -> Error {
+    match err {
+        DbErr::RecordNotUpdated => Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such webhook"),
+        err => err.into(),
+    }
 }
 
 /// Gives a webhook a new secret (the old one stops signing at once); returns it and
@@ -226,7 +238,7 @@ pub(crate) async fn rotate_secret(db: &Services, id: Uuid) -> Result<(webhook::M
         updated_at: Set(db.clock.now()),
         ..Default::default()
     };
-    Ok((row.update(&db.db).await?, secret))
+    Ok((row.update(&db.db).await.map_err(gone)?, secret))
 }
 
 /// Deletes a webhook and its deliveries; returns its id.
@@ -303,17 +315,33 @@ pub(crate) async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &D
 }
 
 /// Queues a delivery's event to its webhook once more, as a new delivery (the log
-/// keeps both); NOT_FOUND at `id` when there is no such delivery.
+/// keeps both); NOT_FOUND at `id` when there is no such delivery, or when its event or
+/// webhook went while this ran (a purge, a prune, `deleteWebhook`).
 pub(crate) async fn redeliver(
     db: &Services,
     id: i64,
 ) -> Result<(webhook_delivery::Model, Option<profile_event::Model>)> {
-    let Some(original) = webhook_delivery::Entity::find_by_id(id).one(&db.db).await? else {
-        return Err(Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such delivery"));
+    let missing = || Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such delivery");
+    // Immediate on SQLite, as every write is: a transaction that reads before it writes
+    // would otherwise fail, rather than wait, when another writer holds the lock.
+    let immediate = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
     };
+    let txn = db.db.begin_with_options(immediate).await?;
+    let original = webhook_delivery::Entity::find_by_id(id).one(&txn).await?.ok_or_else(missing)?;
+    // The event and the webhook locked to share until the copy is in: what deletes
+    // them waits for it (and deletes it with them), or has deleted them already.
+    let event = profile_event::Entity::find()
+        .filter(profile_event::Column::Id.eq(&original.event_id))
+        .lock_shared()
+        .one(&txn)
+        .await?
+        .ok_or_else(missing)?;
+    webhook::Entity::find_by_id(original.webhook_id).lock_shared().one(&txn).await?.ok_or_else(missing)?;
     let again = pending(original.webhook_id, original.event_id, original.profile_id, db.clock.now());
-    let row = again.insert(&db.db).await?;
+    let row = again.insert(&txn).await?;
+    txn.commit().await?;
     db.notifier.committed();
-    let event = profile_event::Entity::find().filter(profile_event::Column::Id.eq(&row.event_id)).one(&db.db).await?;
-    Ok((row, event))
+    Ok((row, Some(event)))
 }

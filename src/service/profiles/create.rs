@@ -265,29 +265,7 @@ pub(crate) async fn attach_tags(
     if wanted.is_empty() {
         return Ok(());
     }
-    // Sorted, so that concurrent writers lock tags in one order and cannot deadlock.
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
-    for (_, raw) in wanted {
-        names.entry(normalize_handle(raw)).or_insert_with(|| raw.trim().to_owned());
-    }
-    let new_tags = names.iter().map(|(handle, name)| tag::ActiveModel {
-        handle: Set(handle.clone()),
-        name: Set(name.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    });
-    // An existing tag is "updated" to itself: that returns its id and, on PostgreSQL,
-    // locks its row until commit, so a concurrent `deleteTag` (which locks it too)
-    // either finishes first, and the tag is made anew here, or waits for this link and
-    // then detaches it. Reading the ids in a second statement would race with it.
-    let ids: HashMap<String, i32> = tag::Entity::insert_many(new_tags)
-        .on_conflict(OnConflict::column(tag::Column::Handle).update_column(tag::Column::Handle).to_owned())
-        .exec_with_returning(db)
-        .await?
-        .into_iter()
-        .map(|tag| (tag.handle, tag.id))
-        .collect();
+    let ids = lock_tags(db, wanted.iter().map(|(_, raw)| raw.as_str()), now).await?;
     let pairs: BTreeSet<(Uuid, i32)> =
         wanted.iter().filter_map(|(profile, raw)| Some((*profile, *ids.get(&normalize_handle(raw))?))).collect();
     let links = pairs.into_iter().map(|(profile_id, tag_id)| profile_tag::ActiveModel {
@@ -302,6 +280,46 @@ pub(crate) async fn attach_tags(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// The ids of the tags `raw` handles name (normalised), by handle: the unknown ones
+/// created (named as given, trimmed), every one locked until commit.
+///
+/// Tags are locked before the profiles they are attached to, in handle order: the
+/// order every write takes them (`deleteTag` locks its tag, then its holders), so two
+/// writes never wait for each other in a circle. An existing tag is "updated" to
+/// itself: that returns its id and, on PostgreSQL, locks its row until commit, so a
+/// concurrent `deleteTag` (which locks it too) either finishes first, and the tag is
+/// made anew here, or waits for this write and then detaches what it attached.
+/// Reading the ids in a second statement would race with it.
+pub(crate) async fn lock_tags<'a>(
+    db: &impl ConnectionTrait,
+    raw: impl IntoIterator<Item = &'a str>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, i32>> {
+    use sea_orm::ActiveValue::Set;
+    // Sorted: concurrent writers lock tags in one order.
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for raw in raw {
+        names.entry(normalize_handle(raw)).or_insert_with(|| raw.trim().to_owned());
+    }
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let new_tags = names.iter().map(|(handle, name)| tag::ActiveModel {
+        handle: Set(handle.clone()),
+        name: Set(name.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    Ok(tag::Entity::insert_many(new_tags)
+        .on_conflict(OnConflict::column(tag::Column::Handle).update_column(tag::Column::Handle).to_owned())
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .map(|tag| (tag.handle, tag.id))
+        .collect())
 }
 
 /// Attaches existing statuses by handle. Callers check the handles first: an unknown

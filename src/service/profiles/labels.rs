@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::domain::validate::{Path, Problems};
 use crate::service::error::Result;
 use crate::service::profiles::checks;
-use crate::service::profiles::create::{attach_statuses, attach_tags};
+use crate::service::profiles::create::{attach_statuses, attach_tags, lock_tags};
 use crate::service::runtime::Services;
 use crate::service::write::Write;
 
@@ -30,20 +30,27 @@ pub(crate) async fn add(
     mut problems: Problems,
 ) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
-    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
-    let wanted: Vec<(Uuid, String)> = handles.iter().map(|handle| (profile_id, handle.clone())).collect();
+    // The labels are locked before the profile, as `deleteTag` and `deleteStatus` lock
+    // theirs before their holders: otherwise each could hold what the other waits for
+    // (see `create::lock_tags`). Tags only once their handles are known to be valid.
     match label {
-        Label::Tag => {
-            problems.finish(())?;
-            attach_tags(txn.conn(), &wanted, txn.now()).await?;
+        Label::Tag if problems.is_empty() => {
+            lock_tags(txn.conn(), handles.iter().map(String::as_str), txn.now()).await?;
         }
+        Label::Tag => {}
+        // Locked to share until commit, as every check of reference data is.
         Label::Status => {
             let paths: Vec<(Path, String)> =
                 handles.iter().enumerate().map(|(i, h)| (Path::root("handles").index(i), h.clone())).collect();
             checks::statuses(txn.conn(), &paths, &mut problems).await?;
-            problems.finish(())?;
-            attach_statuses(txn.conn(), &wanted, txn.now()).await?;
         }
+    }
+    let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
+    problems.finish(())?;
+    let wanted: Vec<(Uuid, String)> = handles.iter().map(|handle| (profile_id, handle.clone())).collect();
+    match label {
+        Label::Tag => attach_tags(txn.conn(), &wanted, txn.now()).await?,
+        Label::Status => attach_statuses(txn.conn(), &wanted, txn.now()).await?,
     }
     txn.commit().await?;
     Ok(profile)
@@ -58,6 +65,8 @@ pub(crate) async fn remove(
     problems: Problems,
 ) -> Result<profile::Model> {
     let mut txn = Write::begin(db).await?;
+    // Only the profile is locked, then its links: no label. A concurrent delete of a
+    // label waits for the profile, and this write waits for nothing the delete holds.
     let profile = txn.touch(profile_id, None, &Path::root("profileId")).await?;
     problems.finish(())?;
     match label {

@@ -50,11 +50,13 @@ where
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
 {
     let path = Path::root("id");
-    let row = E::find_by_id(id).one(txn.conn()).await?;
-    let Some(row) = row else {
-        return Err(Error::user(&path, UserErrorCode::NotFound, format!("no {} has this id", E::NOUN)));
-    };
+    let missing = || Error::user(&path, UserErrorCode::NotFound, format!("no {} has this id", E::NOUN));
+    let row = E::find_by_id(id).one(txn.conn()).await?.ok_or_else(missing)?;
     let profile = txn.touch(E::profile_id(&row), None, &path).await?;
+    // Read again now that the profile is locked, as every change to its rows locks it
+    // first: a write that held it may have changed or deleted the row since the first
+    // read, and writing to a row that is gone would fail as no user error does.
+    let row = E::find_by_id(id).one(txn.conn()).await?.ok_or_else(missing)?;
     Ok((row, profile))
 }
 
