@@ -42,14 +42,18 @@ impl MigrationTrait for Migration {
             DatabaseBackend::Postgres => "ALTER TABLE profile ADD COLUMN email_key text COLLATE \"C\"",
             _ => "ALTER TABLE profile ADD COLUMN email_key text",
         };
-        db.execute_unprepared(column).await?;
+        // On SQLite a migration runs outside a transaction: every step may be run again
+        // after a crash part way (PostgreSQL rolls the whole migration back).
+        if !manager.has_column("profile", "email_key").await? {
+            db.execute_unprepared(column).await?;
+        }
         write_keys(db, &keys_to_keep(db).await?).await?;
         // `ix_profile_no_email` stays: `hasEmail: false` still reads it.
         for index in ["ux_profile_email_lower", "ix_profile_email_key"] {
-            db.execute_unprepared(&format!("DROP INDEX {index}")).await?;
+            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {index}")).await?;
         }
         for sql in NEW_INDEXES {
-            db.execute_unprepared(sql).await?;
+            db.execute_unprepared(&sql.replacen(" INDEX ", " INDEX IF NOT EXISTS ", 1)).await?;
         }
         Ok(())
     }
@@ -93,7 +97,8 @@ async fn keys_to_keep(db: &impl ConnectionTrait) -> Result<Vec<(Uuid, String)>, 
         let id: Uuid = row.try_get("", "id")?;
         let email: String = row.try_get("", "email")?;
         let key = email_key::of(&email);
-        if seen.insert(key.clone()) {
+        // A blank address has no key (the service never stores one; older rows might).
+        if !key.is_empty() && seen.insert(key.clone()) {
             kept.push((id, key));
         }
     }

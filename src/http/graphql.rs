@@ -215,7 +215,7 @@ pub(crate) async fn get(
             return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL GET request: {error}"));
         }
     };
-    request.operation_name = operation_name(query);
+    request.operation_name = operation_name(query).or(request.operation_name);
     execute(&state, &headers, id, request, media, Via::Get).await
 }
 

@@ -387,3 +387,52 @@ async fn an_import_giving_a_tag_while_it_is_deleted_never_deadlocks() {
         assert!(handles.contains(&"other") && (handles.contains(&"race") || !on_postgres()), "{read}");
     }
 }
+
+/// A tier renamed while four of its holders are given it again: the rename locks the
+/// tier, then its profiles; `updateProfile` locks the tier it names before its profile,
+/// so the two cannot wait for each other (a profile locked first would deadlock:
+/// CONFLICT). On PostgreSQL the test holds the tier's row until the rename and then the
+/// four updates wait for it, so the rename goes first and the updates find the old
+/// handle gone (NOT_FOUND at `tierHandle`); SQLite runs them one after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_profile_given_a_tier_while_it_is_renamed_never_deadlocks() {
+    let app = Arc::new(TestApp::spawn_with(room_for_all()).await);
+    let create = "mutation { createTier(input: { handle: \"race\", name: \"Race\", rank: 1 }) { tier { id } } }";
+    let tier = app.data(create, json!({})).await["createTier"]["tier"]["id"].as_str().expect("an id").to_owned();
+    let update = "mutation($id: UUID!) { updateProfile(id: $id, input: { tierHandle: \"race\" }) {
+        profile { tierHandle } userErrors { field code } } }";
+    let mut profiles = Vec::new();
+    for n in 0..4 {
+        let made = app.data(crate::validation::CREATE, json!({ "input": { "firstName": format!("T{n}") } })).await;
+        let id = made["createProfile"]["profile"]["id"].clone();
+        assert_eq!(user_errors(&app.mutate("updateProfile", update, json!({ "id": id })).await), vec![]);
+        profiles.push(id);
+    }
+    let held = if on_postgres() {
+        let id: i32 = tier.parse().expect("an integer id");
+        Some(hold_row(&app, "SELECT id FROM tier WHERE id = $1 FOR UPDATE", id.into()).await)
+    } else {
+        None
+    };
+    let rename = "mutation($id: ID!) { updateTier(id: $id, input: { handle: \"renamed\" }) { userErrors { code } } }";
+    let renaming = spawn(&app, rename, json!({ "id": tier }));
+    if on_postgres() {
+        until_waiting(&app, 1).await;
+    }
+    let updating: Vec<_> = profiles.iter().map(|id| spawn(&app, update, json!({ "id": id }))).collect();
+    if let Some(held) = held {
+        until_waiting(&app, 1 + updating.len() as i64).await;
+        held.rollback().await.expect("the row let go");
+    }
+    let renamed = renaming.await.expect("the rename completes");
+    assert_eq!(error_codes(&renamed), Vec::<String>::new(), "{renamed}");
+    assert_eq!(user_errors(&renamed["data"]["updateTier"]), vec![], "{renamed}");
+    let gone = vec![("input.tierHandle".to_owned(), "NOT_FOUND".to_owned())];
+    for task in updating {
+        let response = task.await.expect("every update completes");
+        assert_eq!(error_codes(&response), Vec::<String>::new(), "{response}");
+        let errors = user_errors(&response["data"]["updateProfile"]);
+        // On PostgreSQL the rename went first; on SQLite the update found the tier.
+        assert!(errors == gone || !on_postgres() && errors.is_empty(), "{response}");
+    }
+}

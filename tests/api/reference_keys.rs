@@ -287,3 +287,33 @@ async fn two_imports_that_make_the_same_records_at_once_both_land() {
     let count = |table: &str| counts.iter().find(|(t, _)| *t == table).map(|(_, n)| *n);
     assert_eq!((count("tier"), count("status"), count("location")), (Some(1), Some(1), Some(2)));
 }
+
+/// No silent changes at the edges of reference data: a bare integer location id (an
+/// older CSV's column) fails the row rather than dropping its location, and an
+/// embedded record's stamp outside the years 1 to 9999 fails it rather than being
+/// replaced by now.
+#[tokio::test]
+async fn an_integer_location_id_or_an_embedded_stamp_out_of_range_fails_the_row() {
+    let app = TestApp::spawn().await;
+    let before = app.row_counts().await;
+    let rows = json!([
+        { "email": "a@example.com", "joined_location_id": 1 },
+        { "email": "b@example.com", "tier": { "handle": "gold", "name": "Gold", "rank": 1, "created_at": "+10000-01-01T00:00:00Z" } },
+        { "email": "c@example.com", "preferred_location": { "name": "North", "external_id": null, "external_code": null,
+            "updated_at": "yesterday" } },
+    ]);
+    let outcome = import_rows(&app, rows).await;
+    assert_eq!(outcome["failed"], json!(3), "{outcome}");
+    let errors: Vec<Vec<(String, String)>> =
+        outcome["results"].as_array().expect("results").iter().map(user_errors).collect();
+    let invalid = |path: &str| vec![(path.to_owned(), "INVALID".to_owned())];
+    assert_eq!(
+        errors,
+        vec![
+            invalid("rows.0.joined_location_id"),
+            invalid("rows.1.tier.created_at"),
+            invalid("rows.2.preferred_location.updated_at"),
+        ]
+    );
+    assert_eq!(app.row_counts().await, before, "nothing written");
+}

@@ -90,7 +90,8 @@ fn ranked(object: &Map<String, Value>, handle: String, path: &Path, problems: &m
         problems.add(&path.key("rank"), UserErrorCode::Invalid, "is a whole number");
         return None;
     };
-    Some(RankedGiven { handle, name, rank, stamp: Stamp::of_object(object) })
+    let stamp = Stamp::of_object(object, problems, path);
+    Some(RankedGiven { handle, name, rank, stamp })
 }
 
 /// Where a row gives one of a profile's two locations.
@@ -101,6 +102,8 @@ struct Slot {
     name: (&'static str, &'static str),
     /// The bare external id's key, for the message when both are given.
     external_id: &'static str,
+    /// The integer id's key (another database's, so it links nothing), and its path's name.
+    id: (&'static str, &'static str),
 }
 
 impl Slot {
@@ -108,11 +111,13 @@ impl Slot {
         object: ("preferred_location", "preferredLocation"),
         name: ("preferred_location_name", "preferredLocationName"),
         external_id: "preferred_location_external_id",
+        id: ("preferred_location_id", "preferredLocationId"),
     };
     const JOINED: Slot = Slot {
         object: ("joined_location", "joinedLocation"),
         name: ("joined_location_name", "joinedLocationName"),
         external_id: "joined_location_external_id",
+        id: ("joined_location_id", "joinedLocationId"),
     };
 }
 
@@ -158,7 +163,14 @@ fn location(
         return None;
     }
     let at = input.key(slot.name.1);
-    let name = validate::text(problems, &at, row.get(slot.name.0).and_then(Value::as_str), MAX_NAME)?;
+    let name = validate::text(problems, &at, row.get(slot.name.0).and_then(Value::as_str), MAX_NAME);
+    if name.is_none() && row.get(slot.id.0).is_some_and(|id| !id.is_null()) {
+        // Another database's id links nothing, and dropping it would lose the location.
+        let message =
+            format!("an id from another database links nothing: give `{}` or `{}`", slot.external_id, slot.name.0);
+        problems.add(&input.key(slot.id.1), UserErrorCode::Invalid, message);
+    }
+    let name = name?;
     Some(LocationGiven {
         external_id: None,
         name: Some(name),
@@ -183,15 +195,8 @@ fn embedded_location(object: &Map<String, Value>, path: &Path, problems: &mut Pr
         return None;
     }
     let whole = name.is_some() && object.contains_key("external_id") && object.contains_key("external_code");
-    Some(LocationGiven {
-        external_id,
-        name,
-        external_code,
-        whole,
-        stamp: Stamp::of_object(object),
-        external_id_path,
-        name_path,
-    })
+    let stamp = Stamp::of_object(object, problems, path);
+    Some(LocationGiven { external_id, name, external_code, whole, stamp, external_id_path, name_path })
 }
 
 #[cfg(test)]

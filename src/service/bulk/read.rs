@@ -25,7 +25,6 @@ use crate::domain::phone::Region;
 use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::profiles::input::ProfileCreateInput;
-use crate::service::profiles::input::field::instant;
 use crate::service::profiles::keys::ProfileKey as Key;
 
 /// `addressLine1` → `address_line_1`: a field's name as the row spells it.
@@ -63,20 +62,7 @@ pub(crate) fn at_row(error: UserError) -> UserError {
 /// A record's `created_at` and `updated_at`, when the row gives them; one that is no
 /// time in the years 1 to 9999 is a problem at its path under `record`.
 fn stamp_of(value: &Value, problems: &mut Problems, record: &Path) -> Stamp {
-    value.as_object().map(|object| stamp_of_map(object, problems, record)).unwrap_or_default()
-}
-
-fn stamp_of_map(object: &Map<String, Value>, problems: &mut Problems, record: &Path) -> Stamp {
-    let mut at = |key: &str, field: &str| {
-        let given = object.get(key).filter(|value| !value.is_null())?;
-        let time = given.as_str().and_then(instant);
-        match time {
-            Some(time) => validate::instant(problems, &record.key(field), Some(&time)),
-            None => problems.add(&record.key(field), UserErrorCode::Invalid, "is not a valid DateTime"),
-        }
-        time
-    };
-    Stamp { created_at: at("created_at", "createdAt"), updated_at: at("updated_at", "updatedAt") }
+    value.as_object().map(|object| Stamp::of_object(object, problems, record)).unwrap_or_default()
 }
 
 /// The stamps of each record of a list at `list`.
@@ -123,7 +109,7 @@ fn stamps_and_tags(object: &Map<String, Value>, problems: &mut Problems, input: 
     let attributes = object.get("attributes");
     let record = |key: &str| attributes.and_then(|a| a.get(key));
     let stamps = Stamps {
-        profile: stamp_of_map(object, problems, input),
+        profile: Stamp::of_object(object, problems, input),
         addresses: stamps_of(object.get("addresses"), problems, &input.key("addresses")),
         dates: stamps_of(record("dates"), problems, &input.key("dates")),
         identities: stamps_of(object.get("identities"), problems, &input.key("identities")),

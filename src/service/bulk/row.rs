@@ -8,7 +8,7 @@ use entity::profile;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::domain::validate::{Path, Problems, UserError, UserErrorCode};
+use crate::domain::validate::{self, Path, Problems, UserError, UserErrorCode};
 use crate::service::profiles::keys::ProfileKey as Key;
 use crate::service::profiles::lifecycle::ProfileCreate;
 
@@ -54,10 +54,19 @@ pub(crate) struct Stamp {
 }
 
 impl Stamp {
-    /// The stamps of a record given as an object.
-    pub(crate) fn of_object(object: &Map<String, Value>) -> Stamp {
-        let at = |key: &str| object.get(key).and_then(Value::as_str).and_then(instant);
-        Stamp { created_at: at("created_at"), updated_at: at("updated_at") }
+    /// The stamps of a record given as an object; one that is no time in the years 1
+    /// to 9999 is a problem at its path under `record`, never dropped silently.
+    pub(crate) fn of_object(object: &Map<String, Value>, problems: &mut Problems, record: &Path) -> Stamp {
+        let mut at = |key: &str, field: &str| {
+            let given = object.get(key).filter(|value| !value.is_null())?;
+            let time = given.as_str().and_then(instant);
+            match time {
+                Some(time) => validate::instant(problems, &record.key(field), Some(&time)),
+                None => problems.add(&record.key(field), UserErrorCode::Invalid, "is not a valid DateTime"),
+            }
+            time
+        };
+        Stamp { created_at: at("created_at", "createdAt"), updated_at: at("updated_at", "updatedAt") }
     }
 }
 

@@ -192,6 +192,10 @@ pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Re
     let now = write.now();
     let today = now.date_naive();
     lifecycle::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
+    // The wave locked its tiers before its profiles (`lock_references`).
+    if let Set(Some(tier)) = &u.columns.tier_handle {
+        checks::tier(db, tier, &input.key("tierHandle"), &mut u.problems).await?;
+    }
     if u.statuses_changed {
         let paths: Vec<(Path, String)> =
             u.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use entity::profile_event;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -108,6 +108,11 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
         .columns([Column::Seq, Column::ProfileId, Column::Version, Column::OccurredAt])
         .filter(deferred())
         .filter(Column::ProfileId.in_subquery(owners))
+        // Locked in seq order, the waiting events before their profiles (the one lock
+        // order): an event a concurrent purge erased, or a change settled, is passed
+        // over once that commits, rather than read as a profile gone without settling.
+        .order_by_asc(Column::Seq)
+        .lock_exclusive()
         .into_tuple()
         .all(db)
         .await?;

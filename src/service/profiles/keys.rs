@@ -23,7 +23,8 @@ pub(crate) fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
 /// statement writes the key exactly when it writes the email (SPEC §8 "One email
 /// key"). Every insert and update of a profile's columns passes its row here.
 pub(crate) fn with_email_key(row: &mut profile::ActiveModel) {
-    let key = |email: &Option<String>| email.as_deref().map(email_key::of);
+    // A blank address (which validation refuses) would have the empty key.
+    let key = |email: &Option<String>| email.as_deref().map(email_key::of).filter(|key| !key.is_empty());
     row.email_key = match &row.email {
         ActiveValue::Set(email) => ActiveValue::Set(key(email)),
         ActiveValue::Unchanged(email) => ActiveValue::Unchanged(key(email)),

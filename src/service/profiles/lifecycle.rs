@@ -101,7 +101,7 @@ pub(crate) async fn locations(
 
 /// The checks `updateProfile` makes of changed `columns` of profile `current`: the
 /// birth parts as they will be stored (changes merged over current values), the email
-/// and mobile phone free, the tier defined.
+/// and mobile phone free. The tier is checked before the profile is locked.
 pub(crate) async fn changed_columns_valid(
     db: &impl ConnectionTrait,
     columns: &profile::ActiveModel,
@@ -119,9 +119,6 @@ pub(crate) async fn changed_columns_valid(
     }
     if let ActiveValue::Set(Some(phone)) = &columns.mobile_phone {
         checks::phone_free(db, phone, Some(current.id), &input.key("mobilePhone"), problems).await?;
-    }
-    if let ActiveValue::Set(Some(tier)) = &columns.tier_handle {
-        checks::tier(db, tier, &input.key("tierHandle"), problems).await?;
     }
     Ok(())
 }
@@ -170,8 +167,11 @@ pub(crate) async fn update(
     let mut columns = columns.columns();
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
-    let current = txn.touch(id, expected_version, &Path::root("id")).await?;
-    changed_columns_valid(txn.conn(), &columns, &current, today, &input, &mut problems).await?;
+    // The reference records it names are locked before the profile, the one lock
+    // order: `deleteTier` and `deleteLocation` lock the record, then its profiles.
+    if let ActiveValue::Set(Some(tier)) = &columns.tier_handle {
+        checks::tier(txn.conn(), tier, &input.key("tierHandle"), &mut problems).await?;
+    }
     for (change, fields, column) in [
         (&preferred_location, PREFERRED, &mut columns.preferred_location_id),
         (&joined_location, JOINED, &mut columns.joined_location_id),
@@ -185,6 +185,8 @@ pub(crate) async fn update(
             }
         }
     }
+    let current = txn.touch(id, expected_version, &Path::root("id")).await?;
+    changed_columns_valid(txn.conn(), &columns, &current, today, &input, &mut problems).await?;
     if !problems.is_empty() {
         return Err(problems.into_errors().into());
     }
