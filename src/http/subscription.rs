@@ -24,8 +24,8 @@
 //! running one. [`client_messages`] sees each message as async-graphql takes it and
 //! closes with the protocol's codes instead: 4401 and 4409.
 
-use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -34,13 +34,17 @@ use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
 use async_graphql::{Data, Executor, Request, Response, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response as HttpResponse;
-use futures_util::stream::{BoxStream, SplitStream};
+use futures_util::stream::{BoxStream, SplitSink, SplitStream};
 use futures_util::{SinkExt, Stream, StreamExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
+
+mod places;
 use crate::auth::{self, Caller};
 use crate::graphql::AppSchema;
+pub use places::Places;
+use places::Waiting;
 
 /// How WebSocket connections are bounded (the README's configuration table).
 #[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
@@ -139,7 +143,7 @@ async fn serve(state: AppState, socket: WebSocket, waiting: Waiting) {
         tokio::select! {
             reply = replies.next() => match reply {
                 Some(WsMessage::Text(text)) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    if !deliver(&mut sink, Message::Text(text.into()), limits.ping_interval).await {
                         return;
                     }
                 }
@@ -154,7 +158,7 @@ async fn serve(state: AppState, socket: WebSocket, waiting: Waiting) {
                 if !session.heard_since_last_ping() {
                     break Some(close_frame(3008, "no answer to the last ping"));
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if !deliver(&mut sink, Message::Ping(Default::default()), limits.ping_interval).await {
                     return;
                 }
             }
@@ -163,8 +167,14 @@ async fn serve(state: AppState, socket: WebSocket, waiting: Waiting) {
     // Free the place first: a client told of the close may connect again at once.
     session.leave();
     if let Some(frame) = close {
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        deliver(&mut sink, Message::Close(Some(frame)), limits.ping_interval).await;
     }
+}
+
+/// Sends `message`, unless the client has not taken it within `patience`: a client
+/// that stopped reading holds its place no longer than one that stopped answering.
+async fn deliver(sink: &mut SplitSink<WebSocket, Message>, message: Message, patience: Duration) -> bool {
+    matches!(tokio::time::timeout(patience, sink.send(message)).await, Ok(Ok(())))
 }
 
 /// The caller of a connection, from `connection_init`'s payload; an authenticated one
@@ -307,87 +317,6 @@ fn close_frame(code: u16, reason: &str) -> CloseFrame {
 /// so a poisoned one is still sound.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The places of WebSocket connections: those waiting for `connection_init` (in all
-/// and per client address) and those admitted.
-pub struct Places {
-    admitted: Arc<Semaphore>,
-    waiting: Arc<Semaphore>,
-    waiting_by_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    max_waiting_per_client: usize,
-    /// Peers that stand for many clients: counted only in all.
-    trusted_proxies: Vec<IpAddr>,
-}
-
-impl Places {
-    pub fn new(limits: &WebSocketLimits, trusted_proxies: &[IpAddr]) -> Places {
-        Places {
-            admitted: Arc::new(Semaphore::new(limits.max)),
-            waiting: Arc::new(Semaphore::new(limits.max_pending)),
-            waiting_by_client: Arc::default(),
-            max_waiting_per_client: limits.max_pending_per_client,
-            trusted_proxies: trusted_proxies.iter().map(IpAddr::to_canonical).collect(),
-        }
-    }
-
-    /// Resolves once an admitted place is free (tests wait on it).
-    pub async fn admitted_place_freed(&self) {
-        let _ = self.admitted.acquire().await;
-    }
-
-    fn full(&self) -> bool {
-        self.admitted.available_permits() == 0
-    }
-
-    fn admit(&self) -> Option<OwnedSemaphorePermit> {
-        self.admitted.clone().try_acquire_owned().ok()
-    }
-
-    /// A place to wait for `connection_init` in, for a socket from `peer`; none when
-    /// they are all taken, or all of `peer`'s.
-    fn wait(&self, peer: Option<IpAddr>) -> Option<Waiting> {
-        let all = self.waiting.clone().try_acquire_owned().ok()?;
-        let client = match peer.map(|peer| peer.to_canonical()) {
-            Some(address) if !self.trusted_proxies.contains(&address) => Some(self.wait_as(address)?),
-            _ => None,
-        };
-        Some(Waiting { _all: all, _client: client })
-    }
-
-    fn wait_as(&self, address: IpAddr) -> Option<ClientPlace> {
-        let mut counts = lock(&self.waiting_by_client);
-        let count = counts.entry(address).or_default();
-        if *count >= self.max_waiting_per_client {
-            return None;
-        }
-        *count += 1;
-        Some(ClientPlace { address, counts: self.waiting_by_client.clone() })
-    }
-}
-
-/// A socket's place among those waiting for `connection_init`: freed when dropped.
-struct Waiting {
-    _all: OwnedSemaphorePermit,
-    _client: Option<ClientPlace>,
-}
-
-/// One of a client address's waiting places.
-struct ClientPlace {
-    address: IpAddr,
-    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
-}
-
-impl Drop for ClientPlace {
-    fn drop(&mut self) {
-        let mut counts = lock(&self.counts);
-        if let Some(count) = counts.get_mut(&self.address) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.address);
-            }
-        }
-    }
 }
 
 /// The id a `subscribe` message gave its subscription, carried in its request's data.
