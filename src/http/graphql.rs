@@ -12,9 +12,10 @@ use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{ConnectInfo, Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 use tracing::Instrument;
 
 use super::{AppState, reject};
@@ -193,9 +194,12 @@ pub(crate) async fn get(
     RawQuery(query): RawQuery,
     websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Response {
-    if let (Ok(websocket), Ok(protocol)) = (websocket, protocol) {
-        return super::subscription::upgrade(state, websocket, protocol);
+    // The upgrade chooses the protocol itself, among those `GraphQLProtocol` knows.
+    if let (Ok(websocket), Ok(_)) = (websocket, protocol) {
+        let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
+        return super::subscription::upgrade(state, websocket, peer);
     }
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or_default();
     if accept.contains("text/html") && query.is_none() {

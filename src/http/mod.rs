@@ -7,6 +7,8 @@ mod operation;
 pub mod serve;
 pub(crate) mod subscription;
 
+pub use subscription::{Places, WebSocketLimits};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,9 +44,14 @@ pub struct HttpLimits {
     #[arg(long, env = "PROFILES_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
 
-    /// WebSocket (subscription) connections open at once; more are refused with 503.
-    #[arg(long, env = "PROFILES_MAX_WEBSOCKETS", default_value_t = 256, global = true)]
-    pub max_websockets: usize,
+    /// Addresses of reverse proxies in front of the service, comma-separated: each
+    /// stands for many clients, so per-client bounds do not apply to it.
+    #[arg(long, env = "PROFILES_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// How WebSocket (subscription) connections are bounded.
+    #[command(flatten)]
+    pub websockets: WebSocketLimits,
 }
 
 impl Default for HttpLimits {
@@ -75,8 +82,8 @@ pub struct AppState {
     /// The database, the clock and the notifier of committed events, which services
     /// and the delivery worker run with.
     pub services: crate::service::runtime::Services,
-    /// One permit per open WebSocket connection (`http.max_websockets` in all).
-    pub websockets: Arc<tokio::sync::Semaphore>,
+    /// The places of WebSocket connections, waiting for `connection_init` or admitted.
+    pub websockets: Arc<Places>,
 }
 
 impl AppState {
@@ -91,7 +98,7 @@ impl AppState {
             services,
             db,
             auth_required: false,
-            websockets: Arc::new(tokio::sync::Semaphore::new(HttpLimits::default().max_websockets)),
+            websockets: Arc::new(Places::new(&WebSocketLimits::default(), &[])),
             http: HttpLimits::default(),
             slow_request: Duration::from_secs(1),
             operation_labels: Default::default(),
@@ -102,7 +109,7 @@ impl AppState {
 
     /// The same, with these HTTP limits.
     pub fn with_http(mut self, http: HttpLimits) -> Self {
-        self.websockets = Arc::new(tokio::sync::Semaphore::new(http.max_websockets));
+        self.websockets = Arc::new(Places::new(&http.websockets, &http.trusted_proxies));
         self.http = http;
         self
     }

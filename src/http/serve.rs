@@ -14,6 +14,7 @@
 //! A request's own time is bounded by `PROFILES_REQUEST_TIMEOUT` (the router's layer),
 //! which also covers a body sent slowly.
 
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,12 +22,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
+use tower_http::add_extension::AddExtension;
 
 /// How connections are bounded (the README's configuration table).
 #[derive(clap::Args, Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,9 +85,9 @@ impl Server {
                 () = stopped(&mut stop) => break,
             };
             let Ok(slot) = slot else { break };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(error) => {
                         // Out of file descriptors, say: wait a little rather than spin.
                         tracing::warn!(%error, "cannot accept a connection");
@@ -96,8 +99,9 @@ impl Server {
             };
             let _ = stream.set_nodelay(true);
             let (io, activity) = Watched::new(stream);
-            let connection =
-                http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone())).with_upgrades();
+            // The peer's address, for bounds per client (`ConnectInfo`, as `axum::serve` gives it).
+            let app = AddExtension::new(app.clone(), ConnectInfo(peer));
+            let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app)).with_upgrades();
             tokio::spawn(serve_connection(connection, activity, limits.idle_timeout, stop.clone(), slot));
         }
         drop(listener);
@@ -108,7 +112,10 @@ impl Server {
 }
 
 /// The connection of one client: HTTP/1 over a watched TCP stream, served by the router.
-type Connection = hyper::server::conn::http1::UpgradeableConnection<TokioIo<Watched>, TowerToHyperService<Router>>;
+type Connection = hyper::server::conn::http1::UpgradeableConnection<
+    TokioIo<Watched>,
+    TowerToHyperService<AddExtension<Router, ConnectInfo<SocketAddr>>>,
+>;
 
 /// Serves one connection until it ends, closing it gracefully when it has been idle
 /// too long or when the server stops.

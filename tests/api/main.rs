@@ -40,4 +40,5 @@ mod settings;
 mod shutdown;
 mod validation;
 mod webhooks;
+mod websockets;
 mod write_seam;

@@ -567,7 +567,7 @@ impl Client {
 }
 
 /// Serves `app` on a real port until the returned sender is dropped.
-async fn serve(app: &TestApp) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn serve(app: &TestApp) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     use profiles_gateway::app::{Serving, serve_until};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let address = listener.local_addr().expect("an address");
@@ -579,10 +579,10 @@ async fn serve(app: &TestApp) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) 
     (address, stop)
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A graphql-transport-ws connection, initialised with `token` (if any).
-async fn connect(address: SocketAddr, token: Option<&str>) -> Socket {
+pub(crate) async fn connect(address: SocketAddr, token: Option<&str>) -> Socket {
     let mut request = format!("ws://{address}/graphql").into_client_request().expect("a request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
     let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("a WebSocket");
@@ -596,7 +596,7 @@ async fn connect(address: SocketAddr, token: Option<&str>) -> Socket {
 }
 
 /// The next protocol message (pings answered), or the close frame's code.
-async fn next(socket: &mut Socket) -> Result<Value, u16> {
+pub(crate) async fn next(socket: &mut Socket) -> Result<Value, u16> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.expect("a message in time");
         match message {
@@ -820,7 +820,8 @@ async fn pruning_keeps_pending_deliveries_and_each_profiles_latest_event() {
 /// the subscriptions of one connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_connections_and_their_subscriptions_are_bounded() {
-    let http = profiles_gateway::http::HttpLimits { max_websockets: 1, ..Default::default() };
+    let websockets = profiles_gateway::http::WebSocketLimits { max: 1, ..Default::default() };
+    let http = profiles_gateway::http::HttpLimits { websockets, ..Default::default() };
     let app = TestApp::spawn_with(Options { http, ..Options::default() }).await;
     let (address, _stop) = serve(&app).await;
     let mut socket = connect(address, None).await;
@@ -846,8 +847,8 @@ async fn websocket_connections_and_their_subscriptions_are_bounded() {
     socket.close(None).await.expect("closed");
     drop(socket);
     // Told when the server lets the connection's place go.
-    let place = tokio::time::timeout(Duration::from_secs(20), app.state.websockets.acquire()).await;
-    drop(place.expect("a place is freed in time").expect("the semaphore is open"));
+    let freed = tokio::time::timeout(Duration::from_secs(20), app.state.websockets.admitted_place_freed()).await;
+    freed.expect("a place is freed in time");
     let mut request = format!("ws://{address}/graphql").into_client_request().expect("a request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
     let again = tokio_tungstenite::connect_async(request).await;

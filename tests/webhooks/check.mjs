@@ -1,8 +1,12 @@
 // Checks a running profiles-gateway (auth off, on loopback) with clients it did not
 // write: each webhook delivery is verified by the `standardwebhooks` package (and a
 // tampered one is refused by it), and a `graphql-ws` client subscribed to
-// `profileEvents` over graphql-transport-ws sees the same changes.
+// `profileEvents` over graphql-transport-ws sees the same changes. Then graphql-ws
+// sees the protocol's close codes: 4408 for a client that initialises too late (the
+// server runs with `PROFILES_WEBSOCKET_INIT_TIMEOUT=1s`) and 4409 for a subscribe
+// reusing a running id.
 //
+//   PROFILES_WEBSOCKET_INIT_TIMEOUT=1s profiles-gateway &
 //   node check.mjs http://127.0.0.1:8000/graphql
 import http from "node:http";
 import { Webhook } from "standardwebhooks";
@@ -81,6 +85,35 @@ while ((verified.length < 2 || seen.length < 2) && problems.length === 0 && Date
 await subscriber.dispose();
 receiver.close();
 
+// The code of the close a graphql-ws client made with `options` is told of, after `act(client)`.
+function closedWith(options, act = () => {}) {
+  let client;
+  const closed = new Promise((resolve) => {
+    client = createClient({
+      url: endpoint.replace(/^http/, "ws"),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      onNonLazyError: () => {},
+      on: { closed: (event) => resolve(event.code) },
+      ...options,
+    });
+    act(client);
+    setTimeout(() => resolve("no close within 10 s"), 10_000).unref();
+  });
+  return closed.finally(() => client.dispose());
+}
+const late = await closedWith({
+  lazy: false,
+  connectionParams: () => new Promise((resolve) => setTimeout(() => resolve({}), 2_000)),
+});
+if (late !== 4408) problems.push(`a connection_init later than the timeout: closed with ${late}, not 4408`);
+const ignore = { next: () => {}, error: () => {}, complete: () => {} };
+const reused = await closedWith({ lazy: true, generateID: () => "same" }, (client) => {
+  client.subscribe({ query: "subscription { profileEvents { id } }" }, ignore);
+  client.subscribe({ query: "subscription { profileEvents { id } }" }, ignore);
+});
+if (reused !== 4409) problems.push(`a subscribe reusing a running id: closed with ${reused}, not 4409`);
+
 const types = (events) => events.map((e) => `${e.type}@${e.version}`).join(", ");
 if (verified.length !== 2) problems.push(`2 verified deliveries expected, got ${verified.length}`);
 if (seen.length !== 2) problems.push(`2 subscription events expected, got ${seen.length}`);
@@ -91,5 +124,7 @@ if (problems.length) {
   console.error(problems.join("\n"));
   process.exit(1);
 }
-console.log(`standardwebhooks verified ${verified.length} deliveries; graphql-ws saw ${types(seen)}`);
+console.log(
+  `standardwebhooks verified ${verified.length} deliveries; graphql-ws saw ${types(seen)}, then closes ${late} and ${reused}`,
+);
 process.exit(0);
