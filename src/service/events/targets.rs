@@ -58,6 +58,20 @@ impl std::str::FromStr for AllowedTarget {
     }
 }
 
+/// `PROFILES_WEBHOOK_ALLOW_PRIVATE`: the exceptions, comma-separated; blank (a variable
+/// set to nothing, as templates leave it) is none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList(pub Vec<AllowedTarget>);
+
+impl std::str::FromStr for AllowList {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let items = text.split(',').map(str::trim).filter(|item| !item.is_empty());
+        Ok(AllowList(items.map(str::parse).collect::<Result<_, _>>()?))
+    }
+}
+
 /// What makes an address unfit for a webhook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -186,8 +200,8 @@ pub(crate) struct Targets {
 
 impl Targets {
     /// Loopback allowed when `loopback`, and the exceptions `allowed`.
-    pub(crate) fn new(loopback: bool, allowed: &[AllowedTarget]) -> Targets {
-        Targets { loopback, allowed: allowed.to_vec() }
+    pub(crate) fn new(loopback: bool, allowed: &AllowList) -> Targets {
+        Targets { loopback, allowed: allowed.0.clone() }
     }
 
     /// Why `url`'s host may not be a webhook's target, if it may not.
@@ -318,7 +332,7 @@ mod tests {
 
     #[test]
     fn addresses_inside_the_network_are_refused_in_every_spelling() {
-        let targets = Targets::new(false, &[]);
+        let targets = Targets::new(false, &AllowList::default());
         for url in [
             "https://169.254.169.254/latest/meta-data/",
             "https://2852039166/",
@@ -365,7 +379,7 @@ mod tests {
 
     #[test]
     fn public_targets_pass() {
-        let targets = Targets::new(false, &[]);
+        let targets = Targets::new(false, &AllowList::default());
         for url in [
             "https://example.com/hook",
             "https://hooks.example.com./x",
@@ -382,7 +396,7 @@ mod tests {
 
     #[test]
     fn loopback_passes_while_the_service_listens_on_it() {
-        let targets = Targets::new(true, &[]);
+        let targets = Targets::new(true, &AllowList::default());
         for url in ["http://127.0.0.1:9/hook", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://localhost/"] {
             assert_eq!(refusal(&targets, url), None, "{url}");
         }
@@ -391,10 +405,8 @@ mod tests {
 
     #[test]
     fn the_allow_list_names_networks_addresses_and_hosts() {
-        let allowed: Vec<AllowedTarget> = ["10.0.0.0/8", "192.168.1.7", "hooks.internal", "[fd00::1]"]
-            .iter()
-            .map(|text| text.parse().expect("an exception"))
-            .collect();
+        let allowed: AllowList = "10.0.0.0/8, 192.168.1.7,hooks.internal,[fd00::1],".parse().expect("exceptions");
+        assert_eq!(allowed.0.len(), 4);
         let targets = Targets::new(false, &allowed);
         for url in [
             "https://10.0.0.5/hook",
@@ -413,13 +425,14 @@ mod tests {
         let metadata = ["169.254.169.254:0".parse().expect("an address")];
         assert_eq!(targets.resolved_refusal("hooks.internal.", &metadata), None, "a named host is trusted");
         assert!(targets.resolved_refusal("hooks.example.com", &metadata).is_some());
-        assert!("10.0.0.0/33".parse::<AllowedTarget>().is_err());
+        assert!("10.0.0.0/33".parse::<AllowList>().is_err());
         assert!("".parse::<AllowedTarget>().is_err());
+        assert_eq!(" ".parse::<AllowList>(), Ok(AllowList::default()), "blank is none");
     }
 
     #[test]
     fn a_name_is_refused_when_any_address_it_resolves_to_is() {
-        let targets = Targets::new(true, &[]);
+        let targets = Targets::new(true, &AllowList::default());
         let mixed: Vec<SocketAddr> =
             ["127.0.0.1:0", "10.0.0.5:0"].iter().map(|a| a.parse().expect("an address")).collect();
         let refused = targets.resolved_refusal("hooks.example.com", &mixed).expect("refused");

@@ -26,7 +26,7 @@ use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::error::{Error, Result};
 use crate::service::events::subscribers::{ALL_TYPES, pending};
-use crate::service::events::targets::{AllowedTarget, Targets};
+use crate::service::events::targets::{AllowList, Targets};
 use crate::service::runtime::Services;
 
 /// The prefix of a signing secret, as Standard Webhooks libraries expect it.
@@ -59,13 +59,8 @@ pub struct WebhookSettings {
     /// Targets allowed although inside the network, comma-separated: networks
     /// (`10.0.0.0/8`), addresses (`10.1.2.3`) and host names (`hooks.internal`, whatever
     /// it resolves to). Everything else private, link-local, loopback or reserved is refused.
-    #[arg(
-        long = "webhook-allow-private",
-        env = "PROFILES_WEBHOOK_ALLOW_PRIVATE",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub allow_private: Vec<AllowedTarget>,
+    #[arg(long = "webhook-allow-private", env = "PROFILES_WEBHOOK_ALLOW_PRIVATE", default_value = "", global = true)]
+    pub allow_private: AllowList,
 
     /// Whether loopback targets are allowed: only while the service itself listens on
     /// loopback (development and tests), which the composition root decides from the
