@@ -9,6 +9,7 @@ use crate::graphql::SchemaOptions;
 use crate::http::serve::{ConnectionLimits, Server};
 use crate::http::{AppState, router};
 use crate::service::events::delivery::Worker;
+use crate::service::events::webhooks::WebhookSettings;
 use crate::{auth, telemetry};
 
 /// The application state `config` describes, over `db`, with the process's metrics.
@@ -23,7 +24,7 @@ pub(crate) fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<A
     let options = SchemaOptions {
         region: config.default_region,
         limits: config.limits.clone(),
-        webhooks: config.webhooks.clone(),
+        webhooks: webhooks(config),
         ..SchemaOptions::default()
     };
     let mut state = AppState::new(db, options, telemetry::install_metrics())
@@ -31,6 +32,12 @@ pub(crate) fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<A
         .with_http(config.http.clone());
     state.slow_request = config.slow_request;
     Ok(state)
+}
+
+/// The webhook settings, loopback targets allowed only while the service itself
+/// listens on loopback (development and tests), as `PROFILES_AUTH=auto` decides.
+fn webhooks(config: &Config) -> WebhookSettings {
+    WebhookSettings { loopback: auth::on_loopback(config.listen), ..config.webhooks.clone() }
 }
 
 /// Serves until Ctrl-C or SIGTERM.
@@ -42,7 +49,7 @@ pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Re
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!("GraphiQL on http://{}/graphql", listener.local_addr()?);
     let settings = Serving { connections: config.connections, grace: config.shutdown_grace };
-    let worker = Worker::start(state.services.clone(), config.webhooks.clone());
+    let worker = Worker::start(state.services.clone(), webhooks(config));
     serve_until(state, listener, settings, shutdown_signal()).await;
     // Deliveries in flight finish (each within the webhook timeout) and are recorded.
     worker.stop().await;

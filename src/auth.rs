@@ -135,11 +135,16 @@ pub(crate) fn bearer(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
+/// Whether a server listening on `listen` is reachable from this machine only: tokens
+/// are then optional under `auto`, and webhooks may target loopback.
+pub(crate) fn on_loopback(listen: SocketAddr) -> bool {
+    listen.ip().is_loopback()
+}
+
 /// Whether requests must carry a token, for a server listening on `listen`; an error
 /// for a configuration that would expose profiles without one.
 pub(crate) fn required(mode: AuthMode, listen: SocketAddr) -> Result<bool, String> {
-    let loopback = listen.ip().is_loopback();
-    match (mode, loopback) {
+    match (mode, on_loopback(listen)) {
         (AuthMode::Required, _) | (AuthMode::Auto, false) => Ok(true),
         (AuthMode::Auto, true) => Ok(false),
         (AuthMode::Off, true) => Ok(false),

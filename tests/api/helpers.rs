@@ -109,6 +109,8 @@ pub struct Options {
     pub http: profiles_gateway::http::HttpLimits,
     pub auth_required: bool,
     pub pool: profiles_gateway::db::PoolSettings,
+    /// The webhook settings the mutations check URLs with.
+    pub webhooks: profiles_gateway::service::events::webhooks::WebhookSettings,
     /// Rewrites the database URL the app (and `app.db`) connects with, e.g. through a
     /// proxy; migrations go straight to the database.
     pub via: Option<Rewrite>,
@@ -122,6 +124,7 @@ impl Default for Options {
             http: Default::default(),
             auth_required: false,
             pool: profiles_gateway::db::PoolSettings { max_connections: 5, ..Default::default() },
+            webhooks: Default::default(),
             via: None,
         }
     }
@@ -172,6 +175,7 @@ impl TestApp {
         let schema = SchemaOptions {
             clock: Clock::with_today(options.today),
             limits: options.limits,
+            webhooks: options.webhooks,
             ..SchemaOptions::default()
         };
         let metrics = profiles_gateway::telemetry::install_metrics();

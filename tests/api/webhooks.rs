@@ -5,7 +5,7 @@
 //! subscription over a real WebSocket client.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use profiles_gateway::auth::Scope;
 use profiles_gateway::service::events::delivery::Worker;
 use profiles_gateway::service::events::webhooks::WebhookSettings;
 use profiles_gateway::service::token;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::Message;
@@ -853,4 +854,281 @@ async fn websocket_connections_and_their_subscriptions_are_bounded() {
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("a header"));
     let again = tokio_tungstenite::connect_async(request).await;
     assert!(again.is_ok(), "a place is free again");
+}
+
+/// A resolver that knows only the names a test gives it: nothing goes to real DNS.
+struct Names(HashMap<&'static str, Vec<IpAddr>>);
+
+impl Names {
+    fn with(names: &[(&'static str, &[&str])]) -> Arc<Names> {
+        let parse = |addresses: &[&str]| addresses.iter().map(|a| a.parse().expect("an address")).collect();
+        Arc::new(Names(names.iter().map(|(name, addresses)| (*name, parse(addresses))).collect()))
+    }
+}
+
+impl Resolve for Names {
+    fn resolve(&self, name: Name) -> Resolving {
+        let name = name.as_str().to_owned();
+        let found = self.0.get(name.as_str()).cloned();
+        Box::pin(async move {
+            let addresses = found.ok_or_else(|| format!("{name}: no such name in this test"))?;
+            Ok(Box::new(addresses.into_iter().map(|ip| SocketAddr::new(ip, 0))) as Addrs)
+        })
+    }
+}
+
+const CREATE: &str =
+    "mutation($i: WebhookInput!) { createWebhook(input: $i) { webhook { id } userErrors { field code message } } }";
+const UPDATE: &str = "mutation($id: UUID!, $i: WebhookUpdateInput!) { updateWebhook(id: $id, input: $i) { webhook { url } userErrors { field code message } } }";
+
+/// The `userErrors` of creating a webhook at `url`, switched off (were it saved, it
+/// would still send nothing).
+async fn refusal_of(app: &TestApp, url: &str) -> Vec<(String, String)> {
+    let input = json!({ "i": { "url": url, "events": ["*"], "isActive": false } });
+    user_errors(&app.mutate("createWebhook", CREATE, input).await)
+}
+
+fn invalid_url() -> Vec<(String, String)> {
+    vec![("input.url".to_owned(), "INVALID".to_owned())]
+}
+
+#[tokio::test]
+async fn webhooks_aimed_inside_the_network_are_refused_however_spelled() {
+    let app = TestApp::spawn().await;
+    for url in [
+        // The issue's.
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::ffff:169.254.169.254]/",
+        "https://10.0.0.5/hook",
+        "https://192.168.1.1/hook",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "https://2852039166/",
+        // Other spellings of the metadata address.
+        "https://0xA9FEA9FE/",
+        "https://0251.0376.0251.0376/",
+        "https://169.254.43518/",
+        "https://[::169.254.169.254]/",
+        "https://[64:ff9b::a9fe:a9fe]/",
+        // Every other kind of address that is not the internet's.
+        "https://172.16.0.1/",
+        "https://100.64.0.1/",
+        "https://0.0.0.0/",
+        "https://255.255.255.255/",
+        "https://224.0.0.251/",
+        "https://192.0.2.10/",
+        "https://[::]/",
+        "https://[fd12:3456::1]/",
+        "https://[fe80::1]/",
+        "https://[ff02::1]/",
+        "https://[2001:db8::1]/",
+        // Names that can only be internal.
+        "https://printer.local/",
+        "https://router.home.arpa/",
+        "https://metadata/",
+    ] {
+        assert_eq!(refusal_of(&app, url).await, invalid_url(), "{url}");
+    }
+    let response = app.graphql(CREATE, json!({ "i": { "url": "https://10.0.0.5/", "events": ["*"] } })).await;
+    let message = response["data"]["createWebhook"]["userErrors"][0]["message"].as_str().expect("a message");
+    assert!(message.contains("10.0.0.5 is a private address"), "{message}");
+    assert!(message.contains("PROFILES_WEBHOOK_ALLOW_PRIVATE"), "says how to allow it: {message}");
+    assert!(app.data("{ webhooks { id } }", json!({})).await["webhooks"].as_array().expect("a list").is_empty());
+
+    // A public webhook cannot be moved inside either.
+    let (id, _) = create_webhook(&app, "https://hooks.example.com/profiles", json!(["*"])).await;
+    let moved = app.mutate("updateWebhook", UPDATE, json!({ "id": id, "i": { "url": "https://[fe80::1]/" } })).await;
+    assert_eq!(user_errors(&moved), invalid_url());
+    let kept = app.data("query($id: UUID!) { webhook(id: $id) { url } }", json!({ "id": id })).await;
+    assert_eq!(kept["webhook"]["url"], "https://hooks.example.com/profiles");
+}
+
+#[tokio::test]
+async fn loopback_targets_are_refused_unless_the_service_listens_on_loopback() {
+    // Listening on loopback (the tests' default), a receiver there is fine.
+    let local = TestApp::spawn().await;
+    for url in ["http://127.0.0.1:9/hook", "http://localhost:9/hook", "https://[::1]/", "https://app.localhost/"] {
+        assert_eq!(refusal_of(&local, url).await, vec![], "{url}");
+    }
+    let webhooks = WebhookSettings { loopback: false, ..WebhookSettings::default() };
+    let public = TestApp::spawn_with(Options { webhooks, ..Options::default() }).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "https://127.1/",
+        "https://2130706433/",
+        "http://localhost:9/hook",
+        "https://LOCALHOST./",
+        "https://app.localhost/",
+        "https://[::1]/",
+        "https://[::ffff:127.0.0.1]/",
+    ] {
+        assert_eq!(refusal_of(&public, url).await, invalid_url(), "{url}");
+    }
+}
+
+/// The real binary decides from the address it listens on, as `PROFILES_AUTH=auto`
+/// does: on every interface, a loopback receiver is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_refuses_loopback_targets_when_it_listens_beyond_loopback() {
+    let (url, _database) = TestDatabase::create().await;
+    let direct = profiles_gateway::db::connect(&url, Default::default()).await.expect("connect");
+    profiles_gateway::db::migrate(&direct).await.expect("migrate");
+    let created = crate::helpers::run_binary(&url, &["token", "create", "--name", "ops", "--scopes", "admin"]);
+    let token = String::from_utf8(created.stdout).expect("text");
+    let token = token.split_whitespace().find(|word| word.starts_with("pgw_")).expect("a token").to_owned();
+    let server = Binary::start(&url, &[("PROFILES_LISTEN", "0.0.0.0:0")]);
+    let body = json!({ "query": CREATE, "variables": { "i": { "url": "http://127.0.0.1:9/hook", "events": ["*"], "isActive": false } } });
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/graphql", server.port))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the server answers");
+    let response: Value = serde_json::from_slice(&response.bytes().await.expect("a body")).expect("JSON");
+    assert_eq!(user_errors(&response["data"]["createWebhook"]), invalid_url(), "{response}");
+}
+
+#[tokio::test]
+async fn credentials_in_a_webhook_url_are_refused_and_a_blank_url_is_required() {
+    let app = TestApp::spawn().await;
+    for url in ["https://user:secret@example.com/hook", "https://user@example.com/hook", "https://:secret@example.com/"]
+    {
+        assert_eq!(refusal_of(&app, url).await, invalid_url(), "{url}");
+    }
+    for url in ["", "   "] {
+        assert_eq!(refusal_of(&app, url).await, vec![("input.url".to_owned(), "REQUIRED".to_owned())], "{url:?}");
+    }
+    assert!(app.data("{ webhooks { id } }", json!({})).await["webhooks"].as_array().expect("a list").is_empty());
+    let (id, _) = create_webhook(&app, "https://example.com/hook", json!(["*"])).await;
+    for url in ["", "https://user:secret@example.com/hook"] {
+        let refused = app.mutate("updateWebhook", UPDATE, json!({ "id": id, "i": { "url": url } })).await;
+        let code = if url.is_empty() { "REQUIRED" } else { "INVALID" };
+        assert_eq!(user_errors(&refused), vec![("input.url".to_owned(), code.to_owned())], "{url:?}");
+    }
+    let listed = app.data("{ webhooks { url } }", json!({})).await;
+    assert_eq!(listed["webhooks"], json!([{ "url": "https://example.com/hook" }]), "nothing else stored");
+}
+
+/// `PROFILES_WEBHOOK_ALLOW_PRIVATE` names networks and hosts that may be targets: such
+/// a webhook is saved, and a named host is delivered to whatever it resolves to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_allow_list_admits_the_private_targets_it_names() {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = profiles_gateway::cli::Cli::command().mut_args(|arg| arg.env(None::<&str>));
+    let flags =
+        ["profiles-gateway", "--webhook-allow-private", "10.0.0.0/8, hooks.internal", "--webhook-allow-http", "true"];
+    let matches = command.try_get_matches_from(flags).expect("the flags parse");
+    let parsed = profiles_gateway::cli::Cli::from_arg_matches(&matches).expect("the settings").config.webhooks;
+    // As on a server listening on every interface: loopback is refused but for the list.
+    let webhooks = WebhookSettings { loopback: false, ..parsed };
+    let app = TestApp::spawn_with(Options { webhooks: webhooks.clone(), ..Options::default() }).await;
+    for url in
+        ["https://10.0.0.5/hook", "https://10.200.1.1/", "https://[::ffff:10.0.0.5]/", "https://hooks.internal/x"]
+    {
+        assert_eq!(refusal_of(&app, url).await, vec![], "{url}");
+    }
+    for url in ["https://192.168.1.1/hook", "https://other.internal/", "https://127.0.0.1/"] {
+        assert_eq!(refusal_of(&app, url).await, invalid_url(), "{url}");
+    }
+
+    let receiver = Receiver::start(|_, _| (200, None)).await;
+    let url = format!("http://hooks.internal:{}/hook", receiver.address.port());
+    let (webhook, _) = create_webhook(&app, &url, json!(["*"])).await;
+    let names = Names::with(&[("hooks.internal", &["127.0.0.1"])]);
+    let settings = WebhookSettings { allow_private: webhooks.allow_private, loopback: false, ..fast() };
+    let worker = Worker::start_resolving(app.services.clone(), settings, names);
+    let mut recorded = worker.recorded();
+    create_profile(&app, "Ann").await;
+    eventually("the delivery is DELIVERED", &mut recorded, || async {
+        deliveries(&app, &webhook).await.first().is_some_and(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    assert_eq!(receiver.received().len(), 1);
+    worker.stop().await;
+}
+
+/// The first attempt of each of `webhooks`' deliveries, once the worker has recorded
+/// them all.
+async fn first_attempts(
+    app: &TestApp,
+    webhooks: &[&str],
+    recorded: &mut tokio::sync::watch::Receiver<u64>,
+) -> Vec<Value> {
+    eventually("every webhook's delivery is attempted", recorded, || async {
+        let mut attempted = true;
+        for webhook in webhooks {
+            attempted &= deliveries(app, webhook).await.first().is_some_and(|d| d["attempts"] == 1);
+        }
+        attempted
+    })
+    .await;
+    let mut first = Vec::new();
+    for webhook in webhooks {
+        first.push(deliveries(app, webhook).await[0].clone());
+    }
+    first
+}
+
+/// DNS rebinding: a name checked when the webhook was saved resolves inside at
+/// delivery. Every address is checked before a connection is made; the receiver's
+/// loopback address comes first, so that were the check missing, the attempt would
+/// reach the receiver (and fail the test) rather than leave the machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_resolves_inside_at_delivery_is_refused_before_connecting() {
+    let webhooks = WebhookSettings { allow_http: true, ..WebhookSettings::default() };
+    let app = TestApp::spawn_with(Options { webhooks, ..Options::default() }).await;
+    let receiver = Receiver::start(|_, _| (200, None)).await;
+    let port = receiver.address.port();
+    let (rebound, _) = create_webhook(&app, &format!("http://hooks.example.com:{port}/hook"), json!(["*"])).await;
+    let (metadata, _) = create_webhook(&app, &format!("http://cloud.example.com:{port}/"), json!(["*"])).await;
+    let names = Names::with(&[
+        ("hooks.example.com", &["127.0.0.1", "10.0.0.5"]),
+        ("cloud.example.com", &["127.0.0.1", "::ffff:169.254.169.254"]),
+    ]);
+    let worker = Worker::start_resolving(app.services.clone(), slow_retries(), names);
+    let mut recorded = worker.recorded();
+    create_profile(&app, "Ann").await;
+    let attempts = first_attempts(&app, &[&rebound, &metadata], &mut recorded).await;
+    let expected = [
+        "refused: hooks.example.com resolves to 10.0.0.5, a private address",
+        "refused: cloud.example.com resolves to ::ffff:169.254.169.254, a link-local address",
+    ];
+    for (attempt, expected) in attempts.iter().zip(expected) {
+        let error = attempt["lastError"].as_str().expect("an error");
+        assert!(error.starts_with(expected), "{expected} in {attempt}");
+        assert!(attempt["lastStatusCode"].is_null() && attempt["status"] == "PENDING", "{attempt}");
+    }
+    assert!(receiver.received().is_empty(), "no connection was made");
+    worker.stop().await;
+}
+
+/// A webhook saved while its target was allowed (the service listened on loopback) is
+/// checked again at each delivery: an address in the URL and an address a name
+/// resolves to alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_saved_before_are_checked_again_at_delivery() {
+    let webhooks = WebhookSettings { allow_http: true, ..WebhookSettings::default() };
+    let app = TestApp::spawn_with(Options { webhooks, ..Options::default() }).await;
+    let receiver = Receiver::start(|_, _| (200, None)).await;
+    let port = receiver.address.port();
+    let (literal, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
+    let (named, _) = create_webhook(&app, &format!("http://hooks.example.com:{port}/hook"), json!(["*"])).await;
+    // Now served beyond loopback.
+    let settings = WebhookSettings { loopback: false, ..slow_retries() };
+    let names = Names::with(&[("hooks.example.com", &["127.0.0.1"])]);
+    let worker = Worker::start_resolving(app.services.clone(), settings, names);
+    let mut recorded = worker.recorded();
+    create_profile(&app, "Ann").await;
+    let attempts = first_attempts(&app, &[&literal, &named], &mut recorded).await;
+    let expected = [
+        "refused: 127.0.0.1 is a loopback address",
+        "refused: hooks.example.com resolves to 127.0.0.1, a loopback address",
+    ];
+    for (attempt, expected) in attempts.iter().zip(expected) {
+        let error = attempt["lastError"].as_str().expect("an error");
+        assert!(error.starts_with(expected), "{expected} in {attempt}");
+    }
+    assert!(receiver.received().is_empty(), "no connection was made");
+    worker.stop().await;
 }

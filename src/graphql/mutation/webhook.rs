@@ -18,7 +18,9 @@ use crate::service::events::webhooks::{WebhookInput as Changes, WebhookSettings}
 #[derive(InputObject)]
 pub(crate) struct WebhookInput {
     /// Where deliveries are POSTed: https (http only to a loopback host, unless the
-    /// service allows it), at most 2,048 characters.
+    /// service allows it), at most 2,048 characters, without a user name or password,
+    /// and not inside the network (private, link-local, loopback and other reserved
+    /// addresses and names are refused unless the service names them as exceptions).
     pub url: String,
     /// The event types to receive, e.g. `["profile.created", "profile.updated"]`, or
     /// `["*"]` for all.

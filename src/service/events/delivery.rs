@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use entity::enums::DeliveryStatus;
 use entity::{profile_event, webhook, webhook_delivery};
+use reqwest::dns::Resolve;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
@@ -42,6 +43,7 @@ use uuid::Uuid;
 use crate::service::clock::Clock;
 use crate::service::error::Result;
 use crate::service::events::feed::Event;
+use crate::service::events::targets::{GuardedResolver, Refused, SystemResolver};
 use crate::service::events::webhooks::{WebhookSettings, sign};
 use crate::service::runtime::Services;
 
@@ -68,12 +70,20 @@ pub struct Worker {
 
 impl Worker {
     /// Starts delivering from the services' database, on their clock, woken by their
-    /// notifier.
+    /// notifier; host names are resolved by the system's resolver.
     pub fn start(services: Services, settings: WebhookSettings) -> Worker {
+        Worker::start_resolving(services, settings, Arc::new(SystemResolver))
+    }
+
+    /// Like [`Worker::start`], with host names resolved by `resolver` (tests give a
+    /// name whatever address they need). Either way every address a name resolves to
+    /// is checked before a connection is made (see `targets`).
+    pub fn start_resolving(services: Services, settings: WebhookSettings, resolver: Arc<dyn Resolve>) -> Worker {
         let (stop, stopping) = watch::channel(false);
         let recorded = Arc::new(watch::Sender::new(0));
         let wake = services.notifier.wakeups();
-        let task = tokio::spawn(run(services.db, services.clock, settings, wake, stopping, recorded.clone()));
+        let resolver = Arc::new(GuardedResolver::new(resolver, settings.targets()));
+        let task = tokio::spawn(run(services.db, services.clock, settings, resolver, wake, stopping, recorded.clone()));
         Worker { stop, task, recorded }
     }
 
@@ -91,20 +101,29 @@ impl Worker {
     }
 }
 
+/// The client deliveries are sent with: no redirects (a receiver could redirect
+/// inside), no proxy (the address checked must be the address connected to), and
+/// names resolved by `resolver`.
+fn client(settings: &WebhookSettings, resolver: Arc<GuardedResolver>) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(resolver)
+        .user_agent(concat!("profiles-gateway/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
+        .build()
+}
+
 async fn run(
     db: DatabaseConnection,
     clock: Clock,
     settings: WebhookSettings,
+    resolver: Arc<GuardedResolver>,
     mut wake: watch::Receiver<u64>,
     mut stopping: watch::Receiver<bool>,
     recorded: Arc<watch::Sender<u64>>,
 ) {
-    let client = match reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("profiles-gateway/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
-        .build()
-    {
+    let client = match client(&settings, resolver) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "no HTTP client: webhooks are not delivered");
@@ -272,6 +291,11 @@ impl Attempt {
     fn succeeded(&self) -> bool {
         self.error.is_none()
     }
+
+    /// An attempt refused before any connection: its target is inside the network.
+    fn refused(refused: &Refused) -> Attempt {
+        Attempt { status: None, error: Some(format!("refused: {refused}").chars().take(500).collect()) }
+    }
 }
 
 impl Job {
@@ -297,6 +321,11 @@ impl Job {
     }
 
     async fn send(&self, client: &reqwest::Client, settings: &WebhookSettings, now: DateTime<Utc>) -> Attempt {
+        // A URL saved before the rules (or the settings) changed; an address in it is
+        // not resolved, so the resolver never sees it.
+        if let Some(refused) = url::Url::parse(&self.url).ok().and_then(|url| settings.targets().refusal(&url)) {
+            return Attempt::refused(&refused);
+        }
         let id = &self.delivery.event_id;
         let timestamp = now.timestamp();
         let signature = match sign(&self.secret, id, timestamp, &self.body) {
@@ -327,6 +356,9 @@ impl Job {
                 let mut message = error.to_string();
                 let mut source = std::error::Error::source(&error);
                 while let Some(cause) = source {
+                    if let Some(refused) = cause.downcast_ref::<Refused>() {
+                        return Attempt::refused(refused);
+                    }
                     message = format!("{message}: {cause}");
                     source = cause.source();
                 }

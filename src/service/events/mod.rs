@@ -31,9 +31,9 @@
 //! The files: [`outbox`] writes a write's events (the seam's commit calls it),
 //! [`deferred`] reads and settles deferred contexts, [`context`] builds a context,
 //! [`feed`] reads events back, [`subscribers`] queues deliveries, [`webhooks`] manages
-//! the endpoints, [`delivery`] sends, [`wakeup`] wakes what waits, [`commit_order`]
-//! is the lock. May use: `profiles::read` (contexts are planned reads), `change`,
-//! `actor`, `page`, `draft`.
+//! the endpoints, [`targets`] says where they may point, [`delivery`] sends, [`wakeup`]
+//! wakes what waits, [`commit_order`] is the lock. May use: `profiles::read` (contexts
+//! are planned reads), `change`, `actor`, `page`, `draft`.
 
 pub(crate) mod commit_order;
 pub(crate) mod context;
@@ -42,5 +42,6 @@ pub mod delivery;
 pub mod feed;
 pub(crate) mod outbox;
 pub(crate) mod subscribers;
+pub mod targets;
 pub mod wakeup;
 pub mod webhooks;

@@ -26,6 +26,7 @@ use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::error::{Error, Result};
 use crate::service::events::subscribers::{ALL_TYPES, pending};
+use crate::service::events::targets::{AllowList, Targets};
 use crate::service::runtime::Services;
 
 /// The prefix of a signing secret, as Standard Webhooks libraries expect it.
@@ -55,6 +56,18 @@ pub struct WebhookSettings {
     #[arg(long = "webhook-allow-http", env = "PROFILES_WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub allow_http: bool,
 
+    /// Targets allowed although inside the network, comma-separated: networks
+    /// (`10.0.0.0/8`), addresses (`10.1.2.3`) and host names (`hooks.internal`, whatever
+    /// it resolves to). Everything else private, link-local, loopback or reserved is refused.
+    #[arg(long = "webhook-allow-private", env = "PROFILES_WEBHOOK_ALLOW_PRIVATE", default_value = "", global = true)]
+    pub allow_private: AllowList,
+
+    /// Whether loopback targets are allowed: only while the service itself listens on
+    /// loopback (development and tests), which the composition root decides from the
+    /// listen address, as `PROFILES_AUTH=auto` does. True for the default address.
+    #[arg(skip = true)]
+    pub loopback: bool,
+
     /// A webhook whose every delivery attempt has failed for this long is disabled.
     #[arg(long = "webhook-disable-after", env = "PROFILES_WEBHOOK_DISABLE_AFTER", default_value = "5days", value_parser = humantime::parse_duration, global = true)]
     pub disable_after: Duration,
@@ -72,6 +85,13 @@ pub struct WebhookSettings {
 impl Default for WebhookSettings {
     fn default() -> Self {
         crate::settings::defaults()
+    }
+}
+
+impl WebhookSettings {
+    /// The rules webhook targets follow under these settings.
+    pub(crate) fn targets(&self) -> Targets {
+        Targets::new(self.loopback, &self.allow_private)
     }
 }
 
@@ -95,16 +115,7 @@ fn columns(
     let path = Path::root("input");
     let mut row = <webhook::ActiveModel as Default>::default();
     match input.url {
-        Patch::Set(url) => {
-            let path = path.key("url");
-            if let Some(url) = validate::http_url(&mut problems, &path, Some(&url)) {
-                if !settings.allow_http && !secure_or_loopback(&url) {
-                    let message = "must be https (http only for a loopback host, or with PROFILES_WEBHOOK_ALLOW_HTTP)";
-                    problems.add(&path, UserErrorCode::Invalid, message);
-                }
-                row.url = Set(url);
-            }
-        }
+        Patch::Set(url) => row.url = Set(target(&mut problems, &path.key("url"), &url, settings)),
         Patch::Keep if creating => problems.add(&path.key("url"), UserErrorCode::Required, "is required"),
         Patch::Keep => {}
     }
@@ -127,10 +138,36 @@ fn columns(
     problems.finish(row)
 }
 
-/// Whether `url` is anything but http to a host beyond loopback (what is not an http
-/// or https URL at all is `validate::http_url`'s to report).
-fn secure_or_loopback(url: &str) -> bool {
-    let Ok(url) = url::Url::parse(url) else { return true };
+/// A webhook's URL, checked: given (REQUIRED when blank: the column is NOT NULL), an
+/// http or https URL, and fit to be a target ([`unfit`]).
+fn target(problems: &mut Problems, path: &Path, url: &str, settings: &WebhookSettings) -> String {
+    let Some(url) = validate::http_url(problems, path, Some(url)) else {
+        problems.add(path, UserErrorCode::Required, "is required");
+        return String::new();
+    };
+    if let Some(problem) = unfit(&url, settings) {
+        problems.add(path, UserErrorCode::Invalid, problem);
+    }
+    url
+}
+
+/// What makes an http or https URL unfit for a webhook: http where https is required,
+/// credentials (they would be stored, listed to every admin and sent as Basic auth),
+/// or a host inside the network (see `targets`). What is no such URL at all is
+/// `validate::http_url`'s to report.
+fn unfit(url: &str, settings: &WebhookSettings) -> Option<String> {
+    let url = url::Url::parse(url).ok().filter(|url| matches!(url.scheme(), "http" | "https"))?;
+    if !settings.allow_http && !secure_or_loopback(&url) {
+        Some("must be https (http only for a loopback host, or with PROFILES_WEBHOOK_ALLOW_HTTP)".to_owned())
+    } else if !url.username().is_empty() || url.password().is_some() {
+        Some("must not hold a user name or password: receivers check each delivery's signature instead".to_owned())
+    } else {
+        settings.targets().refusal(&url).map(|refused| refused.to_string())
+    }
+}
+
+/// Whether `url` is anything but http to a host beyond loopback.
+fn secure_or_loopback(url: &url::Url) -> bool {
     url.scheme() != "http"
         || match url.host() {
             Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
