@@ -282,9 +282,7 @@ async fn a_failing_endpoint_is_retried_with_signed_deliveries_until_it_answers()
     forged.raw = br#"{"forged":true}"#.to_vec();
     assert!(!forged.verifies_with(&secret));
 
-    let (_, _, metrics) =
-        app.send(axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("a request")).await;
-    let metrics = String::from_utf8(metrics).expect("text");
+    let (_, _, metrics) = app.scrape().await;
     for series in [
         "webhook_deliveries_total{outcome=\"delivered\"}",
         "webhook_deliveries_total{outcome=\"retried\"}",
