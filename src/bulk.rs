@@ -266,7 +266,8 @@ fn csv_header(columns: Vec<String>) -> std::io::Result<Header> {
 /// The rows of an input, one at a time, with their line numbers.
 enum Rows<R: BufRead> {
     Ndjson { input: R, line: u64 },
-    Csv { records: records::Records<R>, header: Box<Header> },
+    // Boxed: `csv-core`'s reader holds its tables inline.
+    Csv { records: Box<records::Records<R>>, header: Box<Header> },
 }
 
 impl<R: BufRead> Rows<R> {
@@ -274,11 +275,13 @@ impl<R: BufRead> Rows<R> {
         Ok(match format {
             Format::Ndjson => Rows::Ndjson { input, line: 0 },
             Format::Csv => {
-                let mut records = records::Records::new(input, MAX_LINE);
+                let mut records = Box::new(records::Records::new(input, MAX_LINE));
                 let columns = match records.next()? {
                     None => Vec::new(),
                     Some((_, Record::Cells(columns))) => columns,
-                    Some((_, Record::TooLong)) => return Err(unreadable_header(&format!("is longer than {MAX_LINE} bytes"))),
+                    Some((_, Record::TooLong)) => {
+                        return Err(unreadable_header(&format!("is longer than {MAX_LINE} bytes")));
+                    }
                     Some((_, Record::NotUtf8)) => return Err(unreadable_header("is not UTF-8")),
                 };
                 Rows::Csv { records, header: Box::new(csv_header(columns)?) }
@@ -329,7 +332,11 @@ impl<R: BufRead> Rows<R> {
                     Record::NotUtf8 => return problem("the row is not UTF-8".to_owned()),
                 };
                 if cells.len() != header.columns.len() {
-                    return problem(format!("the row has {} cells; the header has {}", cells.len(), header.columns.len()));
+                    return problem(format!(
+                        "the row has {} cells; the header has {}",
+                        cells.len(),
+                        header.columns.len()
+                    ));
                 }
                 if let Some(column) = &header.twice {
                     return Ok(Some((line, Err(given_twice(vec![column.clone()])), Original::Nothing)));

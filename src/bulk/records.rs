@@ -30,16 +30,40 @@ pub(crate) struct Records<R> {
     /// The record being read: its unquoted bytes, and where each field ends in them.
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// Whether the input's start has been looked at for a byte order mark.
+    started: bool,
+    /// Line feeds skipped between records, which the reader's line count misses.
+    skipped_lines: u64,
 }
+
+/// The byte order mark some editors start a UTF-8 file with.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl<R: BufRead> Records<R> {
     pub(crate) fn new(input: R, limit: usize) -> Self {
-        Records { input, reader: csv_core::Reader::new(), limit, bytes: vec![0; 1024], ends: vec![0; 32] }
+        Records {
+            input,
+            reader: csv_core::Reader::new(),
+            limit,
+            bytes: vec![0; 1024],
+            ends: vec![0; 32],
+            started: false,
+            skipped_lines: 0,
+        }
     }
 
     /// The next record and the line it starts on; `None` at the end of the input.
     pub(crate) fn next(&mut self) -> io::Result<Option<(u64, Record)>> {
-        let line = self.reader.line();
+        if !self.started {
+            // Skipped here rather than by `csv-core`, which takes a first read of just
+            // the mark (a pipe may give one) for the end of the input.
+            self.started = true;
+            if self.input.fill_buf()?.starts_with(BOM) {
+                self.input.consume(BOM.len());
+            }
+        }
+        self.skip_line_ends()?;
+        let line = self.reader.line() + self.skipped_lines;
         let (mut read, mut written, mut fields) = (0, 0, 0);
         let mut too_long = false;
         loop {
@@ -61,6 +85,22 @@ impl<R: BufRead> Records<R> {
                 ReadRecordResult::Record if too_long => return Ok(Some((line, Record::TooLong))),
                 ReadRecordResult::Record => return Ok(Some((line, self.cells(fields)))),
                 ReadRecordResult::End => return Ok(None),
+            }
+        }
+    }
+
+    /// Skips the line ends before a record (the reader would skip them too) so that its
+    /// line is where it starts: after blank lines, and after the line feed of a CRLF
+    /// that the reader leaves unread when it ends a record at the carriage return.
+    fn skip_line_ends(&mut self) -> io::Result<()> {
+        loop {
+            let input = self.input.fill_buf()?;
+            let ends = input.iter().take_while(|&&byte| byte == b'\r' || byte == b'\n').count();
+            self.skipped_lines += input[..ends].iter().filter(|&&byte| byte == b'\n').count() as u64;
+            let rest = input.len() - ends;
+            self.input.consume(ends);
+            if ends == 0 || rest > 0 {
+                return Ok(());
             }
         }
     }

@@ -693,7 +693,7 @@ async fn a_csv_record_over_a_mebibyte_fails_its_row_unread_and_the_others_land()
         writeln!(out, "before@example.com,Before").expect("written");
         // Quoted, with line breaks in it: the record ends where its quotes do.
         let line = "x".repeat(999) + "\n";
-        write!(out, "huge@example.com,\"{}\"\n", line.repeat(50_000)).expect("written");
+        writeln!(out, "huge@example.com,\"{}\"", line.repeat(50_000)).expect("written");
         writeln!(out, "after@example.com,After").expect("written");
     }
     let run = app.binary(&["import", file.to_str().expect("a path")]);
@@ -705,8 +705,12 @@ async fn a_csv_record_over_a_mebibyte_fails_its_row_unread_and_the_others_land()
     let rejects = std::fs::read_to_string(folder.path().join("cells.csv.rejects.ndjson")).expect("a rejects file");
     let reject: Value = serde_json::from_str(rejects.trim()).expect("one JSON line");
     assert_eq!(reject["line"], json!(3));
-    assert_eq!(reject["errors"], json!([{ "code": "INVALID", "field": [], "message": "the row is longer than 1048576 bytes" }]));
-    let found = app.data("{ profiles(first: 5, orderBy: { field: EMAIL }) { nodes { email firstName } } }", json!({})).await;
+    assert_eq!(
+        reject["errors"],
+        json!([{ "code": "INVALID", "field": [], "message": "the row is longer than 1048576 bytes" }])
+    );
+    let found =
+        app.data("{ profiles(first: 5, orderBy: { field: EMAIL }) { nodes { email firstName } } }", json!({})).await;
     assert_eq!(
         found["profiles"]["nodes"],
         json!([{ "email": "after@example.com", "firstName": "After" }, { "email": "before@example.com", "firstName": "Before" }])
