@@ -31,7 +31,7 @@
 //! The files: [`outbox`] writes a write's events (the seam's commit calls it),
 //! [`deferred`] reads and settles deferred contexts, [`context`] builds a context,
 //! [`feed`] reads events back, [`subscribers`] queues deliveries, [`webhooks`] manages
-//! the endpoints, [`delivery`] sends, [`wakeup`] wakes what waits, [`commit_order`]
+//! the endpoints, [`delivery`] sends ([`pacing`]: each webhook's share), [`wakeup`] wakes what waits, [`commit_order`]
 //! is the lock. May use: `profiles::read` (contexts are planned reads), `change`,
 //! `actor`, `page`, `draft`.
 
@@ -41,6 +41,7 @@ pub mod deferred;
 pub mod delivery;
 pub mod feed;
 pub(crate) mod outbox;
+pub(crate) mod pacing;
 pub(crate) mod subscribers;
 pub mod wakeup;
 pub mod webhooks;
