@@ -3,8 +3,8 @@
 
 pub(crate) mod auth;
 pub(crate) mod graphql;
-pub mod prometheus;
 mod operation;
+pub mod prometheus;
 pub mod serve;
 pub(crate) mod subscription;
 
