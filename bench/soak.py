@@ -149,13 +149,14 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p))] * 1000
 
 
-def phase(name, port, pid, ids, seconds, concurrency, scrape, minute_lines):
+def phase(name, port, pid, ids, seconds, concurrency, metrics_port, minute_lines):
+    """Load on `port` for `seconds`; with `metrics_port` (the metrics listener), also a scraper."""
     stats = Stats()
     until = time.monotonic() + seconds
     threads = [threading.Thread(target=worker, args=(port, ids, stats, until, n)) for n in range(concurrency)]
     scrapes = []
-    if scrape:
-        threads.append(threading.Thread(target=scraper, args=(port, until, scrapes)))
+    if metrics_port:
+        threads.append(threading.Thread(target=scraper, args=(metrics_port, until, scrapes)))
     for thread in threads:
         thread.start()
     all_latencies, all_errors, samples = [], 0, []
@@ -214,6 +215,8 @@ def main():
     env = dict(os.environ, DATABASE_URL=url, RUST_LOG="warn")
     port = free_port()
     env["PROFILES_LISTEN"] = f"127.0.0.1:{port}"
+    metrics_port = free_port()  # /metrics has a listener of its own
+    env["PROFILES_METRICS_LISTEN"] = f"127.0.0.1:{metrics_port}"
     server = None
     try:
         subprocess.run([BINARY, "seed", "--profiles", str(args.profiles), "--seed", "42"], env=env, check=True,
@@ -229,11 +232,11 @@ def main():
         ids = [node["id"] for node in json.loads(body)["data"]["profiles"]["nodes"]]
         print(f"soak: {'PostgreSQL' if args.postgres else 'SQLite'}, {args.profiles} profiles, "
               f"{args.concurrency} clients, warm-up {args.warmup:.0f} s, then {args.minutes} min", flush=True)
-        warm = phase("warm-up", port, server.pid, ids, args.warmup, args.concurrency, False, False)
+        warm = phase("warm-up", port, server.pid, ids, args.warmup, args.concurrency, None, False)
         rss_warm = rss_kib(server.pid)
         half = args.minutes * 30
-        quiet = phase("no scraper", port, server.pid, ids, half, args.concurrency, False, True)
-        scraped = phase("scraper", port, server.pid, ids, half, args.concurrency, True, True)
+        quiet = phase("no scraper", port, server.pid, ids, half, args.concurrency, None, True)
+        scraped = phase("scraper", port, server.pid, ids, half, args.concurrency, metrics_port, True)
         alive = server.poll() is None
         print()
         print("| phase | requests | req/s | p50 ms | p99 ms | errors | RSS at end MiB |")

@@ -44,6 +44,7 @@ fn webhooks(config: &Config) -> WebhookSettings {
 pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()> {
     crate::service::profiles::collisions::warn_of_email_collisions(&db).await?;
     let state = state(config, db.clone())?;
+    let metrics = serve_metrics(config, &state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -51,11 +52,33 @@ pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Re
     let settings = Serving { connections: config.connections, grace: config.shutdown_grace };
     let worker = Worker::start(state.services.clone(), webhooks(config));
     serve_until(state, listener, settings, shutdown_signal()).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     // Deliveries in flight finish (each within the webhook timeout) and are recorded.
     worker.stop().await;
     db.close().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `/metrics` on `PROFILES_METRICS_LISTEN` (unless `off`) until aborted, with
+/// the main listener's connection limits.
+async fn serve_metrics(config: &Config, state: &AppState) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(address) = config.metrics_listen.0 else { return Ok(None) };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {address}"))?;
+    tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+    let router = crate::http::prometheus::router(state.services.clone(), state.metrics.clone());
+    let server = Server::new(listener, router, config.connections);
+    // Never told to stop (the sender lives as long as the task): aborted once the main
+    // server has drained.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    Ok(Some(tokio::spawn(async move {
+        server.run(stopped).await;
+        drop(stop);
+    })))
 }
 
 /// How connections are served and how long a shutdown waits for them.

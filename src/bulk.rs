@@ -22,7 +22,10 @@ use crate::service::bulk::known::{self, UnknownKeys};
 use crate::service::bulk::read;
 use crate::service::bulk::row::{ImportKey, ImportRow, Mode, Status};
 use crate::service::runtime::Services;
+use records::Record;
 use tokio::sync::mpsc;
+
+mod records;
 
 /// The form of an exported file.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +106,8 @@ pub async fn export(
 /// statement per table for the new ones, one transaction.
 pub const IMPORT_BATCH: usize = 500;
 
-/// The longest line an NDJSON import reads; a longer one is rejected unread.
+/// The longest line an NDJSON import reads, and the longest record of a CSV's; a
+/// longer one is rejected unkept.
 pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// How an import goes.
@@ -243,8 +247,7 @@ struct Header {
 
 /// A CSV header's columns: one the import reads at least (else nothing could be
 /// imported, and every row would fail alike), and those it does not know.
-fn csv_header(header: &csv::StringRecord) -> std::io::Result<Header> {
-    let columns: Vec<String> = header.iter().map(str::to_owned).collect();
+fn csv_header(columns: Vec<String>) -> std::io::Result<Header> {
     let mut unknown = UnknownKeys::default();
     unknown.note(&columns);
     if !columns.is_empty() && !columns.iter().any(|column| known::reads(column)) {
@@ -263,7 +266,8 @@ fn csv_header(header: &csv::StringRecord) -> std::io::Result<Header> {
 /// The rows of an input, one at a time, with their line numbers.
 enum Rows<R: BufRead> {
     Ndjson { input: R, line: u64 },
-    Csv { records: csv::StringRecordsIntoIter<R>, header: Box<Header> },
+    // Boxed: `csv-core`'s reader holds its tables inline.
+    Csv { records: Box<records::Records<R>>, header: Box<Header> },
 }
 
 impl<R: BufRead> Rows<R> {
@@ -271,10 +275,16 @@ impl<R: BufRead> Rows<R> {
         Ok(match format {
             Format::Ndjson => Rows::Ndjson { input, line: 0 },
             Format::Csv => {
-                // The csv crate skips a byte order mark itself.
-                let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-                let header = csv_header(reader.headers().map_err(std::io::Error::other)?)?;
-                Rows::Csv { records: reader.into_records(), header: Box::new(header) }
+                let mut records = Box::new(records::Records::new(input, MAX_LINE));
+                let columns = match records.next()? {
+                    None => Vec::new(),
+                    Some((_, Record::Cells(columns))) => columns,
+                    Some((_, Record::TooLong)) => {
+                        return Err(unreadable_header(&format!("is longer than {MAX_LINE} bytes")));
+                    }
+                    Some((_, Record::NotUtf8)) => return Err(unreadable_header("is not UTF-8")),
+                };
+                Rows::Csv { records, header: Box::new(csv_header(columns)?) }
             }
         })
     }
@@ -314,42 +324,41 @@ impl<R: BufRead> Rows<R> {
                 }
             },
             Rows::Csv { records, header } => {
-                let Some(record) = records.next() else { return Ok(None) };
-                match record {
-                    Ok(record) => {
-                        let line = record.position().map_or(0, |p| p.line());
-                        if let Some(column) = &header.twice {
-                            return Ok(Some((line, Err(given_twice(vec![column.clone()])), Original::Nothing)));
-                        }
-                        // A cell the export quoted against spreadsheet formulas is read unquoted.
-                        let row: Map<String, Value> = header
-                            .columns
-                            .iter()
-                            .zip(record.iter())
-                            .filter(|(_, cell)| !cell.is_empty())
-                            .map(|(name, cell)| (name.clone(), Value::String(formula::restore(cell).to_owned())))
-                            .collect();
-                        let text = serde_json::to_string(&row).unwrap_or_default();
-                        Ok(Some((line, Ok(Value::Object(row)), Original::Json(text))))
-                    }
-                    Err(error) => {
-                        let line = error.position().map_or(0, |p| p.line());
-                        match error.kind() {
-                            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                                let message = format!("the row has {len} cells; the header has {expected_len}");
-                                Ok(Some((line, Err(unreadable(message)), Original::Nothing)))
-                            }
-                            csv::ErrorKind::Utf8 { .. } => {
-                                let error = unreadable("the row is not UTF-8".to_owned());
-                                Ok(Some((line, Err(error), Original::Nothing)))
-                            }
-                            _ => Err(std::io::Error::other(error)),
-                        }
-                    }
+                let Some((line, record)) = records.next()? else { return Ok(None) };
+                let problem = |message: String| Ok(Some((line, Err(unreadable(message)), Original::Nothing)));
+                let cells = match record {
+                    Record::Cells(cells) => cells,
+                    Record::TooLong => return problem(format!("the row is longer than {MAX_LINE} bytes")),
+                    Record::NotUtf8 => return problem("the row is not UTF-8".to_owned()),
+                };
+                if cells.len() != header.columns.len() {
+                    return problem(format!(
+                        "the row has {} cells; the header has {}",
+                        cells.len(),
+                        header.columns.len()
+                    ));
                 }
+                if let Some(column) = &header.twice {
+                    return Ok(Some((line, Err(given_twice(vec![column.clone()])), Original::Nothing)));
+                }
+                // A cell the export quoted against spreadsheet formulas is read unquoted.
+                let row: Map<String, Value> = header
+                    .columns
+                    .iter()
+                    .zip(cells)
+                    .filter(|(_, cell)| !cell.is_empty())
+                    .map(|(name, cell)| (name.clone(), Value::String(formula::restore(&cell).to_owned())))
+                    .collect();
+                let text = serde_json::to_string(&row).unwrap_or_default();
+                Ok(Some((line, Ok(Value::Object(row)), Original::Json(text))))
             }
         }
     }
+}
+
+/// Why a CSV's header cannot be read: the whole input cannot be.
+fn unreadable_header(why: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("the CSV header {why}"))
 }
 
 /// A batch of an import's rows: the line of each and what a reject gives back of it,

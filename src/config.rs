@@ -16,6 +16,11 @@ pub struct Config {
     #[arg(long, env = "PROFILES_LISTEN", default_value = "127.0.0.1:8000", global = true)]
     pub listen: SocketAddr,
 
+    /// Where `/metrics` is served, on a listener of its own: `off` for nowhere. Loopback
+    /// by default, since Prometheus scrapes without a token.
+    #[arg(long, env = "PROFILES_METRICS_LISTEN", default_value = "127.0.0.1:9464", global = true)]
+    pub metrics_listen: crate::http::prometheus::MetricsListen,
+
     /// Region (ISO 3166 code) that national phone numbers are read in.
     #[arg(long, env = "PROFILES_DEFAULT_REGION", default_value = "AU", global = true)]
     pub default_region: Region,

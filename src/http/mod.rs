@@ -4,6 +4,7 @@
 pub(crate) mod auth;
 pub(crate) mod graphql;
 mod operation;
+pub mod prometheus;
 pub mod serve;
 pub(crate) mod subscription;
 
@@ -75,7 +76,7 @@ pub struct AppState {
     pub slow_request: Duration,
     /// Operation names with a metrics series of their own.
     pub operation_labels: Arc<telemetry::OperationLabels>,
-    /// The process's metrics, rendered at `/metrics`.
+    /// The process's metrics, rendered at `/metrics` on the metrics listener.
     pub metrics: PrometheusHandle,
     /// How many requests are being served now (tests wait on it).
     pub in_flight: Arc<watch::Sender<usize>>,
@@ -121,10 +122,10 @@ impl AppState {
     }
 }
 
+/// The main router: GraphQL, GraphiQL and the health checks. `/metrics` is not among
+/// them: it has a listener of its own ([`prometheus`]).
 pub fn router(state: AppState) -> Router {
     let limits = state.http.clone();
-    let metrics =
-        Router::new().route("/metrics", get(scrape)).with_state((state.services.clone(), state.metrics.clone()));
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route(&format!("{}/{{file}}", crate::graphiql::ASSETS), get(crate::graphiql::asset))
@@ -132,7 +133,6 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/readyz", get(readyz))
         .with_state(state.clone())
-        .merge(metrics)
         .layer(middleware::from_fn_with_state(state.slow_request, telemetry::observe))
         .layer(middleware::from_fn_with_state(state.in_flight.clone(), count_in_flight))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -180,16 +180,6 @@ async fn count_in_flight(
     in_flight.send_modify(|n| *n += 1);
     let _leaving = Leaving(in_flight);
     next.run(request).await
-}
-
-/// The metrics, with the webhook backlog read at the scrape.
-async fn scrape(
-    State((services, metrics)): State<(crate::service::runtime::Services, PrometheusHandle)>,
-) -> impl IntoResponse {
-    if let Err(error) = crate::service::events::delivery::observe_backlog(&services.db, services.clock.now()).await {
-        tracing::warn!(%error, "cannot read the webhook backlog");
-    }
-    telemetry::scrape(State((services.db, metrics))).await
 }
 
 /// 200 when the database answers, 503 when it does not.

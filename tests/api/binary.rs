@@ -1,6 +1,7 @@
 //! The real binary, started on port 0: the test learns the address from the server's
-//! own "GraphiQL on http://…" log line instead of polling for it, and keeps the rest
-//! of its log to inspect.
+//! own "GraphiQL on http://…" log line instead of polling for it (and the metrics
+//! listener's, also on port 0, from "metrics on http://…"), and keeps the rest of its
+//! log to inspect.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,8 @@ use std::sync::{Arc, Mutex};
 pub struct Binary {
     pub child: Child,
     pub port: u16,
+    /// The port of the metrics listener.
+    pub metrics_port: Option<u16>,
     log: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -22,6 +25,7 @@ impl Binary {
         command
             .env("DATABASE_URL", database_url)
             .env("PROFILES_LISTEN", "127.0.0.1:0")
+            .env("PROFILES_METRICS_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "error,profiles_gateway::app=info")
             .envs(settings.iter().copied())
             .stdout(Stdio::null())
@@ -29,15 +33,22 @@ impl Binary {
         let mut child = command.spawn().expect("the binary starts");
         let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
         let log = Arc::new(Mutex::new(Vec::new()));
+        let mut metrics_port = None;
         let port = loop {
             let Some(Ok(line)) = lines.next() else {
                 let status = child.wait();
                 panic!("the server exited before listening ({status:?}): {:#?}", log.lock().expect("log"));
             };
             log.lock().expect("log").push(line.clone());
-            if let Some(address) = line.split("GraphiQL on http://").nth(1) {
+            let port_after = |announced: &str| {
+                let address = line.split(announced).nth(1)?;
                 let port = address.split(['/', '"']).next().and_then(|a| a.rsplit(':').next()).map(str::parse);
-                break port.and_then(Result::ok).unwrap_or_else(|| panic!("a port in {line}"));
+                Some(port.and_then(Result::ok).unwrap_or_else(|| panic!("a port in {line}")))
+            };
+            // The metrics listener is announced first.
+            metrics_port = metrics_port.or_else(|| port_after("metrics on http://"));
+            if let Some(port) = port_after("GraphiQL on http://") {
+                break port;
             }
         };
         let kept = log.clone();
@@ -46,7 +57,7 @@ impl Binary {
                 kept.lock().expect("log").push(line);
             }
         });
-        Binary { child, port, log, reader: Some(reader) }
+        Binary { child, port, metrics_port, log, reader: Some(reader) }
     }
 
     pub fn alive(&mut self) -> bool {

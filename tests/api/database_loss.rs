@@ -154,8 +154,7 @@ async fn a_database_down_at_start_is_retried_until_it_answers() {
 
 /// The value of a counter in `/metrics` (0 when it has no series yet).
 async fn counter(app: &TestApp, name: &str) -> f64 {
-    let (_, _, body) = app.send(Request::get("/metrics").body(Body::empty()).expect("request")).await;
-    let text = String::from_utf8(body).expect("utf-8");
+    let (_, _, text) = app.scrape().await;
     text.lines()
         .filter(|line| line.starts_with(name))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())

@@ -206,6 +206,16 @@ impl TestApp {
         (status, headers, body)
     }
 
+    /// GETs `/metrics` from the metrics listener's router (the main router has none).
+    pub async fn scrape(&self) -> (StatusCode, axum::http::HeaderMap, String) {
+        let router = profiles_gateway::http::prometheus::router(self.services.clone(), self.state.metrics.clone());
+        let request = Request::get("/metrics").body(Body::empty()).expect("a request");
+        let response = router.oneshot(request).await.expect("the metrics router answers");
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.into_body().collect().await.expect("a readable body").to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
     /// POSTs a GraphQL operation and returns the whole JSON response.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.graphql_as(None, query, variables).await.1

@@ -206,9 +206,7 @@ async fn operation_names_in_metrics_are_bounded() {
             .expect("a request");
         app.send(request).await;
     }
-    let (_, _, body) =
-        app.send(axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("a request")).await;
-    let text = String::from_utf8(body).expect("utf-8");
+    let (_, _, text) = app.scrape().await;
     let mut names: Vec<&str> = text
         .lines()
         .filter(|line| line.starts_with("graphql_operations_total{"))

@@ -676,3 +676,43 @@ async fn an_interrupted_import_stops_after_its_batch_and_resumes_by_running_agai
         format!("{ROWS} rows: {} created, 0 updated, {stopped} unchanged, 0 failed", u64::from(ROWS) - stopped);
     assert!(stderr.contains(&expected), "{expected} in {stderr}");
 }
+
+/// A 50 MB cell does not make the CSV import hold 50 MB: a record is bounded while it
+/// is read (1 MiB, as an NDJSON line), its row fails with its line in the rejects file,
+/// and the rows around it land.
+#[tokio::test]
+async fn a_csv_record_over_a_mebibyte_fails_its_row_unread_and_the_others_land() {
+    const BOUND_KB: u64 = 200 * 1024;
+    let app = TestApp::spawn().await;
+    let folder = tempfile::tempdir().expect("a folder");
+    let file = folder.path().join("cells.csv");
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).expect("a file"));
+        writeln!(out, "email,first_name").expect("written");
+        writeln!(out, "before@example.com,Before").expect("written");
+        // Quoted, with line breaks in it: the record ends where its quotes do.
+        let line = "x".repeat(999) + "\n";
+        writeln!(out, "huge@example.com,\"{}\"", line.repeat(50_000)).expect("written");
+        writeln!(out, "after@example.com,After").expect("written");
+    }
+    let run = app.binary(&["import", file.to_str().expect("a path")]);
+    let peak = children_peak_kb();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("3 rows: 2 created, 0 updated, 0 unchanged, 1 failed"), "{stderr}");
+    assert!(peak > 0 && peak < BOUND_KB, "peak RSS {peak} kB over {BOUND_KB} kB");
+    let rejects = std::fs::read_to_string(folder.path().join("cells.csv.rejects.ndjson")).expect("a rejects file");
+    let reject: Value = serde_json::from_str(rejects.trim()).expect("one JSON line");
+    assert_eq!(reject["line"], json!(3));
+    assert_eq!(
+        reject["errors"],
+        json!([{ "code": "INVALID", "field": [], "message": "the row is longer than 1048576 bytes" }])
+    );
+    let found =
+        app.data("{ profiles(first: 5, orderBy: { field: EMAIL }) { nodes { email firstName } } }", json!({})).await;
+    assert_eq!(
+        found["profiles"]["nodes"],
+        json!([{ "email": "after@example.com", "firstName": "After" }, { "email": "before@example.com", "firstName": "Before" }])
+    );
+}

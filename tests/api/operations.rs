@@ -28,7 +28,7 @@ async fn metrics_are_prometheus_text_and_count_what_happened() {
     }
     app.graphql("query MetricsProbeBroken { nope }", json!({})).await;
     app.graphql("mutation MetricsProbeWrite { createProfile(input: {}) { userErrors { code } } }", json!({})).await;
-    let (status, headers, text) = get(&app, "/metrics").await;
+    let (status, headers, text) = app.scrape().await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_TYPE].to_str().expect("ascii").starts_with("text/plain"));
     let query = ["operation=\"MetricsProbe\"", "type=\"query\""];
@@ -88,4 +88,40 @@ async fn graphiql_and_its_assets_come_from_the_service_itself() {
     let (status, _, _) = get(&app, &format!("{}/nope.js", profiles_gateway::graphiql::ASSETS)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(profiles_gateway::graphiql::embedded_bytes() > 1_000_000);
+}
+
+/// `/metrics` is not on the main router, tokens or not: the real binary, with tokens
+/// required, answers 404 there and keeps `/healthz` and `/readyz` open, while its
+/// metrics listener (port 0 here, loopback by default) serves the Prometheus text.
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_and_not_on_the_main_one() {
+    let app = TestApp::spawn().await;
+    assert_eq!(get(&app, "/metrics").await.0, StatusCode::NOT_FOUND);
+
+    let (url, _database) = crate::helpers::TestDatabase::create().await;
+    let server = crate::binary::Binary::start(&url, &[("PROFILES_AUTH", "required")]);
+    let client = reqwest::Client::new();
+    let fetch = |port: u16, path: &str| {
+        let request = client.get(format!("http://127.0.0.1:{port}{path}"));
+        async move {
+            let response = request.send().await.expect("the server answers");
+            (response.status().as_u16(), response.text().await.expect("a body"))
+        }
+    };
+    let anonymous = client
+        .post(format!("http://127.0.0.1:{}/graphql", server.port))
+        .header("content-type", "application/json")
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(anonymous.status().as_u16(), 401, "tokens are required");
+    assert_eq!(fetch(server.port, "/metrics").await.0, 404);
+    assert_eq!(fetch(server.port, "/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(fetch(server.port, "/readyz").await, (200, "ready".to_owned()));
+    let metrics_port = server.metrics_port.expect("a metrics listener");
+    let (status, text) = fetch(metrics_port, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(sample(&text, "http_requests_total", &["route=\"/healthz\"", "status=\"200\""]).is_some(), "{text}");
+    assert_eq!(fetch(metrics_port, "/graphql").await.0, 404, "the metrics listener serves nothing else");
 }

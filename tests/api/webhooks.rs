@@ -283,9 +283,7 @@ async fn a_failing_endpoint_is_retried_with_signed_deliveries_until_it_answers()
     forged.raw = br#"{"forged":true}"#.to_vec();
     assert!(!forged.verifies_with(&secret));
 
-    let (_, _, metrics) =
-        app.send(axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("a request")).await;
-    let metrics = String::from_utf8(metrics).expect("text");
+    let (_, _, metrics) = app.scrape().await;
     for series in [
         "webhook_deliveries_total{outcome=\"delivered\"}",
         "webhook_deliveries_total{outcome=\"retried\"}",
@@ -1130,5 +1128,92 @@ async fn targets_saved_before_are_checked_again_at_delivery() {
         assert!(error.starts_with(expected), "{expected} in {attempt}");
     }
     assert!(receiver.received().is_empty(), "no connection was made");
+    worker.stop().await;
+}
+
+/// Four webhooks whose receivers take each request and never answer, and a healthy
+/// one, on the same events: each hanging webhook holds only its share of the slots (two
+/// of sixteen), so the healthy one receives every event while all eight hanging
+/// attempts are still in flight (the timeout, five minutes, frees none meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receivers_that_never_answer_hold_only_their_share_and_a_healthy_one_gets_every_event() {
+    const EVENTS: usize = 20;
+    let app = TestApp::spawn().await;
+    // One gate for every hanging request, opened at the end so that the worker can stop.
+    let gate = Gate::default();
+    let mut hanging = Vec::new();
+    for _ in 0..4 {
+        let held = gate.clone();
+        let receiver = Receiver::start(move |_, _| (200, Some(held.clone()))).await;
+        create_webhook(&app, &receiver.url(), json!(["*"])).await;
+        hanging.push(receiver);
+    }
+    let healthy = Receiver::start(|_, _| (204, None)).await;
+    let (webhook, _) = create_webhook(&app, &healthy.url(), json!(["*"])).await;
+    let settings = WebhookSettings { timeout: Duration::from_secs(300), concurrency: 16, ..fast() };
+    let worker = Worker::start(app.services.clone(), settings);
+    let mut recorded = worker.recorded();
+    for n in 0..EVENTS {
+        create_profile(&app, &format!("P{n}")).await;
+    }
+
+    eventually("every delivery to the healthy receiver is DELIVERED", &mut recorded, || async {
+        let log = deliveries(&app, &webhook).await;
+        log.len() == EVENTS && log.iter().all(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    assert_eq!(healthy.received().len(), EVENTS, "each once");
+    for (n, receiver) in hanging.iter().enumerate() {
+        let mut arrivals = receiver.arrivals();
+        eventually(&format!("hanging receiver {n} holds its share"), &mut arrivals, || async {
+            receiver.received().len() == 2
+        })
+        .await;
+    }
+    // None of the hanging attempts has ended: no outcome is recorded for any of them.
+    let query = "{ webhooks { id deliveries(first: 100) { nodes { attempts } } } }";
+    let hooks = app.data(query, json!({})).await["webhooks"].clone();
+    let held: Vec<Value> = hooks
+        .as_array()
+        .expect("webhooks")
+        .iter()
+        .filter(|hook| hook["id"] != webhook.as_str())
+        .flat_map(|hook| hook["deliveries"]["nodes"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(held.len(), 4 * EVENTS, "every event queued for each hanging webhook");
+    assert!(held.iter().all(|d| d["attempts"] == 0), "every hanging attempt is still in flight");
+    assert!(hanging.iter().all(|receiver| receiver.received().len() == 2), "no more than the share each");
+    gate.open();
+    worker.stop().await;
+}
+
+/// A failing webhook backs off: after a failure, its deliveries never attempted wait
+/// (as long as a retry would: at least 24 s with a 30 s retry base) while its retry
+/// goes when due, and a success ends the wait. Every event fails its first attempt
+/// here: with five queued at once and a share of one, only the first is sent before
+/// the test's clock moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_webhook_holds_its_new_deliveries_back_for_a_retry_delay() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(|_, seen| (if seen == 0 { 500 } else { 200 }, None)).await;
+    let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
+    let settings = slow_retries();
+    assert_eq!(settings.concurrency, 8, "a share of one delivery at a time");
+    let worker = Worker::start(app.services.clone(), settings);
+    let mut recorded = worker.recorded();
+    for name in ["A", "B", "C", "D", "E"] {
+        create_profile(&app, name).await;
+    }
+    eventually_retried("every delivery is DELIVERED", &app, &webhook, &mut recorded, || async {
+        let log = deliveries(&app, &webhook).await;
+        log.len() == 5 && log.iter().all(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 10, "two attempts each");
+    let first = received[0].timestamp;
+    let before_any_wait: Vec<&str> =
+        received.iter().filter(|r| r.timestamp < first + 20).map(|r| r.id.as_str()).collect();
+    assert_eq!(before_any_wait, vec![received[0].id.as_str()], "only the first was sent before the clock moved");
     worker.stop().await;
 }

@@ -1,19 +1,23 @@
 //! The delivery worker (SPEC §7): a Tokio task in every serving process that sends
 //! pending webhook deliveries, signed per Standard Webhooks, and records each outcome.
 //!
-//! - **Claiming.** One statement takes up to the free concurrency's worth of due
-//!   deliveries and leases them (`locked_until`, twice the timeout and a second); on
-//!   PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so replicas never
-//!   take the same row. A worker that dies mid-delivery leaves its lease to run out:
-//!   the delivery is sent again then (at least once, never lost).
+//! - **Claiming.** The free slots are offered to the active webhooks with due
+//!   deliveries in turn, each up to its share ([`pacing`](super::pacing): one receiver
+//!   that hangs or fails cannot hold every slot, and a failing one waits): one
+//!   statement per webhook takes its due deliveries and leases them (`locked_until`,
+//!   twice the timeout and a second); on PostgreSQL the candidates are locked `FOR
+//!   UPDATE SKIP LOCKED`, so replicas never take the same row. A worker that dies
+//!   mid-delivery leaves its lease to run out: the delivery is sent again then (at
+//!   least once, never lost).
 //! - **Order.** A delivery is due only when no earlier delivery of the same profile to
 //!   the same webhook is still pending: a later event waits while an earlier one is
 //!   retried (or in flight on another replica).
 //! - **Outcome.** A 2xx is DELIVERED. Anything else, a timeout or a connection error is
-//!   retried after [`retry_delay`] until the last attempt, then FAILED. A webhook whose
+//!   retried after a [`retry_delay`] until the last attempt, then FAILED. A webhook whose
 //!   attempts have all failed for `disable_after` is switched off, with the reason.
 //! - **Waking.** The services' notifier (LISTEN/NOTIFY, or the in-process signal), the
-//!   end of a delivery, the earliest retry this worker scheduled, and a poll interval.
+//!   end of a delivery, the earliest retry (or end of a failing webhook's wait) this
+//!   worker scheduled, and a poll interval.
 //! - **Time.** Leases, retries, stamps, signatures and pruning read the services' clock:
 //!   a test that advances it makes a retry (or a lease's end) due at once, and the
 //!   worker, woken by the advance, looks again.
@@ -43,23 +47,13 @@ use uuid::Uuid;
 use crate::service::clock::Clock;
 use crate::service::error::Result;
 use crate::service::events::feed::Event;
+use crate::service::events::pacing::{Pacing, retry_delay};
 use crate::service::events::targets::{GuardedResolver, Refused, SystemResolver};
 use crate::service::events::webhooks::{WebhookSettings, sign};
 use crate::service::runtime::Services;
 
-/// The longest wait between retries.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(12 * 3600);
-
 /// How often old events are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-/// The delay before retry number `failed` (1 after the first failed attempt): the base
-/// times 4^(failed−1), at most 12 hours, times a random factor in [0.8, 1.2) so that
-/// deliveries failed together do not come back together.
-pub(crate) fn retry_delay(base: Duration, failed: u32) -> Duration {
-    let exponential = base.saturating_mul(4u32.saturating_pow(failed.saturating_sub(1))).min(MAX_RETRY_DELAY);
-    exponential.mul_f64(0.8 + 0.4 * fastrand::f64())
-}
 
 /// The running worker; [`Worker::stop`] ends it.
 pub struct Worker {
@@ -131,7 +125,8 @@ async fn run(
         }
     };
     let concurrency = settings.concurrency as usize;
-    let mut in_flight: JoinSet<Option<DateTime<Utc>>> = JoinSet::new();
+    let mut pacing = Pacing::new(settings.concurrency, settings.retry_base);
+    let mut in_flight: JoinSet<Sent> = JoinSet::new();
     let mut next_retry: Option<DateTime<Utc>> = None;
     let mut next_prune = clock.now();
     let mut advanced = clock.advanced();
@@ -140,13 +135,14 @@ async fn run(
         if *stopping.borrow() {
             break;
         }
-        // Claimed in batches: a claim is one statement however many it takes, so it
-        // waits until half the slots are free (or none is busy).
+        // Claimed at every wake-up with a free slot: waiting for more (a batch) would
+        // keep a healthy webhook waiting while others' hanging attempts hold the rest.
         let free = concurrency.saturating_sub(in_flight.len());
-        if free > 0 && (in_flight.is_empty() || free >= concurrency.div_ceil(2)) {
-            match claim(&db, free, &settings, clock.now()).await {
+        if free > 0 {
+            match claim(&db, &mut pacing, free, &settings, clock.now()).await {
                 Ok(jobs) => {
                     for job in jobs {
+                        pacing.claimed(job.delivery.webhook_id, 1);
                         let (db, clock, client, settings) =
                             (db.clone(), clock.clone(), client.clone(), settings.clone());
                         in_flight.spawn(async move { job.deliver(&db, &clock, &client, &settings).await });
@@ -170,8 +166,11 @@ async fn run(
         tokio::select! {
             changed = wake.changed(), if wake_open => wake_open = changed.is_ok(),
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Ok(Some(at)) = done {
-                    next_retry = Some(next_retry.map_or(at, |earliest| std::cmp::min(earliest, at)));
+                if let Ok(sent) = done {
+                    let resumes = pacing.finished(sent.webhook, sent.succeeded, clock.now());
+                    for at in sent.retry.into_iter().chain(resumes) {
+                        next_retry = Some(next_retry.map_or(at, |earliest| std::cmp::min(earliest, at)));
+                    }
                 }
                 recorded.send_modify(|n| *n = n.wrapping_add(1));
             }
@@ -198,23 +197,72 @@ struct Job {
     failing: bool,
 }
 
-/// Claims up to `limit` deliveries due at `now` for this worker (see the module's notes).
+/// The condition on a delivery `d` (joined to its webhook `w`) of being due at `now`
+/// (a placeholder): pending, its time come, not leased, and no earlier delivery of the
+/// same profile to the same webhook still pending.
+fn due(now: &str) -> String {
+    format!(
+        "d.status = 'PENDING' AND w.is_active \
+         AND d.next_attempt_at <= {now} AND (d.locked_until IS NULL OR d.locked_until <= {now}) \
+         AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.webhook_id = d.webhook_id \
+             AND e.profile_id = d.profile_id AND e.status = 'PENDING' AND e.id < d.id)"
+    )
+}
+
+/// Claims up to `free` deliveries due at `now` for this worker, each webhook's within
+/// its room in `pacing` (see the module's notes).
 async fn claim(
     db: &DatabaseConnection,
-    limit: usize,
+    pacing: &mut Pacing,
+    mut free: usize,
     settings: &WebhookSettings,
     now: DateTime<Utc>,
 ) -> Result<Vec<Job>> {
+    let webhooks = pacing.in_turn(with_due_deliveries(db, now).await?);
+    let mut claimed = Vec::new();
+    for webhook in &webhooks {
+        let room = pacing.room(webhook.id).min(free);
+        if room == 0 {
+            continue;
+        }
+        let retries_only = pacing.holds_new_ones(webhook.id, webhook.failing_since.is_some(), now);
+        let taken = claim_of(db, webhook.id, room, retries_only, settings, now).await?;
+        free -= taken.len();
+        claimed.extend(taken);
+    }
+    jobs(db, claimed, webhooks).await
+}
+
+/// The active webhooks with a delivery whose time has come and that no one holds (one
+/// index probe each, `ix_webhook_delivery_webhook_due`).
+async fn with_due_deliveries(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec<webhook::Model>> {
+    let backend = db.get_database_backend();
+    let now_is = if backend == DatabaseBackend::Postgres { "$1" } else { "?" };
+    let sql = format!(
+        "SELECT w.* FROM webhook w WHERE w.is_active AND EXISTS (SELECT 1 FROM webhook_delivery d \
+         WHERE d.webhook_id = w.id AND d.status = 'PENDING' AND d.next_attempt_at <= {now_is} \
+         AND (d.locked_until IS NULL OR d.locked_until <= {now_is})) ORDER BY w.id"
+    );
+    let values: Vec<sea_orm::Value> = match backend {
+        DatabaseBackend::Postgres => vec![now.into()],
+        _ => vec![now.into(), now.into()],
+    };
+    Ok(webhook::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(db).await?)
+}
+
+/// Claims up to `limit` deliveries of `webhook` due at `now` (only those attempted
+/// before, when `retries_only`), in the order they came due.
+async fn claim_of(
+    db: &DatabaseConnection,
+    webhook: Uuid,
+    limit: usize,
+    retries_only: bool,
+    settings: &WebhookSettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<webhook_delivery::Model>> {
     let lease = settings.timeout.saturating_mul(2) + Duration::from_secs(1);
     let until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::hours(1));
-    let due = |now: &str| {
-        format!(
-            "d.status = 'PENDING' AND w.is_active \
-             AND d.next_attempt_at <= {now} AND (d.locked_until IS NULL OR d.locked_until <= {now}) \
-             AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.webhook_id = d.webhook_id \
-                 AND e.profile_id = d.profile_id AND e.status = 'PENDING' AND e.id < d.id)"
-        )
-    };
+    let retries = if retries_only { "AND d.attempts > 0" } else { "" };
     let backend = db.get_database_backend();
     let limit = limit as i64;
     let statement = match backend {
@@ -222,36 +270,39 @@ async fn claim(
             backend,
             format!(
                 "WITH due AS (SELECT d.id FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id \
-                 WHERE {} ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
+                 WHERE d.webhook_id = $4 AND {} {retries} ORDER BY d.next_attempt_at, d.id LIMIT $3 \
+                 FOR UPDATE OF d SKIP LOCKED) \
                  UPDATE webhook_delivery SET locked_until = $2 FROM due WHERE webhook_delivery.id = due.id \
                  RETURNING webhook_delivery.*",
                 due("$1")
             ),
-            [now.into(), until.into(), limit.into()],
+            [now.into(), until.into(), limit.into(), webhook.into()],
         ),
         // One process: no other claimer to skip.
         _ => Statement::from_sql_and_values(
             backend,
             format!(
                 "UPDATE webhook_delivery SET locked_until = ? WHERE id IN (SELECT d.id FROM webhook_delivery d \
-                 JOIN webhook w ON w.id = d.webhook_id WHERE {} ORDER BY d.next_attempt_at, d.id LIMIT ?) RETURNING *",
+                 JOIN webhook w ON w.id = d.webhook_id WHERE d.webhook_id = ? AND {} {retries} \
+                 ORDER BY d.next_attempt_at, d.id LIMIT ?) RETURNING *",
                 due("?")
             ),
-            [until.into(), now.into(), now.into(), limit.into()],
+            [until.into(), webhook.into(), now.into(), now.into(), limit.into()],
         ),
     };
-    let claimed = webhook_delivery::Model::find_by_statement(statement).all(db).await?;
+    Ok(webhook_delivery::Model::find_by_statement(statement).all(db).await?)
+}
+
+/// The jobs of the `claimed` deliveries of `webhooks`: each with its event's envelope.
+async fn jobs(
+    db: &DatabaseConnection,
+    claimed: Vec<webhook_delivery::Model>,
+    webhooks: Vec<webhook::Model>,
+) -> Result<Vec<Job>> {
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let webhook_ids = claimed.iter().map(|d| d.webhook_id);
-    let webhooks: HashMap<Uuid, webhook::Model> = webhook::Entity::find()
-        .filter(webhook::Column::Id.is_in(webhook_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|w| (w.id, w))
-        .collect();
+    let webhooks: HashMap<Uuid, webhook::Model> = webhooks.into_iter().map(|w| (w.id, w)).collect();
     let event_ids = claimed.iter().map(|d| d.event_id.clone());
     let mut events: Vec<Event> = profile_event::Entity::find()
         .filter(profile_event::Column::Id.is_in(event_ids))
@@ -281,6 +332,14 @@ async fn claim(
         .collect())
 }
 
+/// An attempt sent and recorded: of which webhook, how it went, and when its delivery
+/// is tried again, if it is.
+struct Sent {
+    webhook: Uuid,
+    succeeded: bool,
+    retry: Option<DateTime<Utc>>,
+}
+
 /// How one attempt went.
 struct Attempt {
     status: Option<u16>,
@@ -299,25 +358,26 @@ impl Attempt {
 }
 
 impl Job {
-    /// Sends the delivery and records the outcome; returns when it is to be retried.
+    /// Sends the delivery and records the outcome.
     async fn deliver(
         self,
         db: &DatabaseConnection,
         clock: &Clock,
         client: &reqwest::Client,
         settings: &WebhookSettings,
-    ) -> Option<DateTime<Utc>> {
+    ) -> Sent {
         let started = Instant::now();
         let attempt = self.send(client, settings, clock.now()).await;
         metrics::histogram!("webhook_delivery_seconds").record(started.elapsed().as_secs_f64());
-        match self.record(db, settings, &attempt, clock.now()).await {
+        let retry = match self.record(db, settings, &attempt, clock.now()).await {
             Ok(retry) => retry,
             Err(error) => {
                 // The lease runs out and the delivery is sent again: at least once.
                 tracing::warn!(%error, delivery = self.delivery.id, "cannot record a delivery's outcome");
                 None
             }
-        }
+        };
+        Sent { webhook: self.delivery.webhook_id, succeeded: attempt.succeeded(), retry }
     }
 
     async fn send(&self, client: &reqwest::Client, settings: &WebhookSettings, now: DateTime<Utc>) -> Attempt {
@@ -497,21 +557,6 @@ pub(crate) async fn observe_backlog(db: &DatabaseConnection, now: DateTime<Utc>)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retries_grow_fourfold_with_jitter_and_a_ceiling() {
-        let base = Duration::from_secs(30);
-        for failed in 1..=8 {
-            let nominal = base.saturating_mul(4u32.pow(failed - 1)).min(MAX_RETRY_DELAY);
-            for _ in 0..50 {
-                let delay = retry_delay(base, failed);
-                assert!(delay >= nominal.mul_f64(0.8) && delay < nominal.mul_f64(1.2), "{failed}: {delay:?}");
-            }
-        }
-        // Eight attempts with the defaults span about a day.
-        let total: Duration = (1..8).map(|n| base.saturating_mul(4u32.pow(n - 1)).min(MAX_RETRY_DELAY)).sum();
-        assert!(total > Duration::from_secs(20 * 3600) && total < Duration::from_secs(28 * 3600), "{total:?}");
-    }
 
     #[test]
     fn signatures_are_standard_webhooks_v1() {

@@ -31,9 +31,10 @@
 //! The files: [`outbox`] writes a write's events (the seam's commit calls it),
 //! [`deferred`] reads and settles deferred contexts, [`context`] builds a context,
 //! [`feed`] reads events back, [`subscribers`] queues deliveries, [`webhooks`] manages
-//! the endpoints, [`targets`] says where they may point, [`delivery`] sends, [`wakeup`]
-//! wakes what waits, [`commit_order`] is the lock. May use: `profiles::read` (contexts
-//! are planned reads), `change`, `actor`, `page`, `draft`.
+//! the endpoints, [`targets`] says where they may point, [`delivery`] sends
+//! ([`pacing`]: each webhook's share), [`wakeup`] wakes what waits, [`commit_order`] is
+//! the lock. May use: `profiles::read` (contexts are planned reads), `change`, `actor`,
+//! `page`, `draft`.
 
 pub(crate) mod commit_order;
 pub(crate) mod context;
@@ -41,6 +42,7 @@ pub mod deferred;
 pub mod delivery;
 pub mod feed;
 pub(crate) mod outbox;
+pub(crate) mod pacing;
 pub(crate) mod subscribers;
 pub mod targets;
 pub mod wakeup;
