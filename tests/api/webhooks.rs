@@ -1217,3 +1217,32 @@ async fn a_failing_webhook_holds_its_new_deliveries_back_for_a_retry_delay() {
     assert_eq!(before_any_wait, vec![received[0].id.as_str()], "only the first was sent before the clock moved");
     worker.stop().await;
 }
+
+/// A webhook saved with credentials before they were refused is refused at delivery
+/// too: nothing is sent (reqwest would send them as Basic auth) until its url changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_saved_before_are_refused_at_delivery() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(|_, _| (200, None)).await;
+    let (webhook, _) = create_webhook(&app, &receiver.url(), json!(["*"])).await;
+    let with_credentials = receiver.url().replacen("http://", "http://user:secret@", 1);
+    let id: uuid::Uuid = webhook.parse().expect("a UUID");
+    let update = sea_orm::Statement::from_sql_and_values(
+        sea_orm::ConnectionTrait::get_database_backend(&app.db),
+        if on_postgres() {
+            "UPDATE webhook SET url = $1 WHERE id = $2"
+        } else {
+            "UPDATE webhook SET url = ? WHERE id = ?"
+        },
+        [with_credentials.into(), id.into()],
+    );
+    sea_orm::ConnectionTrait::execute_raw(&app.db, update).await.expect("the url stored as an older version stored it");
+    let worker = Worker::start(app.services.clone(), slow_retries());
+    let mut recorded = worker.recorded();
+    create_profile(&app, "Ann").await;
+    let attempts = first_attempts(&app, &[&webhook], &mut recorded).await;
+    let error = attempts[0]["lastError"].as_str().expect("an error");
+    assert!(error.starts_with("refused: the URL holds a user name or password"), "{}", attempts[0]);
+    assert!(receiver.received().is_empty(), "nothing was sent");
+    worker.stop().await;
+}

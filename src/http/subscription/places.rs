@@ -51,7 +51,7 @@ impl Places {
     pub(super) fn wait(&self, peer: Option<IpAddr>) -> Option<Waiting> {
         let all = self.waiting.clone().try_acquire_owned().ok()?;
         let client = match peer.map(|peer| peer.to_canonical()) {
-            Some(address) if !self.trusted_proxies.contains(&address) => Some(self.wait_as(address)?),
+            Some(address) if !self.trusted_proxies.contains(&address) => Some(self.wait_as(client_of(address))?),
             _ => None,
         };
         Some(Waiting { _all: all, _client: client })
@@ -89,5 +89,28 @@ impl Drop for ClientPlace {
                 counts.remove(&self.address);
             }
         }
+    }
+}
+
+/// The client an address counts as: an IPv4 address itself, an IPv6 address its /64
+/// (one host is commonly given a whole /64, and could otherwise take every place).
+fn client_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_64_and_an_ipv4_client_its_address() {
+        let ip = |text: &str| text.parse::<IpAddr>().expect("an address");
+        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::1")), client_of(ip("2001:db8:1:2:bbbb::9")));
+        assert_ne!(client_of(ip("2001:db8:1:2::1")), client_of(ip("2001:db8:1:3::1")));
+        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(client_of(ip("192.0.2.7")), ip("192.0.2.7"));
     }
 }

@@ -193,8 +193,6 @@ struct Job {
     url: String,
     secret: String,
     body: Vec<u8>,
-    /// Whether the webhook was failing when claimed (a success then clears it).
-    failing: bool,
 }
 
 /// The condition on a delivery `d` (joined to its webhook `w`) of being due at `now`
@@ -321,13 +319,7 @@ async fn jobs(
             let event = events.get(&delivery.event_id)?;
             #[allow(clippy::expect_used, reason = "a serde_json::Value always serialises")]
             let body = serde_json::to_vec(&event.envelope()).expect("a JSON value serialises");
-            Some(Job {
-                url: webhook.url.clone(),
-                secret: webhook.secret.clone(),
-                failing: webhook.failing_since.is_some(),
-                body,
-                delivery,
-            })
+            Some(Job { url: webhook.url.clone(), secret: webhook.secret.clone(), body, delivery })
         })
         .collect())
 }
@@ -385,6 +377,12 @@ impl Job {
         // not resolved, so the resolver never sees it.
         if let Some(refused) = url::Url::parse(&self.url).ok().and_then(|url| settings.targets().refusal(&url)) {
             return Attempt::refused(&refused);
+        }
+        // Nor are credentials sent (reqwest would make them Basic auth): a URL saved
+        // with them before they were refused is refused here, until it is changed.
+        if url::Url::parse(&self.url).is_ok_and(|url| !url.username().is_empty() || url.password().is_some()) {
+            let error = "refused: the URL holds a user name or password; change the webhook's url".to_owned();
+            return Attempt { status: None, error: Some(error) };
         }
         let id = &self.delivery.event_id;
         let timestamp = now.timestamp();
@@ -463,7 +461,9 @@ impl Job {
         };
         update.exec(db).await?;
         metrics::counter!("webhook_deliveries_total", "outcome" => outcome).increment(1);
-        if attempt.succeeded() && self.failing {
+        // Every success ends a failing spell (a no-op unless one is recorded): a spell
+        // begun by another delivery claimed beside this one must not outlive it.
+        if attempt.succeeded() {
             webhook::Entity::update_many()
                 .col_expr(webhook::Column::FailingSince, Expr::val(Option::<DateTime<Utc>>::None))
                 .filter(webhook::Column::Id.eq(self.delivery.webhook_id))
