@@ -210,7 +210,7 @@ fn given_twice(path: Vec<String>) -> Vec<UserError> {
 }
 
 /// The byte order mark some editors start a UTF-8 file with: no part of the first row.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// An NDJSON line's row, or why it is none: not UTF-8 (rather than a row changed by
 /// replacement characters), a key given twice, not JSON.
@@ -448,9 +448,9 @@ pub async fn import(
             if !kept.contains(&record) {
                 tracing::warn!("kept {record} as this database has it: the file describes it otherwise");
                 kept.insert(record);
-                counts.kept += 1;
             }
         }
+        counts.kept = kept.len() as u64;
         let outcomes = imported.outcomes;
         for ((line, original), outcome) in lines.into_iter().zip(outcomes) {
             match outcome.status {

@@ -28,10 +28,10 @@ const BATCH: usize = 500;
 
 /// The indexes this migration makes, after the keys are in.
 const NEW_INDEXES: [&str; 3] = [
-    "CREATE UNIQUE INDEX ux_profile_email_key ON profile (email_key)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ux_profile_email_key ON profile (email_key)",
     // The email order: valued keys by (key, id), then profiles without a key by id.
-    "CREATE INDEX ix_profile_email_key_id ON profile (email_key, id)",
-    "CREATE INDEX ix_profile_no_email_key ON profile (id) WHERE email_key IS NULL",
+    "CREATE INDEX IF NOT EXISTS ix_profile_email_key_id ON profile (email_key, id)",
+    "CREATE INDEX IF NOT EXISTS ix_profile_no_email_key ON profile (id) WHERE email_key IS NULL",
 ];
 
 #[async_trait::async_trait]
@@ -53,7 +53,7 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(&format!("DROP INDEX IF EXISTS {index}")).await?;
         }
         for sql in NEW_INDEXES {
-            db.execute_unprepared(&sql.replacen(" INDEX ", " INDEX IF NOT EXISTS ", 1)).await?;
+            db.execute_unprepared(sql).await?;
         }
         Ok(())
     }

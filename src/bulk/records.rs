@@ -6,6 +6,7 @@
 
 use std::io::{self, BufRead};
 
+use super::BOM;
 use csv_core::ReadRecordResult;
 
 /// One record of a CSV input.
@@ -35,9 +36,6 @@ pub(crate) struct Records<R> {
     /// Line feeds skipped between records, which the reader's line count misses.
     skipped_lines: u64,
 }
-
-/// The byte order mark some editors start a UTF-8 file with.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl<R: BufRead> Records<R> {
     pub(crate) fn new(input: R, limit: usize) -> Self {

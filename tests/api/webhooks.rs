@@ -1242,7 +1242,7 @@ async fn credentials_saved_before_are_refused_at_delivery() {
     create_profile(&app, "Ann").await;
     let attempts = first_attempts(&app, &[&webhook], &mut recorded).await;
     let error = attempts[0]["lastError"].as_str().expect("an error");
-    assert!(error.starts_with("refused: the URL holds a user name or password"), "{}", attempts[0]);
+    assert!(error.starts_with("refused: must not hold a user name or password"), "{}", attempts[0]);
     assert!(receiver.received().is_empty(), "nothing was sent");
     worker.stop().await;
 }

@@ -61,13 +61,22 @@ impl Key {
         })
     }
 
-    /// Whether `planned` is the profile this key names.
+    /// The key with an email given as its key ([`email_key::of`]), computed once for
+    /// [`names`](Key::names) to compare with each profile.
+    fn folded(&self) -> std::borrow::Cow<'_, Key> {
+        match self {
+            Key::Email(email) => std::borrow::Cow::Owned(Key::Email(email_key::of(email))),
+            _ => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
+    /// Whether `planned` is the profile this key names; the key is [`folded`](Key::folded).
     fn names(&self, planned: &Planned) -> bool {
         let m = &planned.model;
         let identities = planned.relations.identities.as_deref().unwrap_or_default();
         match self {
             Key::Id(id) => m.id == *id,
-            Key::Email(email) => m.email_key.as_deref() == Some(email_key::of(email).as_str()),
+            Key::Email(key) => m.email_key.as_deref() == Some(key.as_str()),
             Key::MobilePhone(phone) => m.mobile_phone.as_deref() == Some(phone.as_str()),
             Key::ExternalId(id) => identities.iter().any(|i| i.is_primary && i.identifier == id.trim()),
             Key::Identity { handle, identifier } => {
@@ -173,7 +182,8 @@ async fn run_wave(
     let mut updates = Vec::new();
     for (index, row) in wave {
         let found = row.key.as_ref().and_then(|key| {
-            current.iter().filter(|p| key.names(p)).min_by_key(|p| key.identity_id(p)).map(|p| (key, p))
+            let folded = key.folded();
+            current.iter().filter(|p| folded.names(p)).min_by_key(|p| key.identity_id(p)).map(|p| (key, p))
         });
         match (found, mode) {
             (Some((key, _)), Mode::CreateOnly) => {
@@ -220,13 +230,13 @@ async fn run_wave(
     // in id order, not the file's).
     if !changing.is_empty() {
         let updates: Vec<&Update> = changing.iter().map(|(_, update)| update.as_ref()).collect();
-        lock_references(write.conn(), &updates).await?;
+        let known = lock_references(write.conn(), &updates).await?;
         let ids: Vec<Uuid> = updates.iter().map(|update| update.current.model.id).collect();
         write.settle_profiles(ids.iter().copied()).await?;
         write.lock(profile::Column::Id.is_in(ids)).await?;
-    }
-    for (index, update) in changing {
-        outcomes[index] = Some(update_one(&mut write, update).await?);
+        for (index, update) in changing {
+            outcomes[index] = Some(update_one(&mut write, update, &known).await?);
+        }
     }
     write.commit().await?;
     Ok(())

@@ -155,7 +155,13 @@ pub(super) async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Plan
 /// the existing tags for update, statuses and tiers to share, each kind in handle
 /// order, as a write of one profile does (see `create::lock_tags`). Tags that do not
 /// exist yet are made when their row is written.
-pub(super) async fn lock_references(db: &DatabaseTransaction, updates: &[&Update<'_>]) -> Result<()> {
+/// The statuses and tiers a wave's updates name that exist, read as they are locked.
+pub(super) struct Known {
+    statuses: BTreeSet<String>,
+    tiers: BTreeSet<String>,
+}
+
+pub(super) async fn lock_references(db: &DatabaseTransaction, updates: &[&Update<'_>]) -> Result<Known> {
     let tags: BTreeSet<String> =
         updates.iter().filter(|u| u.tags).flat_map(|u| u.new.tags.iter().map(|h| normalize_handle(h))).collect();
     if !tags.is_empty() {
@@ -170,19 +176,19 @@ pub(super) async fn lock_references(db: &DatabaseTransaction, updates: &[&Update
             .await?;
     }
     let statuses = updates.iter().filter(|u| u.statuses_changed).flat_map(|u| u.statuses.iter().map(String::as_str));
-    checks::known::<status::Entity>(db, status::Column::Handle, statuses).await?;
+    let statuses = checks::known::<status::Entity>(db, status::Column::Handle, statuses).await?;
     let tiers = updates.iter().filter_map(|u| match &u.columns.tier_handle {
         Set(Some(handle)) => Some(handle.as_str()),
         _ => None,
     });
-    checks::known::<tier::Entity>(db, tier::Column::Handle, tiers).await?;
-    Ok(())
+    let tiers = checks::known::<tier::Entity>(db, tier::Column::Handle, tiers).await?;
+    Ok(Known { statuses, tiers })
 }
 
 /// Makes `update` in a savepoint, after the checks `updateProfile` makes on what
 /// changes. The profile's deferred events must be settled already: [`run_wave`]
 /// settles the wave's at once.
-pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Result<Outcome> {
+pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>, known: &Known) -> Result<Outcome> {
     let mut u = *update;
     let id = u.current.model.id;
     let input = Path::root("input");
@@ -192,14 +198,14 @@ pub(super) async fn update_one(write: &mut Write, update: Box<Update<'_>>) -> Re
     let now = write.now();
     let today = now.date_naive();
     lifecycle::changed_columns_valid(db, &u.columns, &u.current.model, today, &input, &mut u.problems).await?;
-    // The wave locked its tiers before its profiles (`lock_references`).
+    // Against what the wave found as it locked them, before its profiles.
     if let Set(Some(tier)) = &u.columns.tier_handle {
-        checks::tier(db, tier, &input.key("tierHandle"), &mut u.problems).await?;
+        checks::unknown_tier(&known.tiers, tier, &input.key("tierHandle"), &mut u.problems);
     }
     if u.statuses_changed {
         let paths: Vec<(Path, String)> =
             u.statuses.iter().enumerate().map(|(i, h)| (input.key("statuses").index(i), h.clone())).collect();
-        checks::statuses(db, &paths, &mut u.problems).await?;
+        checks::unknown_statuses(&known.statuses, &paths, &mut u.problems);
     }
     if u.identities {
         for (i, identity) in u.new.identities.iter().enumerate() {

@@ -49,7 +49,7 @@ use crate::service::error::Result;
 use crate::service::events::feed::Event;
 use crate::service::events::pacing::{Pacing, retry_delay};
 use crate::service::events::targets::{GuardedResolver, Refused, SystemResolver};
-use crate::service::events::webhooks::{WebhookSettings, sign};
+use crate::service::events::webhooks::{WebhookSettings, refusal, sign};
 use crate::service::runtime::Services;
 
 /// How often old events are pruned.
@@ -344,7 +344,7 @@ impl Attempt {
     }
 
     /// An attempt refused before any connection: its target is inside the network.
-    fn refused(refused: &Refused) -> Attempt {
+    fn refused(refused: &impl std::fmt::Display) -> Attempt {
         Attempt { status: None, error: Some(format!("refused: {refused}").chars().take(500).collect()) }
     }
 }
@@ -373,16 +373,10 @@ impl Job {
     }
 
     async fn send(&self, client: &reqwest::Client, settings: &WebhookSettings, now: DateTime<Utc>) -> Attempt {
-        // A URL saved before the rules (or the settings) changed; an address in it is
-        // not resolved, so the resolver never sees it.
-        if let Some(refused) = url::Url::parse(&self.url).ok().and_then(|url| settings.targets().refusal(&url)) {
+        // A URL saved before the rules (or the settings) changed: checked as when saved
+        // (an address in it is not resolved, so the resolver never sees it).
+        if let Some(refused) = url::Url::parse(&self.url).ok().and_then(|url| refusal(&url, settings)) {
             return Attempt::refused(&refused);
-        }
-        // Nor are credentials sent (reqwest would make them Basic auth): a URL saved
-        // with them before they were refused is refused here, until it is changed.
-        if url::Url::parse(&self.url).is_ok_and(|url| !url.username().is_empty() || url.password().is_some()) {
-            let error = "refused: the URL holds a user name or password; change the webhook's url".to_owned();
-            return Attempt { status: None, error: Some(error) };
         }
         let id = &self.delivery.event_id;
         let timestamp = now.timestamp();
@@ -470,7 +464,7 @@ impl Job {
                 .filter(webhook::Column::FailingSince.is_not_null())
                 .exec(db)
                 .await?;
-        } else if !attempt.succeeded() {
+        } else {
             self.failing(db, settings, now).await?;
         }
         Ok(retry)

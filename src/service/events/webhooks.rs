@@ -152,17 +152,26 @@ fn target(problems: &mut Problems, path: &Path, url: &str, settings: &WebhookSet
 }
 
 /// What makes an http or https URL unfit for a webhook: http where https is required,
-/// credentials (they would be stored, listed to every admin and sent as Basic auth),
-/// or a host inside the network (see `targets`). What is no such URL at all is
+/// or a [`refusal`]. What is no such URL at all is
 /// `validate::http_url`'s to report.
 fn unfit(url: &str, settings: &WebhookSettings) -> Option<String> {
     let url = url::Url::parse(url).ok().filter(|url| matches!(url.scheme(), "http" | "https"))?;
     if !settings.allow_http && !secure_or_loopback(&url) {
         Some("must be https (http only for a loopback host, or with PROFILES_WEBHOOK_ALLOW_HTTP)".to_owned())
-    } else if !url.username().is_empty() || url.password().is_some() {
+    } else {
+        refusal(&url, settings)
+    }
+}
+
+/// Why a webhook may not be sent to `url`, wherever it is checked (when saved, and at
+/// each delivery, for a URL saved before the rules or the settings changed):
+/// credentials (they would be stored, listed to every admin and sent as Basic auth),
+/// or a host inside the network (see `targets`).
+pub(crate) fn refusal(url: &url::Url, settings: &WebhookSettings) -> Option<String> {
+    if !url.username().is_empty() || url.password().is_some() {
         Some("must not hold a user name or password: receivers check each delivery's signature instead".to_owned())
     } else {
-        settings.targets().refusal(&url).map(|refused| refused.to_string())
+        settings.targets().refusal(url).map(|refused| refused.to_string())
     }
 }
 
