@@ -28,6 +28,41 @@ pub struct PoolSettings {
     /// Longest a PostgreSQL statement may run.
     #[arg(id = "db_statement_timeout", value_name = "DB_STATEMENT_TIMEOUT", long = "db-statement-timeout", env = "PROFILES_DB_STATEMENT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub statement_timeout: Duration,
+
+    /// SQLite only: the memory, in MiB, that SQLite may keep for the whole process — the
+    /// page caches of every pooled connection and their prepared statements. Past it,
+    /// caches reuse their pages instead of growing.
+    #[arg(
+        id = "sqlite_cache_mib",
+        value_name = "SQLITE_CACHE_MIB",
+        long = "sqlite-cache-mib",
+        env = "PROFILES_SQLITE_CACHE_MIB",
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u32).range(1..=65_536),
+        global = true
+    )]
+    pub sqlite_cache_mib: u32,
+}
+
+/// One connection's page cache may hold up to this much of the budget, in KiB: a write of
+/// a few hundred profiles and their events otherwise spills pages to the WAL before it
+/// commits (`pagerStress`, 5 % of an import, perf). SQLite's default is 2 MiB.
+const SQLITE_CONNECTION_CACHE_KIB: u64 = 16 * 1024;
+
+impl PoolSettings {
+    /// The pragmas that hold SQLite to the budget. `soft_heap_limit` is process-wide:
+    /// once SQLite's heap reaches it, page caches recycle their least recently used
+    /// pages rather than allocate (the library is built with
+    /// `SQLITE_ENABLE_MEMORY_MANAGEMENT` and memory accounting on). Without it each of
+    /// the pool's connections filled its own cache as the database grew, and a soak's
+    /// RSS rose past 220 MB (docs/benchmarks.md, "Memory on SQLite").
+    fn sqlite_memory_pragmas(&self) -> [(&'static str, String); 2] {
+        let budget_kib = u64::from(self.sqlite_cache_mib) * 1024;
+        [
+            ("cache_size", format!("-{}", budget_kib.min(SQLITE_CONNECTION_CACHE_KIB))),
+            ("soft_heap_limit", (budget_kib * 1024).to_string()),
+        ]
+    }
 }
 
 impl Default for PoolSettings {
@@ -86,17 +121,14 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
         .map_sqlx_postgres_opts(move |postgres| {
             postgres.options([("statement_timeout", statement_timeout.as_str()), ("jit", "off")])
         })
-        .map_sqlx_sqlite_opts(|sqlite| {
-            sqlite
+        .map_sqlx_sqlite_opts(move |sqlite| {
+            let sqlite = sqlite
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // A page cache of up to 16 MiB (the default is 2 MiB): a write of a
-                // few hundred profiles and their events otherwise spills pages to the
-                // WAL before it commits (`pagerStress`, 5 % of an import, perf).
-                .pragma("cache_size", "-16384")
-                .pragma("wal_autocheckpoint", "10000")
+                .pragma("wal_autocheckpoint", "10000");
+            settings.sqlite_memory_pragmas().into_iter().fold(sqlite, |sqlite, (key, value)| sqlite.pragma(key, value))
         });
     let mut db = Database::connect(options).await.with_context(|| format!("cannot connect to {}", redact(url)))?;
     db.set_metric_callback(crate::telemetry::record_statement);
@@ -121,6 +153,14 @@ pub(crate) fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_sqlite_budget_caps_each_cache_and_the_whole_heap() {
+        let settings = |mib| super::PoolSettings { sqlite_cache_mib: mib, ..Default::default() };
+        let pragmas = |mib| settings(mib).sqlite_memory_pragmas().map(|(key, value)| format!("{key}={value}"));
+        assert_eq!(pragmas(32), ["cache_size=-16384", "soft_heap_limit=33554432"]);
+        assert_eq!(pragmas(4), ["cache_size=-4096", "soft_heap_limit=4194304"]);
+    }
+
     #[test]
     fn redact_hides_only_the_password() {
         assert_eq!(super::redact("postgres://me:secret@db:5432/x"), "postgres://me:***@db:5432/x");
