@@ -108,12 +108,16 @@ class Stats:
             return taken
 
 
-def worker(port, ids, stats, until, seed):
+def worker(port, ids, stats, until, seed, write_share):
     rng = random.Random(seed)
     client = Client(port)
     while time.monotonic() < until:
-        roll = rng.random()
+        # Reads: 1/2 pages, 5/14 one profile, 1/7 searches; writes: 1/2 updates, the rest tags.
         pid = rng.choice(ids)
+        if rng.random() >= write_share:
+            roll = rng.random() * 0.7
+        else:
+            roll = 0.7 + rng.random() * 0.3
         if roll < 0.35:
             query, variables = PAGE, {"after": None}
         elif roll < 0.6:
@@ -157,11 +161,11 @@ def database_mib(workdir):
                if name.startswith("soak.db")) / 2**20
 
 
-def phase(name, port, pid, ids, seconds, concurrency, metrics_port, minute_lines, workdir):
+def phase(name, port, pid, ids, seconds, concurrency, metrics_port, minute_lines, workdir, write_share):
     """Load on `port` for `seconds`; with `metrics_port` (the metrics listener), also a scraper."""
     stats = Stats()
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=worker, args=(port, ids, stats, until, n)) for n in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(port, ids, stats, until, n, write_share)) for n in range(concurrency)]
     scrapes = []
     if metrics_port:
         threads.append(threading.Thread(target=scraper, args=(metrics_port, until, scrapes)))
@@ -208,6 +212,8 @@ def main():
     parser.add_argument("--warmup", type=float, default=60.0, help="warm-up seconds")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profiles", type=int, default=2000)
+    parser.add_argument("--write-share", type=float, default=0.3,
+                        help="share of requests that write (0: reads only, which keeps SQLite's page caches warm)")
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a new database is made on it and dropped")
     args = parser.parse_args()
     if not os.path.exists(BINARY):
@@ -240,14 +246,14 @@ def main():
         status, body = Client(port).post("{ profiles(first: 250) { nodes { id } } }", {})
         ids = [node["id"] for node in json.loads(body)["data"]["profiles"]["nodes"]]
         print(f"soak: {'PostgreSQL' if args.postgres else 'SQLite'}, {args.profiles} profiles, "
-              f"{args.concurrency} clients, warm-up {args.warmup:.0f} s, then {args.minutes} min"
+              f"{args.concurrency} clients, {args.write_share:.0%} writes, warm-up {args.warmup:.0f} s, then {args.minutes} min"
               f"{'' if args.postgres else ', PROFILES_SQLITE_CACHE_MIB=' + env.get('PROFILES_SQLITE_CACHE_MIB', '32 (default)')}",
               flush=True)
-        warm = phase("warm-up", port, server.pid, ids, args.warmup, args.concurrency, None, False, workdir)
+        warm = phase("warm-up", port, server.pid, ids, args.warmup, args.concurrency, None, False, workdir, args.write_share)
         rss_warm = rss_kib(server.pid)
         half = args.minutes * 30
-        quiet = phase("no scraper", port, server.pid, ids, half, args.concurrency, None, True, workdir)
-        scraped = phase("scraper", port, server.pid, ids, half, args.concurrency, metrics_port, True, workdir)
+        quiet = phase("no scraper", port, server.pid, ids, half, args.concurrency, None, True, workdir, args.write_share)
+        scraped = phase("scraper", port, server.pid, ids, half, args.concurrency, metrics_port, True, workdir, args.write_share)
         alive = server.poll() is None
         print()
         print("| phase | requests | req/s | p50 ms | p99 ms | errors | RSS at end MiB |")
