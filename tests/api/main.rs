@@ -38,6 +38,7 @@ mod schema;
 mod security;
 mod settings;
 mod shutdown;
+mod startup;
 mod validation;
 mod webhooks;
 mod websockets;
