@@ -12,6 +12,7 @@ mod helpers;
 
 mod batching;
 mod binary;
+mod cli;
 mod concurrency;
 mod database_loss;
 mod email_key;
