@@ -126,8 +126,10 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
     let statement_timeout = format!("{}ms", settings.statement_timeout.as_millis());
     options
         .max_connections(settings.max_connections)
+        // SeaORM gives sqlx's pool one deadline, its acquire timeout (`connect_timeout`
+        // sets the same one): a new connection refused within it is retried by sqlx and
+        // reported as `PoolTimedOut`, its cause dropped. Hence the probe above.
         .acquire_timeout(settings.acquire_timeout)
-        .connect_timeout(settings.acquire_timeout)
         // sqlx pings every connection it hands out by default: a round trip to the
         // database before each request's statement (`Pool::acquire` was about 9 % of
         // the server's CPU on `profile(id)` under wrk, perf). Only a
