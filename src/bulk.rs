@@ -22,9 +22,11 @@ use crate::service::bulk::known::{self, UnknownKeys};
 use crate::service::bulk::read;
 use crate::service::bulk::row::{ImportKey, ImportRow, Mode, Status};
 use crate::service::runtime::Services;
+pub use document::JsonDocument;
 use records::Record;
 use tokio::sync::mpsc;
 
+mod document;
 mod records;
 
 /// The form of an exported file.
@@ -265,15 +267,23 @@ fn csv_header(columns: Vec<String>) -> std::io::Result<Header> {
 
 /// The rows of an input, one at a time, with their line numbers.
 enum Rows<R: BufRead> {
-    Ndjson { input: R, line: u64 },
+    /// `rows`: whether a row was read yet (the first tells a JSON document).
+    Ndjson {
+        input: R,
+        line: u64,
+        rows: bool,
+    },
     // Boxed: `csv-core`'s reader holds its tables inline.
-    Csv { records: Box<records::Records<R>>, header: Box<Header> },
+    Csv {
+        records: Box<records::Records<R>>,
+        header: Box<Header>,
+    },
 }
 
 impl<R: BufRead> Rows<R> {
     fn new(format: Format, input: R) -> std::io::Result<Self> {
         Ok(match format {
-            Format::Ndjson => Rows::Ndjson { input, line: 0 },
+            Format::Ndjson => Rows::Ndjson { input, line: 0, rows: false },
             Format::Csv => {
                 let mut records = Box::new(records::Records::new(input, MAX_LINE));
                 let columns = match records.next()? {
@@ -300,7 +310,7 @@ impl<R: BufRead> Rows<R> {
     /// The next row; `None` at the end; an error when the input cannot be read.
     fn next(&mut self) -> std::io::Result<Option<Read>> {
         match self {
-            Rows::Ndjson { input, line } => loop {
+            Rows::Ndjson { input, line, rows } => loop {
                 let mut buffer = Vec::new();
                 let read = input.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buffer)?;
                 if read == 0 {
@@ -317,9 +327,14 @@ impl<R: BufRead> Rows<R> {
                         rest.clear();
                     }
                     let message = format!("the line is longer than {MAX_LINE} bytes");
+                    *rows = true;
                     return Ok(Some((*line, Err(unreadable(message)), Original::Nothing)));
                 }
+                if !*rows && let Some(document) = JsonDocument::of_first_line(&buffer) {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, document));
+                }
                 if let Some(row) = ndjson_row(*line, &buffer) {
+                    *rows = true;
                     return Ok(Some(row));
                 }
             },
@@ -555,6 +570,9 @@ pub(crate) async fn import_command(
         Ok(counts) => counts,
         Err(error) if error.is::<std::io::Error>() => {
             eprintln!("cannot read {}: {error}", file.display());
+            if let Some(fix) = JsonDocument::fix_for(&error, file) {
+                eprintln!("jq turns it into NDJSON: {fix}");
+            }
             // Refused before any row (a CSV header without a known column): no rejects.
             if std::fs::metadata(&rejects).is_ok_and(|file| file.len() == 0) {
                 let _ = std::fs::remove_file(&rejects);

@@ -5,7 +5,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::sqlx;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+pub use failure::{Kind, Unusable};
+
+mod failure;
 
 /// How a pool connects: its size and its patience (flags of every subcommand).
 #[derive(clap::Args, Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +79,10 @@ impl Default for PoolSettings {
     }
 }
 
-/// Connects as [`connect`] does, retrying a database that is down with backoff
-/// (0.5 s doubling to 10 s) for up to `wait`, and logging each failure.
+/// Connects as [`connect`] does, waiting for a database that may yet answer (refused,
+/// timed out, not found by name, starting up, full: [`Unusable::NotYet`]) with backoff
+/// (0.5 s doubling to 10 s) for up to `wait`, and logging each failure. A setting that
+/// waiting cannot fix ([`Unusable::Setting`]) fails at once.
 pub async fn connect_with_retry(
     url: &str,
     settings: PoolSettings,
@@ -81,15 +91,18 @@ pub async fn connect_with_retry(
     let started = std::time::Instant::now();
     let mut delay = Duration::from_millis(500);
     loop {
-        match connect(url, settings).await {
+        let error = match connect(url, settings).await {
             Ok(db) => return Ok(db),
-            Err(error) if started.elapsed() + delay < wait => {
-                tracing::warn!(error = format!("{error:#}"), retry_in = ?delay, "database not reachable yet");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            Err(error) => return Err(error),
+            Err(error) => error,
+        };
+        let Some(Unusable::NotYet(why)) = error.downcast_ref::<Unusable>() else { return Err(error) };
+        if started.elapsed() + delay >= wait {
+            let wait = failure::wait(wait);
+            return Err(error.context(format!("the database did not answer within PROFILES_DB_CONNECT_WAIT={wait}")));
         }
+        tracing::warn!("{why}; retrying in {}", failure::wait(delay));
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
 
@@ -99,13 +112,24 @@ pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 /// Opens a pool on `url`. SQLite files are created when the URL says `mode=rwc`, and
 /// run in WAL mode with a busy timeout so that concurrent writers wait instead of fail.
 /// PostgreSQL sessions get a statement timeout, and no JIT.
+///
+/// A URL that names no database this service speaks, or one that cannot be used, is an
+/// [`Unusable`] error. PostgreSQL is tried first with one connection of its own: the
+/// pool retries a refused connection until its acquire timeout and then says only
+/// that it timed out, where this says why.
 pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<DatabaseConnection> {
+    let kind = failure::kind(url)?;
+    if kind == Kind::Postgres {
+        probe_postgres(url, settings.acquire_timeout).await?;
+    }
     let mut options = ConnectOptions::new(url.to_owned());
     let statement_timeout = format!("{}ms", settings.statement_timeout.as_millis());
     options
         .max_connections(settings.max_connections)
+        // SeaORM gives sqlx's pool one deadline, its acquire timeout (`connect_timeout`
+        // sets the same one): a new connection refused within it is retried by sqlx and
+        // reported as `PoolTimedOut`, its cause dropped. Hence the probe above.
         .acquire_timeout(settings.acquire_timeout)
-        .connect_timeout(settings.acquire_timeout)
         // sqlx pings every connection it hands out by default: a round trip to the
         // database before each request's statement (`Pool::acquire` was about 9 % of
         // the server's CPU on `profile(id)` under wrk, perf). Only a
@@ -130,14 +154,121 @@ pub async fn connect(url: &str, settings: PoolSettings) -> anyhow::Result<Databa
                 .pragma("wal_autocheckpoint", "10000");
             settings.sqlite_memory_pragmas().into_iter().fold(sqlite, |sqlite, (key, value)| sqlite.pragma(key, value))
         });
-    let mut db = Database::connect(options).await.with_context(|| format!("cannot connect to {}", redact(url)))?;
+    let mut db = Database::connect(options).await.map_err(|error| unusable(kind, url, error))?;
     db.set_metric_callback(crate::telemetry::record_statement);
     Ok(db)
 }
 
-/// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("cannot apply migrations")
+/// Opens one connection to the PostgreSQL server `url` names, and closes it: why it
+/// cannot be used, if it cannot.
+async fn probe_postgres(url: &str, timeout: Duration) -> Result<(), Unusable> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let options = url.parse::<sqlx::postgres::PgConnectOptions>().map_err(|error| failure::unreadable(&error))?;
+    let options = options.disable_statement_logging();
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(Ok(connection)) => {
+            // Closing politely is a courtesy: the server drops a vanished session anyway.
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(error)) => Err(failure::postgres(&error, &options)),
+        Err(_) => Err(Unusable::NotYet(format!(
+            "no answer from {} in {} (PROFILES_DB_ACQUIRE_TIMEOUT)",
+            failure::place(&options),
+            failure::wait(timeout)
+        ))),
+    }
+}
+
+/// What SeaORM's failure to open a pool on `url` means.
+fn unusable(kind: Kind, url: &str, error: DbErr) -> anyhow::Error {
+    let unusable = match (kind, failure::sqlx_error(&error)) {
+        (Kind::Postgres, Some(sqlx_error)) => url
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .map_or_else(|parse| failure::unreadable(&parse), |options| failure::postgres(sqlx_error, &options)),
+        (Kind::Sqlite, Some(sqlx_error)) => match url.parse::<sqlx::sqlite::SqliteConnectOptions>() {
+            Ok(options) => failure::sqlite(sqlx_error, options.get_filename(), creates_sqlite_file(url)),
+            Err(parse) => failure::unreadable(&parse),
+        },
+        (_, None) if matches!(error, DbErr::ConnectionAcquire(_)) => {
+            Unusable::NotYet(format!("no connection to {} in time", redact(url)))
+        }
+        (_, None) => return anyhow::Error::new(error).context(format!("cannot connect to {}", redact(url))),
+    };
+    anyhow::Error::new(unusable)
+}
+
+/// Whether a SQLite URL asks for its file to be created (`mode=rwc`).
+fn creates_sqlite_file(url: &str) -> bool {
+    url.split_once('?').is_some_and(|(_, query)| query.split('&').any(|pair| pair.eq_ignore_ascii_case("mode=rwc")))
+}
+
+/// The key of the PostgreSQL advisory lock migrations run under: "profiles" in ASCII.
+const MIGRATION_LOCK: i64 = 0x7072_6f66_696c_6573;
+
+/// Applies every pending migration, one process at a time, and returns how many it
+/// applied: replicas starting together never race. On PostgreSQL, under a session
+/// advisory lock held on a connection of its own (released with it, should the
+/// process die); on SQLite, in one `BEGIN IMMEDIATE` transaction, which holds the
+/// file's write lock. A database with nothing pending takes no lock.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
+    if Migrator::get_pending_migrations_read_only(db).await.context("cannot read the applied migrations")?.is_empty() {
+        return Ok(0);
+    }
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            use sqlx::{ConnectOptions as _, Connection as _};
+            let options = db.get_postgres_connection_pool().connect_options();
+            let mut lock = options.connect().await.context("cannot open a connection for the migration lock")?;
+            // The pool's statement timeout would end a wait behind a long migration.
+            sqlx::query("SET statement_timeout = 0").execute(&mut lock).await?;
+            sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await?;
+            let applied = apply(db).await;
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await;
+            let _ = lock.close().await;
+            let applied = applied?;
+            unlocked.context("cannot release the migration lock")?;
+            Ok(applied)
+        }
+        _ => {
+            let options = TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            };
+            let transaction = loop {
+                match db.begin_with_options(options).await {
+                    Ok(transaction) => break transaction,
+                    // Another process holds the write lock past the busy timeout: its
+                    // migrations are long; go on waiting for them.
+                    Err(error) if is_busy(&error) => {
+                        tracing::info!("waiting for another process's migrations to end");
+                    }
+                    Err(error) => {
+                        return Err(anyhow::Error::new(error).context("cannot lock the database to migrate it"));
+                    }
+                }
+            };
+            let applied = apply(&transaction).await?;
+            transaction.commit().await.context("cannot commit the migrations")?;
+            Ok(applied)
+        }
+    }
+}
+
+/// Applies the migrations still pending on `db` (the migration lock held); how many.
+async fn apply<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize>
+where
+    for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
+{
+    let pending = Migrator::get_pending_migrations_read_only(db).await.context("cannot read the applied migrations")?;
+    Migrator::up(db, None).await.context("cannot apply migrations")?;
+    Ok(pending.len())
+}
+
+/// SQLITE_BUSY: the database is locked by another connection.
+fn is_busy(error: &DbErr) -> bool {
+    let Some(sqlx::Error::Database(database)) = failure::sqlx_error(error) else { return false };
+    database.code().and_then(|code| code.parse::<u32>().ok()).is_some_and(|code| code & 0xff == 5)
 }
 
 /// The URL without its password, for logs.

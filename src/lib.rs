@@ -50,8 +50,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let db = connect(&config).await?;
-            db::migrate(&db).await?;
-            tracing::info!("migrations applied");
+            match db::migrate(&db).await? {
+                0 => eprintln!("The database is up to date: no migration was pending."),
+                1 => eprintln!("Applied 1 migration."),
+                applied => eprintln!("Applied {applied} migrations."),
+            }
             Ok(())
         }
         Command::Serve => {

@@ -1,6 +1,7 @@
 use clap::Parser;
 use mimalloc::MiMalloc;
-use profiles_gateway::{cli::Cli, run, telemetry};
+use profiles_gateway::cli::{Cli, Command};
+use profiles_gateway::{run, telemetry};
 
 /// mimalloc instead of glibc's allocator: a quarter of the server's CPU under read
 /// load went to glibc's malloc and free (see the README's measurements).
@@ -10,6 +11,7 @@ static ALLOCATOR: MiMalloc = MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    telemetry::init(cli.config.log_format);
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    telemetry::init(cli.config.log_format, !serving);
     run(cli).await
 }

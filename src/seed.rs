@@ -14,7 +14,7 @@ use entity::{address, appearance, comms, identity, location, profile, profile_da
 use fastrand::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{EntityTrait, IntoActiveModel, Iterable, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::phone::{self, Region};
 use crate::service::error::Error;
@@ -115,13 +115,40 @@ pub async fn seed(db: &Services, count: usize, seed: u64) -> anyhow::Result<()> 
         let batch: Vec<NewProfile> =
             (done..count.min(done + BATCH)).map(|n| demo_profile(&mut rng, seed, n, &reference)).collect();
         let size = batch.len();
+        if let Some(taken) = already_seeded(db, &batch).await? {
+            let before = if done == 0 {
+                "nothing was written".to_owned()
+            } else {
+                format!("{done} profiles were written first")
+            };
+            anyhow::bail!(
+                "the demo data of seed {seed} is already in this database (its profile {} exists; {before}): \
+                 pass --seed N with another N to add more, e.g. `seed --profiles {count} --seed {}`",
+                taken,
+                seed.wrapping_add(1)
+            );
+        }
         create_many(db, batch).await.map_err(|error| anyhow::anyhow!("seeding failed: {error:?}"))?;
         done += size;
         progress.inc(size as u64);
     }
     progress.finish_and_clear();
-    tracing::info!(profiles = count, seed, seconds = started.elapsed().as_secs_f64(), "seeded");
+    eprintln!("Seeded {count} profiles (seed {seed}) in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The id of a profile of `batch` that the database holds already: a seed's profiles
+/// are the same every run, ids included, so a seed run twice finds its own.
+async fn already_seeded(db: &Services, batch: &[NewProfile]) -> anyhow::Result<Option<uuid::Uuid>> {
+    let ids = batch.iter().map(|new| new.profile.id);
+    let found = profile::Entity::find()
+        .select_only()
+        .column(profile::Column::Id)
+        .filter(profile::Column::Id.is_in(ids))
+        .into_tuple::<uuid::Uuid>()
+        .one(&db.db)
+        .await?;
+    Ok(found)
 }
 
 /// Ids of the reference rows profiles point at.

@@ -48,14 +48,30 @@ pub enum LogFormat {
     Json,
 }
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+/// Installs the process's logger, writing to standard error. What it logs is what
+/// `RUST_LOG` asks for; without it, `info` for the server and only warnings and errors
+/// for the other commands (`command_line`), whose output is for people. Colour only on
+/// a terminal, and never with `NO_COLOR` set.
+pub fn init(format: LogFormat, command_line: bool) {
+    use std::io::IsTerminal;
+    let default = if command_line { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(format == LogFormat::Pretty && std::io::stderr().is_terminal() && !no_color);
     // A second call (tests) finds a subscriber already set; that is fine.
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
     };
+}
+
+/// A duration in milliseconds to the microsecond, for logs: `21.358`, not
+/// `21.358265000000003`.
+fn milliseconds(elapsed: Duration) -> f64 {
+    elapsed.as_micros() as f64 / 1000.0
 }
 
 /// How often histogram samples are folded into buckets when nothing scrapes.
@@ -171,7 +187,7 @@ pub(crate) async fn observe(State(slow): State<Duration>, mut request: Request, 
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     let _entered = span.enter();
-    let (ms, operation) = (elapsed.as_secs_f64() * 1000.0, operation.unwrap_or_default());
+    let (ms, operation) = (milliseconds(elapsed), operation.unwrap_or_default());
     if elapsed >= slow {
         tracing::warn!(%status, duration_ms = ms, %operation, "slow request");
     } else if route != "/healthz" && route != "/metrics" {
@@ -202,4 +218,14 @@ pub(crate) async fn scrape(State((db, metrics)): State<(DatabaseConnection, Prom
         metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(size) - idle);
     }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.render())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_are_logged_to_the_microsecond() {
+        let elapsed = std::time::Duration::from_nanos(21_358_265_123);
+        assert_eq!(super::milliseconds(elapsed).to_string(), "21358.265");
+        assert_eq!(super::milliseconds(std::time::Duration::from_micros(21_358)).to_string(), "21.358");
+    }
 }

@@ -12,6 +12,7 @@ mod helpers;
 
 mod batching;
 mod binary;
+mod cli;
 mod concurrency;
 mod database_loss;
 mod email_key;
@@ -38,6 +39,7 @@ mod schema;
 mod security;
 mod settings;
 mod shutdown;
+mod startup;
 mod validation;
 mod webhooks;
 mod websockets;

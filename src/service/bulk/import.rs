@@ -328,6 +328,14 @@ fn request_problems(rows: &[Value], max_rows: usize, unknown: &UnknownKeys) -> V
     let reads_nothing = |row: &Value| row.as_object().is_some_and(|row| known::nothing_read(row).is_some());
     if rows.len() > max_rows {
         problems.add(&at, UserErrorCode::TooLong, format!("holds at most {max_rows} rows"));
+    } else if !rows.is_empty() && rows.iter().all(Value::is_string) {
+        // The lines of a file sent as they are: NDJSON's, or a JSON document's.
+        problems.add(
+            &at,
+            UserErrorCode::Invalid,
+            "rows are JSON objects, not text: send each NDJSON line parsed, one profile object a row \
+             (`jq -c . file.json` turns a JSON document into one object a line, `jq -c '.[]'` an array)",
+        );
     } else if !rows.is_empty() && rows.iter().all(reads_nothing) {
         let unknown = if unknown.is_empty() { String::new() } else { format!("; unknown keys: {unknown}") };
         problems.add(&at, UserErrorCode::Invalid, format!("no row gives a field of a profile{unknown}"));
