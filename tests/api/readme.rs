@@ -14,7 +14,8 @@
 //!
 //! Examples are written with literals, never variables: an example declaring one would
 //! fail here for the missing value (`BAD_USER_INPUT`), as it would for a reader
-//! pasting it into GraphiQL.
+//! pasting it into GraphiQL. A block of schema definitions (SDL: `type`, `input`, …) in
+//! `docs/` is shown, not run; every block of the README must be an operation.
 
 use std::time::Duration;
 
@@ -32,6 +33,12 @@ struct Example {
 }
 
 impl Example {
+    /// An operation (`{ … }`, `query`, `mutation`, `subscription`), not SDL.
+    fn runs(&self) -> bool {
+        let start = self.text.trim_start();
+        start.starts_with('{') || ["query", "mutation", "subscription"].iter().any(|kind| start.starts_with(kind))
+    }
+
     fn kind(&self) -> &str {
         let start = self.text.trim_start();
         ["mutation", "subscription"].into_iter().find(|kind| start.starts_with(kind)).unwrap_or("query")
@@ -120,7 +127,10 @@ async fn send(socket: &mut Socket, message: Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_graphql_example_of_the_docs_runs_against_the_demo_data() {
     let documents = documents();
-    let examples = examples(&documents);
+    let mut examples = examples(&documents);
+    let shown = examples.iter().filter(|e| !e.runs()).map(|e| format!("{}:\n{}", e.file, e.text)).collect::<Vec<_>>();
+    assert!(shown.iter().all(|e| !e.starts_with("README.md")), "every README block is an operation: {shown:?}");
+    examples.retain(Example::runs);
     let of_kind = |kind: &str| examples.iter().filter(|e| e.kind() == kind).collect::<Vec<_>>();
     let (queries, mutations, subscriptions) = (of_kind("query"), of_kind("mutation"), of_kind("subscription"));
     let in_readme = examples.iter().filter(|e| e.file == "README.md").count();
