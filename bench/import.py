@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Import and export throughput (SPEC §8), on SQLite and on PostgreSQL.
+"""Import and export throughput, on SQLite and on PostgreSQL.
 
 Writes ROWS profiles in the reference platform's profile JSON (numbers as strings,
 "YYYY-MM-DD HH:MM:SS" times, 2 addresses, 3 tags, a status and an identity each) to
@@ -9,8 +9,8 @@ a file, then for each database, fresh:
   3. export every profile to NDJSON,
 and prints rows/s and peak RSS (GNU time's %M) of each, with the binary's own counts.
 
-Usage: bench/import.py [ROWS] (default 100000); the release binary must be built
-(bench/import.sh builds it). Environment: BENCH_ADMIN_URL
+Usage: bench/import.py [ROWS] (default 100000), after `cargo build --release` (the
+script runs target/release/profiles-gateway). Environment: BENCH_ADMIN_URL
 (postgres://postgres@127.0.0.1:5432/postgres), BENCH_DIR (a temporary folder).
 """
 
