@@ -16,6 +16,7 @@ mod concurrency;
 mod database_loss;
 mod email_key;
 mod events;
+mod evolution;
 mod export;
 mod hostile;
 mod http;
