@@ -72,7 +72,7 @@ pub(crate) fn page() -> Response {
   <script>
     // Subscriptions go over a WebSocket to the same host as the page (graphql-ws's
     // client, bundled in GraphiQL, speaks graphql-transport-ws); wss:// when the page
-    // came over https://, so it works behind a proxy that ends TLS. The headers editor's
+    // came over HTTPS, so it works behind a proxy that ends TLS. The headers editor's
     // headers become connection_init's payload, so a bearer token works there too.
     const subscriptionUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
     const fetcher = GraphiQL.createFetcher({{ url: '/graphql', subscriptionUrl }});
