@@ -1,4 +1,4 @@
-//! Bulk import and export (SPEC §8).
+//! Bulk import and export: the `import` and `export` commands.
 //!
 //! Export streams every profile to a file or standard output as NDJSON (the reference
 //! platform's profile JSON, one a line) or as CSV of the flat fields. Pages of
@@ -435,7 +435,7 @@ fn batches(
     receiver
 }
 
-/// Imports every row of `input` (SPEC §8) a batch at a time, writing each failed row
+/// Imports every row of `input` a batch at a time, writing each failed row
 /// to `rejects` as `{line, row, errors}`; `progress` hears the counts after each batch.
 /// Stops after the batch during which `stop` was set. An input that cannot be read is
 /// an error of kind [`std::io::Error`].

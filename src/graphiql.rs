@@ -2,7 +2,9 @@
 //! the binary (GraphiQL 3.9.0 with React 18.3.1, MIT, licences in
 //! `assets/graphiql/LICENSES.txt`), so it works with no internet. The page opens with
 //! an example query, the schema documentation, and the headers editor for a bearer
-//! token. Its Content-Security-Policy lets it load nothing from elsewhere.
+//! token. Subscriptions run over a WebSocket to the page's own host (`ws://` or
+//! `wss://`, as the page came). Its Content-Security-Policy lets it load nothing from
+//! elsewhere: `connect-src 'self'` also covers the WebSocket to the same host.
 
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -68,7 +70,12 @@ pub(crate) fn page() -> Response {
   <script src="{ASSETS}/react-dom.production.min.js"></script>
   <script src="{ASSETS}/graphiql.min.js"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({{ url: '/graphql' }});
+    // Subscriptions go over a WebSocket to the same host as the page (graphql-ws's
+    // client, bundled in GraphiQL, speaks graphql-transport-ws); wss:// when the page
+    // came over HTTPS, so it works behind a proxy that ends TLS. The headers editor's
+    // headers become connection_init's payload, so a bearer token works there too.
+    const subscriptionUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
+    const fetcher = GraphiQL.createFetcher({{ url: '/graphql', subscriptionUrl }});
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, {{
         fetcher,

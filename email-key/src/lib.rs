@@ -1,5 +1,5 @@
-//! The one key that every spelling of an email address shares (SPEC §8 "One email
-//! key"): `ÉLISE@example.com` and `élise@example.com`, `josé` composed (NFC) and
+//! The one key that every spelling of an email address shares:
+//! `ÉLISE@example.com` and `élise@example.com`, `josé` composed (NFC) and
 //! decomposed (NFD), `ΑΣ` and `ασ`.
 //!
 //! Computed here, in Rust, and nowhere else: the database only stores it and compares

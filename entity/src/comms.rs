@@ -1,6 +1,6 @@
 //! `comms`: one row per profile with its communication preferences, created with it.
 //!
-//! Defaults (SPEC §2): opt-outs, bounces and promotional consent false (no marketing
+//! Defaults: opt-outs, bounces and promotional consent false (no marketing
 //! consent until given); category flags true; verification `NOT_SENT`.
 
 use async_graphql::SimpleObject;

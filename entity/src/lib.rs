@@ -1,4 +1,4 @@
-//! SeaORM entities of the profiles gateway: one module per table of SPEC §2.
+//! SeaORM entities of the profiles gateway: one module per table.
 //!
 //! The flat records (address, date, identity, comms, appearance and the reference
 //! data) also derive their GraphQL object here, so a column and its GraphQL field are

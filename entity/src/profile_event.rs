@@ -1,4 +1,4 @@
-//! `profile_event`: the outbox of change events (SPEC §7), one row per profile per
+//! `profile_event`: the outbox of change events, one row per profile per
 //! committed write that changed it, in commit order (`seq`).
 
 use sea_orm::entity::prelude::*;

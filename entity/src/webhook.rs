@@ -1,4 +1,4 @@
-//! `webhook`: an endpoint that change events are delivered to (SPEC §7).
+//! `webhook`: an endpoint that change events are delivered to.
 
 use sea_orm::entity::prelude::*;
 

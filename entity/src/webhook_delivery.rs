@@ -1,4 +1,4 @@
-//! `webhook_delivery`: one event to one webhook, its attempts and outcome (SPEC §7).
+//! `webhook_delivery`: one event to one webhook, its attempts and outcome.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,4 +1,4 @@
-//! The whole profile model of SPEC §2: profiles, what they own, and reference data.
+//! The whole profile model: profiles, what they own, and reference data.
 //!
 //! Rules the database enforces itself, so that races cannot break them:
 //! - email unique compared lower-cased (an expression index on `lower(email)`);

@@ -1,5 +1,5 @@
-//! Indexes for every filter and order of the profile list (the issue "Finding
-//! profiles"), so that none of them reads the whole table on PostgreSQL.
+//! Indexes for every filter and order of the profile list (`profiles(filter,
+//! orderBy)`), so that none of them reads the whole table on PostgreSQL.
 //!
 //! Name and email orders fold ASCII case and compare bytewise. The expressions here
 //! must be the ones the queries use (`service::profile_order::folded`): SQLite's

@@ -1,4 +1,4 @@
-//! `profile_event`: the outbox of change events (SPEC §7). One row per profile per
+//! `profile_event`: the outbox of change events. One row per profile per
 //! committed write that changed it, written in that write's transaction
 //! (`service::write::Write::commit`); it replaces `profile_change`, which held the same
 //! rows without their payload. `seq` is the commit order: writers take a lock before

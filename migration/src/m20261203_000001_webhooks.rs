@@ -1,4 +1,4 @@
-//! `webhook` and `webhook_delivery` (SPEC §7): the endpoints change events are pushed
+//! `webhook` and `webhook_delivery`: the endpoints change events are pushed
 //! to, and one delivery per event per endpoint that wants it, written with the event
 //! in the same transaction. The delivery worker claims `PENDING` rows whose
 //! `next_attempt_at` has come, holds each for a lease (`locked_until`) while it sends

@@ -1,4 +1,4 @@
-//! One email key (SPEC §8): `profile.email_key`, the key [`email_key::of`] computes in
+//! One email key: `profile.email_key`, the key [`email_key::of`] computes in
 //! Rust, replaces `lower(email)` for uniqueness, lookups, search and the email order.
 //! `lower` folded ASCII only on SQLite and followed the collation on PostgreSQL, so
 //! `ÉLISE@…` and `élise@…` (and on both, `josé` in NFC and NFD) were two profiles.

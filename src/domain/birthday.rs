@@ -1,4 +1,5 @@
-//! Birthday arithmetic of SPEC §3, with "today" as a parameter.
+//! Birthday arithmetic (birth date, next and last birthday, days to and since), with
+//! "today" as a parameter.
 //!
 //! A birthday on 29 February falls on 28 February in years that have no 29 February.
 

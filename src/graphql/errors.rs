@@ -1,4 +1,4 @@
-//! Gives every GraphQL error an `extensions.code` (SPEC §4.2), and keeps internals out.
+//! Gives every GraphQL error an `extensions.code`, and keeps internals out.
 //!
 //! Parse and validation failures get `GRAPHQL_PARSE_FAILED` and
 //! `GRAPHQL_VALIDATION_FAILED`, except that a value of the wrong type (in the document
@@ -13,7 +13,7 @@ use async_graphql::{ErrorExtensions, ServerError, Value};
 use crate::service::error::Error;
 use crate::telemetry::RequestId;
 
-/// The `extensions.code` values of GraphQL errors (SPEC §4.2).
+/// The `extensions.code` values of GraphQL errors (the README's Errors table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ErrorCode {
     BadUserInput,

@@ -1,5 +1,5 @@
-//! Planning a read (SPEC §5): the columns and relations a selection of `Profile`
-//! fields needs, for the service's one-statement read.
+//! Planning a read (one statement per root field): the columns and relations a
+//! selection of `Profile` fields needs, for the service's one-statement read.
 //!
 //! The plan is made from the operation's syntax: fields, aliases, fragment spreads
 //! and inline fragments, with `@skip`/`@include` on fields evaluated against the

@@ -1,4 +1,4 @@
-//! The query root: the read API of SPEC §4.
+//! The query root: every read of the API.
 
 use crate::graphql::errors::Result;
 use async_graphql::{Context, InputObject, Object, OneofObject};
@@ -136,7 +136,7 @@ impl QueryRoot {
         Ok(ProfileConnection::new(page, filter))
     }
 
-    /// Change events of every profile in commit order (SPEC §7), for consumers that
+    /// Change events of every profile in commit order, for consumers that
     /// poll: keep the last `endCursor` and pass it as `after`. An event committed late
     /// by a concurrent write is never skipped.
     #[graphql(complexity = "page_size(first, None) * child_complexity + 1", requires_scopes = "profiles:read")]

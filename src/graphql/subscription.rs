@@ -1,4 +1,4 @@
-//! The subscription root (SPEC §7): change events as they commit, read from the
+//! The subscription root: change events as they commit, read from the
 //! outbox, so a subscriber on one replica sees what every replica commits.
 
 use async_graphql::{Context, Result, Subscription};

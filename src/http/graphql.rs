@@ -224,7 +224,7 @@ pub(crate) async fn get(
 }
 
 /// The `operationName` parameter of a GET's query string. async-graphql 7.2's GET
-/// parser reads `operation_name` instead (STACK-NOTES 16), so a document of several
+/// parser reads `operation_name` instead (no camelCase rename), so a document of several
 /// operations could not be run over GET without this.
 fn operation_name(query: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())

@@ -1,5 +1,5 @@
-//! `/metrics` on a listener of its own (SPEC §6: never open to anyone when tokens are
-//! required). Prometheus scrapes without tokens, so the metrics are kept off the main
+//! `/metrics` on a listener of its own: never open to anyone when tokens are
+//! required. Prometheus scrapes without tokens, so the metrics are kept off the main
 //! router and served where only the operator reaches: loopback by default.
 
 use std::net::SocketAddr;

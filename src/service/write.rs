@@ -231,9 +231,9 @@ impl Write {
     }
 
     /// Removes profile `id` and everything it owns (the foreign keys cascade), deleted
-    /// or not, and erases its events so far with their deliveries (SPEC §7, "Purging
-    /// erases"): its `profile.purged` event, written at commit, carries only its id.
-    /// NOT_FOUND at `path` when there is no such profile.
+    /// or not, and erases its events so far with their deliveries (purging erases: no
+    /// personal data of the person is left): its `profile.purged` event, written at
+    /// commit, carries only its id. NOT_FOUND at `path` when there is no such profile.
     pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
         // Its waiting event locked before the profile, in the order every change takes
         // them (a change that settled it and then waits for the profile would otherwise

@@ -17,6 +17,7 @@ mod concurrency;
 mod database_loss;
 mod email_key;
 mod events;
+mod evolution;
 mod export;
 mod hostile;
 mod http;

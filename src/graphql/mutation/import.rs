@@ -1,4 +1,4 @@
-//! Import (SPEC §8) through GraphQL: `importProfiles` hands its rows to the service's
+//! Import through GraphQL: `importProfiles` hands its rows to the service's
 //! import (`service::bulk`, which reads them as the `import` command does) and
 //! `upsertProfile` its one `ProfileCreateInput`; here are only their enums (mirrors of
 //! the service's), payloads and resolvers.
@@ -120,10 +120,11 @@ pub(crate) struct ImportMutation;
 /// Importing many profiles at once, and upserting one.
 #[Object(guard = "Scoped::MUTATION")]
 impl ImportMutation {
-    /// Imports up to 1,000 profiles in the reference platform's profile JSON (SPEC §8),
-    /// as the `import` command does: each row is matched by the first of `matchOn` it
-    /// has, then updated (only the fields it gives), created, or left UNCHANGED when it
-    /// holds the profile's values already; each row lands or fails alone.
+    /// Imports up to 1,000 profiles as the reference platform's profile JSON objects
+    /// (snake_case, as `export` writes them), as the `import` command does: each row is
+    /// matched by the first of `matchOn` it has, then updated (only the fields it
+    /// gives), created, or left UNCHANGED when it holds the profile's values already;
+    /// each row lands or fails alone.
     #[graphql(requires_scopes = "profiles:write")]
     async fn import_profiles(
         &self,

@@ -1,4 +1,4 @@
-//! The mutation root: every write of SPEC §4, one file per noun.
+//! The mutation root: every write of the API, one file per noun.
 //!
 //! Each mutation validates its input without the database (collecting every problem
 //! with its path; a profile's input by converting it one to one into the service's

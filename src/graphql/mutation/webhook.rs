@@ -1,4 +1,4 @@
-//! Webhooks (SPEC §7): create, change, rotate the secret of and delete them, and
+//! Webhooks: create, change, rotate the secret of and delete them, and
 //! queue a delivery again. Scope `admin`.
 
 use crate::graphql::errors::Result;

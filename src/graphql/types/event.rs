@@ -1,5 +1,5 @@
-//! Change events (SPEC §7) as GraphQL types: `Event`, its `actor`, and the
-//! connection of the feed (`Query.events`) and of `Profile.history`.
+//! Change events (one per profile per committed write) as GraphQL types: `Event`, its
+//! `actor`, and the connection of the feed (`Query.events`) and of `Profile.history`.
 
 use std::borrow::Cow;
 

@@ -1,8 +1,9 @@
-//! The `Profile` type: stored fields, derived fields (SPEC §3) and relations.
+//! The `Profile` type: stored fields, derived fields (computed on read, never
+//! stored) and relations.
 //!
 //! A relation resolves from the profile value when a planned read fetched it with the
-//! profile ([`Relations`], SPEC §5), and through the request's [`Loaders`] otherwise
-//! (e.g. the profile of a mutation's payload).
+//! profile ([`Relations`]: one statement per root field), and through the request's
+//! [`Loaders`] otherwise (e.g. the profile of a mutation's payload).
 
 use std::borrow::Cow;
 
@@ -382,7 +383,7 @@ impl Profile {
         crate::service::events::context::is_completed(&self.model)
     }
 
-    /// The profile's change events, oldest first (SPEC §7): the feed of `Query.events`
+    /// The profile's change events, oldest first: the feed of `Query.events`
     /// for this profile alone.
     #[graphql(complexity = "crate::graphql::limits::page_size(first, None) * child_complexity + 1")]
     async fn history(

@@ -1,5 +1,5 @@
-//! Webhooks (SPEC §7) as GraphQL types: `Webhook`, its delivery log
-//! (`WebhookDelivery` in a connection), and the delivery status.
+//! Webhooks (the endpoints change events are pushed to) as GraphQL types: `Webhook`,
+//! its delivery log (`WebhookDelivery` in a connection), and the delivery status.
 
 use crate::graphql::errors::Result;
 use async_graphql::{Context, ID, Object, SimpleObject};

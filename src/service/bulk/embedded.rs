@@ -1,8 +1,8 @@
-//! The reference records a row names by natural key (SPEC §8 "Reference data and
-//! keys"), read from the row: the embedded `tier`, `statuses[]`, `preferred_location`
-//! and `joined_location` objects, as the export writes them, and a CSV's bare
-//! `preferred_location_name` and `joined_location_name`. What they name is found (or
-//! created) in the database by [`references`](super::references).
+//! The reference records a row names by natural key (integer ids never link across
+//! databases), read from the row: the embedded `tier`, `statuses[]`,
+//! `preferred_location` and `joined_location` objects, as the export writes them, and a
+//! CSV's bare `preferred_location_name` and `joined_location_name`. What they name is
+//! found (or created) in the database by [`references`](super::references).
 //!
 //! Integer ids — `joined_location_id`, an embedded object's `id` — are never read: a
 //! database's own ids mean nothing in another one, and linking by them would join a

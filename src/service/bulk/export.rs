@@ -1,4 +1,4 @@
-//! Export (SPEC §8): every profile in the import format — the reference platform's
+//! Export: every profile in the import format — the reference platform's
 //! profile JSON, as the event context builds it (`context::of`) — read in pages by id
 //! (keyset, no OFFSET), one planned statement a page, so that memory does not grow
 //! with the table.

@@ -1,4 +1,4 @@
-//! Import (SPEC §8): rows read and validated as new profiles ([`read`](super::read))
+//! Import: rows read and validated as new profiles ([`read`](super::read))
 //! are matched to existing profiles by a key, then created ([`create`](super::create)),
 //! updated ([`update`](super::update)) or found unchanged.
 //!

@@ -1,4 +1,4 @@
-//! The keys an import's row may have (SPEC §8), in one place: those the profile input
+//! The keys an import's row may have, in one place: those the profile input
 //! reads, and those the import knows and ignores — the derived and read-only keys of
 //! the reference platform's profile JSON, which is what an export writes. Any other
 //! key is unknown: the import names it once in its summary. A row that gives no key

@@ -1,4 +1,4 @@
-//! Bulk movement of profiles (SPEC §8): [`read`] reads and validates an import's rows
+//! Bulk movement of profiles: [`read`] reads and validates an import's rows
 //! ([`row`] is what it reads them into; [`embedded`], the reference records they name
 //! by natural key), [`import`] matches them to profiles by a key, finds or makes their
 //! [`references`] and [`create`]s or [`update`]s them a wave at a time; [`export`]

@@ -1,4 +1,4 @@
-//! Reading an import's rows (SPEC §8), in the reference platform's profile JSON, into
+//! Reading an import's rows, in the reference platform's profile JSON, into
 //! the profile input ([`ProfileCreateInput`]) with serde, then validating them by its
 //! rules: what an import needs no database for.
 //!

@@ -1,9 +1,9 @@
-//! The reference records a wave's rows name by natural key (SPEC §8 "Reference data
-//! and keys"), found in this database or — when a row embeds a missing one whole —
-//! created, in the wave's transaction. Tiers, statuses and tags are found by handle;
+//! The reference records a wave's rows name by natural key (integer ids never link
+//! across databases), found in this database or — when a row embeds a missing one whole
+//! — created, in the wave's transaction. Tiers, statuses and tags are found by handle;
 //! locations by `external_id`, else by a `name` exactly one location has. An existing
-//! record is kept as it is, never overwritten; one that a row describes differently
-//! is named in the import's [`Kept`] list.
+//! record is kept as it is, never overwritten; one that a row describes differently is
+//! named in the import's [`Kept`] list.
 //!
 //! Creating is insert-if-missing (`ON CONFLICT DO NOTHING` on the unique handle or
 //! external id), so two imports racing to create one record both find it afterwards.

@@ -1,4 +1,4 @@
-//! The event context (SPEC §7): a profile as the reference platform hands it to
+//! The event context: a profile as the reference platform hands it to
 //! webhooks — its snake_case keys, the derived fields, the relations — built from the
 //! same values and the same derivations the GraphQL API reads.
 //!

@@ -1,4 +1,4 @@
-//! The delivery worker (SPEC §7): a Tokio task in every serving process that sends
+//! The delivery worker: a Tokio task in every serving process that sends
 //! pending webhook deliveries, signed per Standard Webhooks, and records each outcome.
 //!
 //! - **Claiming.** The free slots are offered to the active webhooks with due

@@ -32,7 +32,7 @@ pub struct Event {
 }
 
 impl Event {
-    /// The envelope webhooks deliver (SPEC §7): the same fields as GraphQL's `Event`.
+    /// The envelope webhooks deliver: the same fields as GraphQL's `Event`.
     pub(crate) fn envelope(&self) -> Value {
         serde_json::json!({
             "id": self.id,

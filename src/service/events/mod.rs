@@ -1,4 +1,4 @@
-//! Change events (SPEC §7): the outbox rows a write commits with its changes, and the
+//! Change events: the outbox rows a write commits with its changes, and the
 //! feed that reads them back in commit order.
 //!
 //! [`Write::commit`](crate::service::write::Write::commit) is the only caller of [`write`].

@@ -104,7 +104,7 @@ pub(crate) async fn write(txn: &impl ConnectionTrait, changes: &[Change], now: D
 }
 
 /// Deletes every event of profile `id` and every delivery of them, pending or done,
-/// in transaction `txn`: what a purge erases (SPEC §7). Deliveries first, though the
+/// in transaction `txn`: what a purge erases. Deliveries first, though the
 /// foreign key would cascade: the statement says what goes.
 pub(crate) async fn erase(txn: &impl ConnectionTrait, id: Uuid) -> Result<()> {
     webhook_delivery::Entity::delete_many().filter(webhook_delivery::Column::ProfileId.eq(id)).exec(txn).await?;

@@ -1,4 +1,4 @@
-//! Webhooks (SPEC §7): the endpoints change events are pushed to, their deliveries,
+//! Webhooks: the endpoints change events are pushed to, their deliveries,
 //! and the Standard Webhooks signature each delivery carries.
 //!
 //! A webhook's deliveries are queued by the write that commits the event

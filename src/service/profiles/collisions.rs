@@ -1,9 +1,9 @@
 //! Email collisions: profiles whose email has the key another profile holds. Writes
-//! refuse them (TAKEN), so they come only from before the key existed, when
-//! `ÉLISE@…` and `élise@…` could both be stored; the migration that made the key gave
-//! it to the oldest and none to the others. They stay as they are until merged (SPEC
-//! §9): listed here for the `email-collisions` command and the warning at every start,
-//! never merged silently.
+//! refuse them (TAKEN), so they come only from before the key existed, when `ÉLISE@…`
+//! and `élise@…` could both be stored; the migration that made the key gave it to the
+//! oldest and none to the others. They stay as they are until an operator merges them
+//! (the service has no merge): listed here for the `email-collisions` command and the
+//! warning at every start, never merged silently.
 
 use std::collections::BTreeMap;
 

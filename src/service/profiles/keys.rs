@@ -20,8 +20,9 @@ pub(crate) fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
 
 /// Gives `row` the key of its email, as the email is given (set, or unchanged as in a
 /// row made from a model, which an insert writes and an update does not), so that a
-/// statement writes the key exactly when it writes the email (SPEC §8 "One email
-/// key"). Every insert and update of a profile's columns passes its row here.
+/// statement writes the key exactly when it writes the email (one key per address:
+/// `email_key::of`). Every insert and update of a profile's columns passes its row
+/// here.
 pub(crate) fn with_email_key(row: &mut profile::ActiveModel) {
     // A blank address (which validation refuses) would have the empty key.
     let key = |email: &Option<String>| email.as_deref().map(email_key::of).filter(|key| !key.is_empty());

@@ -222,9 +222,9 @@ fn beyond(segment: &Segment, bound: &Bound, ascending: bool) -> SimpleExpr {
 }
 
 /// The page `args` selects among the profiles matching `filter`, in `sort` order, each
-/// profile with `selection` (SPEC §5). Each segment the page reaches costs one
-/// statement: one for orders of one segment, and for others while the first segment
-/// fills the page.
+/// profile with `selection`, in one statement per segment. Each segment the page
+/// reaches costs one statement: one for orders of one segment, and for others while the
+/// first segment fills the page.
 pub(crate) async fn page(
     db: &DatabaseConnection,
     filter: crate::service::profiles::filter::Filter,

@@ -1,4 +1,4 @@
-//! Planned reads (SPEC §5): a root field's whole selection in one statement.
+//! Planned reads: a root field's whole selection in one statement.
 //!
 //! The statement selects, for each profile row, one JSON array of only the columns the
 //! selection needs, and one correlated subquery per selected relation that returns its

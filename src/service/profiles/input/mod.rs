@@ -48,7 +48,7 @@ pub(crate) struct ProfileFields {
     pub avatar_url: Field<String>,
     pub tier_handle: Field<String>,
     /// A location by id or by external id, not both. An id is never read from an
-    /// import's row: another database's integer id links nothing (SPEC §8); a row names
+    /// import's row: another database's integer id links nothing; a row names
     /// its locations by external id, name or embedded object (`service::bulk::embedded`).
     #[serde(skip_deserializing)]
     pub preferred_location_id: Field<String>,
