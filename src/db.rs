@@ -212,7 +212,19 @@ const MIGRATION_LOCK: i64 = 0x7072_6f66_696c_6573;
 /// advisory lock held on a connection of its own (released with it, should the
 /// process die); on SQLite, in one `BEGIN IMMEDIATE` transaction, which holds the
 /// file's write lock. A database with nothing pending takes no lock.
+///
+/// A database a newer build has migrated further is left as it is: schema changes are
+/// made expand-then-contract, so this build keeps working on it (an older replica
+/// restarting during a rolling upgrade, or a roll-back). That is said in a warning.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
+    let newer = migrations_of_a_newer_build(db).await?;
+    if !newer.is_empty() {
+        tracing::warn!(
+            migrations = newer.join(", "),
+            "the database has migrations this build does not know, applied by a newer build: running on its schema without migrating"
+        );
+        return Ok(0);
+    }
     if Migrator::get_pending_migrations_read_only(db).await.context("cannot read the applied migrations")?.is_empty() {
         return Ok(0);
     }
@@ -254,6 +266,32 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
             Ok(applied)
         }
     }
+}
+
+/// The migrations applied to `db` that this build does not know. They must come after
+/// every migration it knows: one this build knows still pending under them is a history
+/// that forked, which no build should run on.
+async fn migrations_of_a_newer_build(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    use migration::seaql_migrations;
+    use sea_orm::EntityTrait;
+    let table = Migrator::migration_table_name().to_string();
+    if !migration::SchemaManager::new(db).has_table(table).await.context("cannot read the applied migrations")? {
+        return Ok(Vec::new());
+    }
+    let applied = seaql_migrations::Entity::find().all(db).await.context("cannot read the applied migrations")?;
+    let known: std::collections::HashSet<String> =
+        Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect();
+    let (known_applied, newer): (Vec<_>, Vec<_>) =
+        applied.into_iter().map(|migration| migration.version).partition(|version| known.contains(version));
+    if !newer.is_empty() && known_applied.len() < known.len() {
+        let missing: Vec<&String> = known.iter().filter(|version| !known_applied.contains(version)).collect();
+        anyhow::bail!(
+            "the database has migrations this build does not know ({}) but lacks some it does ({}): its history forked; restore it or run the build that migrated it",
+            newer.join(", "),
+            missing.iter().map(|version| version.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(newer)
 }
 
 /// Applies the migrations still pending on `db` (the migration lock held); how many.

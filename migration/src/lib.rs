@@ -1,6 +1,8 @@
 //! Schema migrations, one file per change, applied in order on SQLite and PostgreSQL.
 
 pub use sea_orm_migration::prelude::*;
+/// The table of applied migrations, read at start to tell a newer build's migrations.
+pub use sea_orm_migration::seaql_migrations;
 
 mod m20261129_000001_create_profiles;
 mod m20261129_000002_list_indexes;

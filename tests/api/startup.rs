@@ -159,3 +159,41 @@ async fn replicas_migrating_one_new_database_at_once_apply_each_migration_once()
     assert!(count > 0);
     assert_eq!(applied(&url).await, count, "each migration recorded once");
 }
+
+/// Runs `sql` on the database at `url`.
+async fn execute(url: &str, sql: &str) {
+    let db = sea_orm::Database::connect(url).await.expect("connect");
+    db.execute_unprepared(sql).await.expect(sql);
+    db.close().await.expect("closed");
+}
+
+/// An older replica restarting during a rolling upgrade (or a roll-back) finds migrations
+/// it does not know: it runs on the newer schema, saying so, rather than refusing to
+/// start. A history that forked (a known migration missing under unknown ones) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_a_newer_build_migrated_is_run_on_as_it_is_and_a_forked_one_is_refused() {
+    let (url, _database) = TestDatabase::create().await;
+    let (output, _) = run(&url, &["migrate"], &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let before = applied(&url).await;
+    execute(
+        &url,
+        "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m29991231_000001_from_a_newer_build', 0)",
+    )
+    .await;
+
+    for args in [&["migrate"][..], &["export", "-"][..]] {
+        let (output, _) = run(&url, args, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains("m29991231_000001_from_a_newer_build"), "{args:?} names it: {stderr}");
+        assert!(stderr.contains("does not know"), "{args:?}: {stderr}");
+    }
+    assert_eq!(applied(&url).await, before + 1, "nothing applied, nothing removed");
+
+    execute(&url, "DELETE FROM seaql_migrations WHERE version = 'm20261207_000002_delivery_share'").await;
+    let (output, _) = run(&url, &["migrate"], &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("forked") && stderr.contains("m20261207_000002_delivery_share"), "{stderr}");
+}
