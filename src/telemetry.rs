@@ -97,7 +97,7 @@ pub fn install_metrics() -> PrometheusHandle {
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
             };
             // `install_recorder` starts no upkeep: without it, samples pile up until a
-            // scrape (STACK-NOTES 14). A plain thread needs no runtime to be running.
+            // scrape, and the histograms' memory grows with them. A plain thread needs no runtime to be running.
             let upkeep = handle.clone();
             let spawned = std::thread::Builder::new().name("metrics-upkeep".to_owned()).spawn(move || {
                 loop {

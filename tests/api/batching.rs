@@ -1,4 +1,4 @@
-//! Planned reads (SPEC §5): one SQL statement per root field, whatever the page size
+//! Planned reads: one SQL statement per root field, whatever the page size
 //! and whatever relations are selected, plus one for `totalCount` when selected; the
 //! plan follows fragments, aliases, `@skip`/`@include` and variables, and gives the
 //! same answer as the loaders.

@@ -1,4 +1,4 @@
-//! One email key (SPEC §8): spellings of one address that differ in Unicode case or
+//! One email key: spellings of one address that differ in Unicode case or
 //! composition are one profile for uniqueness, `profileBy`, `upsertProfile`, imports,
 //! search and the email order, on both databases; and the migration that made the key
 //! keeps it for the oldest of colliding rows and lists the others.

@@ -1,4 +1,4 @@
-//! Change events (SPEC §7) through the API: the outbox a mutation writes, the pull
+//! Change events through the API: the outbox a mutation writes, the pull
 //! feed `events`, `Profile.history`, the envelope and its event context.
 
 use std::collections::BTreeSet;

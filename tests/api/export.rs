@@ -1,4 +1,4 @@
-//! `export` (SPEC §8): every profile in the import format, NDJSON or CSV, in id order,
+//! `export`: every profile in the import format, NDJSON or CSV, in id order,
 //! page by page; in process and through the real binary.
 
 use serde_json::{Value, json};

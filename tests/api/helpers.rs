@@ -163,7 +163,7 @@ impl TestApp {
         let direct_url = url.clone();
         let url = options.via.as_ref().map_or(url.clone(), |via| via(&url));
         let mut db = profiles_gateway::db::connect(&url, options.pool).await.expect("connect to the test database");
-        // Set before the connection is cloned into the schema and loaders (STACK-NOTES 5).
+        // Set before the connection is cloned into the schema and loaders: a clone made before it would not report.
         let statements = Arc::new(Mutex::new(Vec::new()));
         let log = statements.clone();
         db.set_metric_callback(move |info| {

@@ -1,4 +1,4 @@
-//! Import (SPEC §8): the reference's profile JSON and CSV, matched by key and
+//! Import: the reference's profile JSON and CSV, matched by key and
 //! upserted, each row landing or failing alone; `importProfiles` and `upsertProfile`;
 //! the export round trip; the binary's exit codes and its memory on 100,000 rows.
 

@@ -1,4 +1,4 @@
-//! Import without surprises (SPEC §8): no blank profiles from unknown keys, no row
+//! Import without surprises: no blank profiles from unknown keys, no row
 //! changed on its way in (bytes that are not UTF-8, a byte order mark, a key given
 //! twice, dates outside the years 1 to 9999), and CSV cells that a spreadsheet would
 //! run as formulas quoted on export and read back unchanged. Through the binary and

@@ -316,7 +316,7 @@ async fn derived_fields_follow_what_is_known() {
             assert_eq!(p[empty], Value::Null, "{case}: {empty}");
         }
         assert_eq!(p["addresses"], json!([]), "{case}");
-        // comms and appearance exist from the start, with the defaults of SPEC §2.
+        // comms and appearance exist from the start, with their defaults.
         assert_eq!(
             p["attributes"],
             json!({ "comms": { "emailPromo": false, "smsDiscover": true, "emailVerification": "NOT_SENT" },

@@ -1,4 +1,4 @@
-//! Purging erases (SPEC §7): after `purgeProfile` no value of the person is left in
+//! Purging erases: after `purgeProfile` no value of the person is left in
 //! any table, the outbox and the delivery log included, while webhooks still get the
 //! `profile.purged` event.
 

@@ -1,4 +1,4 @@
-//! Reference data and keys (SPEC §8): a database moves whole. Export, import into an
+//! Reference data and keys: a database moves whole. Export, import into an
 //! empty database, export gives the same file but for the databases' own integer ids,
 //! on each database and from a SQLite file to the test's database (SQLite → PostgreSQL
 //! on the PostgreSQL run); records are matched by natural key, never by integer id.

@@ -1,4 +1,4 @@
-//! Webhooks and subscriptions (SPEC §7) through the API: a receiver on port 0 checks
+//! Webhooks and subscriptions through the API: a receiver on port 0 checks
 //! every delivery's Standard Webhooks signature with an HMAC written here (not the
 //! service's), retries, order per profile, failure and disabling, the delivery log
 //! and redelivery, the worker stopped or the process killed, two replicas, and a

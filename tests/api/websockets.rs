@@ -1,4 +1,4 @@
-//! WebSocket connections that cannot lock others out (issue 31): the places of sockets
+//! WebSocket connections that cannot lock others out: the places of sockets
 //! not yet authenticated (in all and per client address), the connection-init timeout,
 //! pings, and the graphql-transport-ws close codes, through raw frames from a real
 //! client (tokio-tungstenite). Timers are short settings the tests wait out by waiting
