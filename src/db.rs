@@ -217,12 +217,7 @@ const MIGRATION_LOCK: i64 = 0x7072_6f66_696c_6573;
 /// made expand-then-contract, so this build keeps working on it (an older replica
 /// restarting during a rolling upgrade, or a roll-back). That is said in a warning.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
-    let newer = migrations_of_a_newer_build(db).await?;
-    if !newer.is_empty() {
-        tracing::warn!(
-            migrations = newer.join(", "),
-            "the database has migrations this build does not know, applied by a newer build: running on its schema without migrating"
-        );
+    if newer_build_migrated(db).await? {
         return Ok(0);
     }
     if Migrator::get_pending_migrations_read_only(db).await.context("cannot read the applied migrations")?.is_empty() {
@@ -235,7 +230,12 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
             let mut lock = options.connect().await.context("cannot open a connection for the migration lock")?;
             // The pool's statement timeout would end a wait behind a long migration.
             sqlx::query("SET statement_timeout = 0").execute(&mut lock).await?;
-            sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await?;
+            let (taken,): (bool,) =
+                sqlx::query_as("SELECT pg_try_advisory_lock($1)").bind(MIGRATION_LOCK).fetch_one(&mut lock).await?;
+            if !taken {
+                tracing::warn!("waiting for another process's migrations to end");
+                sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await?;
+            }
             let applied = apply(db).await;
             let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await;
             let _ = lock.close().await;
@@ -248,13 +248,16 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
             };
+            let mut said = false;
             let transaction = loop {
                 match db.begin_with_options(options).await {
                     Ok(transaction) => break transaction,
                     // Another process holds the write lock past the busy timeout: its
                     // migrations are long; go on waiting for them.
                     Err(error) if is_busy(&error) => {
-                        tracing::info!("waiting for another process's migrations to end");
+                        if !std::mem::replace(&mut said, true) {
+                            tracing::warn!("waiting for another process's migrations to end");
+                        }
                     }
                     Err(error) => {
                         return Err(anyhow::Error::new(error).context("cannot lock the database to migrate it"));
@@ -271,7 +274,10 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
 /// The migrations applied to `db` that this build does not know. They must come after
 /// every migration it knows: one this build knows still pending under them is a history
 /// that forked, which no build should run on.
-async fn migrations_of_a_newer_build(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+async fn migrations_of_a_newer_build<C: ConnectionTrait>(db: &C) -> anyhow::Result<Vec<String>>
+where
+    for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
+{
     use migration::seaql_migrations;
     use sea_orm::EntityTrait;
     let table = Migrator::migration_table_name().to_string();
@@ -294,13 +300,45 @@ async fn migrations_of_a_newer_build(db: &DatabaseConnection) -> anyhow::Result<
     Ok(newer)
 }
 
+/// Whether a newer build has migrated `db` further, said in a warning when it has.
+async fn newer_build_migrated<C: ConnectionTrait>(db: &C) -> anyhow::Result<bool>
+where
+    for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
+{
+    let newer = migrations_of_a_newer_build(db).await?;
+    if !newer.is_empty() {
+        tracing::warn!(
+            migrations = newer.join(", "),
+            "the database has migrations this build does not know, applied by a newer build: running on its schema without migrating"
+        );
+    }
+    Ok(!newer.is_empty())
+}
+
 /// Applies the migrations still pending on `db` (the migration lock held); how many.
+/// A newer build may have migrated it while this one waited for the lock.
 async fn apply<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize>
 where
     for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
 {
+    if newer_build_migrated(db).await? {
+        return Ok(0);
+    }
     let pending = Migrator::get_pending_migrations_read_only(db).await.context("cannot read the applied migrations")?;
-    Migrator::up(db, None).await.context("cannot apply migrations")?;
+    Migrator::up(db, None).await.map_err(|error| {
+        // 42501, insufficient_privilege: a service role that may not change the schema.
+        let privilege = matches!(failure::sqlx_error(&error), Some(sqlx::Error::Database(database))
+            if database.code().as_deref() == Some("42501"));
+        let error = anyhow::Error::new(error);
+        if privilege {
+            error.context(
+                "cannot apply migrations: this role may not change the schema; run `profiles-gateway migrate` as \
+                 the tables' owner first (docs/deploying.md, Roles)",
+            )
+        } else {
+            error.context("cannot apply migrations")
+        }
+    })?;
     Ok(pending.len())
 }
 

@@ -201,16 +201,31 @@ fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
 }
 
 /// A valid mobile number, unique to profile `n` of this seed, in one of four countries.
+///
+/// Each country's numbers are cut into 1,000 blocks, one a seed (`seed × 3 mod 1000`:
+/// seeds that differ modulo 1,000 never share one), and profile `n` takes the next
+/// number of its country in the block. The smallest block (US: 7,000 numbers, a tenth
+/// of the profiles) holds the numbers of 70,000 profiles: up to that many a seed, no two
+/// seeds' numbers meet.
 fn mobile(rng: &mut Rng, seed: u64, n: usize) -> String {
-    // A different, deterministic number block per seed; n picks the number inside it.
-    let serial = (seed.wrapping_mul(1_000_003) % 1_000 * 100_000) as usize + n;
-    let candidates = match n % 10 {
-        0..=6 => vec![format!("+614{:08}", 10_000_000 + serial % 90_000_000)],
-        7 => vec![format!("+6421{:07}", serial % 10_000_000)],
-        8 => vec![format!("+1415{}{:06}", 2 + rng.u8(..7), serial % 1_000_000)],
-        _ => vec![format!("+4474{:08}", serial % 100_000_000)],
+    let block = (seed.wrapping_mul(1_000_003) % 1_000) as usize;
+    // The profile's place among this seed's profiles of its country.
+    let (country, place) = (n % 10, n / 10);
+    let australian =
+        |first: usize, per_block: usize, k: usize| format!("+614{:08}", first + block * per_block + k % per_block);
+    let candidates = match country {
+        0..=6 => vec![australian(10_000_000, 70_000, place * 7 + country)],
+        7 => vec![format!("+6421{:07}", block * 10_000 + place % 10_000)],
+        8 => {
+            // Drawn as the seed always has, so that the rest of the profile is unchanged.
+            let _ = rng.u8(..7);
+            let number = block * 7_000 + place % 7_000;
+            vec![format!("+1415{}{:06}", 2 + number / 1_000_000, number % 1_000_000)]
+        }
+        _ => vec![format!("+4474{:08}", block * 100_000 + place % 100_000)],
     };
-    let fallback = format!("+614{:08}", 12_000_000 + serial % 88_000_000);
+    // Australian numbers of a range of their own, should another country's not be valid.
+    let fallback = australian(80_000_000, 19_000, place * 3 + country.saturating_sub(7));
     candidates
         .into_iter()
         .chain([fallback])

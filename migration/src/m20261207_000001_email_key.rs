@@ -42,8 +42,9 @@ impl MigrationTrait for Migration {
             DatabaseBackend::Postgres => "ALTER TABLE profile ADD COLUMN email_key text COLLATE \"C\"",
             _ => "ALTER TABLE profile ADD COLUMN email_key text",
         };
-        // On SQLite a migration runs outside a transaction: every step may be run again
-        // after a crash part way (PostgreSQL rolls the whole migration back).
+        // Every step may be run again: a database migrated part way by an earlier build
+        // (which ran SQLite migrations outside a transaction) is finished, not refused.
+        // Today the migrations run in one transaction on either database.
         if !manager.has_column("profile", "email_key").await? {
             db.execute_unprepared(column).await?;
         }

@@ -135,17 +135,29 @@ const SQLITE_READONLY: u32 = 8;
 const SQLITE_CANTOPEN: u32 = 14;
 const SQLITE_NOTADB: u32 = 26;
 
-/// What a failure to open the SQLite file at `path` means: always a setting (a file
-/// does not come by waiting). `creates`: whether the URL says `mode=rwc`.
+/// SQLite's primary result codes that say another connection holds a lock: it ends.
+const SQLITE_BUSY: u32 = 5;
+const SQLITE_LOCKED: u32 = 6;
+
+/// What a failure to open the SQLite file at `path` means: a setting (a file does not
+/// come by waiting), unless another process holds the file's lock for longer than the
+/// busy timeout (replicas opening one new file together): that ends. `creates`: whether
+/// the URL says `mode=rwc`.
 pub(crate) fn sqlite(error: &sqlx::Error, path: &Path, creates: bool) -> Unusable {
+    let file = path.display();
     let sqlx::Error::Database(database) = error else {
         return match error {
             sqlx::Error::Configuration(_) => unreadable(error),
-            other => Unusable::Setting(format!("cannot open SQLite file {}: {other}", path.display())),
+            sqlx::Error::PoolTimedOut => {
+                Unusable::NotYet(format!("SQLite file {file} is held by another connection (pool timed out)"))
+            }
+            other => Unusable::Setting(format!("cannot open SQLite file {file}: {other}")),
         };
     };
     let code = database.code().and_then(|code| code.parse::<u32>().ok()).unwrap_or_default() & 0xff;
-    let file = path.display();
+    if matches!(code, SQLITE_BUSY | SQLITE_LOCKED) {
+        return Unusable::NotYet(format!("SQLite file {file} is locked by another connection: {}", database.message()));
+    }
     let folder = match path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
         Some(folder) => folder,
         None => Path::new("."),

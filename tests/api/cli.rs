@@ -2,25 +2,12 @@
 //! colour into a pipe, and errors that say what to do (a seed run twice, a JSON
 //! document given where NDJSON is read).
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
 use crate::binary::Binary;
-use crate::helpers::{TestApp, TestDatabase, user_errors};
-
-/// Runs the binary with `args` on `url`, its standard error into a pipe, with no
-/// `RUST_LOG` unless `settings` gives one.
-fn run(url: &str, args: &[&str], settings: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .envs(settings.iter().copied())
-        .output()
-        .expect("the binary runs")
-}
+use crate::helpers::{TestApp, TestDatabase, run_binary_with as run, user_errors};
 
 const ESCAPE: &str = "\x1b[";
 
@@ -53,9 +40,60 @@ async fn commands_print_no_log_lines_and_no_colour_unless_rust_log_asks() {
     assert!(!log.is_empty() && log.iter().all(|line| !line.contains(ESCAPE)), "{log:?}");
 }
 
+/// Without `RUST_LOG`, the server still logs at info: its start-up line says where it
+/// listens (only the other commands keep to warnings).
+#[test]
+fn the_server_logs_at_info_unless_rust_log_says_otherwise() {
+    use std::io::{BufRead, BufReader};
+    let directory = tempfile::tempdir().expect("a folder");
+    let url = format!("sqlite://{}?mode=rwc", directory.path().join("serve.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+        .env("DATABASE_URL", &url)
+        .env("PROFILES_LISTEN", "127.0.0.1:0")
+        .env("PROFILES_METRICS_LISTEN", "off")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, listened) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let started = loop {
+        match listened.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) if line.contains("GraphiQL on http://") => break Some(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break None,
+        }
+    };
+    child.kill().expect("stopped");
+    let _ = child.wait();
+    let started = started.unwrap_or_else(|| panic!("no start-up line at info: {seen:#?}"));
+    assert!(started.contains("INFO"), "{started}");
+    assert!(!started.contains(ESCAPE), "no colour into a pipe: {started:?}");
+}
+
 /// The number of profiles the app's database holds.
 async fn profiles(app: &TestApp) -> Value {
     app.data("{ profiles(first: 1) { totalCount } }", json!({})).await["profiles"]["totalCount"].clone()
+}
+
+/// Another seed adds profiles whose phones and emails meet none of the first seed's:
+/// seeds 1, 11 and 101 shared US and New Zealand numbers before each seed had a block of
+/// its own.
+#[tokio::test]
+async fn seeds_that_differ_add_profiles_side_by_side() {
+    let app = TestApp::spawn().await;
+    for seed in ["1", "11", "101"] {
+        let seeded = app.binary(&["seed", "--profiles", "100", "--seed", seed]);
+        assert!(seeded.status.success(), "seed {seed}: {}", String::from_utf8_lossy(&seeded.stderr));
+    }
+    assert_eq!(profiles(&app).await, json!(300));
 }
 
 #[tokio::test]

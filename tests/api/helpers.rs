@@ -302,6 +302,19 @@ pub fn run_binary(url: &str, args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
+/// Runs the binary with `args` on `url`, its output into pipes, with neither `RUST_LOG`
+/// nor `NO_COLOR` unless `settings` gives them.
+pub fn run_binary_with(url: &str, args: &[&str], settings: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .envs(settings.iter().copied())
+        .output()
+        .expect("the binary runs")
+}
+
 /// `userErrors` of a payload as `(path joined by '.', code)` pairs.
 pub fn user_errors(payload: &Value) -> Vec<(String, String)> {
     payload["userErrors"]

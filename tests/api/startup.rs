@@ -9,18 +9,10 @@ use sea_orm::ConnectionTrait;
 
 use crate::helpers::{TestDatabase, on_postgres};
 
-/// Runs the binary with `args` on `url`, with no `RUST_LOG` unless `settings` gives one;
-/// its output and how long it took.
+/// Runs the binary as `helpers::run_binary_with` does; its output and how long it took.
 fn run(url: &str, args: &[&str], settings: &[(&str, &str)]) -> (Output, Duration) {
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_profiles-gateway"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .envs(settings.iter().copied())
-        .output()
-        .expect("the binary runs");
+    let output = crate::helpers::run_binary_with(url, args, settings);
     (output, started.elapsed())
 }
 
@@ -98,8 +90,11 @@ fn postgresql_refusing_the_user_or_missing_the_database_fails_at_once() {
 
 #[test]
 fn a_refused_connection_is_retried_saying_so_until_the_wait_ends() {
-    // A port nothing listens on: bound, then let go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("its address").port();
+    // A port bound but not listening, for the whole test: connections to it are refused,
+    // and no other test's server can take it meanwhile.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.bind("127.0.0.1:0".parse().expect("an address")).expect("a port");
+    let port = socket.local_addr().expect("its address").port();
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     let (output, took) = run(&url, &["migrate"], &[("PROFILES_DB_CONNECT_WAIT", "2s")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -107,6 +102,7 @@ fn a_refused_connection_is_retried_saying_so_until_the_wait_ends() {
     assert!(stderr.contains(&format!("connection refused at 127.0.0.1:{port}; retrying in 500ms")), "{stderr}");
     assert!(stderr.contains("did not answer within PROFILES_DB_CONNECT_WAIT=2s"), "{stderr}");
     assert!(took < Duration::from_secs(15), "gave up after the wait: {took:?}");
+    drop(socket);
 }
 
 /// The migrations a database has applied.
@@ -196,4 +192,25 @@ async fn a_database_a_newer_build_migrated_is_run_on_as_it_is_and_a_forked_one_i
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("forked") && stderr.contains("m20261207_000002_delivery_share"), "{stderr}");
+}
+
+/// A service role that may read and write rows but not change the schema, started
+/// while a migration is pending, is told to migrate as the tables' owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_that_may_not_change_the_schema_is_told_to_migrate_as_the_owner() {
+    if !on_postgres() {
+        eprintln!("roles are PostgreSQL's (set TEST_DATABASE_URL)");
+        return;
+    }
+    let (url, _database) = TestDatabase::create().await;
+    let role = format!("pgw_role_{}", uuid::Uuid::new_v4().simple());
+    execute(&url, &format!("CREATE ROLE {role} LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {role}")).await;
+    let mut as_role = url::Url::parse(&url).expect("a URL");
+    as_role.set_username(&role).expect("a user");
+    let (output, _) = run(as_role.as_str(), &["migrate"], &[("RUST_BACKTRACE", "0")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    execute(&url, &format!("DROP OWNED BY {role}; DROP ROLE {role}")).await;
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("this role may not change the schema"), "{stderr}");
+    assert!(stderr.contains("run `profiles-gateway migrate` as the tables' owner"), "{stderr}");
 }
