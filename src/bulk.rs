@@ -299,12 +299,15 @@ impl<R: BufRead> Rows<R> {
         })
     }
 
-    /// A CSV header's unknown columns, once (its rows' empty cells give no key).
-    fn take_unknown_columns(&mut self) -> UnknownKeys {
-        match self {
-            Rows::Ndjson { .. } => UnknownKeys::default(),
-            Rows::Csv { header, .. } => std::mem::take(&mut header.unknown),
-        }
+    /// The unknown keys of a batch of `rows`: each NDJSON row's own; a CSV's are its
+    /// header's, told once, with the first batch.
+    fn unknown_keys<E>(&mut self, rows: &[Result<Value, E>]) -> UnknownKeys {
+        let Rows::Csv { header, .. } = self else {
+            let mut unknown = UnknownKeys::default();
+            rows.iter().flatten().filter_map(Value::as_object).for_each(|row| unknown.note(row.keys()));
+            return unknown;
+        };
+        std::mem::take(&mut header.unknown)
     }
 
     /// The next row; `None` at the end; an error when the input cannot be read.
@@ -407,14 +410,10 @@ fn batches(
             if batch.is_empty() {
                 return Ok(None);
             }
-            let mut unknown = rows.take_unknown_columns();
-            let (lines, rows): (Vec<_>, Vec<_>) =
+            let (lines, batch): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|(line, row, text)| ((line, text), row)).unzip();
-            for row in &rows {
-                if let Ok(Value::Object(row)) = row {
-                    unknown.note(row.keys());
-                }
-            }
+            let unknown = rows.unknown_keys(&batch);
+            let rows = batch;
             let today = clock.today();
             let prepared = read::prepare(&rows, &options.keys, options.region, today);
             Ok(Some(Batch { lines, prepared, unknown }))

@@ -217,10 +217,7 @@ const MIGRATION_LOCK: i64 = 0x7072_6f66_696c_6573;
 /// made expand-then-contract, so this build keeps working on it (an older replica
 /// restarting during a rolling upgrade, or a roll-back). That is said in a warning.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
-    if newer_build_migrated(db).await? {
-        return Ok(0);
-    }
-    if Migrator::get_pending_migrations_read_only(db).await.context("cannot read the applied migrations")?.is_empty() {
+    if !matches!(standing(db).await?, Standing::Behind(_)) {
         return Ok(0);
     }
     match db.get_database_backend() {
@@ -254,7 +251,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
                     Ok(transaction) => break transaction,
                     // Another process holds the write lock past the busy timeout: its
                     // migrations are long; go on waiting for them.
-                    Err(error) if is_busy(&error) => {
+                    Err(error) if failure::is_busy(&error) => {
                         if !std::mem::replace(&mut said, true) {
                             tracing::warn!("waiting for another process's migrations to end");
                         }
@@ -271,64 +268,66 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     }
 }
 
-/// The migrations applied to `db` that this build does not know. They must come after
-/// every migration it knows: one this build knows still pending under them is a history
-/// that forked, which no build should run on.
-async fn migrations_of_a_newer_build<C: ConnectionTrait>(db: &C) -> anyhow::Result<Vec<String>>
+/// Where `db`'s schema stands against this build's migrations.
+enum Standing {
+    /// Every migration this build knows is applied, and no other.
+    Current,
+    /// This many of this build's migrations are still to apply.
+    Behind(usize),
+    /// A newer build applied migrations this build does not know (said in a warning).
+    Ahead,
+}
+
+/// Reads `db`'s applied migrations once and tells where its schema stands. Migrations
+/// this build does not know must come after every one it knows: a known one still
+/// pending under them is a history that forked, which no build should run on.
+async fn standing<C: ConnectionTrait>(db: &C) -> anyhow::Result<Standing>
 where
     for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
 {
     use migration::seaql_migrations;
     use sea_orm::EntityTrait;
     let table = Migrator::migration_table_name().to_string();
-    if !migration::SchemaManager::new(db).has_table(table).await.context("cannot read the applied migrations")? {
-        return Ok(Vec::new());
-    }
-    let applied = seaql_migrations::Entity::find().all(db).await.context("cannot read the applied migrations")?;
-    let known: std::collections::HashSet<String> =
-        Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect();
+    let applied =
+        if migration::SchemaManager::new(db).has_table(table).await.context("cannot read the applied migrations")? {
+            seaql_migrations::Entity::find().all(db).await.context("cannot read the applied migrations")?
+        } else {
+            Vec::new()
+        };
+    let known: Vec<String> = Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect();
     let (known_applied, newer): (Vec<_>, Vec<_>) =
         applied.into_iter().map(|migration| migration.version).partition(|version| known.contains(version));
-    if !newer.is_empty() && known_applied.len() < known.len() {
-        let missing: Vec<&String> = known.iter().filter(|version| !known_applied.contains(version)).collect();
-        anyhow::bail!(
+    let missing: Vec<&str> =
+        known.iter().filter(|version| !known_applied.contains(version)).map(String::as_str).collect();
+    Ok(match (newer.is_empty(), missing.len()) {
+        (true, 0) => Standing::Current,
+        (true, behind) => Standing::Behind(behind),
+        (false, 0) => {
+            tracing::warn!(
+                migrations = newer.join(", "),
+                "the database has migrations this build does not know, applied by a newer build: running on its schema without migrating"
+            );
+            Standing::Ahead
+        }
+        (false, _) => anyhow::bail!(
             "the database has migrations this build does not know ({}) but lacks some it does ({}): its history forked; restore it or run the build that migrated it",
             newer.join(", "),
-            missing.iter().map(|version| version.as_str()).collect::<Vec<_>>().join(", ")
-        );
-    }
-    Ok(newer)
-}
-
-/// Whether a newer build has migrated `db` further, said in a warning when it has.
-async fn newer_build_migrated<C: ConnectionTrait>(db: &C) -> anyhow::Result<bool>
-where
-    for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
-{
-    let newer = migrations_of_a_newer_build(db).await?;
-    if !newer.is_empty() {
-        tracing::warn!(
-            migrations = newer.join(", "),
-            "the database has migrations this build does not know, applied by a newer build: running on its schema without migrating"
-        );
-    }
-    Ok(!newer.is_empty())
+            missing.join(", ")
+        ),
+    })
 }
 
 /// Applies the migrations still pending on `db` (the migration lock held); how many.
-/// A newer build may have migrated it while this one waited for the lock.
+/// Another process, of this build or a newer one, may have migrated it while this one
+/// waited for the lock.
 async fn apply<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize>
 where
     for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
 {
-    if newer_build_migrated(db).await? {
-        return Ok(0);
-    }
-    let pending = Migrator::get_pending_migrations_read_only(db).await.context("cannot read the applied migrations")?;
+    let Standing::Behind(pending) = standing(db).await? else { return Ok(0) };
     Migrator::up(db, None).await.map_err(|error| {
         // 42501, insufficient_privilege: a service role that may not change the schema.
-        let privilege = matches!(failure::sqlx_error(&error), Some(sqlx::Error::Database(database))
-            if database.code().as_deref() == Some("42501"));
+        let privilege = failure::code(&error).as_deref() == Some("42501");
         let error = anyhow::Error::new(error);
         if privilege {
             error.context(
@@ -339,13 +338,7 @@ where
             error.context("cannot apply migrations")
         }
     })?;
-    Ok(pending.len())
-}
-
-/// SQLITE_BUSY: the database is locked by another connection.
-fn is_busy(error: &DbErr) -> bool {
-    let Some(sqlx::Error::Database(database)) = failure::sqlx_error(error) else { return false };
-    database.code().and_then(|code| code.parse::<u32>().ok()).is_some_and(|code| code & 0xff == 5)
+    Ok(pending)
 }
 
 /// The URL without its password, for logs.

@@ -75,6 +75,25 @@ pub(crate) fn sqlx_error(error: &DbErr) -> Option<&sqlx::Error> {
     }
 }
 
+/// The database's own code for `error` (a SQLSTATE on PostgreSQL, a result code on
+/// SQLite), if the database gave one.
+pub(crate) fn code(error: &DbErr) -> Option<String> {
+    match sqlx_error(error)? {
+        sqlx::Error::Database(database) => database.code().map(|code| code.into_owned()),
+        _ => None,
+    }
+}
+
+/// SQLite's primary result code in a (possibly extended) result `code`.
+fn sqlite_primary(code: &str) -> Option<u32> {
+    code.parse::<u32>().ok().map(|code| code & 0xff)
+}
+
+/// SQLITE_BUSY: the database is locked by another connection past the busy timeout.
+pub(crate) fn is_busy(error: &DbErr) -> bool {
+    code(error).as_deref().and_then(sqlite_primary) == Some(SQLITE_BUSY)
+}
+
 /// A URL sqlx cannot read.
 pub(crate) fn unreadable(error: &sqlx::Error) -> Unusable {
     Unusable::Setting(format!("DATABASE_URL cannot be read ({error}): write {FORMS}"))
@@ -154,14 +173,11 @@ pub(crate) fn sqlite(error: &sqlx::Error, path: &Path, creates: bool) -> Unusabl
             other => Unusable::Setting(format!("cannot open SQLite file {file}: {other}")),
         };
     };
-    let code = database.code().and_then(|code| code.parse::<u32>().ok()).unwrap_or_default() & 0xff;
+    let code = database.code().as_deref().and_then(sqlite_primary).unwrap_or_default();
     if matches!(code, SQLITE_BUSY | SQLITE_LOCKED) {
         return Unusable::NotYet(format!("SQLite file {file} is locked by another connection: {}", database.message()));
     }
-    let folder = match path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
-        Some(folder) => folder,
-        None => Path::new("."),
-    };
+    let folder = path.parent().filter(|folder| !folder.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let shown = folder.display();
     Unusable::Setting(match code {
         SQLITE_CANTOPEN | SQLITE_PERM | SQLITE_READONLY if !folder.exists() => format!(

@@ -151,16 +151,16 @@ pub(super) async fn changes<'a>(write: &Write, row: ImportRow, current: &'a Plan
     })))
 }
 
-/// Locks what the wave's `updates` will link or check, before any of their profiles:
-/// the existing tags for update, statuses and tiers to share, each kind in handle
-/// order, as a write of one profile does (see `create::lock_tags`). Tags that do not
-/// exist yet are made when their row is written.
 /// The statuses and tiers a wave's updates name that exist, read as they are locked.
 pub(super) struct Known {
     statuses: BTreeSet<String>,
     tiers: BTreeSet<String>,
 }
 
+/// Locks what the wave's `updates` will link or check, before any of their profiles:
+/// the existing tags for update, statuses and tiers to share, each kind in handle
+/// order, as a write of one profile does (see `create::lock_tags`). Tags that do not
+/// exist yet are made when their row is written.
 pub(super) async fn lock_references(db: &DatabaseTransaction, updates: &[&Update<'_>]) -> Result<Known> {
     let tags: BTreeSet<String> =
         updates.iter().filter(|u| u.tags).flat_map(|u| u.new.tags.iter().map(|h| normalize_handle(h))).collect();

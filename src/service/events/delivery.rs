@@ -142,7 +142,7 @@ async fn run(
             match claim(&db, &mut pacing, free, &settings, clock.now()).await {
                 Ok(jobs) => {
                     for job in jobs {
-                        pacing.claimed(job.delivery.webhook_id, 1);
+                        pacing.claimed(job.delivery.webhook_id);
                         let (db, clock, client, settings) =
                             (db.clone(), clock.clone(), client.clone(), settings.clone());
                         in_flight.spawn(async move { job.deliver(&db, &clock, &client, &settings).await });
@@ -200,10 +200,19 @@ struct Job {
 /// same profile to the same webhook still pending.
 fn due(now: &str) -> String {
     format!(
-        "d.status = 'PENDING' AND w.is_active \
-         AND d.next_attempt_at <= {now} AND (d.locked_until IS NULL OR d.locked_until <= {now}) \
+        "{} AND w.is_active \
          AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.webhook_id = d.webhook_id \
-             AND e.profile_id = d.profile_id AND e.status = 'PENDING' AND e.id < d.id)"
+             AND e.profile_id = d.profile_id AND e.status = 'PENDING' AND e.id < d.id)",
+        ready(now)
+    )
+}
+
+/// The condition on a delivery `d` of being ready at `now` (a placeholder): pending,
+/// its time come, and not leased.
+fn ready(now: &str) -> String {
+    format!(
+        "d.status = 'PENDING' AND d.next_attempt_at <= {now} \
+         AND (d.locked_until IS NULL OR d.locked_until <= {now})"
     )
 }
 
@@ -219,6 +228,9 @@ async fn claim(
     let webhooks = pacing.in_turn(with_due_deliveries(db, now).await?);
     let mut claimed = Vec::new();
     for webhook in &webhooks {
+        if free == 0 {
+            break;
+        }
         let room = pacing.room(webhook.id).min(free);
         if room == 0 {
             continue;
@@ -238,8 +250,8 @@ async fn with_due_deliveries(db: &DatabaseConnection, now: DateTime<Utc>) -> Res
     let now_is = if backend == DatabaseBackend::Postgres { "$1" } else { "?" };
     let sql = format!(
         "SELECT w.* FROM webhook w WHERE w.is_active AND EXISTS (SELECT 1 FROM webhook_delivery d \
-         WHERE d.webhook_id = w.id AND d.status = 'PENDING' AND d.next_attempt_at <= {now_is} \
-         AND (d.locked_until IS NULL OR d.locked_until <= {now_is})) ORDER BY w.id"
+         WHERE d.webhook_id = w.id AND {}) ORDER BY w.id",
+        ready(now_is)
     );
     let values: Vec<sea_orm::Value> = match backend {
         DatabaseBackend::Postgres => vec![now.into()],

@@ -88,11 +88,9 @@ impl Pacing {
         pace.new_ones_wait_until.is_some_and(|until| until > now)
     }
 
-    /// Counts `count` deliveries of `webhook` as in flight.
-    pub(crate) fn claimed(&mut self, webhook: Uuid, count: usize) {
-        if count > 0 {
-            self.webhooks.entry(webhook).or_default().in_flight += count;
-        }
+    /// Counts a delivery of `webhook` as in flight.
+    pub(crate) fn claimed(&mut self, webhook: Uuid) {
+        self.webhooks.entry(webhook).or_default().in_flight += 1;
     }
 
     /// Counts an attempt of `webhook`, ended at `now`, as done. After a failure, returns
@@ -142,7 +140,8 @@ mod tests {
         assert_eq!([1, 8, 15, 16, 64].map(share), [1, 1, 1, 2, 8]);
         let mut pacing = Pacing::new(16, Duration::from_secs(30));
         let (hook, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        pacing.claimed(hook, 2);
+        pacing.claimed(hook);
+        pacing.claimed(hook);
         assert_eq!((pacing.room(hook), pacing.room(other)), (0, 2));
         pacing.finished(hook, true, Utc::now());
         assert_eq!(pacing.room(hook), 1);
@@ -153,17 +152,17 @@ mod tests {
         let mut pacing = Pacing::new(16, Duration::from_secs(30));
         let hook = Uuid::from_u128(1);
         let now = Utc::now();
-        pacing.claimed(hook, 1);
+        pacing.claimed(hook);
         let until = pacing.finished(hook, false, now).expect("a wait");
         // The first retry's delay, 30 s give or take a fifth; the next one four times it.
         assert!(until > now + chrono::Duration::seconds(23) && until < now + chrono::Duration::seconds(37));
         assert!(pacing.holds_new_ones(hook, true, now));
         assert!(!pacing.holds_new_ones(hook, true, until));
-        pacing.claimed(hook, 1);
+        pacing.claimed(hook);
         let later = pacing.finished(hook, false, until).expect("a longer wait");
         assert!(later > until + chrono::Duration::seconds(90));
         assert!(!pacing.holds_new_ones(hook, false, until), "switched back on");
-        pacing.claimed(hook, 1);
+        pacing.claimed(hook);
         pacing.finished(hook, false, until);
         assert_eq!(pacing.finished(hook, true, until), None);
         assert!(!pacing.holds_new_ones(hook, true, until), "a success ends the wait");

@@ -61,7 +61,7 @@ impl std::str::FromStr for AllowedTarget {
 /// `PROFILES_WEBHOOK_ALLOW_PRIVATE`: the exceptions, comma-separated; blank (a variable
 /// set to nothing, as templates leave it) is none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AllowList(pub Vec<AllowedTarget>);
+pub struct AllowList(pub Arc<[AllowedTarget]>);
 
 impl std::str::FromStr for AllowList {
     type Err = String;
@@ -190,12 +190,28 @@ fn bare(name: &str) -> &str {
 /// The suffixes of names reserved for private networks: none resolves on the internet.
 const PRIVATE_SUFFIXES: [&str; 3] = [".internal", ".local", ".home.arpa"];
 
+/// Whether `host` is this machine: a loopback address in any spelling (`::ffff:127.0.0.1`
+/// too), or `localhost` and the names under it.
+pub(crate) fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => is_loopback_name(&bare(name).to_ascii_lowercase()),
+        url::Host::Ipv4(address) => kind(IpAddr::V4(*address)) == Some(Kind::Loopback),
+        url::Host::Ipv6(address) => kind(IpAddr::V6(*address)) == Some(Kind::Loopback),
+    }
+}
+
+/// Whether the lower-case `name` is `localhost` or a name under it.
+fn is_loopback_name(name: &str) -> bool {
+    name == "localhost" || name.ends_with(".localhost")
+}
+
 /// The rules a webhook's target must follow: the settings' exceptions, and whether
 /// the service listens on loopback.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Targets {
     loopback: bool,
-    allowed: Vec<AllowedTarget>,
+    /// Shared with the settings: each delivery's check copies a pointer, not the list.
+    allowed: Arc<[AllowedTarget]>,
 }
 
 impl Targets {
@@ -238,7 +254,7 @@ impl Targets {
         if self.names(&name) {
             return None;
         }
-        if name == "localhost" || name.ends_with(".localhost") {
+        if is_loopback_name(&name) {
             return (!self.loopback).then(|| format!("{name} is a loopback name"));
         }
         if !name.contains('.') {

@@ -26,7 +26,7 @@ use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::error::{Error, Result};
 use crate::service::events::subscribers::{ALL_TYPES, pending};
-use crate::service::events::targets::{AllowList, Targets};
+use crate::service::events::targets::{self, AllowList, Targets};
 use crate::service::runtime::Services;
 
 /// The prefix of a signing secret, as Standard Webhooks libraries expect it.
@@ -177,13 +177,7 @@ pub(crate) fn refusal(url: &url::Url, settings: &WebhookSettings) -> Option<Stri
 
 /// Whether `url` is anything but http to a host beyond loopback.
 fn secure_or_loopback(url: &url::Url) -> bool {
-    url.scheme() != "http"
-        || match url.host() {
-            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        }
+    url.scheme() != "http" || url.host().is_some_and(|host| targets::is_loopback(&host))
 }
 
 /// The event types a webhook wants: known types, or `*` alone; duplicates dropped.
