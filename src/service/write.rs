@@ -2,12 +2,16 @@
 //! their versions and their events.
 //!
 //! A write is a [`Write`]: [`Write::begin`] opens its transaction. A profile changes
-//! only through the seam's operations, each of which first *settles* the profile's
-//! deferred events (writes the context it still has into them: see `service::events`,
-//! "Deferred contexts"), then bumps its version in the one version statement
-//! ([`bump`]), and records the change:
-//! - [`Write::touch`] (one profile, with `expectedVersion`) and [`Write::touch_many`]
-//!   (every visible profile a condition selects) before changing what it holds;
+//! only through the seam's operations, each of which first locks the profile's row,
+//! then *settles* its deferred events (writes the context it still has into them: see
+//! `service::events`, "Deferred contexts"), then bumps its version in the one version
+//! statement ([`bump`]), and records the change:
+//! - [`Write::hold`] then [`Write::change`] (one profile's own columns, with
+//!   `expectedVersion`): the hold reads the profile with all its context holds as it
+//!   locks it, so that its event compares with that and, while only the row changed,
+//!   needs no read back ([`Held`]);
+//! - [`Write::touch`] (one profile, held) and [`Write::touch_many`] (every visible
+//!   profile a condition selects) before changing what it holds;
 //! - [`Write::delete`], [`Write::restore`] and [`Write::purge`] (which also erases the
 //!   profile's earlier events);
 //! - [`Write::created`] for profiles the write inserted;
@@ -25,23 +29,27 @@
 //! A write begins on the app's [`Services`]: it stamps times with their clock
 //! ([`Write::now`]) and, once committed, tells their notifier of its events.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::enums::ProfileType;
 use entity::profile;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, UpdateMany,
+    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    UpdateMany,
 };
 use uuid::Uuid;
 
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
-use crate::service::events::{deferred, outbox};
+use crate::service::events::deferred::WAITING_SINCE;
+use crate::service::events::outbox::Held;
+use crate::service::events::{context, deferred, outbox};
 use crate::service::profiles::keys::visible;
+use crate::service::profiles::read::{self, Selection};
 use crate::service::runtime::Services;
 
 /// The one statement that bumps versions: `version` + 1 and `updatedAt` at `now`, for the
@@ -54,6 +62,22 @@ fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::E
         .filter(filter.into_condition())
 }
 
+/// Settles the deferred events of the profiles `profiles` selects (deleted ones too),
+/// having locked their rows first, in id order: the one lock order is reference
+/// records, then profiles, then their waiting events.
+async fn settle(db: &impl ConnectionTrait, profiles: Condition) -> Result<()> {
+    let _: Vec<Uuid> = profile::Entity::find()
+        .select_only()
+        .column(profile::Column::Id)
+        .filter(profiles.clone())
+        .order_by_asc(profile::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .all(db)
+        .await?;
+    deferred::settle(db, profiles).await
+}
+
 /// A write in progress: its transaction, the profiles it has changed so far, and the
 /// ones whose deferred events it has settled.
 pub(crate) struct Write {
@@ -63,6 +87,7 @@ pub(crate) struct Write {
     txn: DatabaseTransaction,
     changes: BTreeMap<Uuid, Change>,
     settled: BTreeSet<Uuid>,
+    held: HashMap<Uuid, Held>,
 }
 
 impl Write {
@@ -77,7 +102,13 @@ impl Write {
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(Write { services: services.clone(), txn, changes: BTreeMap::new(), settled: BTreeSet::new() })
+        Ok(Write {
+            services: services.clone(),
+            txn,
+            changes: BTreeMap::new(),
+            settled: BTreeSet::new(),
+            held: HashMap::new(),
+        })
     }
 
     /// The time now on the services' clock, to the microsecond: what the write stamps.
@@ -116,7 +147,7 @@ impl Write {
         if pending.is_empty() {
             return Ok(());
         }
-        deferred::settle(&self.txn, profile::Column::Id.is_in(pending.iter().copied())).await?;
+        self.settle(profile::Column::Id.is_in(pending.iter().copied())).await?;
         self.settled.extend(pending);
         Ok(())
     }
@@ -124,44 +155,127 @@ impl Write {
     /// Settles the deferred events of the profiles `profiles` selects, before a change
     /// that their contexts show but that changes no profile: renaming a tag they hold.
     pub(crate) async fn settle(&self, profiles: impl IntoCondition) -> Result<()> {
-        deferred::settle(&self.txn, profiles).await
+        settle(&self.txn, profiles.into_condition()).await
     }
 
-    /// Changes profile `id`: `version` + 1 and `updatedAt` now, in one statement, so
-    /// that the version check cannot race. Fails with NOT_FOUND at `path` when there is
-    /// no such (visible) profile, and with VERSION_CONFLICT when `expected_version` is
-    /// given and is not the stored version.
+    /// Reads visible profile `id` with all its context holds, locking its row until
+    /// commit, and settles its deferred events with that context: what every change to
+    /// one profile begins with (once per write). Fails with NOT_FOUND at `path` when
+    /// there is no such profile, and with VERSION_CONFLICT when `expected_version` is
+    /// given and is not the stored version. Returns the profile's row as it is now.
+    pub(crate) async fn hold(
+        &mut self,
+        id: Uuid,
+        expected_version: Option<i32>,
+        path: &Path,
+    ) -> Result<profile::Model> {
+        let current = self.hold_where(id, visible(), path, "no such profile").await?;
+        match expected_version {
+            Some(version) if version != current.version => Err(Error::user(
+                &Path::root("expectedVersion"),
+                UserErrorCode::VersionConflict,
+                format!("the profile changed since version {version}; read it again"),
+            )),
+            _ => Ok(current),
+        }
+    }
+
+    /// [`Write::hold`] for the profile `condition` allows, NOT_FOUND with `missing`.
+    async fn hold_where(
+        &mut self,
+        id: Uuid,
+        condition: impl IntoCondition,
+        path: &Path,
+        missing: &str,
+    ) -> Result<profile::Model> {
+        if let Some(held) = self.held.get(&id) {
+            let current = held.after.clone().unwrap_or_else(|| held.before.model.clone());
+            let version = self.changes.get(&id).map_or(current.version, |change| change.version);
+            return Ok(profile::Model { version, ..current });
+        }
+        let query = profile::Entity::find()
+            .filter(profile::Column::Id.eq(id))
+            .filter(condition.into_condition())
+            .lock_exclusive();
+        let found = read::rows_with(&self.txn, query, &Selection::everything(), &[("waiting_since", WAITING_SINCE)])
+            .await?
+            .into_iter()
+            .next();
+        let Some((before, row)) = found else {
+            return Err(Error::user(path, UserErrorCode::NotFound, missing));
+        };
+        if !self.settled.contains(&id) {
+            let waiting: Option<DateTime<Utc>> = row.try_get("", "waiting_since")?;
+            if let Some(since) = waiting {
+                deferred::settle_with(&self.txn, id, &context::text(&before, since.date_naive())).await?;
+            }
+            self.settled.insert(id);
+        }
+        let current = before.model.clone();
+        self.held.insert(id, Held { before, after: None });
+        Ok(current)
+    }
+
+    /// Changes profile `id`, which the write [holds](Write::hold): `version` + 1,
+    /// `updatedAt` now and `columns`, in one statement. The profile as stored.
+    pub(crate) async fn change(&mut self, id: Uuid, columns: profile::ActiveModel) -> Result<profile::Model> {
+        self.bump_held(id, ChangeKind::Updated, columns, visible()).await
+    }
+
+    /// Changes profile `id` before a change to what it holds (its addresses, tags, …):
+    /// [`Write::hold`], then `version` + 1 and `updatedAt` now.
     pub(crate) async fn touch(
         &mut self,
         id: Uuid,
         expected_version: Option<i32>,
         path: &Path,
     ) -> Result<profile::Model> {
-        self.settle_profiles([id]).await?;
-        let mut update = bump(visible(), self.now()).filter(profile::Column::Id.eq(id));
-        if let Some(version) = expected_version {
-            update = update.filter(profile::Column::Version.eq(version));
+        self.hold(id, expected_version, path).await?;
+        let unchanged = <profile::ActiveModel as Default>::default();
+        let profile = self.bump_held(id, ChangeKind::Updated, unchanged, visible()).await?;
+        // What it holds changes next: its context is read again at commit.
+        if let Some(held) = self.held.get_mut(&id) {
+            held.after = None;
         }
-        if let Some(profile) = update.exec_with_returning(&self.txn).await?.into_iter().next() {
-            self.record(profile.id, ChangeKind::Updated, profile.version);
-            return Ok(profile);
+        Ok(profile)
+    }
+
+    /// The one statement that changes a held profile's row, and the change recorded.
+    async fn bump_held(
+        &mut self,
+        id: Uuid,
+        kind: ChangeKind,
+        mut columns: profile::ActiveModel,
+        condition: impl IntoCondition,
+    ) -> Result<profile::Model> {
+        let Some(held) = self.held.get(&id) else {
+            return Err(Error::Invariant(format!("profile {id} changed without being held")));
+        };
+        // A row alone tells the context only while no relation it names changes, and
+        // while nothing but the row changed before (`after` is kept from the last change).
+        let row_alone = (held.after.is_some() || !self.changes.contains_key(&id))
+            && [profile::Column::TierHandle, profile::Column::PreferredLocationId, profile::Column::JoinedLocationId]
+                .into_iter()
+                .all(|column| !columns.get(column).is_set());
+        columns.id = ActiveValue::NotSet;
+        let update = bump(condition, self.now()).set(columns).filter(profile::Column::Id.eq(id));
+        let profile = update
+            .exec_with_returning(&self.txn)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Invariant(format!("held profile {id} was not found to change")))?;
+        self.record(id, kind, profile.version);
+        if let Some(held) = self.held.get_mut(&id) {
+            held.after = row_alone.then(|| profile.clone());
         }
-        let exists = profile::Entity::find_by_id(id).filter(visible()).one(&self.txn).await?.is_some();
-        Err(match (exists, expected_version) {
-            (true, Some(version)) => Error::user(
-                &Path::root("expectedVersion"),
-                UserErrorCode::VersionConflict,
-                format!("the profile changed since version {version}; read it again"),
-            ),
-            _ => Error::user(path, UserErrorCode::NotFound, "no such profile"),
-        })
+        Ok(profile)
     }
 
     /// Changes every visible profile `filter` selects (e.g. those holding a tag about
     /// to be deleted): `version` + 1 each, in one statement.
     pub(crate) async fn touch_many(&mut self, filter: Condition) -> Result<()> {
         self.settle(filter.clone()).await?;
-        self.lock(filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = bump(visible(), self.now()).filter(filter).into_query();
         update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));
@@ -195,39 +309,27 @@ impl Write {
     /// Soft-deletes visible profile `id`: it becomes `DELETED`, keeping the type it
     /// had for [`Write::restore`]. NOT_FOUND at `path` when there is no such profile.
     pub(crate) async fn delete(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
-        self.settle_profiles([id]).await?;
-        // `type_before_delete` takes the type the row had before this statement.
-        let deleted = bump(visible(), self.now())
-            .col_expr(profile::Column::TypeBeforeDelete, Expr::col(profile::Column::ProfileType))
-            .col_expr(profile::Column::ProfileType, Expr::val(ProfileType::Deleted))
-            .filter(profile::Column::Id.eq(id))
-            .exec_with_returning(&self.txn)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::user(path, UserErrorCode::NotFound, "no such profile"))?;
-        self.record(id, ChangeKind::Deleted, deleted.version);
-        Ok(deleted)
+        let current = self.hold_where(id, visible(), path, "no such profile").await?;
+        let columns = profile::ActiveModel {
+            type_before_delete: ActiveValue::Set(Some(current.profile_type)),
+            profile_type: ActiveValue::Set(ProfileType::Deleted),
+            ..Default::default()
+        };
+        self.bump_held(id, ChangeKind::Deleted, columns, visible()).await
     }
 
-    /// Brings deleted profile `id` back with the type it had, in one conditional
-    /// statement: of concurrent restores of one profile exactly one finds it deleted;
-    /// the others get NOT_FOUND at `path`.
+    /// Brings deleted profile `id` back with the type it had. Of concurrent restores of
+    /// one profile exactly one finds it deleted (each holds the row in turn); the
+    /// others get NOT_FOUND at `path`.
     pub(crate) async fn restore(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
-        self.settle_profiles([id]).await?;
-        let previous_type =
-            Func::coalesce([Expr::col(profile::Column::TypeBeforeDelete), Expr::val(ProfileType::default())]);
-        let restored = bump(profile::Column::ProfileType.eq(ProfileType::Deleted), self.now())
-            .col_expr(profile::Column::ProfileType, previous_type.into())
-            .col_expr(profile::Column::TypeBeforeDelete, Expr::val(Option::<ProfileType>::None))
-            .filter(profile::Column::Id.eq(id))
-            .exec_with_returning(&self.txn)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::user(path, UserErrorCode::NotFound, "no deleted profile has this id"))?;
-        self.record(id, ChangeKind::Restored, restored.version);
-        Ok(restored)
+        let deleted = profile::Column::ProfileType.eq(ProfileType::Deleted);
+        let current = self.hold_where(id, deleted.clone(), path, "no deleted profile has this id").await?;
+        let columns = profile::ActiveModel {
+            profile_type: ActiveValue::Set(current.type_before_delete.unwrap_or_default()),
+            type_before_delete: ActiveValue::Set(None),
+            ..Default::default()
+        };
+        self.bump_held(id, ChangeKind::Restored, columns, deleted).await
     }
 
     /// Removes profile `id` and everything it owns (the foreign keys cascade), deleted
@@ -235,10 +337,8 @@ impl Write {
     /// personal data of the person is left): its `profile.purged` event, written at
     /// commit, carries only its id. NOT_FOUND at `path` when there is no such profile.
     pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
-        // Its waiting event locked before the profile, in the order every change takes
-        // them (a change that settled it and then waits for the profile would otherwise
-        // deadlock with this purge); not settled, since it is erased below.
-        deferred::lock(&self.txn, id).await?;
+        // The profile's row first, the order every change takes (its waiting event is
+        // not settled: it is erased below).
         let purged =
             profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
         let Some(profile) = purged.into_iter().next() else {
@@ -261,9 +361,9 @@ impl Write {
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
     pub(crate) async fn commit(self) -> Result<Vec<Change>> {
-        let Write { services, txn, changes, .. } = self;
+        let Write { services, txn, changes, held, .. } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = outbox::write(&txn, &changes, services.clock.now()).await?;
+        let written = outbox::write(&txn, &changes, &held, services.clock.now()).await?;
         txn.commit().await?;
         if written > 0 {
             services.notifier.committed();
@@ -291,7 +391,7 @@ impl Savepoint<'_> {
     /// none when there is no such profile (deleted or purged since it was read).
     pub(crate) async fn touch(&mut self, id: Uuid) -> Result<Option<profile::Model>> {
         if !self.write.settled.contains(&id) && !self.settled.contains(&id) {
-            deferred::settle(&self.txn, profile::Column::Id.eq(id)).await?;
+            settle(&self.txn, profile::Column::Id.eq(id).into_condition()).await?;
             self.settled.push(id);
         }
         let bumped =

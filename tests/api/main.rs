@@ -44,4 +44,5 @@ mod startup;
 mod validation;
 mod webhooks;
 mod websockets;
+mod write_cost;
 mod write_seam;

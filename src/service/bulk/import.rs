@@ -226,14 +226,14 @@ async fn run_wave(
     }
     // The profiles' created events still waiting for their context, all at once rather
     // than one profile at a time as each update's version bump would. Locks go in the
-    // order every write takes them: reference records, waiting events, profiles (these
-    // in id order, not the file's).
+    // order every write takes them: reference records, profiles (in id order, not the
+    // file's), their waiting events.
     if !changing.is_empty() {
         let updates: Vec<&Update> = changing.iter().map(|(_, update)| update.as_ref()).collect();
         let known = lock_references(write.conn(), &updates).await?;
         let ids: Vec<Uuid> = updates.iter().map(|update| update.current.model.id).collect();
-        write.settle_profiles(ids.iter().copied()).await?;
-        write.lock(profile::Column::Id.is_in(ids)).await?;
+        write.lock(profile::Column::Id.is_in(ids.iter().copied())).await?;
+        write.settle_profiles(ids).await?;
         for (index, update) in changing {
             outcomes[index] = Some(update_one(&mut write, update, &known).await?);
         }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{birthday, person, phone};
 use crate::service::error::Result;
-use crate::service::profiles::read::{self, Planned, Selection};
+use crate::service::profiles::read::{self, Planned, Relations, Selection};
 
 /// Keys that move with the calendar or with every write, not with what a write
 /// changed; `changed` leaves them out.
@@ -92,9 +92,14 @@ struct Context<'a> {
 ///
 /// Every field of `Context` serialises (no maps with non-string keys, no failing
 /// serialiser), and a struct comes out as an object: anything else is a bug.
-#[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
 pub(crate) fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
-    match serde_json::to_value(context(planned, today)).expect("a context serialises") {
+    of_parts(&planned.model, &planned.relations, today)
+}
+
+/// [`of`] a profile's row and its relations, read apart.
+#[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
+pub(crate) fn of_parts(model: &profile::Model, relations: &Relations, today: NaiveDate) -> Map<String, Value> {
+    match serde_json::to_value(context(model, relations, today)).expect("a context serialises") {
         Value::Object(map) => map,
         other => unreachable!("a struct serialises to an object, not {other}"),
     }
@@ -104,7 +109,7 @@ pub(crate) fn of(planned: &Planned, today: NaiveDate) -> Map<String, Value> {
 /// [`Value`] in between: a new profile's event needs nothing else).
 #[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
 pub(crate) fn text(planned: &Planned, today: NaiveDate) -> String {
-    serde_json::to_string(&context(planned, today)).expect("a context serialises")
+    serde_json::to_string(&context(&planned.model, &planned.relations, today)).expect("a context serialises")
 }
 
 /// Every key of a context, in the order [`of`]'s map has them.
@@ -115,9 +120,7 @@ pub(crate) fn keys() -> &'static [String] {
     &KEYS
 }
 
-fn context(planned: &Planned, today: NaiveDate) -> Context<'_> {
-    let m = &planned.model;
-    let r = &planned.relations;
+fn context<'a>(m: &'a profile::Model, r: &'a Relations, today: NaiveDate) -> Context<'a> {
     let addresses = r.addresses.as_deref().unwrap_or_default();
     let identities = r.identities.as_deref().unwrap_or_default();
     let tags = r.tags.as_deref().unwrap_or_default();
@@ -177,8 +180,11 @@ fn context(planned: &Planned, today: NaiveDate) -> Context<'_> {
 }
 
 /// The profiles with `ids` (deleted ones too), with all a context holds, in one
-/// statement.
+/// statement (none for no ids).
 pub(crate) async fn read(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Planned>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
     read::rows(db, query, &Selection::everything()).await
 }

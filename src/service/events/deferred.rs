@@ -28,6 +28,26 @@ fn deferred() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust("CAST(\"data\" AS TEXT) = 'null'")
 }
 
+/// When the deferred event of the profile a planned read of profiles reads occurred, if
+/// one waits: an expression that read selects besides (`read::rows_with`). Its
+/// condition is the partial index's, so that the index answers it.
+pub(crate) const WAITING_SINCE: &str = "(SELECT MIN(\"e\".\"occurred_at\") FROM \"profile_event\" AS \"e\" \
+     WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null')";
+
+/// Writes `context` (JSON text) into the deferred events of profile `id`, whose row the
+/// change holds: the context it found the profile with, before changing it.
+pub(crate) async fn settle_with(db: &impl ConnectionTrait, id: Uuid, context: &str) -> Result<()> {
+    let backend = db.get_database_backend();
+    let update = Query::update()
+        .table(profile_event::Entity)
+        .value(profile_event::Column::Data, bound_json(backend, context.to_owned()))
+        .and_where(profile_event::Column::ProfileId.eq(id))
+        .and_where(deferred())
+        .to_owned();
+    db.execute_raw(backend.build(&update)).await?;
+    Ok(())
+}
+
 /// An event whose context is deferred: enough to find that context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Deferred {
@@ -108,9 +128,8 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
         .columns([Column::Seq, Column::ProfileId, Column::Version, Column::OccurredAt])
         .filter(deferred())
         .filter(Column::ProfileId.in_subquery(owners))
-        // Locked in seq order, the waiting events before their profiles (the one lock
-        // order): an event a concurrent purge erased, or a change settled, is passed
-        // over once that commits, rather than read as a profile gone without settling.
+        // Locked in seq order, after their profiles (the one lock order: the caller
+        // holds them).
         .order_by_asc(Column::Seq)
         .lock_exclusive()
         .into_tuple()
@@ -137,22 +156,6 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
             .to_owned();
         db.execute_raw(backend.build(&update)).await?;
     }
-    Ok(())
-}
-
-/// Locks the deferred events of profile `id` without settling them, as settling would
-/// (before the profile's row): for a purge, which erases them rather than fill them.
-pub(crate) async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<()> {
-    use profile_event::Column;
-    let _: Vec<i64> = profile_event::Entity::find()
-        .select_only()
-        .column(Column::Seq)
-        .filter(deferred())
-        .filter(Column::ProfileId.eq(id))
-        .lock_exclusive()
-        .into_tuple()
-        .all(db)
-        .await?;
     Ok(())
 }
 

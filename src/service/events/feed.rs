@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::service::actor::Actor;
 use crate::service::error::{Error, Result};
-use crate::service::events::commit_order::{Mode, commit_order};
+use crate::service::events::commit_order;
 use crate::service::events::context;
 
 /// One event as the feed and the webhooks give it.
@@ -153,7 +153,7 @@ pub async fn page(db: &DatabaseConnection, feed: &Feed) -> Result<FeedPage> {
         query.all(db).await?
     } else {
         let txn = db.begin().await?;
-        commit_order(&txn, Mode::Exclusive).await?;
+        commit_order::exclusive(&txn).await?;
         let rows = query.all(&txn).await?;
         txn.commit().await?;
         rows

@@ -4,19 +4,23 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::enums::EventKind;
-use entity::{profile_event, webhook_delivery};
+use entity::enums::{DeliveryStatus, EventKind};
+use entity::{profile, profile_event, webhook_delivery};
 use sea_orm::sea_query::{Expr, Func, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    Statement,
+};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::service::actor::{self, Actor};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
-use crate::service::events::commit_order::{Mode, commit_order};
+use crate::service::events::commit_order::COMMIT_ORDER_LOCK;
 use crate::service::events::context;
 use crate::service::events::deferred::{DEFERRED, bound_json, json};
+use crate::service::events::subscribers::ALL_TYPES;
 use crate::service::profiles::read::Planned;
 
 /// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
@@ -25,47 +29,64 @@ const CHUNK: usize = 500;
 
 /// Writes the events of `changes` in transaction `txn`, just before it commits. An
 /// update that changed no key of the context writes none; a purge's event carries the
-/// profile's id only. The events occur at `now` (the write's clock). Returns how many
-/// it wrote.
-pub(crate) async fn write(txn: &impl ConnectionTrait, changes: &[Change], now: DateTime<Utc>) -> Result<usize> {
-    if changes.is_empty() {
+/// profile's id only. `changed` compares with the context a profile had when the write
+/// [held](Held) it, else with its previous event. The events
+/// occur at `now` (the write's clock). Returns how many it wrote.
+pub(crate) async fn write(
+    txn: &impl ConnectionTrait,
+    changes: &[Change],
+    held: &HashMap<Uuid, Held>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    if changes.is_empty() || cfg!(feature = "bench-no-events") {
         return Ok(0);
     }
     let today = now.date_naive();
     let actor = actor::current();
-    // Taken with the first events there are to insert (a write that changed nothing the
-    // context shows needs neither): the commit-order lock, then the active webhooks.
-    let mut webhooks = None;
     let mut written = 0;
     for chunk in changes.chunks(CHUNK) {
-        // A created profile's context is deferred and a purged one has none: only the
-        // others are read back, and compared with their previous event.
-        let read_back: Vec<Uuid> = chunk
-            .iter()
-            .filter(|c| !matches!(c.kind, ChangeKind::Created | ChangeKind::Purged))
+        // A created profile's context is deferred and a purged one has none. Of the
+        // others, those whose row alone changed need no read back, and those the write
+        // held need no previous event.
+        let compared = || chunk.iter().filter(|c| !matches!(c.kind, ChangeKind::Created | ChangeKind::Purged));
+        let read_back: Vec<Uuid> = compared()
+            .filter(|c| held.get(&c.profile_id).is_none_or(|h| h.after.is_none()))
             .map(|c| c.profile_id)
             .collect();
         let mut after: HashMap<Uuid, Planned> =
             context::read(txn, &read_back).await?.into_iter().map(|p| (p.model.id, p)).collect();
-        let before = latest(txn, &read_back).await?;
+        let unheld: Vec<Uuid> =
+            compared().filter(|c| !held.contains_key(&c.profile_id)).map(|c| c.profile_id).collect();
+        let mut previous = latest(txn, &unheld).await?;
         let mut rows = Vec::with_capacity(chunk.len());
         for change in chunk {
+            let id = change.profile_id;
             let (data, changed) = match change.kind {
                 // No personal data outlives a purge, not even in its own event.
-                ChangeKind::Purged => (json(&serde_json::json!({ "id": change.profile_id })), "[]".to_owned()),
+                ChangeKind::Purged => (json(&serde_json::json!({ "id": id })), "[]".to_owned()),
                 // The context is deferred (see the module's notes); `changed` is every
                 // key, the same list for every created event, and not stored either.
                 ChangeKind::Created => (DEFERRED.to_owned(), DEFERRED.to_owned()),
                 kind => {
-                    let planned = after.remove(&change.profile_id).ok_or_else(|| {
-                        Error::Invariant(format!("profile {} changed but cannot be read back", change.profile_id))
-                    })?;
-                    match before.get(&change.profile_id) {
-                        // Every key: the context goes straight to text.
-                        None => (context::text(&planned, today), json(context::keys())),
+                    let profile = held.get(&id);
+                    let data = match profile.and_then(|h| h.after.as_ref().map(|row| (row, &h.before.relations))) {
+                        Some((row, relations)) => context::of_parts(row, relations, today),
+                        None => {
+                            let planned = after.remove(&id).ok_or_else(|| {
+                                Error::Invariant(format!("profile {id} changed but cannot be read back"))
+                            })?;
+                            context::of(&planned, today)
+                        }
+                    };
+                    let before = match profile {
+                        Some(held) => Some(context::of(&held.before, today)),
+                        None => previous.remove(&id),
+                    };
+                    match before {
+                        // Every key: its earlier context is unknown.
+                        None => (json(&data), json(context::keys())),
                         Some(before) => {
-                            let data = context::of(&planned, today);
-                            let changed = context::changed(before, &data);
+                            let changed = context::changed(&before, &data);
                             if kind == ChangeKind::Updated && changed.is_empty() {
                                 continue;
                             }
@@ -77,7 +98,7 @@ pub(crate) async fn write(txn: &impl ConnectionTrait, changes: &[Change], now: D
             rows.push(Row {
                 id: format!("evt_{}", Uuid::new_v4().simple()),
                 kind: change.kind.event_type(),
-                profile_id: change.profile_id,
+                profile_id: id,
                 version: change.version,
                 changed,
                 data,
@@ -85,22 +106,24 @@ pub(crate) async fn write(txn: &impl ConnectionTrait, changes: &[Change], now: D
         }
         written += rows.len();
         if !rows.is_empty() {
-            if webhooks.is_none() {
-                commit_order(txn, Mode::Shared).await?;
-                webhooks = Some(crate::service::events::subscribers::active(txn).await?);
-            }
-            let events = rows.iter().map(|row| (row.id.as_str(), row.kind, row.profile_id));
-            let deliveries = crate::service::events::subscribers::deliveries_of(
-                webhooks.as_deref().unwrap_or_default(),
-                events,
-                now,
-            );
             insert(txn, rows, actor.as_ref(), now).await?;
-            crate::service::events::subscribers::queue(txn, deliveries).await?;
         }
     }
     metrics::counter!("events_written_total").increment(written as u64);
     Ok(written)
+}
+
+/// A profile the write read, with all its context holds, as it locked it before its
+/// first change (`Write::hold`): its change event's `changed` compares with this,
+/// not with the previous event, which the write then need not read.
+pub(crate) struct Held {
+    /// The profile as the write found it.
+    pub before: Planned,
+    /// The profile's row as the write left it, while nothing but the row's own columns
+    /// changed, none of them naming a relation: its context is then `after` with the
+    /// relations of `before`, and needs no read either. `None` once anything else may
+    /// have changed.
+    pub after: Option<profile::Model>,
 }
 
 /// Deletes every event of profile `id` and every delivery of them, pending or done,
@@ -122,11 +145,23 @@ struct Row {
     data: String,
 }
 
-/// Inserts `rows` in one statement. The contexts go in as the text they were written
-/// to: no tree is copied into the statement, and PostgreSQL takes them as `json` (the
-/// columns' type) where a bound [`Value`] is sent as `jsonb`, parsed into it and
-/// printed back (90 ms per 500 contexts, `log_min_duration_statement`).
+/// Inserts `rows` and queues their deliveries to the active webhooks that want their
+/// types. The contexts go in as the text they were written to: no tree is copied into
+/// the statement, and PostgreSQL takes them as `json` (the columns' type) where a bound
+/// [`Value`] is sent as `jsonb`, parsed into it and printed back (90 ms per 500
+/// contexts, `log_min_duration_statement`).
+///
+/// On PostgreSQL it is one statement: the commit-order lock (shared), the events, and
+/// the deliveries selected from the webhooks. So no list of webhooks is read or kept:
+/// a webhook another process created or switched off counts from its commit on. On
+/// SQLite, where a statement costs no round trip, the webhooks are read.
 async fn insert(txn: &impl ConnectionTrait, rows: Vec<Row>, actor: Option<&Actor>, now: DateTime<Utc>) -> Result<()> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        return insert_postgres(txn, rows, actor, now).await;
+    }
+    let webhooks = crate::service::events::subscribers::active(txn).await?;
+    let events = rows.iter().map(|row| (row.id.as_str(), row.kind, row.profile_id));
+    let deliveries = crate::service::events::subscribers::deliveries_of(&webhooks, events, now);
     use profile_event::Column;
     let backend = txn.get_database_backend();
     let mut insert = Query::insert();
@@ -157,6 +192,62 @@ async fn insert(txn: &impl ConnectionTrait, rows: Vec<Row>, actor: Option<&Actor
             .map_err(|e| Error::Invariant(e.to_string()))?;
     }
     txn.execute_raw(backend.build(&insert)).await?;
+    crate::service::events::subscribers::queue(txn, deliveries).await?;
+    Ok(())
+}
+
+/// [`insert`] on PostgreSQL, in one statement (see there). The lock is taken before the
+/// events draw their numbers (see `events`, "Commit order"): the insert reads its rows
+/// joined to the lock's.
+async fn insert_postgres(
+    txn: &impl ConnectionTrait,
+    rows: Vec<Row>,
+    actor: Option<&Actor>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut values: Vec<sea_orm::Value> = vec![COMMIT_ORDER_LOCK.into(), now.into()];
+    let mut tuples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let at = values.len();
+        tuples.push(format!(
+            "(${}::text, ${}::text, ${}::uuid, ${}::int4, ${}::json, ${}::int4, ${}::text, ${}::json)",
+            at + 1,
+            at + 2,
+            at + 3,
+            at + 4,
+            at + 5,
+            at + 6,
+            at + 7,
+            at + 8
+        ));
+        values.extend([
+            row.id.into(),
+            row.kind.to_value().into(),
+            row.profile_id.into(),
+            row.version.into(),
+            row.changed.into(),
+            actor.map(|a| a.token_id).into(),
+            actor.map(|a| a.token_name.clone()).into(),
+            row.data.into(),
+        ]);
+    }
+    let sql = format!(
+        "WITH commit_order AS (SELECT pg_advisory_xact_lock_shared($1)), \
+         events AS (INSERT INTO profile_event \
+           (id, type, profile_id, version, changed, actor_token_id, actor_token_name, data, occurred_at) \
+           SELECT v.*, $2::timestamptz FROM (VALUES {}) \
+             AS v(id, type, profile_id, version, changed, actor_token_id, actor_token_name, data) \
+           CROSS JOIN commit_order \
+           RETURNING id, type, profile_id) \
+         INSERT INTO webhook_delivery (webhook_id, event_id, profile_id, status, attempts, next_attempt_at, created_at) \
+         SELECT w.id, e.id, e.profile_id, '{}', 0, $2::timestamptz, $2::timestamptz \
+         FROM events AS e JOIN webhook AS w ON w.is_active \
+           AND EXISTS (SELECT 1 FROM json_array_elements_text(w.events) AS t(name) WHERE t.name IN ('{}', e.type))",
+        tuples.join(", "),
+        DeliveryStatus::Pending.to_value(),
+        ALL_TYPES,
+    );
+    txn.execute_raw(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)).await?;
     Ok(())
 }
 

@@ -185,16 +185,16 @@ pub(crate) async fn update(
             }
         }
     }
-    let current = txn.touch(id, expected_version, &Path::root("id")).await?;
+    // Read and locked with all its context holds: the checks below and the change
+    // event compare with this, and the write needs no other read.
+    let current = txn.hold(id, expected_version, &Path::root("id")).await?;
     changed_columns_valid(txn.conn(), &columns, &current, today, &input, &mut problems).await?;
     if !problems.is_empty() {
         return Err(problems.into_errors().into());
     }
-    if !columns.is_changed() {
-        txn.commit().await?;
-        return Ok(current);
-    }
-    let updated = write_columns(txn.conn(), id, columns).await.map_err(|err| taken(err, &unique_fields(&input)))?;
+    with_email_key(&mut columns);
+    // One statement: the columns, the version and `updatedAt`, the row returned.
+    let updated = txn.change(id, columns).await.map_err(|err| taken(err, &unique_fields(&input)))?;
     txn.commit().await?;
     Ok(updated)
 }

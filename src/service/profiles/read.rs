@@ -160,6 +160,18 @@ pub(crate) async fn rows(
     query: Select<profile::Entity>,
     selection: &Selection,
 ) -> Result<Vec<Planned>> {
+    Ok(rows_with(db, query, selection, &[]).await?.into_iter().map(|(planned, _)| planned).collect())
+}
+
+/// [`rows`], each with its row, which also holds the value of each of `extra` (a name
+/// and the SQL of a correlated expression the statement selects besides), for the
+/// caller to read.
+pub(crate) async fn rows_with(
+    db: &impl ConnectionTrait,
+    query: Select<profile::Entity>,
+    selection: &Selection,
+    extra: &[(&'static str, &str)],
+) -> Result<Vec<(Planned, sea_orm::QueryResult)>> {
     let backend = db.get_database_backend();
     let mut statement: SelectStatement = query.into_query();
     statement.clear_selects();
@@ -169,13 +181,17 @@ pub(crate) async fn rows(
     for (name, subquery) in sql.relations(selection) {
         statement.expr_as(Expr::cust(subquery), Alias::new(name));
     }
+    for (name, expression) in extra {
+        statement.expr_as(Expr::cust(expression.to_string()), Alias::new(*name));
+    }
     let rows = db.query_all_raw(literal_limit(backend.build(&statement))).await?;
     let decoder = Decoder::new(&profile_columns, selection);
-    rows.iter()
+    rows.into_iter()
         .map(|row| {
             let text: String = row.try_get("", "profile")?;
             let model = decoded(positional::row(&text, &decoder.profile))?;
-            Ok(Planned { model, relations: decoder.relations(row)? })
+            let relations = decoder.relations(&row)?;
+            Ok((Planned { model, relations }, row))
         })
         .collect()
 }

@@ -1,0 +1,142 @@
+//! What a write costs the database: `updateProfile` and `deleteProfile` read and lock
+//! the profile with all its context holds, change its row, and write the event with its
+//! deliveries — three statements between BEGIN and COMMIT on PostgreSQL, whether a
+//! webhook is active or not; the first change after a profile's creation settles its
+//! created event with one more. A webhook another process created counts at the very
+//! next write: no list of webhooks is kept.
+
+use entity::{webhook, webhook_delivery};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, on_postgres};
+
+const UPDATE: &str = "mutation($id: UUID!, $name: String) {
+  updateProfile(id: $id, input: { firstName: $name }) { profile { id firstName version } userErrors { code } }
+}";
+
+async fn created(app: &TestApp, email: &str) -> Uuid {
+    let payload = app
+        .mutate(
+            "createProfile",
+            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { code } } }",
+            json!({ "i": { "email": email, "firstName": "Ada", "tags": ["vip"], "addresses": [
+                { "addressLine1": "1 Main St", "city": "Sydney", "postcode": "2000", "country": "AU", "isDefault": true }
+            ] } }),
+        )
+        .await;
+    payload["profile"]["id"].as_str().and_then(|id| id.parse().ok()).expect("a profile")
+}
+
+/// The statements `query` costs, the wake-up sent after commits left out (it is sent
+/// once per burst of commits, not per write).
+async fn statements_of(app: &TestApp, query: &str, variables: Value) -> (Value, Vec<String>) {
+    app.reset_statements();
+    let data = app.data(query, variables).await;
+    let statements = app.statements().into_iter().filter(|s| !s.starts_with("NOTIFY")).collect();
+    (data, statements)
+}
+
+/// An active webhook for every type, written as another process would write it.
+async fn webhook_of_another_process(app: &TestApp) -> Uuid {
+    let id = Uuid::new_v4();
+    let now = chrono::Utc::now();
+    webhook::ActiveModel {
+        id: Set(id),
+        url: Set("https://hooks.example.com/profiles".into()),
+        events: Set(json!(["*"])),
+        description: Set(None),
+        is_active: Set(true),
+        secret: Set(format!("whsec_{}", "A".repeat(32))),
+        disabled_reason: Set(None),
+        failing_since: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .expect("a webhook row");
+    id
+}
+
+async fn deliveries_to(app: &TestApp, webhook: Uuid) -> u64 {
+    webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::WebhookId.eq(webhook))
+        .count(&app.db)
+        .await
+        .expect("deliveries")
+}
+
+#[tokio::test]
+async fn an_update_reads_once_writes_its_row_once_and_its_event_with_deliveries_once() {
+    let app = TestApp::spawn().await;
+    let id = created(&app, "cost@example.com").await;
+    // Settling the created event costs one statement more, once.
+    let (_, first) = statements_of(&app, UPDATE, json!({ "id": id, "name": "Bea" })).await;
+    let (data, second) = statements_of(&app, UPDATE, json!({ "id": id, "name": "Cleo" })).await;
+    assert_eq!(data["updateProfile"]["profile"]["firstName"], "Cleo");
+    assert_eq!(data["updateProfile"]["profile"]["version"], 3);
+    assert_eq!(first.len(), second.len() + 1, "the first change settles the created event: {first:#?}");
+    // PostgreSQL: read and lock, update, events with their deliveries and the commit-order
+    // lock. SQLite, where a statement is no round trip, reads the webhooks apart.
+    let expected = if on_postgres() { 3 } else { 4 };
+    assert_eq!(second.len(), expected, "{second:#?}");
+
+    let hook = webhook_of_another_process(&app).await;
+    let (_, with_webhook) = statements_of(&app, UPDATE, json!({ "id": id, "name": "Dora" })).await;
+    let expected = if on_postgres() { 3 } else { 5 };
+    assert_eq!(with_webhook.len(), expected, "{with_webhook:#?}");
+    assert_eq!(deliveries_to(&app, hook).await, 1, "the next write after the webhook's commit delivers to it");
+
+    let (data, deleted) = statements_of(
+        &app,
+        "mutation($id: UUID!) { deleteProfile(id: $id) { profile { profileType } userErrors { code } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(data["deleteProfile"]["profile"]["profileType"], "DELETED");
+    assert_eq!(deleted.len(), expected, "{deleted:#?}");
+    assert_eq!(deliveries_to(&app, hook).await, 2);
+}
+
+#[tokio::test]
+async fn an_event_compares_with_the_profile_as_the_write_found_it() {
+    let app = TestApp::spawn().await;
+    let id = created(&app, "found@example.com").await;
+    for name in ["Bea", "Bea", "Cleo"] {
+        app.data(UPDATE, json!({ "id": id, "name": name })).await;
+    }
+    // A tag added: a change to what the profile owns, read back at commit.
+    app.data(
+        "mutation($id: UUID!) { addTags(profileId: $id, handles: [\"gold-card\"]) { userErrors { code } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let history = app
+        .data(
+            "query($id: UUID!) { profile(id: $id) { history(first: 10) { nodes { type version changed data } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let nodes = history["profile"]["history"]["nodes"].as_array().cloned().expect("a history");
+    let seen: Vec<(String, i64, Value)> = nodes
+        .iter()
+        .map(|n| {
+            let kind = n["type"].as_str().unwrap_or_default().to_owned();
+            (kind, n["version"].as_i64().unwrap_or_default(), n["changed"].clone())
+        })
+        .collect();
+    // Oldest first. The second "Bea" changed nothing the context shows: no event.
+    assert_eq!(seen.len(), 4, "{seen:#?}");
+    assert_eq!(seen[0].0, "profile.created");
+    assert_eq!(seen[1].2, json!(["first_name", "full_name"]));
+    assert_eq!(seen[2].2, json!(["first_name", "full_name"]));
+    assert_eq!((seen[3].0.as_str(), seen[3].1), ("profile.updated", 5));
+    assert_eq!(seen[3].2, json!(["flattened_tags", "tags"]));
+    assert_eq!(nodes[0]["data"]["first_name"], "Ada", "the created event keeps the context it was created with");
+    assert_eq!(nodes[1]["data"]["first_name"], "Bea");
+    assert_eq!(nodes[2]["data"]["first_name"], "Cleo");
+    assert_eq!(nodes[3]["data"]["flattened_tags"], json!(["gold-card", "vip"]));
+    assert_eq!(nodes[3]["data"]["addresses"].as_array().map(Vec::len), Some(1));
+}
