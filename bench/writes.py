@@ -11,7 +11,8 @@ servers, one at a time, alternating, each round:
 - ours with change events written and no webhook;
 - ours with an active webhook whose deliveries go out to a local receiver during
   the load;
-- ours built without change events (`--features bench-no-events`): what events cost.
+- ours built without change events (`--features bench-no-events`): what events cost;
+- optionally (`--before`), another build of ours, e.g. the one before a change.
 
 For each: req/s, p50/p99, server CPU and PostgreSQL CPU per request, and statements per
 write (PostgreSQL's log, `log_statement = all`). Both answer the same first name.
@@ -53,19 +54,21 @@ def first_name(answer):
     return (payload.get("profile") or {}).get("firstName")
 
 
-def statements_per_write(server, query, ids, pg_log, database, admin_url):
+def statements_per_write(server, query, ids, pg_log, database, admin_url, tag):
     """Statements per write from PostgreSQL's log, `log_statement = all` set on the
-    database for the server's fresh connections; the log's lines are counted between
-    20 writes, after 10 to warm up."""
+    database for the server's fresh connections. 20 profiles are changed twice, with
+    names no other count used (`tag`); the log's lines are counted for the second
+    change, which is the steady state (a profile's first change after it was seeded
+    also settles its created event)."""
     psql(admin_url, f'ALTER DATABASE "{database}" SET log_statement = \'all\'')
     try:
         server.start()
-        for n, id_ in enumerate(ids[:10]):
-            post(server.url, query, {"id": id_, "name": NAMES[n % 2]})
+        for id_ in ids[10:30]:
+            post(server.url, query, {"id": id_, "name": f"First{tag}"})
         time.sleep(0.5)
         start = os.path.getsize(pg_log)
-        for n, id_ in enumerate(ids[10:30]):
-            post(server.url, query, {"id": id_, "name": NAMES[n % 2]})
+        for id_ in ids[10:30]:
+            post(server.url, query, {"id": id_, "name": f"Second{tag}"})
         time.sleep(1)
         with open(pg_log, "rb") as log:
             log.seek(start)
@@ -90,6 +93,7 @@ def main():
     args.add_argument("--database", required=True, help="a database seeded with our `seed`")
     args.add_argument("--ours", required=True, help="our release binary")
     args.add_argument("--ours-no-events", required=True, help="our release binary built without change events")
+    args.add_argument("--before", help="optional: another build of ours to load alike (events, no webhook)")
     args.add_argument("--node", required=True)
     args.add_argument("--postgraphile", required=True, help="PostGraphile's cli-run.js")
     args.add_argument("--seconds", type=int, default=12)
@@ -119,6 +123,8 @@ def main():
     webhook = ours("events, one webhook delivering", o.ours, 18783)
     no_events = ours("no events (reference)", o.ours_no_events, 18784)
     runs = [(theirs, THEIRS, None), (events, OURS, None), (webhook, OURS, "webhook"), (no_events, OURS, None)]
+    if o.before:
+        runs.append((ours("events, the build given as --before", o.before, 18785), OURS, None))
 
     def set_webhook(on):
         psql(db_url, "DELETE FROM webhook_delivery; DELETE FROM webhook")
@@ -145,8 +151,9 @@ def main():
             server.stop()
 
     statements = {}
-    for server, query, _ in runs:
-        statements[server.name], sample = statements_per_write(server, query, ids, o.pg_log, o.database, o.admin_url)
+    for tag, (server, query, _) in enumerate(runs):
+        statements[server.name], sample = statements_per_write(server, query, ids, o.pg_log, o.database, o.admin_url,
+                                                               tag)
         with open(os.path.join(work, f"statements-{server.name}.txt"), "w") as out:
             out.write("\n".join(sample))
 

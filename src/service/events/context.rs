@@ -107,9 +107,14 @@ pub(crate) fn of_parts(model: &profile::Model, relations: &Relations, today: Nai
 
 /// The context [`of`] gives, as JSON text, written straight from the profile (no
 /// [`Value`] in between: a new profile's event needs nothing else).
-#[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
 pub(crate) fn text(planned: &Planned, today: NaiveDate) -> String {
-    serde_json::to_string(&context(&planned.model, &planned.relations, today)).expect("a context serialises")
+    text_of_parts(&planned.model, &planned.relations, today)
+}
+
+/// [`text`] of a profile's row and its relations, read apart.
+#[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
+pub(crate) fn text_of_parts(model: &profile::Model, relations: &Relations, today: NaiveDate) -> String {
+    serde_json::to_string(&context(model, relations, today)).expect("a context serialises")
 }
 
 /// Every key of a context, in the order [`of`]'s map has them.

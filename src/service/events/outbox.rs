@@ -21,7 +21,7 @@ use crate::service::events::commit_order::COMMIT_ORDER_LOCK;
 use crate::service::events::context;
 use crate::service::events::deferred::{DEFERRED, bound_json, json};
 use crate::service::events::subscribers::ALL_TYPES;
-use crate::service::profiles::read::Planned;
+use crate::service::profiles::read::{Planned, Relations};
 
 /// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
 /// parameters of one statement, when a write changes many profiles (deleting a tag).
@@ -69,28 +69,42 @@ pub(crate) async fn write(
                 ChangeKind::Created => (DEFERRED.to_owned(), DEFERRED.to_owned()),
                 kind => {
                     let profile = held.get(&id);
-                    let data = match profile.and_then(|h| h.after.as_ref().map(|row| (row, &h.before.relations))) {
-                        Some((row, relations)) => context::of_parts(row, relations, today),
-                        None => {
-                            let planned = after.remove(&id).ok_or_else(|| {
-                                Error::Invariant(format!("profile {id} changed but cannot be read back"))
-                            })?;
-                            context::of(&planned, today)
+                    if let Some((before, row, relations)) =
+                        profile.and_then(|h| h.after.as_ref().map(|row| (&h.before.model, row, &h.before.relations)))
+                    {
+                        // Only the row changed, and no relation it names: the keys that
+                        // differ are those its columns give, compared without relations,
+                        // and the context goes straight to text.
+                        let none = Relations::default();
+                        let changed = context::changed(
+                            &context::of_parts(before, &none, today),
+                            &context::of_parts(row, &none, today),
+                        );
+                        if kind == ChangeKind::Updated && changed.is_empty() {
+                            continue;
                         }
-                    };
-                    let before = match profile {
-                        Some(held) => Some(context::of(&held.before, today)),
-                        None => previous.remove(&id),
-                    };
-                    match before {
-                        // Every key: its earlier context is unknown.
-                        None => (json(&data), json(context::keys())),
-                        Some(before) => {
-                            let changed = context::changed(&before, &data);
-                            if kind == ChangeKind::Updated && changed.is_empty() {
-                                continue;
+                        (context::text_of_parts(row, relations, today), json(&changed))
+                    } else {
+                        let data = match after.remove(&id) {
+                            Some(planned) => context::of(&planned, today),
+                            None => {
+                                return Err(Error::Invariant(format!("profile {id} changed but cannot be read back")));
                             }
-                            (json(&data), json(&changed))
+                        };
+                        let before = match profile {
+                            Some(held) => Some(context::of(&held.before, today)),
+                            None => previous.remove(&id),
+                        };
+                        match before {
+                            // Every key: its earlier context is unknown.
+                            None => (json(&data), json(context::keys())),
+                            Some(before) => {
+                                let changed = context::changed(&before, &data);
+                                if kind == ChangeKind::Updated && changed.is_empty() {
+                                    continue;
+                                }
+                                (json(&data), json(&changed))
+                            }
                         }
                     }
                 }
