@@ -61,6 +61,12 @@ impl MigrationTrait for Migration {
         ] {
             db.execute_unprepared(&sql).await?;
         }
+        if backend == DatabaseBackend::Postgres {
+            // Statistics for the new column and the name index's expressions: without
+            // them, until autovacuum analyzes the table, PostgreSQL guesses the lookups'
+            // sizes and may hash-join the whole table instead of using the indexes.
+            db.execute_unprepared("ANALYZE profile").await?;
+        }
         Ok(())
     }
 

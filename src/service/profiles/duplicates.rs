@@ -13,10 +13,12 @@
 //!    - the same email base key (`ix_profile_email_base_key`);
 //!    - the same folded last and first name and birth year, month and day
 //!      (`ix_profile_name_birth`);
-//! 2. each pair's reasons, from the two rows (a candidate found by one rule gets every
-//!    rule it meets), and its position among the source's candidates: more reasons
-//!    first, then by id;
-//! 3. the first `first` of each source, with the candidate's columns.
+//!    each pair carries the candidate's columns and the source's that the rules
+//!    compare;
+//! 2. each pair's reasons, from those (a candidate found by one rule gets every rule
+//!    it meets), and its position among the source's candidates: more reasons first,
+//!    then by id;
+//! 3. the first `first` of each source.
 //!
 //! Only the phone lookups stop at the first `first` candidates by id: a phone shared
 //! by thousands of profiles (a store's number as the secondary phone) costs `first`
@@ -71,18 +73,28 @@ pub(crate) fn first(value: Option<i32>) -> Result<u64> {
 /// The profiles asked about, and the candidate a rule's lookup finds.
 const SOURCE: &str = "source";
 const NEAR: &str = "near";
-/// The pairs, and the ranked pairs with the candidate's columns.
+/// The pairs, and the ranked pairs.
 const PAIRS: &str = "pairs";
 const RANKED: &str = "ranked";
 /// The columns the statement adds to the candidate's.
 const SOURCE_ID: &str = "dup_source";
-const CANDIDATE_ID: &str = "dup_candidate";
 const POSITION: &str = "dup_position";
 /// A column per reason (1 or 0), in [`Reason`]'s order.
 const REASONS: [(&str, Reason); 3] = [
     ("dup_phone", Reason::SharedPhone),
     ("dup_email", Reason::EmailSubaddress),
     ("dup_name", Reason::SameNameAndBirthDate),
+];
+/// The source's columns the reasons compare, carried in each pair as `dup_<column>`.
+const COMPARED: [P; 8] = [
+    P::MobilePhone,
+    P::SecondaryPhone,
+    P::EmailBaseKey,
+    P::FirstName,
+    P::LastName,
+    P::BirthYear,
+    P::BirthMonth,
+    P::BirthDay,
 ];
 
 /// The first `first` duplicate candidates of each of `profiles` (deleted ones too; the
@@ -116,25 +128,9 @@ fn col(table: &str, column: P) -> Expr {
     Expr::col((Alias::new(table), column))
 }
 
-/// The SQL of `column` of `table`, quoted.
-fn sql(table: &str, column: P) -> String {
-    format!("\"{table}\".\"{}\"", column.as_str())
-}
-
-/// The rules, as conditions on a candidate `near` and a source `source` (SQL text: the
-/// pairs' reasons are columns computed from them).
-fn reason_sql(backend: DatabaseBackend, near: &str) -> [String; 3] {
-    let phones = format!("({}, {})", sql(SOURCE, P::MobilePhone), sql(SOURCE, P::SecondaryPhone));
-    let phone = format!("{} IN {phones} OR {} IN {phones}", sql(near, P::MobilePhone), sql(near, P::SecondaryPhone));
-    let email = format!("{} = {}", sql(near, P::EmailBaseKey), sql(SOURCE, P::EmailBaseKey));
-    let mut name: Vec<String> = ["last_name", "first_name"]
-        .into_iter()
-        .map(|column| format!("{} = {}", folded_in(backend, near, column), folded_in(backend, SOURCE, column)))
-        .collect();
-    for column in [P::BirthYear, P::BirthMonth, P::BirthDay] {
-        name.push(format!("{} = {}", sql(near, column), sql(SOURCE, column)));
-    }
-    [phone, email, name.join(" AND ")]
+/// The name of the pair's column that carries the source's `column`.
+fn carried(column: P) -> String {
+    format!("dup_{}", column.as_str())
 }
 
 /// The lookups of the rules, as conditions on the candidate (the table `profile`, which
@@ -159,10 +155,10 @@ fn lookups(backend: DatabaseBackend) -> Vec<(Condition, bool)> {
 }
 
 /// The candidates of one lookup for the source row, visible and not the source
-/// itself; the first `limit` by id when given.
-fn lookup(rule: Condition, limit: Option<u64>) -> SelectStatement {
+/// itself, with `columns` of each; the first `limit` by id when given.
+fn lookup(rule: Condition, limit: Option<u64>, columns: &[P]) -> SelectStatement {
     let mut query = Query::select();
-    query.column((profile::Entity, P::Id)).from(profile::Entity).cond_where(
+    query.columns(columns.iter().map(|&column| (profile::Entity, column))).from(profile::Entity).cond_where(
         Condition::all().add(rule).add(visible()).add(Expr::col((profile::Entity, P::Id)).ne(col(SOURCE, P::Id))),
     );
     if let Some(limit) = limit {
@@ -171,68 +167,84 @@ fn lookup(rule: Condition, limit: Option<u64>) -> SelectStatement {
     query
 }
 
-/// The pairs (source id, candidate id) one lookup gives for `profiles`.
-fn pairs(backend: DatabaseBackend, profiles: &[Uuid], lookup: SelectStatement) -> SelectStatement {
+/// The pairs one lookup gives for `profiles`: the source's id and the columns the
+/// reasons compare, and the whole candidate (so that no join follows: a join by id
+/// after the union is planned from the union's estimate, which the limits inflate, and
+/// PostgreSQL then scans the table to hash it).
+fn pairs(backend: DatabaseBackend, profiles: &[Uuid], rule: Condition, limit: Option<u64>) -> SelectStatement {
     let mut query = Query::select();
+    query.expr_as(col(SOURCE, P::Id), Alias::new(SOURCE_ID));
+    for column in COMPARED {
+        query.expr_as(col(SOURCE, column), Alias::new(carried(column)));
+    }
     query
-        .expr_as(col(SOURCE, P::Id), Alias::new(SOURCE_ID))
-        .expr_as(col(NEAR, P::Id), Alias::new(CANDIDATE_ID))
+        .columns(P::iter().map(|column| (Alias::new(NEAR), column)))
         .from_as(profile::Entity, Alias::new(SOURCE))
         .and_where(col(SOURCE, P::Id).is_in(profiles.iter().copied()));
     match backend {
         // Run once per source row, by its index, stopping at the limit.
         DatabaseBackend::Postgres => {
-            query.join_lateral(JoinType::InnerJoin, lookup, Alias::new(NEAR), Expr::cust("TRUE"));
+            let every: Vec<P> = P::iter().collect();
+            query.join_lateral(JoinType::InnerJoin, lookup(rule, limit, &every), Alias::new(NEAR), Expr::cust("TRUE"));
         }
         // SQLite has no LATERAL; a correlated `IN` runs the lookup per source row too.
         _ => {
-            query.join_as(JoinType::InnerJoin, profile::Entity, Alias::new(NEAR), col(NEAR, P::Id).in_subquery(lookup));
+            let ids = lookup(rule, limit, &[P::Id]);
+            query.join_as(JoinType::InnerJoin, profile::Entity, Alias::new(NEAR), col(NEAR, P::Id).in_subquery(ids));
         }
     }
     query
 }
 
-/// The whole statement: the pairs of every lookup, their reasons and positions, and the
-/// first `first` of each source with the candidate's columns.
-fn statement(backend: DatabaseBackend, profiles: &[Uuid], first: u64) -> SelectStatement {
-    let mut each = lookups(backend)
+/// The reasons, as conditions on a pair (SQL text): its candidate's columns against
+/// the source's it carries.
+fn reason_sql(backend: DatabaseBackend) -> [String; 3] {
+    let near = |column: P| format!("\"{PAIRS}\".\"{}\"", column.as_str());
+    let source = |column: P| format!("\"{PAIRS}\".\"{}\"", carried(column));
+    let phones = format!("({}, {})", source(P::MobilePhone), source(P::SecondaryPhone));
+    let phone = format!("{} IN {phones} OR {} IN {phones}", near(P::MobilePhone), near(P::SecondaryPhone));
+    let email = format!("{} = {}", near(P::EmailBaseKey), source(P::EmailBaseKey));
+    let mut name: Vec<String> = [P::LastName, P::FirstName]
         .into_iter()
-        .map(|(rule, limited)| pairs(backend, profiles, lookup(rule, limited.then_some(first))));
+        .map(|column| {
+            let (mine, theirs) = (column.as_str(), carried(column));
+            format!("{} = {}", folded_in(backend, PAIRS, mine), folded_in(backend, PAIRS, &theirs))
+        })
+        .collect();
+    for column in [P::BirthYear, P::BirthMonth, P::BirthDay] {
+        name.push(format!("{} = {}", near(column), source(column)));
+    }
+    [phone, email, name.join(" AND ")]
+}
+
+/// The whole statement: the pairs of every lookup, their reasons and positions, and the
+/// first `first` of each source.
+fn statement(backend: DatabaseBackend, profiles: &[Uuid], first: u64) -> SelectStatement {
+    let mut each =
+        lookups(backend).into_iter().map(|(rule, limited)| pairs(backend, profiles, rule, limited.then_some(first)));
     let mut all = each.next().unwrap_or_else(Query::select);
     for more in each {
         // Distinct: a candidate two lookups find is one pair.
         all.union(UnionType::Distinct, more);
     }
 
-    let reasons = reason_sql(backend, NEAR).map(|condition| format!("CASE WHEN {condition} THEN 1 ELSE 0 END"));
+    let reasons = reason_sql(backend).map(|condition| format!("CASE WHEN {condition} THEN 1 ELSE 0 END"));
     let mut ranked = Query::select();
-    ranked.columns(P::iter().map(|column| (Alias::new(NEAR), column)));
-    ranked.expr_as(Expr::col((Alias::new(PAIRS), Alias::new(SOURCE_ID))), Alias::new(SOURCE_ID));
+    ranked
+        .columns(P::iter().map(|column| (Alias::new(PAIRS), column)))
+        .column((Alias::new(PAIRS), Alias::new(SOURCE_ID)));
     for ((column, _), reason) in REASONS.iter().zip(&reasons) {
         ranked.expr_as(Expr::cust(reason.clone()), Alias::new(*column));
     }
     ranked
         .expr_as(
             Expr::cust(format!(
-                "row_number() OVER (PARTITION BY \"{PAIRS}\".\"{SOURCE_ID}\" ORDER BY {} DESC, {} ASC)",
+                "row_number() OVER (PARTITION BY \"{PAIRS}\".\"{SOURCE_ID}\" ORDER BY {} DESC, \"{PAIRS}\".\"id\" ASC)",
                 reasons.join(" + "),
-                sql(NEAR, P::Id)
             )),
             Alias::new(POSITION),
         )
-        .from_subquery(all, Alias::new(PAIRS))
-        .join_as(
-            JoinType::InnerJoin,
-            profile::Entity,
-            Alias::new(SOURCE),
-            col(SOURCE, P::Id).equals((Alias::new(PAIRS), Alias::new(SOURCE_ID))),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            profile::Entity,
-            Alias::new(NEAR),
-            col(NEAR, P::Id).equals((Alias::new(PAIRS), Alias::new(CANDIDATE_ID))),
-        );
+        .from_subquery(all, Alias::new(PAIRS));
 
     let position = || Expr::col((Alias::new(RANKED), Alias::new(POSITION)));
     Query::select()
