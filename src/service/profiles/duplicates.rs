@@ -4,7 +4,9 @@
 //!
 //! The statement, for the profiles asked about (`source`):
 //! 1. *pairs*: each rule finds its candidates with an index, as a subquery correlated
-//!    with the source row (a `LATERAL` join on PostgreSQL, `id IN (…)` on SQLite):
+//!    with the source row (a `LATERAL` join on PostgreSQL, `id IN (…)` on SQLite), and
+//!    each pair carries the candidate's columns and the source's that the rules
+//!    compare. The lookups:
 //!    - the mobile phone equal to the source's secondary phone (the unique index on
 //!      `mobile_phone`; the mobile phone equal to the source's mobile is the source
 //!      itself, the phone being unique);
@@ -12,21 +14,20 @@
 //!      (`ix_profile_secondary_phone`, which holds the id);
 //!    - the same email base key (`ix_profile_email_base_key`);
 //!    - the same folded last and first name and birth year, month and day
-//!      (`ix_profile_name_birth`);
-//!    each pair carries the candidate's columns and the source's that the rules
-//!    compare;
-//! 2. each pair's reasons, from those (a candidate found by one rule gets every rule
-//!    it meets), and its position among the source's candidates: more reasons first,
-//!    then by id;
+//!      (`ix_profile_name_birth`).
+//! 2. each pair's reasons, from those columns (a candidate found by one rule gets every
+//!    rule it meets), and its position among the source's candidates: more reasons
+//!    first, then by id;
 //! 3. the first `first` of each source.
 //!
 //! Only the phone lookups stop at the first `first` candidates by id: a phone shared
 //! by thousands of profiles (a store's number as the secondary phone) costs `first`
-//! rows. That keeps the answer exact: a candidate with two or more reasons has an
-//! email or a name reason, and those lookups are read whole, so it is among the pairs
-//! wherever its phone puts it; and a candidate with the phone reason alone comes after
-//! those, by id, so the first `first` by id of each phone lookup hold all of them
-//! that can be shown.
+//! rows. The answer stays exact. A candidate with two or more reasons has an email or a
+//! name reason, and those lookups are read whole, so it is among the pairs whatever
+//! its phone lookup kept. A candidate with the phone reason alone is shown only if
+//! fewer than `first` candidates come before it: all with more reasons, and those with
+//! one reason and a smaller id, among them every other candidate of its own phone
+//! lookup with a smaller id; so it is among the first `first` by id of that lookup.
 
 use std::collections::HashMap;
 
