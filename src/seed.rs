@@ -259,6 +259,7 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
         email: has(rng, 95).then_some(email),
         // Derived from the email by the insert.
         email_key: None,
+        email_base_key: None,
         gender: Some(*pick(rng, &[Gender::Female, Gender::Male, Gender::Other, Gender::Withheld])),
         currency: Some((*pick(rng, &["AUD", "AUD", "NZD", "USD", "GBP"])).to_owned()),
         joined_at,

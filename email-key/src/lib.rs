@@ -24,9 +24,44 @@ pub fn of(email: &str) -> String {
     caseless::default_case_fold_str(&composed).nfc().collect()
 }
 
+/// The key of `email` without its sub-address: the key ([`of`]) with the `+tag` of its
+/// local part removed, so `Ann+Shop@example.com` and `ann@example.com` share one
+/// (`ann@example.com`). The tag runs from the local part's first `+` to its `@`. An
+/// address whose local part starts with `+` (nothing before the tag) or that has no
+/// `@`, or whose local part is quoted (`"a+b"@…`, where `+` is just a character), is
+/// its own base.
+///
+/// Duplicate candidates compare it (`profile.email_base_key`); like the key, a change
+/// here needs a migration that derives it again.
+pub fn base_of(email: &str) -> String {
+    let key = of(email);
+    let Some((local, domain)) = key.rsplit_once('@') else { return key };
+    match local.split_once('+') {
+        Some((base, _tag)) if !base.is_empty() && !local.starts_with('"') => format!("{base}@{domain}"),
+        _ => key,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::of;
+    use super::{base_of, of};
+
+    #[test]
+    fn the_base_drops_the_sub_address_of_the_key() {
+        for (email, base, case) in [
+            ("ann+shop@example.com", "ann@example.com", "a tag"),
+            ("Ann+Shop@Example.COM", "ann@example.com", "a tag, folded"),
+            ("ann@example.com", "ann@example.com", "no tag"),
+            ("ann+a+b@example.com", "ann@example.com", "from the first plus"),
+            ("ann+@example.com", "ann@example.com", "an empty tag"),
+            ("+shop@example.com", "+shop@example.com", "nothing before the plus"),
+            ("\"a+b\"@example.com", "\"a+b\"@example.com", "a quoted local part"),
+            ("ann@ex+ample.com", "ann@ex+ample.com", "a plus in the domain"),
+            ("no-at-sign", "no-at-sign", "no @"),
+        ] {
+            assert_eq!(base_of(email), base, "{case}: {email}");
+        }
+    }
 
     #[test]
     fn spellings_of_one_address_share_a_key() {

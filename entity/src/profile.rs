@@ -22,6 +22,9 @@ pub struct Model {
     /// the key of an older profile's from before the key existed (a collision, listed
     /// for merging).
     pub email_key: Option<String>,
+    /// `email_key::base_of(email)`: the key without the local part's `+tag`, written with
+    /// the email (and for collisions too); duplicate candidates compare it. Not unique.
+    pub email_base_key: Option<String>,
     pub gender: Option<Gender>,
     pub currency: Option<String>,
     pub joined_at: DateTimeUtc,

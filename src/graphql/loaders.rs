@@ -8,19 +8,26 @@
 //! - [`AttachedLoader`]: records joined through a link table (tags, statuses);
 //! - [`KeyLoader`]: records by a unique key (tiers by handle, locations by id; the
 //!   preferred and joined locations share it).
+//!
+//! Beside them, loaders for what is not a relation: histories, event contexts and
+//! duplicate candidates; and [`Siblings`], which loads duplicate candidates for a whole
+//! page at once.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{address, appearance, comms, identity, location, profile_date, profile_status, profile_tag, tier};
 use sea_orm::{DatabaseConnection, EntityTrait, Value};
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::service::events::deferred::Deferred;
 use crate::service::events::feed::{FeedPage, Window};
 use crate::service::events::{deferred, feed as events};
+use crate::service::profiles::duplicates::{self, Candidate};
 use crate::service::profiles::owned::Owned;
 use crate::service::profiles::relations::{self, Attached, Keyed};
 
@@ -37,6 +44,7 @@ pub struct Loaders {
     pub locations: DataLoader<KeyLoader<location::Entity, i32>>,
     pub histories: DataLoader<HistoryLoader>,
     pub contexts: DataLoader<ContextLoader>,
+    pub duplicates: DataLoader<DuplicatesLoader>,
 }
 
 impl Loaders {
@@ -56,6 +64,7 @@ impl Loaders {
             locations: loader(KeyLoader::new(db)),
             histories: loader(HistoryLoader { db: db.clone() }),
             contexts: loader(ContextLoader { db: db.clone() }),
+            duplicates: loader(DuplicatesLoader { db: db.clone() }),
         }
     }
 }
@@ -177,5 +186,75 @@ impl Loader<Deferred> for ContextLoader {
     async fn load(&self, keys: &[Deferred]) -> Result<HashMap<Deferred, serde_json::Value>, Self::Error> {
         let mut found = deferred::contexts(&self.db, keys).await?;
         Ok(keys.iter().filter_map(|key| Some((*key, found.remove(&key.seq)?))).collect())
+    }
+}
+
+/// The duplicate candidates of one profile: which profile, and how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct DuplicatesKey {
+    pub profile: Uuid,
+    pub first: u64,
+}
+
+/// Profiles' duplicate candidates (`Profile.duplicates`): one statement per distinct
+/// `first` asked for.
+pub struct DuplicatesLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<DuplicatesKey> for DuplicatesLoader {
+    type Value = Vec<Candidate>;
+    type Error = crate::service::error::Error;
+
+    async fn load(&self, keys: &[DuplicatesKey]) -> Result<HashMap<DuplicatesKey, Vec<Candidate>>, Self::Error> {
+        let mut sizes: HashMap<u64, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            sizes.entry(key.first).or_default().push(key.profile);
+        }
+        let mut found = HashMap::new();
+        for (first, profiles) in sizes {
+            for (profile, candidates) in duplicates::candidates(&self.db, &profiles, first).await? {
+                found.insert(DuplicatesKey { profile, first }, candidates);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Every profile's candidates of one `first`, by key.
+type Found = HashMap<DuplicatesKey, Vec<Candidate>>;
+
+/// Profiles read together (the nodes of a page, the candidates of a profile): the first
+/// of them whose `duplicates` resolves loads them for all, in one batch, and the others
+/// wait for it. A DataLoader's batch holds the keys that arrive within its delay (1 ms),
+/// and the resolvers of a page of more than ~30 profiles yield part-way (the list is
+/// resolved by a `FuturesUnordered`, which yields every 32 polls): in a slow build or on
+/// a busy machine the rest arrive later and make a second batch. Reading for the page's
+/// ids at once makes a page one batch whatever the timing.
+#[derive(Debug)]
+pub(crate) struct Siblings {
+    ids: Vec<Uuid>,
+    /// One load per `first` asked for.
+    duplicates: Mutex<HashMap<u64, Arc<OnceCell<Found>>>>,
+}
+
+impl Siblings {
+    pub(crate) fn new(ids: Vec<Uuid>) -> Arc<Siblings> {
+        Arc::new(Siblings { ids, duplicates: Mutex::default() })
+    }
+
+    /// The candidates of `key`, loaded with those of every sibling.
+    pub(crate) async fn duplicates(
+        &self,
+        loader: &DataLoader<DuplicatesLoader>,
+        key: DuplicatesKey,
+    ) -> Result<Vec<Candidate>, crate::service::error::Error> {
+        let cell = {
+            let mut cells = self.duplicates.lock().unwrap_or_else(PoisonError::into_inner);
+            cells.entry(key.first).or_default().clone()
+        };
+        let keys = self.ids.iter().map(|&profile| DuplicatesKey { profile, first: key.first });
+        let found = cell.get_or_try_init(|| loader.load_many(keys)).await?;
+        Ok(found.get(&key).cloned().unwrap_or_default())
     }
 }

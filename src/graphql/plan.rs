@@ -30,7 +30,7 @@ enum Relation {
 /// What a field of `Profile` reads.
 #[derive(Debug)]
 enum Reads {
-    /// Nothing stored but the id (`__typename`, `history`).
+    /// Nothing stored but the id (`__typename`, `history`, `duplicates`).
     Nothing,
     /// The profile column it is named after.
     Stored(P),
@@ -48,8 +48,9 @@ fn reads(name: &str) -> Option<Reads> {
     use Relation::*;
     const BIRTH: &[P] = &[P::BirthYear, P::BirthMonth, P::BirthDay];
     Some(match name {
-        // `history` reads the outbox through its loader, by the profile's id.
-        "__typename" | "history" => Reads::Nothing,
+        // `history` reads the outbox and `duplicates` the candidates through their
+        // loaders, by the profile's id.
+        "__typename" | "history" | "duplicates" => Reads::Nothing,
         "fullName" => C(&[P::FirstName, P::LastName]),
         "mobilePhoneCountry" | "mobilePhoneNational" | "mobilePhoneNationalPrefix" | "mobilePhoneE164" => {
             C(&[P::MobilePhone])

@@ -15,6 +15,7 @@ mod binary;
 mod cli;
 mod concurrency;
 mod database_loss;
+mod duplicates;
 mod email_key;
 mod events;
 mod evolution;

@@ -28,7 +28,7 @@ impl ProfileConnection {
     /// The connection over `page`.
     pub(crate) fn new(page: Page, filter: Filter) -> Self {
         ProfileConnection {
-            profiles: page.rows.into_iter().map(Profile::from).collect(),
+            profiles: Profile::siblings(page.rows.into_iter().map(Profile::from).collect()),
             cursors: page.cursors,
             has_previous_page: page.has_previous_page,
             has_next_page: page.has_next_page,

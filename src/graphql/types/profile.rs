@@ -1,15 +1,16 @@
 //! The `Profile` type: stored fields, derived fields (computed on read, never
-//! stored) and relations.
+//! stored) and relations; and `DuplicateCandidate`, what `Profile.duplicates` lists.
 //!
 //! A relation resolves from the profile value when a planned read fetched it with the
 //! profile ([`Relations`]: one statement per root field), and through the request's
 //! [`Loaders`] otherwise (e.g. the profile of a mutation's payload).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::graphql::errors::Result;
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::{Gender, ProfileType};
 use entity::scalars::Date;
@@ -19,14 +20,20 @@ use uuid::Uuid;
 
 use crate::domain::{birthday, person, phone};
 use crate::graphql::Clock;
-use crate::graphql::loaders::{HistoryKey, Loaders};
+use crate::graphql::loaders::{DuplicatesKey, HistoryKey, Loaders, Siblings};
 use crate::graphql::types::event::EventConnection;
 use crate::service::error::Error as ServiceError;
 use crate::service::events::feed::Feed;
+use crate::service::profiles::duplicates::{self, Candidate, Reason};
 use crate::service::profiles::read::{Planned, Relations};
 
 /// Complexity weight of a profile's list relations (addresses, tags, …).
 const LIST: usize = 10;
+
+/// Complexity weight of `duplicates`: the candidates `first` asks for (10 by default).
+fn duplicates_weight(first: Option<i32>) -> usize {
+    first.map_or(duplicates::DEFAULT_FIRST, |n| n.clamp(1, duplicates::MAX_FIRST as i32)) as usize
+}
 
 /// A customer profile. A planned read fills only the columns its selection reads.
 #[derive(Clone, Debug)]
@@ -34,17 +41,31 @@ pub(crate) struct Profile {
     pub model: profile::Model,
     /// Relations fetched with the profile; `None` means "ask the loader".
     pub prefetched: Relations,
+    /// The profiles read with this one (a page), whose duplicates load with its own;
+    /// `None` for a profile read alone.
+    pub siblings: Option<Arc<Siblings>>,
 }
 
 impl From<profile::Model> for Profile {
     fn from(model: profile::Model) -> Self {
-        Profile { model, prefetched: Relations::default() }
+        Profile { model, prefetched: Relations::default(), siblings: None }
     }
 }
 
 impl From<Planned> for Profile {
     fn from(planned: Planned) -> Self {
-        Profile { model: planned.model, prefetched: planned.relations }
+        Profile { model: planned.model, prefetched: planned.relations, siblings: None }
+    }
+}
+
+impl Profile {
+    /// `profiles`, each knowing the others as its siblings.
+    pub(crate) fn siblings(mut profiles: Vec<Profile>) -> Vec<Profile> {
+        let siblings = Siblings::new(profiles.iter().map(|p| p.model.id).collect());
+        for profile in &mut profiles {
+            profile.siblings = Some(siblings.clone());
+        }
+        profiles
     }
 }
 
@@ -399,6 +420,26 @@ impl Profile {
         Ok(EventConnection::new(page.unwrap_or_default(), feed.after.is_some()))
     }
 
+    /// Other visible profiles that may be this one's duplicates: those sharing a phone
+    /// (mobile or secondary, either with either), the same email but for a `+tag`
+    /// sub-address, or the same first and last name (ignoring ASCII case) and full
+    /// birth date. Most reasons first, then by id. Candidates to review or merge, never
+    /// merged by themselves.
+    #[graphql(complexity = "duplicates_weight(first) * child_complexity + 1")]
+    async fn duplicates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many candidates to return (1–50, default 10).", default = 10)] first: Option<i32>,
+    ) -> Result<Vec<DuplicateCandidate>> {
+        let key = DuplicatesKey { profile: self.model.id, first: duplicates::first(first)? };
+        let loader = &loaders(ctx)?.duplicates;
+        let found = match &self.siblings {
+            Some(siblings) => Box::pin(siblings.duplicates(loader, key)).await?,
+            None => Box::pin(loader.load_one(key)).await?.unwrap_or_default(),
+        };
+        Ok(DuplicateCandidate::list(found))
+    }
+
     /// The kind of profile.
     async fn profile_type(&self) -> ProfileType {
         self.model.profile_type
@@ -445,5 +486,46 @@ impl<'a> ProfileAttributes<'a> {
     async fn dates(&self, ctx: &Context<'_>) -> Result<Cow<'a, Vec<profile_date::Model>>> {
         let profile = self.0;
         load_list(&profile.prefetched.dates, &loaders(ctx)?.dates, profile.model.id).await
+    }
+}
+
+/// Why a profile may be a duplicate of another.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "Reason")]
+pub(crate) enum DuplicateReason {
+    /// A phone of one, mobile or secondary, is a phone of the other (in E.164).
+    SharedPhone,
+    /// The same email but for a sub-address: `ann+shop@example.com` and
+    /// `ann@example.com` (compared by the email's key, ignoring case).
+    EmailSubaddress,
+    /// The same first and last name (ignoring ASCII case) and the same full birth date
+    /// (year, month and day).
+    SameNameAndBirthDate,
+}
+
+/// A profile that may be a duplicate of another, and every reason it may be.
+#[derive(SimpleObject)]
+pub(crate) struct DuplicateCandidate {
+    /// The other profile.
+    pub profile: Profile,
+    /// Every rule the two profiles meet, in the order `SHARED_PHONE`,
+    /// `EMAIL_SUBADDRESS`, `SAME_NAME_AND_BIRTH_DATE`.
+    pub reasons: Vec<DuplicateReason>,
+}
+
+impl DuplicateCandidate {
+    /// The candidates of one profile, siblings of each other (their own duplicates load
+    /// together).
+    fn list(candidates: Vec<Candidate>) -> Vec<DuplicateCandidate> {
+        let (profiles, reasons): (Vec<Profile>, Vec<Vec<Reason>>) =
+            candidates.into_iter().map(|c| (Profile::from(c.profile), c.reasons)).unzip();
+        Profile::siblings(profiles)
+            .into_iter()
+            .zip(reasons)
+            .map(|(profile, reasons)| DuplicateCandidate {
+                profile,
+                reasons: reasons.into_iter().map(DuplicateReason::from).collect(),
+            })
+            .collect()
     }
 }

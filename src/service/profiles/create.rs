@@ -28,6 +28,7 @@ pub fn blank(id: Uuid, now: DateTime<Utc>) -> profile::Model {
         last_name: None,
         email: None,
         email_key: None,
+        email_base_key: None,
         gender: None,
         currency: None,
         joined_at: now,

@@ -15,11 +15,17 @@ use crate::service::error::Result;
 
 /// The SQL expression of a column folded to lower case for ASCII letters only.
 pub(crate) fn folded(backend: DatabaseBackend, column: &str) -> SimpleExpr {
+    Expr::cust(folded_in(backend, "profile", column))
+}
+
+/// The SQL of `table`'s (a table or an alias) `column` folded as [`folded`] folds it:
+/// the expression the name indexes hold.
+pub(crate) fn folded_in(backend: DatabaseBackend, table: &str, column: &str) -> String {
     match backend {
-        DatabaseBackend::Postgres => Expr::cust(format!(
-            "translate(\"profile\".\"{column}\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE \"C\""
-        )),
-        _ => Expr::cust(format!("lower(\"profile\".\"{column}\")")),
+        DatabaseBackend::Postgres => format!(
+            "translate(\"{table}\".\"{column}\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE \"C\""
+        ),
+        _ => format!("lower(\"{table}\".\"{column}\")"),
     }
 }
 

@@ -18,19 +18,21 @@ pub(crate) fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
     profile::Column::EmailKey.eq(email_key::of(email))
 }
 
-/// Gives `row` the key of its email, as the email is given (set, or unchanged as in a
-/// row made from a model, which an insert writes and an update does not), so that a
-/// statement writes the key exactly when it writes the email (one key per address:
-/// `email_key::of`). Every insert and update of a profile's columns passes its row
-/// here.
+/// Gives `row` the key of its email and its base key (the key without a `+tag`), as the
+/// email is given (set, or unchanged as in a row made from a model, which an insert
+/// writes and an update does not), so that a statement writes the keys exactly when it
+/// writes the email (one key per address: `email_key::of`; its base:
+/// `email_key::base_of`). Every insert and update of a profile's columns passes its
+/// row here.
 pub(crate) fn with_email_key(row: &mut profile::ActiveModel) {
     // A blank address (which validation refuses) would have the empty key.
-    let key = |email: &Option<String>| email.as_deref().map(email_key::of).filter(|key| !key.is_empty());
-    row.email_key = match &row.email {
-        ActiveValue::Set(email) => ActiveValue::Set(key(email)),
-        ActiveValue::Unchanged(email) => ActiveValue::Unchanged(key(email)),
+    let keyed = |email: &Option<String>, of: fn(&str) -> String| email.as_deref().map(of).filter(|k| !k.is_empty());
+    let derive = |of: fn(&str) -> String| match &row.email {
+        ActiveValue::Set(email) => ActiveValue::Set(keyed(email, of)),
+        ActiveValue::Unchanged(email) => ActiveValue::Unchanged(keyed(email, of)),
         ActiveValue::NotSet => ActiveValue::NotSet,
     };
+    (row.email_key, row.email_base_key) = (derive(email_key::of), derive(email_key::base_of));
 }
 
 /// A unique key of a profile, as `profileBy` and `upsertProfile` take it and an import

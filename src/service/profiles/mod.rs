@@ -1,10 +1,10 @@
 //! Profiles and what they own: finding one by a key ([`keys`]), the profiles whose
 //! email collides with an older one's key ([`collisions`]), the planned read
 //! ([`read`], [`positional`]), lists ([`filter`], [`order`]), creating ([`create`]),
-//! the lifecycle ([`lifecycle`]: create, update, delete, restore, purge), the inputs
-//! and their rules ([`input`]), the checks writes make first ([`checks`]), and the
-//! owned records (addresses, dates, identities, labels, preferences) with their batch
-//! loaders ([`relations`]).
+//! the lifecycle ([`lifecycle`]: create, update, delete, restore, purge), duplicate
+//! candidates ([`duplicates`]), the inputs and their rules ([`input`]), the checks
+//! writes make first ([`checks`]), and the owned records (addresses, dates,
+//! identities, labels, preferences) with their batch loaders ([`relations`]).
 //!
 //! May use: `write` (every change goes through the seam), `draft`, `page`, `change`,
 //! and the domain rules. Nothing here knows of events beyond what the seam does.
@@ -14,6 +14,7 @@ pub(crate) mod checks;
 pub(crate) mod collisions;
 pub mod create;
 pub(crate) mod dates;
+pub(crate) mod duplicates;
 pub mod filter;
 pub(crate) mod identity;
 pub(crate) mod input;
