@@ -288,7 +288,7 @@ async fn the_migration_writes_the_email_base_key_of_the_rows_already_there() {
     let db = profiles_gateway::db::connect(&url, Default::default()).await.expect("connect");
     let mine = Migrator::migrations()
         .iter()
-        .position(|m| m.name() == "m20261207_000002_duplicates")
+        .position(|m| m.name() == "m20261207_000004_duplicates")
         .expect("the duplicates migration") as u32;
     Migrator::up(&db, Some(mine)).await.expect("the migrations before it");
 

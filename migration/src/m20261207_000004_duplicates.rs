@@ -20,7 +20,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261207_000002_duplicates"
+        "m20261207_000004_duplicates"
     }
 }
 
