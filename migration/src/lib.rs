@@ -14,6 +14,7 @@ mod m20261203_000001_webhooks;
 mod m20261203_000002_event_compression;
 mod m20261203_000003_deferred_contexts;
 mod m20261207_000001_email_key;
+mod m20261207_000001_merge;
 mod m20261207_000002_delivery_share;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_deferred_contexts::Migration),
             Box::new(m20261207_000001_email_key::Migration),
             Box::new(m20261207_000002_delivery_share::Migration),
+            Box::new(m20261207_000001_merge::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::service::events::deferred::Deferred;
 use crate::service::events::feed::{FeedPage, Window};
 use crate::service::events::{deferred, feed as events};
+use crate::service::profiles::merge::record::{self as merge_record, MergeRecord};
 use crate::service::profiles::owned::Owned;
 use crate::service::profiles::relations::{self, Attached, Keyed};
 
@@ -37,6 +38,7 @@ pub struct Loaders {
     pub locations: DataLoader<KeyLoader<location::Entity, i32>>,
     pub histories: DataLoader<HistoryLoader>,
     pub contexts: DataLoader<ContextLoader>,
+    pub merges: DataLoader<MergeLoader>,
 }
 
 impl Loaders {
@@ -56,6 +58,7 @@ impl Loaders {
             locations: loader(KeyLoader::new(db)),
             histories: loader(HistoryLoader { db: db.clone() }),
             contexts: loader(ContextLoader { db: db.clone() }),
+            merges: loader(MergeLoader { db: db.clone() }),
         }
     }
 }
@@ -177,5 +180,19 @@ impl Loader<Deferred> for ContextLoader {
     async fn load(&self, keys: &[Deferred]) -> Result<HashMap<Deferred, serde_json::Value>, Self::Error> {
         let mut found = deferred::contexts(&self.db, keys).await?;
         Ok(keys.iter().filter_map(|key| Some((*key, found.remove(&key.seq)?))).collect())
+    }
+}
+
+/// The merges into each profile (`Profile.merges`): one statement for a page of them.
+pub struct MergeLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for MergeLoader {
+    type Value = Vec<MergeRecord>;
+    type Error = crate::service::error::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<MergeRecord>>, Self::Error> {
+        merge_record::of_profiles(&self.db, keys).await
     }
 }

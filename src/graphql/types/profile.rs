@@ -21,6 +21,7 @@ use crate::domain::{birthday, person, phone};
 use crate::graphql::Clock;
 use crate::graphql::loaders::{HistoryKey, Loaders};
 use crate::graphql::types::event::EventConnection;
+use crate::graphql::types::merge::ProfileMerge;
 use crate::service::error::Error as ServiceError;
 use crate::service::events::feed::Feed;
 use crate::service::profiles::read::{Planned, Relations};
@@ -397,6 +398,19 @@ impl Profile {
         let key = HistoryKey { profile: self.model.id, window };
         let page = Box::pin(loaders(ctx)?.histories.load_one(key)).await?;
         Ok(EventConnection::new(page.unwrap_or_default(), feed.after.is_some()))
+    }
+
+    /// The profile this one was merged into: set only on a tombstone, which no read
+    /// returns (`profile(id:)` answers its survivor), so null on every profile seen here.
+    async fn merged_into(&self) -> Option<Uuid> {
+        self.model.merged_into
+    }
+
+    /// The merges of other profiles into this one, oldest first.
+    #[graphql(complexity = "LIST * child_complexity")]
+    async fn merges(&self, ctx: &Context<'_>) -> Result<Vec<ProfileMerge>> {
+        let merges = Box::pin(loaders(ctx)?.merges.load_one(self.model.id)).await?;
+        Ok(merges.unwrap_or_default().into_iter().map(ProfileMerge).collect())
     }
 
     /// The kind of profile.

@@ -31,11 +31,15 @@ const CHUNK: usize = 500;
 /// update that changed no key of the context writes none; a purge's event carries the
 /// profile's id only. `changed` compares with the context a profile had when the write
 /// [held](Held) it, else with its previous event. The events
-/// occur at `now` (the write's clock). Returns how many it wrote.
+/// occur at `now` (the write's clock). `extra` holds keys an event's `data` has
+/// besides the context, where they apply (a merge's `merged_from`, `merged_into` and
+/// `deleted_reason`): every other event's `data` is the context alone. Returns how
+/// many it wrote.
 pub(crate) async fn write(
     txn: &impl ConnectionTrait,
     changes: &[Change],
     held: &HashMap<Uuid, Held>,
+    extra: &HashMap<Uuid, Map<String, Value>>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     if changes.is_empty() || cfg!(feature = "bench-no-events") {
@@ -82,17 +86,22 @@ pub(crate) async fn write(
                         Some(held) => Some(context::of(&held.before, today)),
                         None => previous.remove(&id),
                     };
-                    match before {
+                    let changed = match before {
                         // Every key: its earlier context is unknown.
-                        None => (json(&data), json(context::keys())),
+                        None => context::keys().to_vec(),
                         Some(before) => {
                             let changed = context::changed(&before, &data);
                             if kind == ChangeKind::Updated && changed.is_empty() {
                                 continue;
                             }
-                            (json(&data), json(&changed))
+                            changed
                         }
+                    };
+                    let mut data = data;
+                    if let Some(keys) = extra.get(&id) {
+                        data.extend(keys.iter().map(|(key, value)| (key.clone(), value.clone())));
                     }
+                    (json(&data), json(&changed))
                 }
             };
             rows.push(Row {

@@ -1,7 +1,8 @@
 //! Profiles and what they own: finding one by a key ([`keys`]), the profiles whose
 //! email collides with an older one's key ([`collisions`]), the planned read
 //! ([`read`], [`positional`]), lists ([`filter`], [`order`]), creating ([`create`]),
-//! the lifecycle ([`lifecycle`]: create, update, delete, restore, purge), the inputs
+//! the lifecycle ([`lifecycle`]: create, update, delete, restore, purge), merging
+//! duplicates ([`merge`]), the inputs
 //! and their rules ([`input`]), the checks writes make first ([`checks`]), and the
 //! owned records (addresses, dates, identities, labels, preferences) with their batch
 //! loaders ([`relations`]).
@@ -20,6 +21,7 @@ pub(crate) mod input;
 pub(crate) mod keys;
 pub(crate) mod labels;
 pub(crate) mod lifecycle;
+pub(crate) mod merge;
 pub(crate) mod order;
 pub(crate) mod owned;
 mod positional;
