@@ -446,3 +446,97 @@ pub(crate) fn plan(profiles: &[&Planned], sources: &HashMap<SourceKey, usize>) -
 pub(crate) fn can_give(profiles: &[&Planned], at: usize, key: &SourceKey) -> bool {
     key.0 != MergeField::DefaultAddress || default_address(profiles[at]).is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::profiles::read::Relations;
+
+    fn planned(model: profile::Model, comms: Option<comms::Model>) -> Planned {
+        let relations = Relations { comms: Some(comms), ..Relations::default() };
+        Planned { model: profile::Model { id: Uuid::new_v4(), ..model }, relations }
+    }
+
+    fn set<T: Clone + Into<sea_orm::Value>>(value: &sea_orm::ActiveValue<T>) -> Option<T> {
+        match value {
+            sea_orm::ActiveValue::Set(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_scalar_is_the_survivors_else_the_first_duplicates_unless_a_source_names_one() {
+        let s = planned(
+            profile::Model { last_name: Some("S".into()), company: Some("Acme".into()), ..Default::default() },
+            None,
+        );
+        let a = planned(
+            profile::Model { first_name: Some("A".into()), last_name: Some("L".into()), ..Default::default() },
+            None,
+        );
+        let b = planned(profile::Model { first_name: Some("B".into()), ..Default::default() }, None);
+        // The company from `b`, which has none: a null taken on purpose.
+        let sources = HashMap::from([((MergeField::Company, None), 2)]);
+        let plan = plan(&[&s, &a, &b], &sources);
+        assert_eq!(set(&plan.columns.first_name), Some(Some("A".to_owned())), "the first duplicate's");
+        assert_eq!(set(&plan.columns.last_name), None, "the survivor's stays");
+        assert_eq!(set(&plan.columns.company), Some(None), "the source's null");
+        let first = plan.fields.iter().find(|f| f.field == MergeField::FirstName).expect("listed");
+        assert_eq!((first.from_profile_id, first.alternatives.len()), (a.model.id, 1));
+    }
+
+    #[test]
+    fn a_birth_date_moves_whole_and_every_email_and_phone_not_kept_is_released() {
+        let s = profile::Model {
+            birth_month: Some(2),
+            email: Some("s@example.com".into()),
+            mobile_phone: Some("+61400000001".into()),
+            ..Default::default()
+        };
+        let d = profile::Model {
+            birth_year: Some(1990),
+            birth_month: Some(3),
+            birth_day: Some(4),
+            email: Some("d@example.com".into()),
+            mobile_phone: Some("+61400000002".into()),
+            ..Default::default()
+        };
+        let (s, d) = (planned(s, None), planned(d, None));
+        let kept = plan(&[&s, &d], &HashMap::new());
+        assert_eq!((set(&kept.columns.birth_year), set(&kept.columns.birth_day)), (None, None), "never mixed");
+        let sources = HashMap::from([((MergeField::BirthDate, None), 1), ((MergeField::MobilePhone, None), 1)]);
+        let taken = plan(&[&s, &d], &sources);
+        let birth = (set(&taken.columns.birth_year), set(&taken.columns.birth_month), set(&taken.columns.birth_day));
+        assert_eq!(birth, (Some(Some(1990)), Some(Some(3)), Some(Some(4))));
+        let released: Vec<(&str, Uuid, &str)> =
+            taken.released.iter().map(|r| (r.field.as_str(), r.profile_id, r.value.as_str())).collect();
+        assert_eq!(released, vec![("email", d.model.id, "d@example.com"), ("mobilePhone", s.model.id, "+61400000001")]);
+    }
+
+    #[test]
+    fn opt_outs_and_bounces_are_ored_and_the_rest_of_comms_is_the_survivors() {
+        let ours = comms::Model { email_promo: true, ..Default::default() };
+        let theirs = comms::Model { sms_bounced: true, post_optout: true, email_promo: false, ..Default::default() };
+        let s = planned(profile::Model::default(), Some(ours));
+        let d = planned(profile::Model::default(), Some(theirs));
+        let merged = plan(&[&s, &d], &HashMap::new()).comms.expect("comms change");
+        assert!(merged.sms_bounced && merged.post_optout && merged.email_promo);
+        assert!(!merged.email_optout);
+    }
+
+    #[test]
+    fn custom_attributes_merge_key_by_key() {
+        let s = profile::Model { custom_attributes: json!({ "a": { "x": 1 } }), ..Default::default() };
+        let d = profile::Model {
+            custom_attributes: json!({ "a": { "x": 2, "y": 3 }, "b": { "z": 4 } }),
+            ..Default::default()
+        };
+        let (s, d) = (planned(s, None), planned(d, None));
+        let key = AttributeKey { namespace: "a".into(), handle: "x".into() };
+        let sources = HashMap::from([((MergeField::CustomAttribute, Some(key)), 1)]);
+        let merged = set(&plan(&[&s, &d], &sources).columns.custom_attributes);
+        assert_eq!(merged, Some(json!({ "a": { "x": 2, "y": 3 }, "b": { "z": 4 } })));
+        let merged = set(&plan(&[&s, &d], &HashMap::new()).columns.custom_attributes);
+        assert_eq!(merged, Some(json!({ "a": { "x": 1, "y": 3 }, "b": { "z": 4 } })));
+    }
+}
