@@ -406,8 +406,8 @@ impl Write {
     }
 
     /// Makes held profile `id` a tombstone of `survivor`: `DELETED` (keeping its type),
-    /// `merged_into` the survivor, and its email and mobile phone released (unlike a
-    /// soft delete, a merge frees them). What it owned moves next, so its context is
+    /// `merged_into` the survivor, its email and mobile phone released (unlike a soft
+    /// delete, a merge frees them), and its tier and locations let go. What it owned moves next, so its context is
     /// read again at commit; its `profile.deleted` event says why.
     pub(crate) async fn merge_away(&mut self, id: Uuid, survivor: Uuid) -> Result<profile::Model> {
         let Some(held) = self.held.get(&id) else {
@@ -420,6 +420,11 @@ impl Write {
             email: ActiveValue::Set(None),
             email_key: ActiveValue::Set(None),
             mobile_phone: ActiveValue::Set(None),
+            // A tombstone never comes back: it holds no tier or location, which would
+            // keep them IN_USE for good.
+            tier_handle: ActiveValue::Set(None),
+            preferred_location_id: ActiveValue::Set(None),
+            joined_location_id: ActiveValue::Set(None),
             ..Default::default()
         };
         let profile = self.bump_held(id, ChangeKind::Deleted, columns, visible()).await?;

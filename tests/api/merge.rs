@@ -233,6 +233,30 @@ async fn a_default_address_source_moves_the_default_and_a_survivors_primary_stay
 }
 
 #[tokio::test]
+async fn a_tombstone_holds_no_tier_or_location_that_could_stay_in_use() {
+    let app = TestApp::spawn().await;
+    let tier = "mutation { createTier(input: { handle: \"gold\", name: \"Gold\" }) { tier { id } } }";
+    let tier = app.data(tier, json!({})).await["createTier"]["tier"]["id"].clone();
+    let location = "mutation { createLocation(input: { name: \"North\" }) { location { id } } }";
+    let location = app.data(location, json!({})).await["createLocation"]["location"]["id"].clone();
+    let s = create(&app, json!({ "firstName": "Sam" })).await;
+    let d = create(&app, json!({ "tierHandle": "gold", "joinedLocationId": location })).await;
+    // The survivor keeps its own (null) tier and location: a source names it.
+    let sources = json!([{ "field": "TIER", "profileId": s }, { "field": "JOINED_LOCATION", "profileId": s }]);
+    let payload = merge(&app, json!({ "survivorId": s, "duplicateIds": [d], "fieldSources": sources })).await;
+    assert_eq!(errors(&payload), vec![]);
+    let deleted = app
+        .data(
+            "mutation($t: ID!, $l: ID!) { deleteTier(id: $t) { userErrors { code } } \
+               deleteLocation(id: $l) { userErrors { code } } }",
+            json!({ "t": tier, "l": location }),
+        )
+        .await;
+    assert_eq!(deleted["deleteTier"]["userErrors"], json!([]), "{deleted}");
+    assert_eq!(deleted["deleteLocation"]["userErrors"], json!([]), "{deleted}");
+}
+
+#[tokio::test]
 async fn the_preview_is_the_merge_and_writes_nothing() {
     let app = TestApp::spawn().await;
     let s = create(&app, json!({ "firstName": "Sam", "tags": ["x"], "addresses": [address("1 Main St", true)] })).await;
