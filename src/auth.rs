@@ -5,7 +5,9 @@
 //! 256 bits of entropy (no salt or slow hash is needed to resist guessing).
 //!
 //! Scopes: `profiles:read` for queries; `profiles:write` for profile mutations (and,
-//! so that a writer can read what it wrote, everything read allows); `admin` for
+//! so that a writer can read what it wrote, everything read allows); `profiles:merge`
+//! for merging duplicates (`previewMerge`, `mergeProfiles`: merges cannot be undone, so
+//! neither read nor write implies it; it implies read, as write does); `admin` for
 //! reference data, and everything else.
 
 use std::collections::BTreeSet;
@@ -32,6 +34,7 @@ pub enum AuthMode {
 pub enum Scope {
     ProfilesRead,
     ProfilesWrite,
+    ProfilesMerge,
     Admin,
 }
 
@@ -40,20 +43,20 @@ impl Scope {
         match self {
             Scope::ProfilesRead => "profiles:read",
             Scope::ProfilesWrite => "profiles:write",
+            Scope::ProfilesMerge => "profiles:merge",
             Scope::Admin => "admin",
         }
     }
 
-    pub(crate) const ALL: [Scope; 3] = [Scope::ProfilesRead, Scope::ProfilesWrite, Scope::Admin];
+    pub(crate) const ALL: [Scope; 4] = [Scope::ProfilesRead, Scope::ProfilesWrite, Scope::ProfilesMerge, Scope::Admin];
 }
 
 impl std::str::FromStr for Scope {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == text.trim())
-            .ok_or_else(|| format!("unknown scope `{text}`: use profiles:read, profiles:write or admin"))
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == text.trim()).ok_or_else(|| {
+            format!("unknown scope `{text}`: use profiles:read, profiles:write, profiles:merge or admin")
+        })
     }
 }
 
@@ -97,7 +100,8 @@ impl Caller {
     pub(crate) fn may(&self, needed: Scope) -> bool {
         self.scopes.contains(&Scope::Admin)
             || self.scopes.contains(&needed)
-            || (needed == Scope::ProfilesRead && self.scopes.contains(&Scope::ProfilesWrite))
+            || (needed == Scope::ProfilesRead
+                && (self.scopes.contains(&Scope::ProfilesWrite) || self.scopes.contains(&Scope::ProfilesMerge)))
     }
 }
 
@@ -166,6 +170,11 @@ mod tests {
         assert!(writer.may(Scope::ProfilesRead) && writer.may(Scope::ProfilesWrite) && !writer.may(Scope::Admin));
         let admin = Caller::with([Scope::Admin]);
         assert!(Scope::ALL.into_iter().all(|s| admin.may(s)));
+        // Merging cannot be undone: neither reading nor writing implies it.
+        assert!(!reader.may(Scope::ProfilesMerge) && !writer.may(Scope::ProfilesMerge));
+        let merger = Caller::with([Scope::ProfilesMerge]);
+        assert!(merger.may(Scope::ProfilesMerge) && merger.may(Scope::ProfilesRead));
+        assert!(!merger.may(Scope::ProfilesWrite) && !merger.may(Scope::Admin));
         assert!(!Caller::with([]).may(Scope::ProfilesRead));
     }
 
@@ -174,6 +183,7 @@ mod tests {
         assert_eq!(parse_scopes("profiles:write, profiles:read"), Ok(vec![Scope::ProfilesWrite, Scope::ProfilesRead]));
         assert_eq!(format_scopes(&[Scope::Admin, Scope::ProfilesRead, Scope::Admin]), "profiles:read,admin");
         assert!(parse_scopes("profiles:delete").is_err());
+        assert_eq!(parse_scopes("profiles:merge"), Ok(vec![Scope::ProfilesMerge]));
         assert!(parse_scopes(" , ").is_err());
     }
 

@@ -88,7 +88,7 @@ pub enum TokenCommand {
         /// What the token is for, e.g. the client's name.
         #[arg(long)]
         name: String,
-        /// Comma-separated scopes: profiles:read, profiles:write, admin.
+        /// Comma-separated scopes: profiles:read, profiles:write, profiles:merge, admin.
         #[arg(long)]
         scopes: String,
     },

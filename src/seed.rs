@@ -282,6 +282,7 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
         created_at: joined_at,
         updated_at: joined_at,
         version: 1,
+        merged_into: None,
     };
     let now = joined_at;
     let addresses = (0..rng.usize(0..=3))
@@ -350,6 +351,7 @@ fn demo_profile(rng: &mut Rng, seed: u64, n: usize, reference: &Reference) -> Ne
                 is_active: true,
                 created_at: now,
                 updated_at: now,
+                merged_from: None,
             }
             .into_active_model()
         })

@@ -159,6 +159,9 @@ pub enum EventKind {
     /// A profile was purged for good.
     #[sea_orm(string_value = "profile.purged")]
     Purged,
+    /// Other profiles were merged into this one (the survivor).
+    #[sea_orm(string_value = "profile.merged")]
+    Merged,
 }
 
 impl EventKind {

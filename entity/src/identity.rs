@@ -29,6 +29,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the identity last changed (UTC).
     pub updated_at: DateTimeUtc,
+    /// The id of the profile this identity came from when that profile was merged into
+    /// this one; null for an identity made here. Not in the event context or exports:
+    /// it names a tombstone of this database.
+    #[serde(skip_serializing)]
+    pub merged_from: Option<Uuid>,
 }
 
 #[ComplexObject]

@@ -16,6 +16,7 @@ pub mod prelude;
 pub mod profile;
 pub mod profile_date;
 pub mod profile_event;
+pub mod profile_merge;
 pub mod profile_status;
 pub mod profile_tag;
 pub mod scalars;

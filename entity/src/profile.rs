@@ -52,6 +52,9 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// +1 on every change to the profile or any record it owns.
     pub version: i32,
+    /// The survivor this profile was merged into: set, the profile is a tombstone
+    /// (its type `deleted`), hidden from every read and refused by every write.
+    pub merged_into: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ mod m20261203_000002_event_compression;
 mod m20261203_000003_deferred_contexts;
 mod m20261207_000001_email_key;
 mod m20261207_000002_delivery_share;
+mod m20261207_000003_merge;
 mod m20261207_000004_duplicates;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_deferred_contexts::Migration),
             Box::new(m20261207_000001_email_key::Migration),
             Box::new(m20261207_000002_delivery_share::Migration),
+            Box::new(m20261207_000003_merge::Migration),
             Box::new(m20261207_000004_duplicates::Migration),
         ]
     }

@@ -28,6 +28,7 @@ use crate::service::events::deferred::Deferred;
 use crate::service::events::feed::{FeedPage, Window};
 use crate::service::events::{deferred, feed as events};
 use crate::service::profiles::duplicates::{self, Candidate};
+use crate::service::profiles::merge::record::{self as merge_record, MergeRecord};
 use crate::service::profiles::owned::Owned;
 use crate::service::profiles::relations::{self, Attached, Keyed};
 
@@ -45,6 +46,7 @@ pub struct Loaders {
     pub histories: DataLoader<HistoryLoader>,
     pub contexts: DataLoader<ContextLoader>,
     pub duplicates: DataLoader<DuplicatesLoader>,
+    pub merges: DataLoader<MergeLoader>,
 }
 
 impl Loaders {
@@ -65,6 +67,7 @@ impl Loaders {
             histories: loader(HistoryLoader { db: db.clone() }),
             contexts: loader(ContextLoader { db: db.clone() }),
             duplicates: loader(DuplicatesLoader { db: db.clone() }),
+            merges: loader(MergeLoader { db: db.clone() }),
         }
     }
 }
@@ -256,5 +259,19 @@ impl Siblings {
         let keys = self.ids.iter().map(|&profile| DuplicatesKey { profile, first: key.first });
         let found = cell.get_or_try_init(|| loader.load_many(keys)).await?;
         Ok(found.get(&key).cloned().unwrap_or_default())
+    }
+}
+
+/// The merges into each profile (`Profile.merges`): one statement for a page of them.
+pub struct MergeLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for MergeLoader {
+    type Value = Vec<MergeRecord>;
+    type Error = crate::service::error::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<MergeRecord>>, Self::Error> {
+        merge_record::of_profiles(&self.db, keys).await
     }
 }

@@ -48,9 +48,9 @@ fn reads(name: &str) -> Option<Reads> {
     use Relation::*;
     const BIRTH: &[P] = &[P::BirthYear, P::BirthMonth, P::BirthDay];
     Some(match name {
-        // `history` reads the outbox and `duplicates` the candidates through their
-        // loaders, by the profile's id.
-        "__typename" | "history" | "duplicates" => Reads::Nothing,
+        // `history` reads the outbox, `duplicates` the candidates and `merges` the merge
+        // records through their loaders, by the profile's id.
+        "__typename" | "history" | "duplicates" | "merges" => Reads::Nothing,
         "fullName" => C(&[P::FirstName, P::LastName]),
         "mobilePhoneCountry" | "mobilePhoneNational" | "mobilePhoneNationalPrefix" | "mobilePhoneE164" => {
             C(&[P::MobilePhone])

@@ -1,7 +1,7 @@
 //! The query root: every read of the API.
 
 use crate::graphql::errors::Result;
-use async_graphql::{Context, InputObject, Object, OneofObject};
+use async_graphql::{Context, ID, InputObject, Object, OneofObject};
 use entity::{location, status, tag, tier};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -9,8 +9,10 @@ use uuid::Uuid;
 use super::guard::Scoped;
 use super::limits::page_size;
 use super::list_args::{self, ProfileFilter, ProfileOrder};
+use super::mutation::merge::{self, MergePreview, MergeProfilesInput};
 use super::types::connection::ProfileConnection;
 use super::types::event::EventConnection;
+use super::types::merge::ProfileMerge;
 use super::types::profile::Profile;
 use super::types::webhook::Webhook;
 use super::{Clock, plan};
@@ -20,8 +22,10 @@ use crate::service::events::feed::Feed;
 use crate::service::events::{feed as events, webhooks as webhook};
 use crate::service::page::PageArgs;
 use crate::service::profiles::keys::ProfileKey as Key;
+use crate::service::profiles::merge::record as merge_record;
 use crate::service::profiles::{filter as profile_filter, order as profile_order, read};
 use crate::service::reference;
+use crate::service::runtime::Services;
 
 /// A unique key of a profile: give exactly one.
 #[derive(OneofObject)]
@@ -72,7 +76,9 @@ pub struct QueryRoot;
 /// Reads: profiles and the reference data they use.
 #[Object(name = "Query", guard = "Scoped::QUERY")]
 impl QueryRoot {
-    /// A profile by id; null when there is none or it is deleted.
+    /// A profile by id; null when there is none or it is deleted. The id of a profile
+    /// merged into another (a tombstone) answers the survivor, so that stale links
+    /// keep working.
     #[graphql(requires_scopes = "profiles:read")]
     async fn profile(
         &self,
@@ -152,6 +158,31 @@ impl QueryRoot {
         let feed = Feed { after, first, types, profile_id };
         let page = events::page(db, &feed).await?;
         Ok(EventConnection::new(page, feed.after.is_some()))
+    }
+
+    /// What `mergeProfiles` would do with `input`: the merge run in a transaction that
+    /// is rolled back. Nothing is written. Its `blockers` are the `userErrors` the merge
+    /// would give.
+    #[graphql(requires_scopes = "profiles:merge")]
+    async fn preview_merge(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merge, as `mergeProfiles` takes it.")] input: MergeProfilesInput,
+    ) -> Result<MergePreview> {
+        merge::preview(ctx.data::<Services>()?, input).await
+    }
+
+    /// The record of a merge by id; null when there is none (a purge of its survivor
+    /// removes it).
+    #[graphql(requires_scopes = "profiles:read")]
+    async fn profile_merge(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merge's id.")] id: ID,
+    ) -> Result<Option<ProfileMerge>> {
+        let id: i32 = super::mutation::input::int_id(&id, "id")?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(merge_record::by_id(db, id).await?.map(ProfileMerge))
     }
 
     /// Every webhook, oldest first.

@@ -9,6 +9,8 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ChangeKind {
     Updated,
+    /// Other profiles were merged into this one (the survivor).
+    Merged,
     Created,
     Deleted,
     Restored,
@@ -24,6 +26,7 @@ impl ChangeKind {
             ChangeKind::Deleted => EventKind::Deleted,
             ChangeKind::Restored => EventKind::Restored,
             ChangeKind::Purged => EventKind::Purged,
+            ChangeKind::Merged => EventKind::Merged,
         }
     }
 }

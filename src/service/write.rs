@@ -13,7 +13,10 @@
 //! - [`Write::touch`] (one profile, held) and [`Write::touch_many`] (every visible
 //!   profile a condition selects) before changing what it holds;
 //! - [`Write::delete`], [`Write::restore`] and [`Write::purge`] (which also erases the
-//!   profile's earlier events);
+//!   profile's earlier events, and purges the profile's tombstones);
+//! - [`Write::merge_away`] (a held duplicate becomes a tombstone of its survivor) and
+//!   [`Write::merged`] (the held survivor of a merge), whose events carry keys besides
+//!   the context ([`Write::commit`]);
 //! - [`Write::created`] for profiles the write inserted;
 //! - [`Write::savepoint`], whose [`Savepoint::touch`] and [`Savepoint::created`] are
 //!   recorded only when it is released (an import fails one row alone this way).
@@ -28,6 +31,12 @@
 //!
 //! A write begins on the app's [`Services`]: it stamps times with their clock
 //! ([`Write::now`]) and, once committed, tells their notifier of its events.
+//! [`Write::rollback`] undoes it (a merge's preview).
+//!
+//! Tombstones (profiles merged into another, `merged_into` set) are refused by every
+//! operation: where a profile is not found, one more statement tells a tombstone, and
+//! the write fails with ALREADY_MERGED rather than NOT_FOUND; a found profile costs
+//! nothing more.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -49,7 +58,7 @@ use crate::service::events::deferred::WAITING_SINCE;
 use crate::service::events::outbox::Held;
 use crate::service::events::{context, deferred, outbox};
 use crate::service::profiles::keys::visible;
-use crate::service::profiles::read::{self, Selection};
+use crate::service::profiles::read::{self, Planned, Selection};
 use crate::service::runtime::Services;
 
 /// The one statement that bumps versions: `version` + 1 and `updatedAt` at `now`, for the
@@ -88,6 +97,33 @@ pub(crate) struct Write {
     changes: BTreeMap<Uuid, Change>,
     settled: BTreeSet<Uuid>,
     held: HashMap<Uuid, Held>,
+    /// Keys that a changed profile's event `data` has besides its context.
+    extra: HashMap<Uuid, serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The user error for a profile that is not there: ALREADY_MERGED when `id` is a
+/// tombstone (one statement, on this path only), else NOT_FOUND with `missing`.
+pub(crate) async fn not_found(db: &impl ConnectionTrait, id: Uuid, path: &Path, missing: &str) -> Result<Error> {
+    Ok(match merged_into(db, id).await? {
+        Some(survivor) => Error::user(
+            path,
+            UserErrorCode::AlreadyMerged,
+            format!("this profile was merged into profile {survivor}; use that one"),
+        ),
+        None => Error::user(path, UserErrorCode::NotFound, missing),
+    })
+}
+
+/// The survivor tombstone `id` was merged into; none when `id` is no tombstone.
+pub(crate) async fn merged_into(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>> {
+    let found: Option<Option<Uuid>> = profile::Entity::find()
+        .select_only()
+        .column(profile::Column::MergedInto)
+        .filter(profile::Column::Id.eq(id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(found.flatten())
 }
 
 impl Write {
@@ -108,6 +144,7 @@ impl Write {
             changes: BTreeMap::new(),
             settled: BTreeSet::new(),
             held: HashMap::new(),
+            extra: HashMap::new(),
         })
     }
 
@@ -202,7 +239,7 @@ impl Write {
             .into_iter()
             .next();
         let Some((before, row)) = found else {
-            return Err(Error::user(path, UserErrorCode::NotFound, missing));
+            return Err(not_found(&self.txn, id, path, missing).await?);
         };
         if !self.settled.contains(&id) {
             let waiting: Option<DateTime<Utc>> = row.try_get("", "waiting_since")?;
@@ -322,7 +359,10 @@ impl Write {
     /// one profile exactly one finds it deleted (each holds the row in turn); the
     /// others get NOT_FOUND at `path`.
     pub(crate) async fn restore(&mut self, id: Uuid, path: &Path) -> Result<profile::Model> {
-        let deleted = profile::Column::ProfileType.eq(ProfileType::Deleted);
+        // A tombstone is deleted too, but never comes back: ALREADY_MERGED.
+        let deleted = Condition::all()
+            .add(profile::Column::ProfileType.eq(ProfileType::Deleted))
+            .add(profile::Column::MergedInto.is_null());
         let current = self.hold_where(id, deleted.clone(), path, "no deleted profile has this id").await?;
         let columns = profile::ActiveModel {
             profile_type: ActiveValue::Set(current.type_before_delete.unwrap_or_default()),
@@ -335,19 +375,104 @@ impl Write {
     /// Removes profile `id` and everything it owns (the foreign keys cascade), deleted
     /// or not, and erases its events so far with their deliveries (purging erases: no
     /// personal data of the person is left): its `profile.purged` event, written at
-    /// commit, carries only its id. NOT_FOUND at `path` when there is no such profile.
+    /// commit, carries only its id. The profiles merged into it (its tombstones) go
+    /// with it, each the same way, and its merge records (their foreign key cascades).
+    /// NOT_FOUND at `path` when there is no such profile, ALREADY_MERGED when it is a
+    /// tombstone.
     pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
         // The profile's row first, the order every change takes (its waiting event is
-        // not settled: it is erased below).
-        let purged =
-            profile::Entity::delete_many().filter(profile::Column::Id.eq(id)).exec_with_returning(&self.txn).await?;
-        let Some(profile) = purged.into_iter().next() else {
-            return Err(Error::user(path, UserErrorCode::NotFound, "no such profile"));
+        // not settled: it is erased below); its tombstones in the same statement.
+        let this = Condition::all().add(profile::Column::Id.eq(id)).add(profile::Column::MergedInto.is_null());
+        let purged = profile::Entity::delete_many()
+            .filter(Condition::any().add(this).add(profile::Column::MergedInto.eq(id)))
+            .exec_with_returning(&self.txn)
+            .await?;
+        if !purged.iter().any(|profile| profile.id == id) {
+            return Err(not_found(&self.txn, id, path, "no such profile").await?);
+        }
+        for profile in purged {
+            // After the profile's row is gone: a write that changed the profile before
+            // it had to commit first, so its event is among those erased.
+            outbox::erase(&self.txn, profile.id).await?;
+            self.record(profile.id, ChangeKind::Purged, profile.version);
+        }
+        Ok(())
+    }
+
+    /// The profile `id` as the write found it when it [held](Write::hold) it, with all
+    /// its context holds.
+    pub(crate) fn held(&self, id: Uuid) -> Option<&Planned> {
+        self.held.get(&id).map(|held| &held.before)
+    }
+
+    /// Makes held profile `id` a tombstone of `survivor`: `DELETED` (keeping its type),
+    /// `merged_into` the survivor, its email and mobile phone released (unlike a soft
+    /// delete, a merge frees them), and its tier and locations let go. What it owned moves next, so its context is
+    /// read again at commit; its `profile.deleted` event says why.
+    pub(crate) async fn merge_away(&mut self, id: Uuid, survivor: Uuid) -> Result<profile::Model> {
+        let Some(held) = self.held.get(&id) else {
+            return Err(Error::Invariant(format!("profile {id} merged without being held")));
         };
-        // After the profile's row is gone: a write that changed the profile before it
-        // had to commit first, so its event is among those erased.
-        outbox::erase(&self.txn, id).await?;
-        self.record(id, ChangeKind::Purged, profile.version);
+        let columns = profile::ActiveModel {
+            type_before_delete: ActiveValue::Set(Some(held.before.model.profile_type)),
+            profile_type: ActiveValue::Set(ProfileType::Deleted),
+            merged_into: ActiveValue::Set(Some(survivor)),
+            email: ActiveValue::Set(None),
+            email_key: ActiveValue::Set(None),
+            mobile_phone: ActiveValue::Set(None),
+            // A tombstone never comes back: it holds no tier or location, which would
+            // keep them IN_USE for good.
+            tier_handle: ActiveValue::Set(None),
+            preferred_location_id: ActiveValue::Set(None),
+            joined_location_id: ActiveValue::Set(None),
+            ..Default::default()
+        };
+        let profile = self.bump_held(id, ChangeKind::Deleted, columns, visible()).await?;
+        self.reread(id);
+        let extra = [("deleted_reason", "merged".into()), ("merged_into", survivor.to_string().into())];
+        self.extra.insert(id, extra.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
+        Ok(profile)
+    }
+
+    /// Changes held profile `id`, the survivor of a merge of `merged_from`, with
+    /// `columns`: `version` + 1 once, and its `profile.merged` event, whose data adds
+    /// `merged_from` to the context. What it holds changes too, so its context is read
+    /// again at commit.
+    pub(crate) async fn merged(
+        &mut self,
+        id: Uuid,
+        columns: profile::ActiveModel,
+        merged_from: &[Uuid],
+    ) -> Result<profile::Model> {
+        let profile = self.bump_held(id, ChangeKind::Merged, columns, visible()).await?;
+        self.reread(id);
+        let ids: Vec<serde_json::Value> = merged_from.iter().map(|id| id.to_string().into()).collect();
+        self.extra.insert(id, [("merged_from".to_owned(), serde_json::Value::Array(ids))].into_iter().collect());
+        Ok(profile)
+    }
+
+    /// Points the tombstones of `from` (profiles merged into them earlier) at `to`,
+    /// when those are merged into `to` in turn: a tombstone always names a live
+    /// survivor. Tombstones have no version to bump and no event.
+    pub(crate) async fn repoint(&self, from: &[Uuid], to: Uuid) -> Result<()> {
+        profile::Entity::update_many()
+            .col_expr(profile::Column::MergedInto, Expr::val(to))
+            .filter(profile::Column::MergedInto.is_in(from.iter().copied()))
+            .exec(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the row a held profile's change left: its context is read at commit.
+    fn reread(&mut self, id: Uuid) {
+        if let Some(held) = self.held.get_mut(&id) {
+            held.after = None;
+        }
+    }
+
+    /// Undoes the write: nothing it did is kept, and no event is written.
+    pub(crate) async fn rollback(self) -> Result<()> {
+        self.txn.rollback().await?;
         Ok(())
     }
 
@@ -361,9 +486,9 @@ impl Write {
     /// Commits, after writing the events of the changed profiles in the same
     /// transaction. Returns the changes.
     pub(crate) async fn commit(self) -> Result<Vec<Change>> {
-        let Write { services, txn, changes, held, .. } = self;
+        let Write { services, txn, changes, held, extra, .. } = self;
         let changes: Vec<Change> = changes.into_values().collect();
-        let written = outbox::write(&txn, &changes, &held, services.clock.now()).await?;
+        let written = outbox::write(&txn, &changes, &held, &extra, services.clock.now()).await?;
         txn.commit().await?;
         if written > 0 {
             services.notifier.committed();

@@ -143,6 +143,7 @@ pub fn example_profile(reference: &Reference) -> NewProfile {
                 is_active: true,
                 created_at: at(0),
                 updated_at: at(0),
+                merged_from: None,
             }
             .into_active_model();
             row.id = NotSet;

@@ -250,7 +250,7 @@ pub fn error_codes(response: &Value) -> Vec<String> {
 }
 
 /// Tables of the model, for [`TestApp::row_counts`].
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 14] = [
     "profile",
     "address",
     "profile_date",
@@ -264,6 +264,7 @@ const TABLES: [&str; 13] = [
     "tier",
     "location",
     "profile_event",
+    "profile_merge",
 ];
 
 impl TestApp {

@@ -25,6 +25,7 @@ mod http;
 mod import;
 mod import_rows;
 mod layers;
+mod merge;
 mod operations;
 mod owned_write;
 mod process;

@@ -87,12 +87,12 @@ fn every_root_field_declares_its_scope() {
                 .filter(|d| d.node.name.node == "requiresScopes")
                 .flat_map(|d| d.node.arguments.iter().map(|(_, value)| value.node.to_string()))
                 .collect();
-            let known = ["[[\"profiles:read\"]]", "[[\"profiles:write\"]]", "[[\"admin\"]]"];
+            let known = ["[[\"profiles:read\"]]", "[[\"profiles:write\"]]", "[[\"profiles:merge\"]]", "[[\"admin\"]]"];
             if scopes.len() != 1 || !known.contains(&scopes[0].as_str()) {
                 problems.push(format!("{name}.{field_name}: {scopes:?}"));
             }
         }
     }
-    assert_eq!(checked, 50, "every root field was walked");
+    assert_eq!(checked, 53, "every root field was walked");
     assert!(problems.is_empty(), "root fields without one known scope: {problems:#?}");
 }

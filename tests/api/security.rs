@@ -21,6 +21,7 @@ async fn token_with(app: &TestApp, scopes: &[Scope]) -> String {
 const READ: &str = "{ tiers { handle } }";
 const WRITE: &str = "mutation { createProfile(input: {}) { userErrors { code } } }";
 const ADMIN: &str = "mutation { createTier(input: { handle: \"gold\", name: \"Gold\" }) { userErrors { code } } }";
+const MERGE: &str = "mutation { mergeProfiles(input: { survivorId: \"00000000-0000-4000-8000-000000000000\", duplicateIds: [] }) { userErrors { code } } }";
 
 #[tokio::test]
 async fn every_token_and_scope_combination() {
@@ -29,15 +30,18 @@ async fn every_token_and_scope_combination() {
     let write = token_with(&app, &[Scope::ProfilesWrite]).await;
     let admin = token_with(&app, &[Scope::Admin]).await;
     let read_admin = token_with(&app, &[Scope::ProfilesRead, Scope::Admin]).await;
-    // (token, read, write, admin): the code each operation gets, or "" when allowed.
+    let merge = token_with(&app, &[Scope::ProfilesMerge]).await;
+    // (token, read, write, admin, merge): the code each operation gets, or "" when
+    // allowed. Merging cannot be undone: neither reading nor writing implies it.
     let cases = [
-        ("profiles:read", read.as_str(), ["", "FORBIDDEN", "FORBIDDEN"]),
-        ("profiles:write", write.as_str(), ["", "", "FORBIDDEN"]),
-        ("admin", admin.as_str(), ["", "", ""]),
-        ("profiles:read,admin", read_admin.as_str(), ["", "", ""]),
+        ("profiles:read", read.as_str(), ["", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+        ("profiles:write", write.as_str(), ["", "", "FORBIDDEN", "FORBIDDEN"]),
+        ("profiles:merge", merge.as_str(), ["", "FORBIDDEN", "FORBIDDEN", ""]),
+        ("admin", admin.as_str(), ["", "", "", ""]),
+        ("profiles:read,admin", read_admin.as_str(), ["", "", "", ""]),
     ];
     for (name, secret, expected) in cases {
-        for (operation, code) in [READ, WRITE, ADMIN].into_iter().zip(expected) {
+        for (operation, code) in [READ, WRITE, ADMIN, MERGE].into_iter().zip(expected) {
             let (status, response) = app.graphql_as(Some(secret), operation, json!({})).await;
             assert_eq!(status, StatusCode::OK, "{name}: {operation}");
             let codes = error_codes(&response);

@@ -42,12 +42,12 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
 
 /// A delivery as the receiver saw it.
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     id: String,
     timestamp: i64,
     signature: String,
     raw: Vec<u8>,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 impl Received {
@@ -63,7 +63,7 @@ impl Received {
 
 /// Holds answers back until it is opened (a gate never opened holds them for good).
 #[derive(Clone, Default)]
-struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+pub(crate) struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
 
 impl Gate {
     fn open(&self) {
@@ -80,7 +80,7 @@ type Answer = Arc<dyn Fn(&Received, usize) -> (u16, Option<Gate>) + Send + Sync>
 /// An HTTP endpoint on port 0 that records what it is sent and answers as `answer`
 /// says, given the delivery and how many times its id was seen before: a status, sent
 /// at once or once a gate opens.
-struct Receiver {
+pub(crate) struct Receiver {
     address: SocketAddr,
     log: Arc<Mutex<Vec<Received>>>,
     /// How many requests have arrived (tests wait on it).
@@ -88,7 +88,9 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start(answer: impl Fn(&Received, usize) -> (u16, Option<Gate>) + Send + Sync + 'static) -> Receiver {
+    pub(crate) async fn start(
+        answer: impl Fn(&Received, usize) -> (u16, Option<Gate>) + Send + Sync + 'static,
+    ) -> Receiver {
         let log: Arc<Mutex<Vec<Received>>> = Arc::default();
         let arrived = Arc::new(tokio::sync::watch::Sender::new(0));
         let answer: Answer = Arc::new(answer);
@@ -123,15 +125,15 @@ impl Receiver {
     }
 
     /// Changes whenever a request arrives.
-    fn arrivals(&self) -> tokio::sync::watch::Receiver<usize> {
+    pub(crate) fn arrivals(&self) -> tokio::sync::watch::Receiver<usize> {
         self.arrived.subscribe()
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/hook", self.address)
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.log.lock().expect("log").clone()
     }
 }
@@ -143,7 +145,7 @@ fn slow_retries() -> WebhookSettings {
 }
 
 /// Settings for tests: milliseconds instead of minutes.
-fn fast() -> WebhookSettings {
+pub(crate) fn fast() -> WebhookSettings {
     WebhookSettings {
         timeout: Duration::from_secs(2),
         max_attempts: 5,
@@ -156,7 +158,7 @@ fn fast() -> WebhookSettings {
 
 /// Waits (up to 30 s) until `done` holds, looking again each time `told` changes: a
 /// worker recorded an attempt ([`Worker::recorded`]), a request arrived.
-async fn eventually<T, F: std::future::Future<Output = bool>>(
+pub(crate) async fn eventually<T, F: std::future::Future<Output = bool>>(
     what: &str,
     told: &mut tokio::sync::watch::Receiver<T>,
     mut done: impl FnMut() -> F,
@@ -199,7 +201,7 @@ async fn eventually_retried<F: std::future::Future<Output = bool>>(
 
 const WEBHOOK: &str = "id url events description isActive disabledReason";
 
-async fn create_webhook(app: &TestApp, url: &str, events: Value) -> (String, String) {
+pub(crate) async fn create_webhook(app: &TestApp, url: &str, events: Value) -> (String, String) {
     let payload = app
         .mutate(
             "createWebhook",

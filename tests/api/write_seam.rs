@@ -430,6 +430,15 @@ async fn every_mutation_records_one_change_per_changed_profile_and_failures_reco
     )
     .await;
 
+    // A merge: the survivor's event, and a deleted event for the duplicate; a failed
+    // merge and a repeated one record nothing.
+    let merge = "mutation($s: UUID!, $d: [UUID!]!) { mergeProfiles(input: { survivorId: $s, duplicateIds: $d }) { merge { id } userErrors { field code } } }";
+    let failed = seam.step("mergeProfiles", merge, json!({ "s": p, "d": [p] }), &[]).await;
+    assert_eq!(user_errors(&failed), vec![("input.duplicateIds.0".to_owned(), "SAME_PROFILE".to_owned())]);
+    let done = seam.step("mergeProfiles", merge, json!({ "s": p, "d": [u] }), &[(p, "merged"), (u, "deleted")]).await;
+    let again = seam.step("mergeProfiles", merge, json!({ "s": p, "d": [u] }), &[]).await;
+    assert_eq!(again["merge"]["id"], done["merge"]["id"]);
+
     // Every mutation of the schema went through this test.
     let schema = app.data("{ __schema { mutationType { fields { name } } } }", json!({})).await;
     let all: BTreeSet<String> = schema["__schema"]["mutationType"]["fields"]

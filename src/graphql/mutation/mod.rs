@@ -7,8 +7,9 @@
 //! nothing is written; failures are GraphQL errors.
 
 pub(crate) mod import;
-mod input;
+pub(crate) mod input;
 mod labels;
+pub(crate) mod merge;
 mod owned;
 mod preferences;
 mod profile;
@@ -31,6 +32,7 @@ pub struct MutationRoot(
     import::ImportMutation,
     owned::OwnedMutation,
     labels::LabelMutation,
+    merge::MergeMutation,
     preferences::PreferenceMutation,
     reference::ReferenceMutation,
     webhook::WebhookMutation,

@@ -22,6 +22,17 @@ pub(crate) enum UserErrorCode {
     VersionConflict,
     /// The record is in use and cannot be deleted.
     InUse,
+    /// A merge names the survivor among its duplicates, or one duplicate twice.
+    SameProfile,
+    /// A merge names a soft-deleted profile; restore it first.
+    ProfileDeleted,
+    /// The profile was merged into another (a tombstone): use the survivor.
+    AlreadyMerged,
+    /// A merge's field source names a profile that is not in the merge, or a field
+    /// that cannot come from it.
+    FieldSourceInvalid,
+    /// A merge names no duplicate, or more than 4.
+    TooManyDuplicates,
 }
 
 /// A problem with the input of a mutation. A mutation that reports any writes nothing.

@@ -22,9 +22,9 @@ pub(crate) struct Event(pub events::Event);
 #[derive(SimpleObject)]
 pub(crate) struct Actor {
     /// The token's id (`profiles-gateway token list`).
-    token_id: ID,
+    pub(crate) token_id: ID,
     /// The token's name.
-    token_name: String,
+    pub(crate) token_name: String,
 }
 
 /// A change to a profile, as webhooks deliver it.
@@ -35,8 +35,8 @@ impl Event {
         &self.0.id
     }
 
-    /// `profile.created`, `profile.updated`, `profile.deleted`, `profile.restored` or
-    /// `profile.purged`.
+    /// `profile.created`, `profile.updated`, `profile.deleted`, `profile.restored`,
+    /// `profile.purged` or `profile.merged`.
     #[graphql(name = "type")]
     async fn kind(&self) -> String {
         self.0.kind.to_value()

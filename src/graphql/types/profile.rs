@@ -22,6 +22,7 @@ use crate::domain::{birthday, person, phone};
 use crate::graphql::Clock;
 use crate::graphql::loaders::{DuplicatesKey, HistoryKey, Loaders, Siblings};
 use crate::graphql::types::event::EventConnection;
+use crate::graphql::types::merge::ProfileMerge;
 use crate::service::error::Error as ServiceError;
 use crate::service::events::feed::Feed;
 use crate::service::profiles::duplicates::{self, Candidate, Reason};
@@ -438,6 +439,19 @@ impl Profile {
             None => Box::pin(loader.load_one(key)).await?.unwrap_or_default(),
         };
         Ok(DuplicateCandidate::list(found))
+    }
+
+    /// The profile this one was merged into: set only on a tombstone, which no read
+    /// returns (`profile(id:)` answers its survivor), so null on every profile seen here.
+    async fn merged_into(&self) -> Option<Uuid> {
+        self.model.merged_into
+    }
+
+    /// The merges of other profiles into this one, oldest first.
+    #[graphql(complexity = "LIST * child_complexity")]
+    async fn merges(&self, ctx: &Context<'_>) -> Result<Vec<ProfileMerge>> {
+        let merges = Box::pin(loaders(ctx)?.merges.load_one(self.model.id)).await?;
+        Ok(merges.unwrap_or_default().into_iter().map(ProfileMerge).collect())
     }
 
     /// The kind of profile.

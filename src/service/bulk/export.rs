@@ -73,6 +73,9 @@ impl Export {
         if let Some(after) = self.after {
             query = query.filter(profile::Column::Id.gt(after));
         }
+        // Tombstones (merged away) are never exported, deleted profiles only when asked:
+        // what a tombstone held is its survivor's now.
+        query = query.filter(profile::Column::MergedInto.is_null());
         if !self.include_deleted {
             query = query.filter(crate::service::profiles::keys::visible());
         }

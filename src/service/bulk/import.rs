@@ -186,6 +186,10 @@ async fn run_wave(
             current.iter().filter(|p| folded.names(p)).min_by_key(|p| key.identity_id(p)).map(|p| (key, p))
         });
         match (found, mode) {
+            (Some((key, planned)), _) if planned.model.merged_into.is_some() => {
+                let message = "the profile with this key was merged into another; use that one";
+                outcomes[index] = Some(Outcome::one(&key.path(), UserErrorCode::AlreadyMerged, message));
+            }
             (Some((key, _)), Mode::CreateOnly) => {
                 outcomes[index] = Some(Outcome::one(&key.path(), UserErrorCode::Taken, "a profile has this key"));
             }

@@ -208,6 +208,11 @@ fn code_name(code: UserErrorCode) -> &'static str {
         UserErrorCode::TooLong => "TOO_LONG",
         UserErrorCode::VersionConflict => "VERSION_CONFLICT",
         UserErrorCode::InUse => "IN_USE",
+        UserErrorCode::SameProfile => "SAME_PROFILE",
+        UserErrorCode::ProfileDeleted => "PROFILE_DELETED",
+        UserErrorCode::AlreadyMerged => "ALREADY_MERGED",
+        UserErrorCode::FieldSourceInvalid => "FIELD_SOURCE_INVALID",
+        UserErrorCode::TooManyDuplicates => "TOO_MANY_DUPLICATES",
     }
 }
 

@@ -31,11 +31,15 @@ const CHUNK: usize = 500;
 /// update that changed no key of the context writes none; a purge's event carries the
 /// profile's id only. `changed` compares with the context a profile had when the write
 /// [held](Held) it, else with its previous event. The events
-/// occur at `now` (the write's clock). Returns how many it wrote.
+/// occur at `now` (the write's clock). `extra` holds keys an event's `data` has
+/// besides the context, where they apply (a merge's `merged_from`, `merged_into` and
+/// `deleted_reason`): every other event's `data` is the context alone. Returns how
+/// many it wrote.
 pub(crate) async fn write(
     txn: &impl ConnectionTrait,
     changes: &[Change],
     held: &HashMap<Uuid, Held>,
+    extra: &HashMap<Uuid, Map<String, Value>>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     if changes.is_empty() || cfg!(feature = "bench-no-events") {
@@ -69,9 +73,10 @@ pub(crate) async fn write(
                 ChangeKind::Created => (DEFERRED.to_owned(), DEFERRED.to_owned()),
                 kind => {
                     let profile = held.get(&id);
-                    if let Some((before, row, relations)) =
-                        profile.and_then(|h| h.after.as_ref().map(|row| (&h.before.model, row, &h.before.relations)))
-                    {
+                    let row_alone = profile
+                        .filter(|_| !extra.contains_key(&id))
+                        .and_then(|h| h.after.as_ref().map(|row| (&h.before.model, row, &h.before.relations)));
+                    if let Some((before, row, relations)) = row_alone {
                         // Only the row changed, and no relation it names: the keys that
                         // differ are those its columns give, compared without relations,
                         // and the context goes straight to text.
@@ -87,6 +92,11 @@ pub(crate) async fn write(
                     } else {
                         let data = match after.remove(&id) {
                             Some(planned) => context::of(&planned, today),
+                            None if profile.is_some_and(|h| h.after.is_some()) => {
+                                let held = profile.and_then(|h| h.after.as_ref().map(|row| (row, &h.before.relations)));
+                                held.map(|(row, relations)| context::of_parts(row, relations, today))
+                                    .unwrap_or_default()
+                            }
                             None => {
                                 return Err(Error::Invariant(format!("profile {id} changed but cannot be read back")));
                             }
@@ -95,17 +105,22 @@ pub(crate) async fn write(
                             Some(held) => Some(context::of(&held.before, today)),
                             None => previous.remove(&id),
                         };
-                        match before {
+                        let changed = match before {
                             // Every key: its earlier context is unknown.
-                            None => (json(&data), json(context::keys())),
+                            None => context::keys().to_vec(),
                             Some(before) => {
                                 let changed = context::changed(&before, &data);
                                 if kind == ChangeKind::Updated && changed.is_empty() {
                                     continue;
                                 }
-                                (json(&data), json(&changed))
+                                changed
                             }
+                        };
+                        let mut data = data;
+                        if let Some(keys) = extra.get(&id) {
+                            data.extend(keys.iter().map(|(key, value)| (key.clone(), value.clone())));
                         }
+                        (json(&data), json(&changed))
                     }
                 }
             };

@@ -49,6 +49,7 @@ pub fn blank(id: Uuid, now: DateTime<Utc>) -> profile::Model {
         created_at: now,
         updated_at: now,
         version: 1,
+        merged_into: None,
     }
 }
 

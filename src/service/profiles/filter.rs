@@ -309,6 +309,10 @@ pub(crate) fn condition(
     refuse_control_characters(f, search_text)?;
     let mut c = Condition::all();
     c = match &f.profile_type {
+        // Tombstones (merged away) are `deleted` too, but no list ever shows them.
+        Some(types) if types.contains(&ProfileType::Deleted) => {
+            c.add(profile::Column::ProfileType.is_in(types.iter().copied())).add(profile::Column::MergedInto.is_null())
+        }
         Some(types) => c.add(profile::Column::ProfileType.is_in(types.iter().copied())),
         None => c.add(crate::service::profiles::keys::visible()),
     };

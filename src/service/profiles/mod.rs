@@ -2,9 +2,10 @@
 //! email collides with an older one's key ([`collisions`]), the planned read
 //! ([`read`], [`positional`]), lists ([`filter`], [`order`]), creating ([`create`]),
 //! the lifecycle ([`lifecycle`]: create, update, delete, restore, purge), duplicate
-//! candidates ([`duplicates`]), the inputs and their rules ([`input`]), the checks
-//! writes make first ([`checks`]), and the owned records (addresses, dates,
-//! identities, labels, preferences) with their batch loaders ([`relations`]).
+//! candidates ([`duplicates`]), merging duplicates ([`merge`]), the inputs and their
+//! rules ([`input`]), the checks writes make first ([`checks`]), and the owned records
+//! (addresses, dates, identities, labels, preferences) with their batch loaders
+//! ([`relations`]).
 //!
 //! May use: `write` (every change goes through the seam), `draft`, `page`, `change`,
 //! and the domain rules. Nothing here knows of events beyond what the seam does.
@@ -21,6 +22,7 @@ pub(crate) mod input;
 pub(crate) mod keys;
 pub(crate) mod labels;
 pub(crate) mod lifecycle;
+pub(crate) mod merge;
 pub(crate) mod order;
 pub(crate) mod owned;
 mod positional;

@@ -134,9 +134,19 @@ pub(crate) struct Planned {
     pub relations: Relations,
 }
 
-/// The visible profile with id `id`.
+/// The visible profile with id `id`; for a tombstone (a profile merged into another),
+/// its survivor, so that stale links keep working. One statement when the profile is
+/// there, one more when it is not.
 pub(crate) async fn by_id(db: &impl ConnectionTrait, id: Uuid, selection: &Selection) -> Result<Option<Planned>> {
-    one(db, Condition::all().add(profile::Column::Id.eq(id)), selection).await
+    if let Some(found) = one(db, Condition::all().add(profile::Column::Id.eq(id)), selection).await? {
+        return Ok(Some(found));
+    }
+    let survivor = sea_orm::sea_query::Query::select()
+        .column(profile::Column::MergedInto)
+        .from(profile::Entity)
+        .and_where(profile::Column::Id.eq(id))
+        .to_owned();
+    one(db, Condition::all().add(profile::Column::Id.in_subquery(survivor)), selection).await
 }
 
 /// The visible profile `key` names (see [`key_condition`]).
@@ -329,6 +339,10 @@ impl Sql {
         match column.def().get_column_type() {
             ColumnType::Boolean => {
                 format!("json(CASE WHEN {qualified} IS NULL THEN NULL WHEN {qualified} THEN 'true' ELSE 'false' END)")
+            }
+            // `hex(NULL)` is the empty string: a null UUID stays null.
+            ColumnType::Uuid if column.def().is_null() => {
+                format!("CASE WHEN {qualified} IS NULL THEN NULL ELSE lower(hex({qualified})) END")
             }
             ColumnType::Uuid => format!("lower(hex({qualified}))"),
             ColumnType::Json | ColumnType::JsonBinary => format!("json({qualified})"),

@@ -1,0 +1,128 @@
+//! A merge's statements, in a [`Write`] that holds every profile of it: the duplicates
+//! become tombstones first (their email and phone released, so that the survivor may
+//! take them), what they own moves to the survivor, then the survivor changes once.
+
+use entity::{address, appearance, comms, identity, profile_date, profile_status, profile_tag};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use uuid::Uuid;
+
+use super::rules::Plan;
+use crate::service::error::Result;
+use crate::service::profiles::keys::with_email_key;
+use crate::service::write::Write;
+
+/// Applies `plan`: `duplicates` (held) merge into `survivor` (held).
+pub(super) async fn apply(write: &mut Write, survivor: Uuid, duplicates: &[Uuid], plan: Plan) -> Result<()> {
+    let now = write.now();
+    let mut in_order = duplicates.to_vec();
+    in_order.sort();
+    for duplicate in &in_order {
+        write.merge_away(*duplicate, survivor).await?;
+    }
+    let dups = || duplicates.iter().copied();
+    let db = write.conn();
+
+    // Identities: all move, recording where from; at most one primary.
+    let mut demoted = identity::Entity::update_many()
+        .col_expr(identity::Column::IsPrimary, Expr::val(false))
+        .filter(identity::Column::ProfileId.is_in(dups()))
+        .filter(identity::Column::IsPrimary.eq(true));
+    if let Some(primary) = plan.primary_identity {
+        demoted = demoted.filter(identity::Column::Id.ne(primary));
+    }
+    demoted.exec(db).await?;
+    for duplicate in duplicates {
+        identity::Entity::update_many()
+            .col_expr(identity::Column::ProfileId, Expr::val(survivor))
+            .col_expr(identity::Column::MergedFrom, Expr::val(Some(*duplicate)))
+            .col_expr(identity::Column::UpdatedAt, Expr::val(now))
+            .filter(identity::Column::ProfileId.eq(*duplicate))
+            .exec(db)
+            .await?;
+    }
+
+    // Addresses: exact duplicates go, the rest move; one default.
+    if !plan.dropped_addresses.is_empty() {
+        address::Entity::delete_many()
+            .filter(address::Column::Id.is_in(plan.dropped_addresses.clone()))
+            .exec(db)
+            .await?;
+    }
+    let mut undefaulted = address::Entity::update_many()
+        .col_expr(address::Column::IsDefault, Expr::val(false))
+        .filter(address::Column::ProfileId.is_in(dups().chain([survivor])))
+        .filter(address::Column::IsDefault.eq(true));
+    if let Some(default) = plan.default_address {
+        undefaulted = undefaulted.filter(address::Column::Id.ne(default));
+    }
+    undefaulted.exec(db).await?;
+    address::Entity::update_many()
+        .col_expr(address::Column::ProfileId, Expr::val(survivor))
+        .col_expr(address::Column::UpdatedAt, Expr::val(now))
+        .filter(address::Column::ProfileId.is_in(dups()))
+        .exec(db)
+        .await?;
+    if let Some(default) = plan.default_address {
+        address::Entity::update_many()
+            .col_expr(address::Column::IsDefault, Expr::val(true))
+            .filter(address::Column::Id.eq(default))
+            .filter(address::Column::IsDefault.eq(false))
+            .exec(db)
+            .await?;
+    }
+
+    // Important dates: exact duplicates go, the rest move.
+    if !plan.dropped_dates.is_empty() {
+        profile_date::Entity::delete_many()
+            .filter(profile_date::Column::Id.is_in(plan.dropped_dates.clone()))
+            .exec(db)
+            .await?;
+    }
+    profile_date::Entity::update_many()
+        .col_expr(profile_date::Column::ProfileId, Expr::val(survivor))
+        .col_expr(profile_date::Column::UpdatedAt, Expr::val(now))
+        .filter(profile_date::Column::ProfileId.is_in(dups()))
+        .exec(db)
+        .await?;
+
+    // Tags and statuses: the union on the survivor; the tombstones keep none.
+    if !plan.new_tags.is_empty() {
+        let rows = plan.new_tags.iter().map(|tag| profile_tag::ActiveModel {
+            profile_id: Set(survivor),
+            tag_id: Set(*tag),
+            created_at: Set(now),
+        });
+        profile_tag::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    profile_tag::Entity::delete_many().filter(profile_tag::Column::ProfileId.is_in(dups())).exec(db).await?;
+    if !plan.new_statuses.is_empty() {
+        let rows = plan.new_statuses.iter().map(|status| profile_status::ActiveModel {
+            profile_id: Set(survivor),
+            status_id: Set(*status),
+            created_at: Set(now),
+        });
+        profile_status::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    profile_status::Entity::delete_many().filter(profile_status::Column::ProfileId.is_in(dups())).exec(db).await?;
+
+    // The survivor's comms and appearance, key by key.
+    if let Some(merged) = plan.comms {
+        let mut row: comms::ActiveModel = comms::Model { updated_at: now, ..merged }.into_active_model();
+        row = row.reset_all();
+        row.update(db).await?;
+    }
+    if let Some(merged) = plan.appearance {
+        let mut row: appearance::ActiveModel = appearance::Model { updated_at: now, ..merged }.into_active_model();
+        row = row.reset_all();
+        row.update(db).await?;
+    }
+
+    // The survivor's own columns, its version once; then its tombstones' tombstones.
+    let mut columns = plan.columns;
+    with_email_key(&mut columns);
+    write.merged(survivor, columns, duplicates).await?;
+    write.repoint(duplicates, survivor).await?;
+    Ok(())
+}
