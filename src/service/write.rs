@@ -45,9 +45,9 @@ use entity::enums::ProfileType;
 use entity::profile;
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-    UpdateMany,
+    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -55,6 +55,13 @@ use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
 use crate::service::events::deferred::WAITING_SINCE;
+
+/// Whether a profile a planned read locked is the row version the statement's
+/// snapshot has (PostgreSQL): after waiting for the lock, or when a write committed
+/// between the snapshot and the lock, the row is the newer version and its correlated
+/// subqueries still read the snapshot.
+const FRESH: &str = "(\"profile\".\"xmin\" = (SELECT \"s\".\"xmin\" FROM \"profile\" AS \"s\" \
+     WHERE \"s\".\"id\" = \"profile\".\"id\"))";
 use crate::service::events::outbox::Held;
 use crate::service::events::{context, deferred, outbox};
 use crate::service::profiles::keys::visible;
@@ -184,7 +191,7 @@ impl Write {
         if pending.is_empty() {
             return Ok(());
         }
-        self.settle(profile::Column::Id.is_in(pending.iter().copied())).await?;
+        settle(&self.txn, profile::Column::Id.is_in(pending.iter().copied()).into_condition()).await?;
         self.settled.extend(pending);
         Ok(())
     }
@@ -192,7 +199,18 @@ impl Write {
     /// Settles the deferred events of the profiles `profiles` selects, before a change
     /// that their contexts show but that changes no profile: renaming a tag they hold.
     pub(crate) async fn settle(&self, profiles: impl IntoCondition) -> Result<()> {
-        settle(&self.txn, profiles.into_condition()).await
+        let profiles = profiles.into_condition();
+        settle(&self.txn, profiles.clone()).await?;
+        // A new version of each row, unchanged: a write that read one of them before
+        // this commits, and locks it after, then knows to read its relations again
+        // ([`Write::hold`]), which a lock alone would not tell it.
+        if self.txn.get_database_backend() == DatabaseBackend::Postgres {
+            let same = profile::Entity::update_many()
+                .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).into())
+                .filter(profiles);
+            same.exec(&self.txn).await?;
+        }
+        Ok(())
     }
 
     /// Reads visible profile `id` with all its context holds, locking its row until
@@ -230,14 +248,26 @@ impl Write {
             let version = self.changes.get(&id).map_or(current.version, |change| change.version);
             return Ok(profile::Model { version, ..current });
         }
-        let query = profile::Entity::find()
-            .filter(profile::Column::Id.eq(id))
-            .filter(condition.into_condition())
-            .lock_exclusive();
-        let found = read::rows_with(&self.txn, query, &Selection::everything(), &[("waiting_since", WAITING_SINCE)])
-            .await?
-            .into_iter()
-            .next();
+        let condition = condition.into_condition();
+        let query =
+            || profile::Entity::find().filter(profile::Column::Id.eq(id)).filter(condition.clone()).lock_exclusive();
+        let postgres = self.txn.get_database_backend() == DatabaseBackend::Postgres;
+        let extra: &[(&str, &str)] = if postgres {
+            &[("waiting_since", WAITING_SINCE), ("fresh", FRESH)]
+        } else {
+            &[("waiting_since", WAITING_SINCE)]
+        };
+        let mut found = read::rows_with(&self.txn, query(), &Selection::everything(), extra).await?.into_iter().next();
+        // On PostgreSQL a row that changed after the statement began (it waited for the
+        // lock, or a write committed in between) comes back as it is now, but the
+        // relations as the statement began: read again, now that the row is held, so
+        // that the relations are as current as the row.
+        if postgres && let Some((_, row)) = &found {
+            let fresh: bool = row.try_get("", "fresh")?;
+            if !fresh {
+                found = read::rows_with(&self.txn, query(), &Selection::everything(), extra).await?.into_iter().next();
+            }
+        }
         let Some((before, row)) = found else {
             return Err(not_found(&self.txn, id, path, missing).await?);
         };
@@ -312,7 +342,7 @@ impl Write {
     /// Changes every visible profile `filter` selects (e.g. those holding a tag about
     /// to be deleted): `version` + 1 each, in one statement.
     pub(crate) async fn touch_many(&mut self, filter: Condition) -> Result<()> {
-        self.settle(filter.clone()).await?;
+        settle(&self.txn, filter.clone()).await?;
         // Only the ids and versions come back: a tag can have many holders.
         let mut update = bump(visible(), self.now()).filter(filter).into_query();
         update.returning(Query::returning().columns([profile::Column::Id, profile::Column::Version]));

@@ -45,7 +45,7 @@ fn rows_named(round: usize, name: &str) -> Vec<Value> {
 
 /// On PostgreSQL, a transaction that holds the row of profile `id` until it ends: a
 /// write that reaches that row waits there.
-async fn hold(app: &TestApp, id: &str) -> DatabaseTransaction {
+pub(crate) async fn hold(app: &TestApp, id: &str) -> DatabaseTransaction {
     let id: uuid::Uuid = id.parse().expect("a uuid");
     hold_row(app, "SELECT id FROM profile WHERE id = $1 FOR UPDATE", id.into()).await
 }
@@ -61,7 +61,7 @@ async fn hold_row(app: &TestApp, lock: &str, value: sea_orm::Value) -> DatabaseT
 
 /// Waits (up to 30 s) until a session of this test's database waits for a lock: told
 /// by PostgreSQL, not guessed with a sleep.
-async fn until_a_write_waits(app: &TestApp) {
+pub(crate) async fn until_a_write_waits(app: &TestApp) {
     until_waiting(app, 1).await;
 }
 
@@ -194,7 +194,7 @@ fn room_for_all() -> Options {
 }
 
 /// Sends `query` with `variables` on a task of its own.
-fn spawn(app: &Arc<TestApp>, query: &'static str, variables: Value) -> tokio::task::JoinHandle<Value> {
+pub(crate) fn spawn(app: &Arc<TestApp>, query: &'static str, variables: Value) -> tokio::task::JoinHandle<Value> {
     let app = app.clone();
     tokio::spawn(async move { app.graphql(query, variables).await })
 }

@@ -6,7 +6,9 @@
 //! next write: no list of webhooks is kept.
 
 use entity::{webhook, webhook_delivery};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -139,4 +141,60 @@ async fn an_event_compares_with_the_profile_as_the_write_found_it() {
     assert_eq!(nodes[2]["data"]["first_name"], "Cleo");
     assert_eq!(nodes[3]["data"]["flattened_tags"], json!(["gold-card", "vip"]));
     assert_eq!(nodes[3]["data"]["addresses"].as_array().map(Vec::len), Some(1));
+}
+
+/// PostgreSQL: a write that waits for a profile another write holds reads, once that
+/// one commits, the relations it left, not those from before it (a locking read of
+/// a newer row version reads its subqueries in the statement's older snapshot, so the
+/// hold reads again).
+#[tokio::test]
+async fn a_write_that_waited_for_the_profile_sees_what_the_other_write_left() {
+    if !on_postgres() {
+        return; // SQLite serialises writers before they read
+    }
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let id = created(&app, "waited@example.com").await;
+    created(&app, "other@example.com").await;
+    app.data(UPDATE, json!({ "id": id, "name": "Bea" })).await;
+    // Another write: gives the profile a second tag and a new version, and holds it.
+    let other = crate::races::hold(&app, &id.to_string()).await;
+    let tag: i32 = {
+        let row = other
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                "INSERT INTO tag (handle, name, created_at, updated_at) VALUES ('late', 'Late', now(), now()) RETURNING id",
+                [],
+            ))
+            .await
+            .expect("a tag")
+            .expect("its id");
+        row.try_get("", "id").expect("an id")
+    };
+    for sql in [
+        "INSERT INTO profile_tag (profile_id, tag_id, created_at) VALUES ($1, $2, now())",
+        "UPDATE profile SET version = version + 1 WHERE id = $1 AND $2 > 0",
+    ] {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            sql,
+            [sea_orm::Value::from(id), sea_orm::Value::from(tag)],
+        );
+        other.execute_raw(statement).await.expect("the other write");
+    }
+    let update = crate::races::spawn(&app, UPDATE, json!({ "id": id, "name": "Cleo" }));
+    crate::races::until_a_write_waits(&app).await;
+    other.commit().await.expect("the other write commits");
+    let answer = update.await.expect("the update");
+    assert_eq!(answer["data"]["updateProfile"]["profile"]["firstName"], "Cleo", "{answer}");
+    let history = app
+        .data(
+            "query($id: UUID!) { profile(id: $id) { history(first: 10) { nodes { changed data } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let nodes = history["profile"]["history"]["nodes"].as_array().cloned().expect("a history");
+    let last = nodes.last().expect("events");
+    assert_eq!(last["data"]["first_name"], "Cleo");
+    assert_eq!(last["data"]["flattened_tags"], json!(["late", "vip"]), "the relations the other write left");
+    assert_eq!(last["changed"], json!(["first_name", "full_name"]));
 }
