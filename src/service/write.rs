@@ -206,7 +206,7 @@ impl Write {
         // ([`Write::hold`]), which a lock alone would not tell it.
         if self.txn.get_database_backend() == DatabaseBackend::Postgres {
             let same = profile::Entity::update_many()
-                .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).into())
+                .col_expr(profile::Column::Version, Expr::col(profile::Column::Version))
                 .filter(profiles);
             same.exec(&self.txn).await?;
         }

@@ -3,7 +3,6 @@
 //! then by id; `first`; one statement for a page of profiles, whatever its size; and
 //! the email base key the migration writes for the rows already there.
 
-use chrono::{TimeZone, Utc};
 use migration::{Migrator, MigratorTrait};
 use profiles_gateway::service::profiles::create::NewProfile;
 use sea_orm::ConnectionTrait;
@@ -292,36 +291,8 @@ async fn the_migration_writes_the_email_base_key_of_the_rows_already_there() {
         .expect("the duplicates migration") as u32;
     Migrator::up(&db, Some(mine)).await.expect("the migrations before it");
 
-    let created = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single().expect("a real time");
     for (n, email) in [(1, Some("Ann+Shop@Example.com")), (2, Some("ann@example.com")), (3, None)] {
-        let insert = Query::insert()
-            .into_table(Alias::new("profile"))
-            .columns(
-                [
-                    "id",
-                    "email",
-                    "joined_at",
-                    "profile_type",
-                    "custom_attributes",
-                    "version",
-                    "created_at",
-                    "updated_at",
-                ]
-                .map(Alias::new),
-            )
-            .values([
-                id(n).into(),
-                email.map(str::to_owned).into(),
-                created.into(),
-                "active".into(),
-                json!({}).into(),
-                1.into(),
-                created.into(),
-                created.into(),
-            ])
-            .expect("as many values as columns")
-            .to_owned();
-        db.execute(&insert).await.expect("a profile row from before");
+        crate::email_key::insert_old_profile(&db, id(n), email, 1).await;
     }
     Migrator::up(&db, None).await.expect("the duplicates migration and those after it");
 

@@ -160,8 +160,9 @@ async fn the_email_order_and_search_follow_the_key_through_every_page() {
     }
 }
 
-/// A profile row as the schema before the email key held it, inserted by SQL.
-async fn insert_old_profile(db: &impl ConnectionTrait, id: Uuid, email: Option<&str>, day: u32) {
+/// A profile row as an older schema held it (before the email key), inserted by SQL:
+/// for the tests of migrations that fill a new column.
+pub(crate) async fn insert_old_profile(db: &impl ConnectionTrait, id: Uuid, email: Option<&str>, day: u32) {
     let created = Utc.with_ymd_and_hms(2020, 1, day, 0, 0, 0).single().expect("a real time");
     let insert = Query::insert()
         .into_table(Alias::new("profile"))

@@ -27,15 +27,7 @@ fn types(connection: &Value) -> Vec<String> {
 }
 
 async fn create(app: &TestApp, input: Value) -> String {
-    let payload = app
-        .mutate(
-            "createProfile",
-            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { field code } } }",
-            json!({ "i": input }),
-        )
-        .await;
-    assert_eq!(user_errors(&payload), vec![]);
-    payload["profile"]["id"].as_str().expect("an id").to_owned()
+    crate::helpers::create_profile(app, input).await
 }
 
 async fn update(app: &TestApp, id: &str, input: Value) -> Value {

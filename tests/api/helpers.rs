@@ -328,3 +328,17 @@ pub fn user_errors(payload: &Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Creates a profile from `input` (a `ProfileCreateInput`) and returns its id; fails
+/// the test on any user error.
+pub async fn create_profile(app: &TestApp, input: Value) -> String {
+    let payload = app
+        .mutate(
+            "createProfile",
+            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { field code } } }",
+            json!({ "i": input }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec![], "{input}");
+    payload["profile"]["id"].as_str().expect("an id").to_owned()
+}

@@ -40,15 +40,7 @@ fn preview_query() -> String {
 }
 
 async fn create(app: &TestApp, input: Value) -> String {
-    let payload = app
-        .mutate(
-            "createProfile",
-            "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id } userErrors { field code } } }",
-            json!({ "i": input }),
-        )
-        .await;
-    assert_eq!(user_errors(&payload), vec![], "{input}");
-    payload["profile"]["id"].as_str().expect("an id").to_owned()
+    crate::helpers::create_profile(app, input).await
 }
 
 async fn merge(app: &TestApp, input: Value) -> Value {
