@@ -411,7 +411,20 @@ impl Write {
     /// tombstone.
     pub(crate) async fn purge(&mut self, id: Uuid, path: &Path) -> Result<()> {
         // The profile's row first, the order every change takes (its waiting event is
-        // not settled: it is erased below); its tombstones in the same statement.
+        // not settled: it is erased below), then its tombstones in id order, as a
+        // merge that holds the profile and repoints them takes them: never the
+        // other way round.
+        for rows in [profile::Column::Id.eq(id), profile::Column::MergedInto.eq(id)] {
+            let _: Vec<Uuid> = profile::Entity::find()
+                .select_only()
+                .column(profile::Column::Id)
+                .filter(rows)
+                .order_by_asc(profile::Column::Id)
+                .lock_exclusive()
+                .into_tuple()
+                .all(&self.txn)
+                .await?;
+        }
         let this = Condition::all().add(profile::Column::Id.eq(id)).add(profile::Column::MergedInto.is_null());
         let purged = profile::Entity::delete_many()
             .filter(Condition::any().add(this).add(profile::Column::MergedInto.eq(id)))
@@ -449,6 +462,7 @@ impl Write {
             merged_into: ActiveValue::Set(Some(survivor)),
             email: ActiveValue::Set(None),
             email_key: ActiveValue::Set(None),
+            email_base_key: ActiveValue::Set(None),
             mobile_phone: ActiveValue::Set(None),
             // A tombstone never comes back: it holds no tier or location, which would
             // keep them IN_USE for good.

@@ -686,3 +686,36 @@ fn lines(ndjson: &str) -> Vec<Value> {
     }
     ndjson.lines().map(|line| strip(serde_json::from_str(line).expect("a JSON line"))).collect()
 }
+
+/// A survivor that kept an email without its key (it shared the key with an older
+/// profile before keys existed) takes the key once the merge frees it: the address
+/// is then found by any spelling and taken for a new profile.
+#[tokio::test]
+async fn a_survivor_without_its_email_key_takes_it_once_the_merge_frees_it() {
+    let app = TestApp::spawn().await;
+    let holder = create(&app, json!({ "email": "élise@example.com", "firstName": "Élise" })).await;
+    let survivor = create(&app, json!({ "email": "survivor@example.com", "firstName": "Elise" })).await;
+    // As the email key migration leaves the younger of two colliding rows.
+    let old = profile::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(survivor.parse().expect("a uuid")),
+        email: sea_orm::ActiveValue::Set(Some("ÉLISE@example.com".into())),
+        email_key: sea_orm::ActiveValue::Set(None),
+        email_base_key: sea_orm::ActiveValue::Set(None),
+        ..Default::default()
+    };
+    profile::Entity::update(old).exec(&app.db).await.expect("the survivor without a key");
+
+    let payload = merge(&app, json!({ "survivorId": survivor, "duplicateIds": [holder] })).await;
+    assert_eq!(errors(&payload), vec![]);
+    assert_eq!(payload["profile"]["email"], "ÉLISE@example.com", "the survivor's own spelling stays");
+    let found = app.data("query { profileBy(key: { email: \"Élise@Example.com\" }) { id } }", json!({})).await;
+    assert_eq!(found["profileBy"]["id"], survivor.as_str(), "found by another spelling");
+    let taken = app
+        .mutate(
+            "createProfile",
+            "mutation { createProfile(input: { email: \"élise@EXAMPLE.com\" }) { profile { id } userErrors { field code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(errors(&taken), vec![pair("input.email", "TAKEN")]);
+}

@@ -2,15 +2,15 @@
 //! become tombstones first (their email and phone released, so that the survivor may
 //! take them), what they own moves to the survivor, then the survivor changes once.
 
-use entity::{address, appearance, comms, identity, profile_date, profile_status, profile_tag};
+use entity::{address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::rules::Plan;
 use crate::service::error::Result;
-use crate::service::profiles::keys::with_email_key;
+use crate::service::profiles::keys::{email_is, with_email_key};
 use crate::service::write::Write;
 
 /// Applies `plan`: `duplicates` (held) merge into `survivor` (held).
@@ -121,8 +121,32 @@ pub(super) async fn apply(write: &mut Write, survivor: Uuid, duplicates: &[Uuid]
 
     // The survivor's own columns, its version once; then its tombstones' tombstones.
     let mut columns = plan.columns;
+    key_kept_email(write, survivor, &mut columns).await?;
     with_email_key(&mut columns);
     write.merged(survivor, columns, duplicates).await?;
     write.repoint(duplicates, survivor).await?;
+    Ok(())
+}
+
+/// A survivor that keeps an email without its key (one of the profiles that shared a
+/// key before it existed, which `email-collisions` lists for merging) takes the key
+/// once no other profile holds it, as it may now that the duplicates let go of
+/// theirs: the email is written again, and its key with it.
+async fn key_kept_email(write: &Write, survivor: Uuid, columns: &mut profile::ActiveModel) -> Result<()> {
+    if columns.email.is_set() {
+        return Ok(());
+    }
+    let Some(email) = write.held(survivor).and_then(|p| p.model.email.clone().filter(|_| p.model.email_key.is_none()))
+    else {
+        return Ok(());
+    };
+    let holders = profile::Entity::find()
+        .filter(email_is(&email))
+        .filter(profile::Column::Id.ne(survivor))
+        .count(write.conn())
+        .await?;
+    if holders == 0 {
+        columns.email = Set(Some(email));
+    }
     Ok(())
 }
