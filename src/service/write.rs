@@ -82,16 +82,23 @@ fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::E
 /// having locked their rows first, in id order: the one lock order is reference
 /// records, then profiles, then their waiting events.
 async fn settle(db: &impl ConnectionTrait, profiles: Condition) -> Result<()> {
+    lock_rows(db, profiles.clone()).await?;
+    deferred::settle(db, profiles).await
+}
+
+/// Locks the profiles `profiles` selects (deleted ones too) until commit, in id order:
+/// how a write takes several, so that two never hold each what the other waits for.
+async fn lock_rows(db: &impl ConnectionTrait, profiles: Condition) -> Result<()> {
     let _: Vec<Uuid> = profile::Entity::find()
         .select_only()
         .column(profile::Column::Id)
-        .filter(profiles.clone())
+        .filter(profiles)
         .order_by_asc(profile::Column::Id)
         .lock_exclusive()
         .into_tuple()
         .all(db)
         .await?;
-    deferred::settle(db, profiles).await
+    Ok(())
 }
 
 /// A write in progress: its transaction, the profiles it has changed so far, and the
@@ -360,17 +367,7 @@ impl Write {
     /// writes, or one and a write of one profile, then never hold each what the other
     /// waits for, as they could locking them in the order a statement meets them.
     pub(crate) async fn lock(&self, filter: impl IntoCondition) -> Result<()> {
-        let _: Vec<Uuid> = profile::Entity::find()
-            .select_only()
-            .column(profile::Column::Id)
-            .filter(visible())
-            .filter(filter.into_condition())
-            .order_by_asc(profile::Column::Id)
-            .lock_exclusive()
-            .into_tuple()
-            .all(&self.txn)
-            .await?;
-        Ok(())
+        lock_rows(&self.txn, visible().add(filter.into_condition())).await
     }
 
     /// Soft-deletes visible profile `id`: it becomes `DELETED`, keeping the type it
@@ -415,15 +412,7 @@ impl Write {
         // merge that holds the profile and repoints them takes them: never the
         // other way round.
         for rows in [profile::Column::Id.eq(id), profile::Column::MergedInto.eq(id)] {
-            let _: Vec<Uuid> = profile::Entity::find()
-                .select_only()
-                .column(profile::Column::Id)
-                .filter(rows)
-                .order_by_asc(profile::Column::Id)
-                .lock_exclusive()
-                .into_tuple()
-                .all(&self.txn)
-                .await?;
+            lock_rows(&self.txn, rows.into_condition()).await?;
         }
         let this = Condition::all().add(profile::Column::Id.eq(id)).add(profile::Column::MergedInto.is_null());
         let purged = profile::Entity::delete_many()

@@ -73,55 +73,48 @@ pub(crate) async fn write(
                 ChangeKind::Created => (DEFERRED.to_owned(), DEFERRED.to_owned()),
                 kind => {
                     let profile = held.get(&id);
-                    let row_alone = profile
-                        .filter(|_| !extra.contains_key(&id))
-                        .and_then(|h| h.after.as_ref().map(|row| (&h.before.model, row, &h.before.relations)));
-                    if let Some((before, row, relations)) = row_alone {
+                    let extra = extra.get(&id);
+                    let (data, changed) = match profile.and_then(|h| h.after.as_ref().map(|row| (h, row))) {
                         // Only the row changed, and no relation it names: the keys that
                         // differ are those its columns give, compared without relations,
                         // and the context goes straight to text.
-                        let none = Relations::default();
-                        let changed = context::changed(
-                            &context::of_parts(before, &none, today),
-                            &context::of_parts(row, &none, today),
-                        );
-                        if kind == ChangeKind::Updated && changed.is_empty() {
-                            continue;
+                        Some((held, row)) => {
+                            let none = Relations::default();
+                            let changed = context::changed(
+                                &context::of_parts(&held.before.model, &none, today),
+                                &context::of_parts(row, &none, today),
+                            );
+                            let relations = &held.before.relations;
+                            let data = match extra {
+                                None => context::text_of_parts(row, relations, today),
+                                Some(keys) => json(&with_keys(context::of_parts(row, relations, today), keys)),
+                            };
+                            (data, Some(changed))
                         }
-                        (context::text_of_parts(row, relations, today), json(&changed))
-                    } else {
-                        let data = match after.remove(&id) {
-                            Some(planned) => context::of(&planned, today),
-                            None if profile.is_some_and(|h| h.after.is_some()) => {
-                                let held = profile.and_then(|h| h.after.as_ref().map(|row| (row, &h.before.relations)));
-                                held.map(|(row, relations)| context::of_parts(row, relations, today))
-                                    .unwrap_or_default()
-                            }
-                            None => {
-                                return Err(Error::Invariant(format!("profile {id} changed but cannot be read back")));
-                            }
-                        };
-                        let before = match profile {
-                            Some(held) => Some(context::of(&held.before, today)),
-                            None => previous.remove(&id),
-                        };
-                        let changed = match before {
-                            // Every key: its earlier context is unknown.
-                            None => context::keys().to_vec(),
-                            Some(before) => {
-                                let changed = context::changed(&before, &data);
-                                if kind == ChangeKind::Updated && changed.is_empty() {
-                                    continue;
-                                }
-                                changed
-                            }
-                        };
-                        let mut data = data;
-                        if let Some(keys) = extra.get(&id) {
-                            data.extend(keys.iter().map(|(key, value)| (key.clone(), value.clone())));
+                        None => {
+                            let planned = after.remove(&id).ok_or_else(|| {
+                                Error::Invariant(format!("profile {id} changed but cannot be read back"))
+                            })?;
+                            let data = context::of(&planned, today);
+                            let before = match profile {
+                                Some(held) => Some(context::of(&held.before, today)),
+                                None => previous.remove(&id),
+                            };
+                            let changed = before.map(|before| context::changed(&before, &data));
+                            let data = match extra {
+                                None => data,
+                                Some(keys) => with_keys(data, keys),
+                            };
+                            (json(&data), changed)
                         }
-                        (json(&data), json(&changed))
-                    }
+                    };
+                    let changed = match changed {
+                        // Every key: its earlier context is unknown.
+                        None => context::keys().to_vec(),
+                        Some(changed) if kind == ChangeKind::Updated && changed.is_empty() => continue,
+                        Some(changed) => changed,
+                    };
+                    (data, json(&changed))
                 }
             };
             rows.push(Row {
@@ -153,6 +146,12 @@ pub(crate) struct Held {
     /// relations of `before`, and needs no read either. `None` once anything else may
     /// have changed.
     pub after: Option<profile::Model>,
+}
+
+/// `context` with the keys an event's `data` has besides it (a merge's).
+fn with_keys(mut context: Map<String, Value>, keys: &Map<String, Value>) -> Map<String, Value> {
+    context.extend(keys.iter().map(|(key, value)| (key.clone(), value.clone())));
+    context
 }
 
 /// Deletes every event of profile `id` and every delivery of them, pending or done,

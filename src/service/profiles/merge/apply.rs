@@ -33,15 +33,14 @@ pub(super) async fn apply(write: &mut Write, survivor: Uuid, duplicates: &[Uuid]
         demoted = demoted.filter(identity::Column::Id.ne(primary));
     }
     demoted.exec(db).await?;
-    for duplicate in duplicates {
-        identity::Entity::update_many()
-            .col_expr(identity::Column::ProfileId, Expr::val(survivor))
-            .col_expr(identity::Column::MergedFrom, Expr::val(Some(*duplicate)))
-            .col_expr(identity::Column::UpdatedAt, Expr::val(now))
-            .filter(identity::Column::ProfileId.eq(*duplicate))
-            .exec(db)
-            .await?;
-    }
+    // One statement for all duplicates: `merged_from` takes the owner the row had.
+    identity::Entity::update_many()
+        .col_expr(identity::Column::MergedFrom, Expr::col(identity::Column::ProfileId))
+        .col_expr(identity::Column::ProfileId, Expr::val(survivor))
+        .col_expr(identity::Column::UpdatedAt, Expr::val(now))
+        .filter(identity::Column::ProfileId.is_in(dups()))
+        .exec(db)
+        .await?;
 
     // Addresses: exact duplicates go, the rest move; one default.
     if !plan.dropped_addresses.is_empty() {

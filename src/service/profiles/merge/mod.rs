@@ -15,8 +15,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use entity::enums::ProfileType;
 use entity::{location, profile, profile_status, profile_tag, status, tag, tier};
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{IntoCondition, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use self::record::MergeRecord;
@@ -144,48 +144,34 @@ async fn lock_references(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<()> 
             .and_where(profile::Column::Id.is_in(ids.to_vec()))
             .to_owned()
     };
-    let profile_ids = || ids.iter().copied();
     let tag_ids = Query::select()
         .column(profile_tag::Column::TagId)
         .from(profile_tag::Entity)
-        .and_where(profile_tag::Column::ProfileId.is_in(profile_ids()))
+        .and_where(profile_tag::Column::ProfileId.is_in(ids.to_vec()))
         .to_owned();
-    let _: Vec<i32> = tag::Entity::find()
-        .select_only()
-        .column(tag::Column::Id)
-        .filter(tag::Column::Id.in_subquery(tag_ids))
-        .lock_shared()
-        .into_tuple()
-        .all(db)
-        .await?;
+    share::<tag::Entity>(db, tag::Column::Id, tag::Column::Id.in_subquery(tag_ids)).await?;
     let status_ids = Query::select()
         .column(profile_status::Column::StatusId)
         .from(profile_status::Entity)
-        .and_where(profile_status::Column::ProfileId.is_in(profile_ids()))
+        .and_where(profile_status::Column::ProfileId.is_in(ids.to_vec()))
         .to_owned();
-    let _: Vec<i32> = status::Entity::find()
-        .select_only()
-        .column(status::Column::Id)
-        .filter(status::Column::Id.in_subquery(status_ids))
-        .lock_shared()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let _: Vec<i32> = tier::Entity::find()
-        .select_only()
-        .column(tier::Column::Id)
-        .filter(tier::Column::Handle.in_subquery(of(profile::Column::TierHandle)))
-        .lock_shared()
-        .into_tuple()
-        .all(db)
+    share::<status::Entity>(db, status::Column::Id, status::Column::Id.in_subquery(status_ids)).await?;
+    share::<tier::Entity>(db, tier::Column::Id, tier::Column::Handle.in_subquery(of(profile::Column::TierHandle)))
         .await?;
     let locations = Condition::any()
         .add(location::Column::Id.in_subquery(of(profile::Column::PreferredLocationId)))
         .add(location::Column::Id.in_subquery(of(profile::Column::JoinedLocationId)));
-    let _: Vec<i32> = location::Entity::find()
+    share::<location::Entity>(db, location::Column::Id, locations).await
+}
+
+/// Locks the rows of a reference table that `condition` selects, shared until commit,
+/// in the order of their integer `id`.
+async fn share<E: EntityTrait>(db: &impl ConnectionTrait, id: E::Column, condition: impl IntoCondition) -> Result<()> {
+    let _: Vec<i32> = E::find()
         .select_only()
-        .column(location::Column::Id)
-        .filter(locations)
+        .column(id)
+        .filter(condition)
+        .order_by_asc(id)
         .lock_shared()
         .into_tuple()
         .all(db)
