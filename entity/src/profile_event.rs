@@ -25,6 +25,10 @@ pub struct Model {
     pub actor_token_name: Option<String>,
     /// The event context after the change (only the profile's id, for `profile.purged`).
     pub data: Json,
+    /// The profile's state at the event, as PostgreSQL wrote it in the statement that
+    /// changed the profile: `{"row", "before", "relations"}` (`service::events::state`).
+    /// When set, `data` and `changed` are JSON `null` and are derived from it.
+    pub state: Option<Json>,
     pub occurred_at: DateTimeUtc,
 }
 

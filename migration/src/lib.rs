@@ -17,6 +17,7 @@ mod m20261207_000001_email_key;
 mod m20261207_000002_delivery_share;
 mod m20261207_000003_merge;
 mod m20261207_000004_duplicates;
+mod m20261207_000005_event_state;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_delivery_share::Migration),
             Box::new(m20261207_000003_merge::Migration),
             Box::new(m20261207_000004_duplicates::Migration),
+            Box::new(m20261207_000005_event_state::Migration),
         ]
     }
 }

@@ -54,16 +54,15 @@ use uuid::Uuid;
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
-use crate::service::events::deferred::WAITING_SINCE;
 
 /// Whether a profile a planned read locked is the row version the statement's
 /// snapshot has (PostgreSQL): after waiting for the lock, or when a write committed
 /// between the snapshot and the lock, the row is the newer version and its correlated
 /// subqueries still read the snapshot.
-const FRESH: &str = "(\"profile\".\"xmin\" = (SELECT \"s\".\"xmin\" FROM \"profile\" AS \"s\" \
+pub(crate) const FRESH: &str = "(\"profile\".\"xmin\" = (SELECT \"s\".\"xmin\" FROM \"profile\" AS \"s\" \
      WHERE \"s\".\"id\" = \"profile\".\"id\"))";
 use crate::service::events::outbox::Held;
-use crate::service::events::{context, deferred, outbox};
+use crate::service::events::{deferred, outbox};
 use crate::service::profiles::keys::visible;
 use crate::service::profiles::read::{self, Planned, Selection};
 use crate::service::runtime::Services;
@@ -71,7 +70,7 @@ use crate::service::runtime::Services;
 /// The one statement that bumps versions: `version` + 1 and `updatedAt` at `now`, for the
 /// profiles `filter` selects. Every change of a profile's version is this statement,
 /// with the conditions and columns of its operation added.
-fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::Entity> {
+pub(crate) fn bump(filter: impl IntoCondition, now: DateTime<Utc>) -> UpdateMany<profile::Entity> {
     profile::Entity::update_many()
         .col_expr(profile::Column::Version, Expr::col(profile::Column::Version).add(1))
         .col_expr(profile::Column::UpdatedAt, Expr::val(now))
@@ -258,12 +257,11 @@ impl Write {
         let condition = condition.into_condition();
         let query =
             || profile::Entity::find().filter(profile::Column::Id.eq(id)).filter(condition.clone()).lock_exclusive();
-        let postgres = self.txn.get_database_backend() == DatabaseBackend::Postgres;
-        let extra: &[(&str, &str)] = if postgres {
-            &[("waiting_since", WAITING_SINCE), ("fresh", FRESH)]
-        } else {
-            &[("waiting_since", WAITING_SINCE)]
-        };
+        let backend = self.txn.get_database_backend();
+        let postgres = backend == DatabaseBackend::Postgres;
+        let waiting = deferred::waiting_sql(backend);
+        let with_fresh = [("waiting", waiting.as_str()), ("fresh", FRESH)];
+        let extra = if postgres { &with_fresh[..] } else { &with_fresh[..1] };
         let mut found = read::rows_with(&self.txn, query(), &Selection::everything(), extra).await?.into_iter().next();
         // On PostgreSQL a row that changed after the statement began (it waited for the
         // lock, or a write committed in between) comes back as it is now, but the
@@ -279,10 +277,7 @@ impl Write {
             return Err(not_found(&self.txn, id, path, missing).await?);
         };
         if !self.settled.contains(&id) {
-            let waiting: Option<DateTime<Utc>> = row.try_get("", "waiting_since")?;
-            if let Some(since) = waiting {
-                deferred::settle_with(&self.txn, id, &context::text(&before, since.date_naive())).await?;
-            }
+            deferred::settle_held(&self.txn, &before, &deferred::waiting_of(&row)?).await?;
             self.settled.insert(id);
         }
         let current = before.model.clone();

@@ -1,8 +1,9 @@
-//! What a write costs the database: `updateProfile` and `deleteProfile` read and lock
-//! the profile with all its context holds, change its row, and write the event with its
-//! deliveries — three statements between BEGIN and COMMIT on PostgreSQL, whether a
-//! webhook is active or not; the first change after a profile's creation settles its
-//! created event with one more. A webhook another process created counts at the very
+//! What a write costs the database: on PostgreSQL `updateProfile` of a profile's own
+//! columns is one statement in autocommit, its event and deliveries included;
+//! `deleteProfile` reads and locks the profile with all its context holds (and the
+//! events that wait for their context, which it settles with one statement more),
+//! changes its row, and writes the event with its deliveries, between BEGIN and
+//! COMMIT. A webhook another process created counts at the very
 //! next write: no list of webhooks is kept.
 
 use entity::{webhook, webhook_delivery};
@@ -71,23 +72,25 @@ async fn deliveries_to(app: &TestApp, webhook: Uuid) -> u64 {
 }
 
 #[tokio::test]
-async fn an_update_reads_once_writes_its_row_once_and_its_event_with_deliveries_once() {
+async fn an_update_is_one_statement_on_postgres_with_its_event_and_deliveries() {
     let app = TestApp::spawn().await;
     let id = created(&app, "cost@example.com").await;
-    // Settling the created event costs one statement more, once.
+    // The first change settles the created event: in the same statement on PostgreSQL,
+    // one statement more on SQLite.
     let (_, first) = statements_of(&app, UPDATE, json!({ "id": id, "name": "Bea" })).await;
     let (data, second) = statements_of(&app, UPDATE, json!({ "id": id, "name": "Cleo" })).await;
     assert_eq!(data["updateProfile"]["profile"]["firstName"], "Cleo");
     assert_eq!(data["updateProfile"]["profile"]["version"], 3);
-    assert_eq!(first.len(), second.len() + 1, "the first change settles the created event: {first:#?}");
-    // PostgreSQL: read and lock, update, events with their deliveries and the commit-order
-    // lock. SQLite, where a statement is no round trip, reads the webhooks apart.
-    let expected = if on_postgres() { 3 } else { 4 };
+    // PostgreSQL: one statement in autocommit (no BEGIN, no COMMIT) locks, changes,
+    // writes the event and queues its deliveries. SQLite, where a statement is no
+    // round trip, takes the write seam: read and lock, update, the webhooks, the event.
+    let (expected_first, expected) = if on_postgres() { (1, 1) } else { (5, 4) };
+    assert_eq!(first.len(), expected_first, "{first:#?}");
     assert_eq!(second.len(), expected, "{second:#?}");
 
     let hook = webhook_of_another_process(&app).await;
     let (_, with_webhook) = statements_of(&app, UPDATE, json!({ "id": id, "name": "Dora" })).await;
-    let expected = if on_postgres() { 3 } else { 5 };
+    let expected = if on_postgres() { 1 } else { 5 };
     assert_eq!(with_webhook.len(), expected, "{with_webhook:#?}");
     assert_eq!(deliveries_to(&app, hook).await, 1, "the next write after the webhook's commit delivers to it");
 
@@ -98,6 +101,9 @@ async fn an_update_reads_once_writes_its_row_once_and_its_event_with_deliveries_
     )
     .await;
     assert_eq!(data["deleteProfile"]["profile"]["profileType"], "DELETED");
+    // The write seam: read and lock; on PostgreSQL, settle the contexts of the three
+    // updates that wait for theirs; update; the event with its deliveries.
+    let expected = if on_postgres() { 4 } else { 5 };
     assert_eq!(deleted.len(), expected, "{deleted:#?}");
     assert_eq!(deliveries_to(&app, hook).await, 2);
 }
@@ -197,4 +203,56 @@ async fn a_write_that_waited_for_the_profile_sees_what_the_other_write_left() {
     assert_eq!(last["data"]["first_name"], "Cleo");
     assert_eq!(last["data"]["flattened_tags"], json!(["late", "vip"]), "the relations the other write left");
     assert_eq!(last["changed"], json!(["first_name", "full_name"]));
+}
+
+/// On PostgreSQL each update of the row alone is one statement whose event waits for
+/// its context, at most 50 of them per profile: the next update takes the write seam,
+/// which settles them all. Whichever way they went, every event keeps its own row and
+/// the relations the profile had then.
+#[tokio::test]
+async fn at_most_fifty_events_wait_and_each_keeps_what_the_profile_was() {
+    let app = TestApp::spawn().await;
+    let id = created(&app, "many@example.com").await;
+    // The created event waits too: 49 updates make 50 waiting.
+    for n in 1..50 {
+        let (_, statements) = statements_of(&app, UPDATE, json!({ "id": id, "name": format!("N{n}") })).await;
+        if on_postgres() {
+            assert_eq!(statements.len(), 1, "update {n}: {statements:#?}");
+        }
+    }
+    let (data, fiftieth) = statements_of(&app, UPDATE, json!({ "id": id, "name": "N50" })).await;
+    assert_eq!(data["updateProfile"]["profile"]["version"], 51);
+    if on_postgres() {
+        // The statement changed nothing; the seam read and locked, settled the 50,
+        // changed the row and wrote its event.
+        assert_eq!(fiftieth.len(), 5, "{fiftieth:#?}");
+        let (_, next) = statements_of(&app, UPDATE, json!({ "id": id, "name": "N51" })).await;
+        assert_eq!(next.len(), 1, "nothing waits any more: {next:#?}");
+    } else {
+        app.data(UPDATE, json!({ "id": id, "name": "N51" })).await;
+    }
+    app.data(
+        "mutation($id: UUID!) { addTags(profileId: $id, handles: [\"gold-card\"]) { userErrors { code } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let history = app
+        .data(
+            "query($id: UUID!) { profile(id: $id) { history(first: 100) { nodes { version changed data } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let nodes = history["profile"]["history"]["nodes"].as_array().cloned().expect("a history");
+    assert_eq!(nodes.len(), 53, "created, 51 updates, the tag");
+    for (n, node) in nodes.iter().enumerate() {
+        let name = if n == 0 { "Ada".to_owned() } else { format!("N{}", n.min(51)) };
+        assert_eq!(node["version"], n + 1);
+        assert_eq!(node["data"]["first_name"], name.as_str(), "event {n}");
+        let tags = if n == 52 { json!(["gold-card", "vip"]) } else { json!(["vip"]) };
+        assert_eq!(node["data"]["flattened_tags"], tags, "event {n}");
+        if (1..=51).contains(&n) {
+            assert_eq!(node["changed"], json!(["first_name", "full_name"]), "event {n}");
+        }
+    }
+    assert_eq!(nodes[52]["changed"], json!(["flattened_tags", "tags"]));
 }

@@ -162,7 +162,7 @@ impl WebhookMutation {
     ) -> Result<RedeliverWebhookDeliveryPayload> {
         respond(service::redeliver(db(ctx)?, int_id(&id, "id")?).await, |(delivery, event)| {
             RedeliverWebhookDeliveryPayload {
-                delivery: Some(WebhookDelivery { delivery, event: event.map(|e| Event(e.into())) }),
+                delivery: Some(WebhookDelivery { delivery, event: event.map(Event) }),
                 user_errors: Vec::new(),
             }
         })

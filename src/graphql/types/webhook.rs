@@ -154,10 +154,10 @@ pub(crate) struct WebhookDeliveryConnection {
 
 impl WebhookDeliveryConnection {
     fn deliveries(&self) -> impl Iterator<Item = WebhookDelivery> + '_ {
-        self.page.deliveries.iter().map(|(delivery, event)| WebhookDelivery {
-            delivery: delivery.clone(),
-            event: event.clone().map(|e| Event(e.into())),
-        })
+        self.page
+            .deliveries
+            .iter()
+            .map(|(delivery, event)| WebhookDelivery { delivery: delivery.clone(), event: event.clone().map(Event) })
     }
 }
 

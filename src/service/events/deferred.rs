@@ -1,19 +1,20 @@
-//! Deferred contexts (see `events`): reading a created event's context from its profile,
-//! and settling waiting events before their profile changes.
+//! Deferred contexts (see `events`): reading a waiting event's context from its
+//! profile, and settling waiting events before their profile's relations change.
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
-use entity::profile_event;
+use chrono::NaiveDate;
+use entity::{profile, profile_event};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::service::error::{Error, Result};
-use crate::service::events::context;
 use crate::service::events::feed::Event;
-use crate::service::profiles::read::Planned;
+use crate::service::events::{context, state};
+use crate::service::profiles::read::{self, Planned, Selection};
 
 /// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
 /// parameters of one statement, when a write changes many profiles (deleting a tag).
@@ -28,21 +29,86 @@ fn deferred() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust("CAST(\"data\" AS TEXT) = 'null'")
 }
 
-/// When the deferred event of the profile a planned read of profiles reads occurred, if
-/// one waits: an expression that read selects besides (`read::rows_with`). Its
-/// condition is the partial index's, so that the index answers it.
-pub(crate) const WAITING_SINCE: &str = "(SELECT MIN(\"e\".\"occurred_at\") FROM \"profile_event\" AS \"e\" \
-     WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null')";
+/// [`deferred`] for the events table named `table` in a statement.
+pub(crate) fn waiting(table: &str) -> String {
+    format!("CAST(\"{table}\".\"data\" AS TEXT) = 'null'")
+}
 
-/// Writes `context` (JSON text) into the deferred events of profile `id`, whose row the
-/// change holds: the context it found the profile with, before changing it.
-pub(crate) async fn settle_with(db: &impl ConnectionTrait, id: Uuid, context: &str) -> Result<()> {
+/// The events of the profile a planned read reads (`read::rows_with`) that wait for
+/// their context, in the statement's snapshot: an expression the read selects besides,
+/// named `waiting`, giving JSON text `[[seq, "YYYY-MM-DD", state], …]` (the event's day
+/// in UTC; `state` null unless the event holds the profile's row), NULL or `[]` when
+/// none waits ([`waiting_of`]). Its condition is the partial index's, so that the
+/// index answers it.
+pub(crate) fn waiting_sql(backend: DatabaseBackend) -> String {
+    let condition = "FROM \"profile_event\" AS \"e\" \
+        WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null'";
+    match backend {
+        DatabaseBackend::Postgres => format!(
+            "(SELECT json_agg(json_build_array(\"e\".\"seq\", \
+             to_char(\"e\".\"occurred_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD'), \"e\".\"state\"))::text {condition})"
+        ),
+        _ => format!(
+            "(SELECT json_group_array(json_array(\"e\".\"seq\", date(\"e\".\"occurred_at\"), json(\"e\".\"state\"))) \
+             {condition})"
+        ),
+    }
+}
+
+/// An event waiting for its context, as a planned read of its profile found it.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Waiting {
+    pub seq: i64,
+    /// The day the event occurred (UTC): its context is as of that day.
+    pub day: NaiveDate,
+    /// The profile's state the event holds (`events::state`), when its row is not
+    /// the profile's.
+    pub state: Option<Value>,
+}
+
+/// The waiting events a planned read selected with [`waiting_sql`].
+pub(crate) fn waiting_of(row: &sea_orm::QueryResult) -> Result<Vec<Waiting>> {
+    let text: Option<String> = row.try_get("", "waiting")?;
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|error| Error::Invariant(format!("waiting events do not decode: {error}"))),
+    }
+}
+
+/// The context of `event`, a waiting event of `profile` (read with everything its
+/// context holds, in the snapshot that found the event waiting): the row the event
+/// holds, else the profile's, with the profile's relations, as of the event's day.
+/// While an event waits, its profile's relations have not changed since it.
+pub(crate) fn context_of(profile: &Planned, event: &Waiting) -> Result<Map<String, Value>> {
+    Ok(match &event.state {
+        None => context::of(profile, event.day),
+        Some(held) => context::of_parts(&state::row(held)?, &profile.relations, event.day),
+    })
+}
+
+/// Writes the context of each of `waiting`, events of `profile` whose row the change
+/// holds (read with them): before it changes the profile.
+pub(crate) async fn settle_held(db: &impl ConnectionTrait, profile: &Planned, waiting: &[Waiting]) -> Result<()> {
+    let contexts = waiting.iter().map(|event| Ok((event.seq, context_of(profile, event)?))).collect::<Result<_>>()?;
+    write(db, contexts).await
+}
+
+/// Writes each context into its event (by `seq`), in one statement.
+async fn write(db: &impl ConnectionTrait, contexts: Vec<(i64, Map<String, Value>)>) -> Result<()> {
+    if contexts.is_empty() {
+        return Ok(());
+    }
+    use profile_event::Column;
     let backend = db.get_database_backend();
+    let mut data = sea_orm::sea_query::CaseStatement::new();
+    for (seq, context) in &contexts {
+        data = data.case(Expr::col(Column::Seq).eq(*seq), bound_json(backend, json(context)));
+    }
     let update = Query::update()
         .table(profile_event::Entity)
-        .value(profile_event::Column::Data, bound_json(backend, context.to_owned()))
-        .and_where(profile_event::Column::ProfileId.eq(id))
-        .and_where(deferred())
+        .value(Column::Data, data)
+        .and_where(Column::Seq.is_in(contexts.iter().map(|(seq, _)| *seq)))
         .to_owned();
     db.execute_raw(backend.build(&update)).await?;
     Ok(())
@@ -53,52 +119,53 @@ pub(crate) async fn settle_with(db: &impl ConnectionTrait, id: Uuid, context: &s
 pub(crate) struct Deferred {
     pub seq: i64,
     pub profile_id: Uuid,
-    pub version: i32,
-    pub occurred_at: DateTime<Utc>,
 }
 
 impl Deferred {
     /// The event's, when its context is deferred.
     pub(crate) fn of(event: &Event) -> Option<Deferred> {
-        Value::is_null(&event.data).then_some(Deferred {
-            seq: event.seq,
-            profile_id: event.profile_id,
-            version: event.version,
-            occurred_at: event.occurred_at,
-        })
+        Value::is_null(&event.data).then_some(Deferred { seq: event.seq, profile_id: event.profile_id })
     }
 }
 
+/// The profiles `ids` (deleted ones too) with everything their contexts hold, each with
+/// its waiting events, in one statement (one snapshot).
+async fn with_waiting(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, (Planned, Vec<Waiting>)>> {
+    let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
+    let waiting = waiting_sql(db.get_database_backend());
+    let rows = read::rows_with(db, query, &Selection::everything(), &[("waiting", &waiting)]).await?;
+    rows.into_iter().map(|(planned, row)| Ok((planned.model.id, (planned, waiting_of(&row)?)))).collect()
+}
+
 /// The contexts of deferred events, by `seq`, in one statement (two when a change
-/// settled one since it was read): each is its profile's, as of the event's day.
+/// settled one since it was read): each from its profile as it is while the event
+/// still waits ([`context_of`]).
 pub(crate) async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>> {
     if events.is_empty() {
         return Ok(HashMap::new());
     }
     let ids: Vec<Uuid> = events.iter().map(|e| e.profile_id).collect::<BTreeSet<_>>().into_iter().collect();
-    let profiles: HashMap<Uuid, Planned> =
-        context::read(db, &ids).await?.into_iter().map(|p| (p.model.id, p)).collect();
+    let profiles = with_waiting(db, &ids).await?;
     let mut found = HashMap::with_capacity(events.len());
     let mut settled = Vec::new();
     for event in events {
-        match profiles.get(&event.profile_id) {
-            Some(planned) if planned.model.version == event.version => {
-                let context = context::of(planned, event.occurred_at.date_naive());
-                found.insert(event.seq, Value::Object(context));
+        let waiting = profiles.get(&event.profile_id).and_then(|(planned, waiting)| {
+            waiting.iter().find(|w| w.seq == event.seq).map(|waiting| (planned, waiting))
+        });
+        match waiting {
+            Some((planned, waiting)) => {
+                found.insert(event.seq, Value::Object(context_of(planned, waiting)?));
             }
-            // Changed (or purged) since the event was read: the change wrote it.
-            _ => settled.push(event.seq),
+            // Settled (or purged) since the event was read: the change wrote it.
+            None => settled.push(event.seq),
         }
     }
     if !settled.is_empty() {
-        let rows: Vec<(i64, Value)> = profile_event::Entity::find()
-            .select_only()
-            .columns([profile_event::Column::Seq, profile_event::Column::Data])
-            .filter(profile_event::Column::Seq.is_in(settled))
-            .into_tuple()
-            .all(db)
-            .await?;
-        found.extend(rows);
+        let rows = profile_event::Entity::find().filter(profile_event::Column::Seq.is_in(settled)).all(db).await?;
+        for row in rows {
+            let event = Event::try_from(row)?;
+            found.insert(event.seq, event.data);
+        }
     }
     Ok(found)
 }
@@ -123,9 +190,9 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
         .from(entity::profile::Entity)
         .cond_where(profiles)
         .to_owned();
-    let waiting: Vec<(i64, Uuid, i32, DateTime<Utc>)> = profile_event::Entity::find()
+    let waiting: Vec<(i64, Uuid)> = profile_event::Entity::find()
         .select_only()
-        .columns([Column::Seq, Column::ProfileId, Column::Version, Column::OccurredAt])
+        .columns([Column::Seq, Column::ProfileId])
         .filter(deferred())
         .filter(Column::ProfileId.in_subquery(owners))
         // Locked in seq order, after their profiles (the one lock order: the caller
@@ -135,26 +202,17 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
         .into_tuple()
         .all(db)
         .await?;
-    let backend = db.get_database_backend();
     for chunk in waiting.chunks(CHUNK) {
-        let events: Vec<Deferred> = chunk
+        let events: Vec<Deferred> = chunk.iter().map(|&(seq, profile_id)| Deferred { seq, profile_id }).collect();
+        let mut found = contexts(db, &events).await?;
+        let contexts = events
             .iter()
-            .map(|&(seq, profile_id, version, occurred_at)| Deferred { seq, profile_id, version, occurred_at })
-            .collect();
-        let found = contexts(db, &events).await?;
-        let mut data = sea_orm::sea_query::CaseStatement::new();
-        for event in &events {
-            let context = found.get(&event.seq).filter(|c| c.is_object()).ok_or_else(|| {
-                Error::Invariant(format!("profile {} changed without settling its events", event.profile_id))
-            })?;
-            data = data.case(Expr::col(Column::Seq).eq(event.seq), bound_json(backend, json(context)));
-        }
-        let update = Query::update()
-            .table(profile_event::Entity)
-            .value(Column::Data, data)
-            .and_where(Column::Seq.is_in(events.iter().map(|e| e.seq)))
-            .to_owned();
-        db.execute_raw(backend.build(&update)).await?;
+            .map(|event| match found.remove(&event.seq) {
+                Some(Value::Object(context)) => Ok((event.seq, context)),
+                _ => Err(Error::Invariant(format!("profile {} changed without settling its events", event.profile_id))),
+            })
+            .collect::<Result<_>>()?;
+        write(db, contexts).await?;
     }
     Ok(())
 }

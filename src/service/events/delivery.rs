@@ -319,8 +319,8 @@ async fn jobs(
         .all(db)
         .await?
         .into_iter()
-        .map(Event::from)
-        .collect();
+        .map(Event::try_from)
+        .collect::<Result<_>>()?;
     crate::service::events::deferred::fill(db, &mut events).await?;
     let events: HashMap<String, Event> = events.into_iter().map(|e| (e.id.clone(), e)).collect();
     Ok(claimed

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::service::actor::Actor;
 use crate::service::error::{Error, Result};
 use crate::service::events::commit_order;
-use crate::service::events::context;
+use crate::service::events::{context, state};
 
 /// One event as the feed and the webhooks give it.
 #[derive(Clone, Debug)]
@@ -50,19 +50,24 @@ impl Event {
     }
 }
 
-impl From<profile_event::Model> for Event {
-    fn from(row: profile_event::Model) -> Self {
-        let changed = match row.changed {
-            Value::Array(keys) => keys.into_iter().filter_map(|k| k.as_str().map(str::to_owned)).collect(),
+impl TryFrom<profile_event::Model> for Event {
+    type Error = Error;
+
+    /// The event a row holds; one that holds its profile's state has its `changed`
+    /// derived from that ([`state`]).
+    fn try_from(row: profile_event::Model) -> Result<Self> {
+        let changed = match (&row.state, row.changed) {
+            (Some(held), _) => state::changed(held, row.occurred_at.date_naive())?,
+            (None, Value::Array(keys)) => keys.into_iter().filter_map(|k| k.as_str().map(str::to_owned)).collect(),
             // A created event's: every key.
-            Value::Null => context::keys().to_vec(),
-            _ => Vec::new(),
+            (None, Value::Null) => context::keys().to_vec(),
+            (None, _) => Vec::new(),
         };
         let actor = match (row.actor_token_id, row.actor_token_name) {
             (Some(token_id), Some(token_name)) => Some(Actor { token_id, token_name }),
             _ => None,
         };
-        Event {
+        Ok(Event {
             seq: row.seq,
             id: row.id,
             kind: row.kind,
@@ -72,7 +77,7 @@ impl From<profile_event::Model> for Event {
             actor,
             data: row.data,
             occurred_at: row.occurred_at,
-        }
+        })
     }
 }
 
@@ -160,7 +165,8 @@ pub async fn page(db: &DatabaseConnection, feed: &Feed) -> Result<FeedPage> {
     };
     let has_next_page = rows.len() as u64 > window.size;
     rows.truncate(usize::try_from(window.size).unwrap_or(usize::MAX));
-    Ok(FeedPage { events: rows.into_iter().map(Event::from).collect(), has_next_page })
+    let events = rows.into_iter().map(Event::try_from).collect::<Result<_>>()?;
+    Ok(FeedPage { events, has_next_page })
 }
 
 /// The histories of several profiles, one page each (the same window), in one
@@ -193,7 +199,7 @@ pub(crate) async fn histories(
         if page.events.len() as u64 == window.size {
             page.has_next_page = true;
         } else {
-            page.events.push(row.into());
+            page.events.push(row.try_into()?);
         }
     }
     Ok(pages)

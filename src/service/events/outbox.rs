@@ -4,13 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::enums::{DeliveryStatus, EventKind};
+use entity::enums::EventKind;
 use entity::{profile, profile_event, webhook_delivery};
 use sea_orm::sea_query::{Expr, Func, Query};
-use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    Statement,
-};
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -20,7 +17,8 @@ use crate::service::error::{Error, Result};
 use crate::service::events::commit_order::COMMIT_ORDER_LOCK;
 use crate::service::events::context;
 use crate::service::events::deferred::{DEFERRED, bound_json, json};
-use crate::service::events::subscribers::ALL_TYPES;
+use crate::service::events::feed::Event;
+use crate::service::events::subscribers::queue_sql;
 use crate::service::profiles::read::{Planned, Relations};
 
 /// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
@@ -266,14 +264,9 @@ async fn insert_postgres(
            SELECT v.*, $2::timestamptz FROM (VALUES {}) \
              AS v(id, type, profile_id, version, changed, actor_token_id, actor_token_name, data) \
            CROSS JOIN commit_order \
-           RETURNING id, type, profile_id) \
-         INSERT INTO webhook_delivery (webhook_id, event_id, profile_id, status, attempts, next_attempt_at, created_at) \
-         SELECT w.id, e.id, e.profile_id, '{}', 0, $2::timestamptz, $2::timestamptz \
-         FROM events AS e JOIN webhook AS w ON w.is_active \
-           AND EXISTS (SELECT 1 FROM json_array_elements_text(w.events) AS t(name) WHERE t.name IN ('{}', e.type))",
+           RETURNING id, type, profile_id) {}",
         tuples.join(", "),
-        DeliveryStatus::Pending.to_value(),
-        ALL_TYPES,
+        queue_sql("events", "$2::timestamptz"),
     );
     txn.execute_raw(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)).await?;
     Ok(())
@@ -284,29 +277,21 @@ async fn latest(db: &impl ConnectionTrait, profiles: &[Uuid]) -> Result<HashMap<
     if profiles.is_empty() {
         return Ok(HashMap::new());
     }
-    #[derive(FromQueryResult)]
-    struct Latest {
-        profile_id: Uuid,
-        data: Value,
-    }
     let newest = Query::select()
         .expr(Func::max(Expr::col(profile_event::Column::Seq)))
         .from(profile_event::Entity)
         .and_where(profile_event::Column::ProfileId.is_in(profiles.iter().copied()))
         .group_by_col(profile_event::Column::ProfileId)
         .to_owned();
-    let rows = profile_event::Entity::find()
-        .select_only()
-        .columns([profile_event::Column::ProfileId, profile_event::Column::Data])
-        .filter(profile_event::Column::Seq.in_subquery(newest))
-        .into_model::<Latest>()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| match row.data {
-            Value::Object(map) => Some((row.profile_id, map)),
-            _ => None,
-        })
-        .collect())
+    let rows = profile_event::Entity::find().filter(profile_event::Column::Seq.in_subquery(newest)).all(db).await?;
+    let mut contexts = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id = row.profile_id;
+        // A state's context is derived from it; a deferred one's is the profile's,
+        // settled before the change (see `events`).
+        if let Value::Object(map) = Event::try_from(row)?.data {
+            contexts.insert(id, map);
+        }
+    }
+    Ok(contexts)
 }

@@ -13,6 +13,22 @@ use uuid::Uuid;
 /// What `events` holds to want every type.
 pub(crate) const ALL_TYPES: &str = "*";
 
+/// The end of a PostgreSQL statement that queues the deliveries of the events that
+/// `events` (a name in its `WITH`, with columns `id`, `type` and `profile_id`) holds,
+/// to every active webhook that wants their type, due at `now` (SQL of a timestamp):
+/// no list of webhooks is read or kept, so a webhook another process created or
+/// switched off counts from its commit on.
+pub(crate) fn queue_sql(events: &str, now: &str) -> String {
+    format!(
+        "INSERT INTO webhook_delivery (webhook_id, event_id, profile_id, status, attempts, next_attempt_at, created_at) \
+         SELECT w.id, e.id, e.profile_id, '{}', 0, {now}, {now} \
+         FROM {events} AS e JOIN webhook AS w ON w.is_active \
+           AND EXISTS (SELECT 1 FROM json_array_elements_text(w.events) AS t(name) WHERE t.name IN ('{}', e.type))",
+        DeliveryStatus::Pending.to_value(),
+        ALL_TYPES,
+    )
+}
+
 /// An active webhook, as the fan-out of a write needs it.
 pub(crate) struct Subscriber {
     id: Uuid,

@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::domain::validate::{self, Path, Problems, UserErrorCode};
 use crate::service::draft::Patch;
 use crate::service::error::{Error, Result};
+use crate::service::events::feed::Event;
 use crate::service::events::subscribers::{ALL_TYPES, pending};
 use crate::service::events::targets::{self, AllowList, Targets};
 use crate::service::runtime::Services;
@@ -321,7 +322,7 @@ pub(crate) struct DeliveryQuery {
 
 /// A page of a webhook's deliveries, each with its event's summary.
 pub(crate) struct DeliveryPage {
-    pub deliveries: Vec<(webhook_delivery::Model, Option<profile_event::Model>)>,
+    pub deliveries: Vec<(webhook_delivery::Model, Option<Event>)>,
     pub has_next_page: bool,
 }
 
@@ -351,16 +352,17 @@ pub(crate) async fn deliveries(db: &DatabaseConnection, webhook: Uuid, query: &D
         .await?;
     let has_next_page = rows.len() as u64 > size;
     rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-    Ok(DeliveryPage { deliveries: rows, has_next_page })
+    let deliveries = rows
+        .into_iter()
+        .map(|(delivery, event)| Ok((delivery, event.map(Event::try_from).transpose()?)))
+        .collect::<Result<_>>()?;
+    Ok(DeliveryPage { deliveries, has_next_page })
 }
 
 /// Queues a delivery's event to its webhook once more, as a new delivery (the log
 /// keeps both); NOT_FOUND at `id` when there is no such delivery, or when its event or
 /// webhook went while this ran (a purge, a prune, `deleteWebhook`).
-pub(crate) async fn redeliver(
-    db: &Services,
-    id: i64,
-) -> Result<(webhook_delivery::Model, Option<profile_event::Model>)> {
+pub(crate) async fn redeliver(db: &Services, id: i64) -> Result<(webhook_delivery::Model, Option<Event>)> {
     let missing = || Error::user(&Path::root("id"), UserErrorCode::NotFound, "no such delivery");
     // Immediate on SQLite, as every write is: a transaction that reads before it writes
     // would otherwise fail, rather than wait, when another writer holds the lock.
@@ -383,5 +385,5 @@ pub(crate) async fn redeliver(
     let row = again.insert(&txn).await?;
     txn.commit().await?;
     db.notifier.committed();
-    Ok((row, Some(event)))
+    Ok((row, Some(event.try_into()?)))
 }

@@ -11,6 +11,7 @@ use crate::domain::validate::{self, Path, Problems};
 use crate::service::draft::{Columns, ProfileChanges};
 use crate::service::error::Result;
 use crate::service::error::{Unique, taken};
+use crate::service::one_statement;
 use crate::service::profiles::checks::{self, LocationRef};
 use crate::service::profiles::create::{NewProfile, NewProfileChanges, insert_profiles};
 use crate::service::profiles::keys::with_email_key;
@@ -165,6 +166,12 @@ pub(crate) async fn update(
 ) -> Result<profile::Model> {
     let ProfileUpdate { columns, preferred_location, joined_location, mut problems } = draft;
     let mut columns = columns.columns();
+    if problems.is_empty() && preferred_location.is_none() && joined_location.is_none() {
+        // Its own columns alone: one statement, where it can.
+        if let Some(updated) = one_statement::update(db, id, expected_version, &columns).await? {
+            return Ok(updated);
+        }
+    }
     let input = Path::root("input");
     let mut txn = Write::begin(db).await?;
     // The reference records it names are locked before the profile, the one lock
