@@ -25,6 +25,7 @@ pub(crate) fn state(config: &Config, db: DatabaseConnection) -> anyhow::Result<A
         region: config.default_region,
         limits: config.limits.clone(),
         webhooks: webhooks(config),
+        writes: config.writes,
         ..SchemaOptions::default()
     };
     let mut state = AppState::new(db, options, telemetry::install_metrics())

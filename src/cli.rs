@@ -75,6 +75,10 @@ pub enum Command {
         /// Where to write; `-` or none for standard output.
         file: Option<std::path::PathBuf>,
     },
+    /// Write out the context of every event that holds its profile's state (written by
+    /// one-statement writes, `PROFILES_ONE_STATEMENT_WRITES`), so that a release before
+    /// them (0.1.0) reads it: run it, with those writes switched off, before going back.
+    SettleEvents,
     /// List the profiles whose emails share one key (the same address but for Unicode
     /// case or composition) from before the key existed: a line a key, with its
     /// profiles oldest first, `*` marking the one that holds the key. Merge them.

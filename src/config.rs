@@ -60,4 +60,7 @@ pub struct Config {
 
     #[command(flatten)]
     pub webhooks: crate::service::events::webhooks::WebhookSettings,
+
+    #[command(flatten)]
+    pub writes: crate::service::runtime::WriteSettings,
 }

@@ -88,6 +88,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("Exported {written} profiles.");
             Ok(())
         }
+        Command::SettleEvents => {
+            let db = connect(&config).await?;
+            db::migrate(&db).await?;
+            let written = service::events::deferred::write_out(&db).await?;
+            eprintln!("Wrote out the context of {written} events.");
+            Ok(())
+        }
         Command::EmailCollisions => {
             let db = connect(&config).await?;
             db::migrate(&db).await?;

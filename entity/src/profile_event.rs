@@ -26,8 +26,9 @@ pub struct Model {
     /// The event context after the change (only the profile's id, for `profile.purged`).
     pub data: Json,
     /// The profile's state at the event, as PostgreSQL wrote it in the statement that
-    /// changed the profile: `{"row", "before", "relations"}` (`service::events::state`).
-    /// When set, `data` and `changed` are JSON `null` and are derived from it.
+    /// changed the profile: `{"row", "before", "relations"}` (`service::events::state`;
+    /// no `before` for a created event). While `data` is JSON `null`, `data` and
+    /// `changed` are derived from it (`settle-events` writes them out).
     pub state: Option<Json>,
     pub occurred_at: DateTimeUtc,
 }

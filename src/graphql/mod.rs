@@ -37,6 +37,8 @@ pub struct SchemaOptions {
     pub limits: Limits,
     /// Webhook settings (the URL rules of `createWebhook`, the subscriptions' poll).
     pub webhooks: crate::service::events::webhooks::WebhookSettings,
+    /// How writes are made (the services' `writes`).
+    pub writes: crate::service::runtime::WriteSettings,
 }
 
 /// Builds the schema over `services`: reads use their database, writes begin on them,

@@ -92,7 +92,8 @@ impl AppState {
     /// tokens required, and metrics kept by `metrics` ([`telemetry::install_metrics`]).
     /// Its services (and their notifier) are made here, on `options.clock`.
     pub fn new(db: DatabaseConnection, options: SchemaOptions, metrics: PrometheusHandle) -> Self {
-        let services = crate::service::runtime::Services::new(db.clone(), options.clock.clone());
+        let services =
+            crate::service::runtime::Services::new(db.clone(), options.clock.clone()).with_writes(options.writes);
         AppState {
             documents: Arc::new(crate::graphql::documents::Documents::new(options.limits.clone())),
             schema: build_schema(services.clone(), options),

@@ -1,27 +1,32 @@
 //! A change of one profile's own columns as one statement, its event included
 //! (PostgreSQL): what `updateProfile` does when it sets only columns that need no
-//! check against other rows.
+//! check against other rows, and what `deleteProfile` does.
 //!
 //! In autocommit, the statement
-//! 1. locks the profile's row (`old`: after a wait, the row as the other write left it);
+//! 1. locks the profile's row (`old`), and says whether it is the version the
+//!    statement's snapshot has (else its relations, read from that snapshot, could be
+//!    older than the row: see `write`'s `FRESH`);
 //! 2. changes it (`new`) with the write seam's version statement (`write::bump`), only
-//!    if it is visible, at the expected version, and fewer than [`MOST_WAITING`] of its
-//!    events wait for their context;
-//! 3. gives a waiting created event the row it was created with (`settled`), which
-//!    until now was the profile's;
+//!    if it is visible, at the expected version, and fresh;
+//! 3. reads its relations once (`relations`), and gives a created event that still
+//!    waits for its context the state the profile had (`settled`);
 //! 4. takes the commit-order lock and writes the event, when a set column's value
-//!    differs: it holds the profile's state, the row as changed and the set columns'
-//!    old values (`events::state`), and waits for its context like a created event:
-//!    its relations are the profile's until they change, and the change that changes
-//!    them settles it first (`deferred`);
+//!    differs: it holds the profile's state — the row as changed, the set columns'
+//!    old values and the relations — from which its context and `changed` are derived
+//!    when it is read (`events::state`);
 //! 5. queues the event's deliveries to the webhooks that want it;
 //!
 //! and returns the row. No row back means no change was made: the caller then takes the
-//! write seam, which says why (NOT_FOUND, ALREADY_MERGED, VERSION_CONFLICT). So
-//! nothing commits without its event, as through the seam, in one round trip instead
-//! of five, and without reading what the profile holds.
+//! write seam, which says why (NOT_FOUND, ALREADY_MERGED, VERSION_CONFLICT) or, when the
+//! row was not fresh, makes the change. So nothing commits without its event, as
+//! through the seam, in one round trip instead of five.
+//!
+//! A release before this one cannot read such events (it took them for waiting created
+//! events): the setting `PROFILES_ONE_STATEMENT_WRITES` switches this off while one of
+//! its replicas still serves the database, and `settle-events` writes their contexts
+//! out before going back to it (docs/deploying.md).
 
-use entity::enums::EventKind;
+use entity::enums::{EventKind, ProfileType};
 use entity::profile;
 use sea_orm::sea_query::{ColumnType, Expr, IntoCondition};
 use sea_orm::{
@@ -36,8 +41,9 @@ use crate::service::events::commit_order::COMMIT_ORDER_LOCK;
 use crate::service::events::deferred;
 use crate::service::events::subscribers::queue_sql;
 use crate::service::profiles::keys::visible;
+use crate::service::profiles::read;
 use crate::service::runtime::Services;
-use crate::service::write::bump;
+use crate::service::write::{FRESH, bump};
 
 /// The columns a change may set to take this way: each is a key of the context by
 /// itself (so a changed value is a changed key), needs no check against other rows,
@@ -57,10 +63,10 @@ const COLUMNS: [profile::Column; 12] = [
     profile::Column::CustomAttributes,
 ];
 
-/// How many of a profile's events may wait for their context before a change takes the
-/// write seam, which settles them: what the seam's next read of the profile and its
-/// settling carry is bounded, however many changes came one statement at a time.
-pub(crate) const MOST_WAITING: usize = 50;
+/// Whether a change may take one statement: on PostgreSQL, unless switched off.
+fn applies(services: &Services) -> bool {
+    services.writes.one_statement_writes && services.db.get_database_backend() == DatabaseBackend::Postgres
+}
 
 /// Sets `columns` on visible profile `id` (at `expected_version`, if given) in one
 /// statement with its event, where it can (see the module's notes): the profile as
@@ -71,7 +77,7 @@ pub(crate) async fn update(
     expected_version: Option<i32>,
     columns: &profile::ActiveModel,
 ) -> Result<Option<profile::Model>> {
-    if services.db.get_database_backend() != DatabaseBackend::Postgres {
+    if !applies(services) {
         return Ok(None);
     }
     let mut set = Vec::new();
@@ -79,7 +85,7 @@ pub(crate) async fn update(
         match columns.get(column) {
             ActiveValue::NotSet => {}
             ActiveValue::Set(value) if COLUMNS.iter().any(|c| c.as_str() == column.as_str()) => {
-                set.push((column, value))
+                set.push((column, Expr::val(value)))
             }
             _ => return Ok(None),
         }
@@ -87,23 +93,45 @@ pub(crate) async fn update(
     if set.is_empty() {
         return Ok(None);
     }
+    change(services, id, expected_version, EventKind::Updated, set).await
+}
+
+/// Soft-deletes visible profile `id` in one statement with its event, where it can:
+/// its type becomes `DELETED`, the type it had kept to restore. The profile as stored,
+/// or `None` when nothing was changed and the write seam must take it (`Write::delete`
+/// does the same).
+pub(crate) async fn delete(services: &Services, id: Uuid) -> Result<Option<profile::Model>> {
+    if !applies(services) {
+        return Ok(None);
+    }
+    let set = vec![
+        (profile::Column::ProfileType, Expr::val(ProfileType::Deleted)),
+        (profile::Column::TypeBeforeDelete, Expr::cust("(SELECT \"profile_type\" FROM \"old\")")),
+    ];
+    change(services, id, None, EventKind::Deleted, set).await
+}
+
+/// The statement (see the module's notes) that sets `set` on visible profile `id`, at
+/// `expected_version` if given, and writes its `kind` event.
+async fn change(
+    services: &Services,
+    id: Uuid,
+    expected_version: Option<i32>,
+    kind: EventKind,
+    set: Vec<(profile::Column, Expr)>,
+) -> Result<Option<profile::Model>> {
     let now = services.clock.now();
     let mut condition = Condition::all()
         .add(profile::Column::Id.eq(id))
         .add(visible())
         .add(profile::Column::MergedInto.is_null())
-        .add(Expr::cust("\"profile\".\"id\" IN (SELECT \"id\" FROM \"old\")"))
-        .add(Expr::cust(format!(
-            "(SELECT COUNT(*) FROM (SELECT 1 FROM \"profile_event\" AS \"e\" WHERE \"e\".\"profile_id\" = \"profile\".\"id\" \
-             AND {} LIMIT {MOST_WAITING}) AS \"w\") < {MOST_WAITING}",
-            deferred::waiting("e")
-        )));
+        .add(Expr::cust("\"profile\".\"id\" IN (SELECT \"id\" FROM \"old\" WHERE \"fresh\")"));
     if let Some(version) = expected_version {
         condition = condition.add(profile::Column::Version.eq(version));
     }
     let mut change = bump(condition.into_condition(), now);
     for (column, value) in &set {
-        change = change.col_expr(*column, Expr::val(value.clone()));
+        change = change.col_expr(*column, value.clone());
     }
     let mut change = change.into_query();
     change.returning_all();
@@ -114,7 +142,11 @@ pub(crate) async fn update(
         values.push(value);
         format!("${}", values.len())
     };
-    let old = format!("\"old\" AS (SELECT * FROM \"profile\" WHERE \"id\" = {} FOR UPDATE)", param(id.into()));
+    let old = format!(
+        "\"old\" AS (SELECT \"profile\".*, {FRESH} AS \"fresh\" FROM \"profile\" \
+         WHERE \"profile\".\"id\" = {} FOR UPDATE)",
+        param(id.into())
+    );
     let event = if cfg!(feature = "bench-no-events") {
         // The reference build of `bench/writes.sh`: the change alone.
         "\"event\" AS (SELECT NULL WHERE FALSE)".to_owned()
@@ -135,24 +167,28 @@ pub(crate) async fn update(
         let actor = actor::current();
         let at = param(now.into());
         format!(
-            "\"settled\" AS (UPDATE \"profile_event\" AS \"e\" SET \"state\" = json_build_object('row', to_json(\"profile\")) \
-               FROM \"old\" AS \"profile\" \
-               WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND {waiting} AND \"e\".\"state\" IS NULL \
+            "\"relations\" AS (SELECT {relations} AS \"r\" FROM \"old\" AS \"profile\"), \
+             \"settled\" AS (UPDATE \"profile_event\" AS \"e\" SET \"state\" = json_build_object(\
+               'row', (to_jsonb(\"profile\") - 'fresh')::json, 'relations', \"relations\".\"r\") \
+               FROM \"old\" AS \"profile\" CROSS JOIN \"relations\" \
+               WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND {waiting} \
                  AND \"profile\".\"id\" IN (SELECT \"id\" FROM \"new\")), \
              \"commit_order\" AS (SELECT pg_advisory_xact_lock_shared({lock})), \
              \"event\" AS (INSERT INTO \"profile_event\" (\"id\", \"type\", \"profile_id\", \"version\", \"changed\", \
                \"actor_token_id\", \"actor_token_name\", \"data\", \"state\", \"occurred_at\") \
                SELECT {event_id}, {kind}, \"new\".\"id\", \"new\".\"version\", 'null'::json, {token_id}, {token_name}, \
-                 'null'::json, json_build_object('row', to_json(\"new\"), 'before', json_build_object({before})), \
-                 {at}::timestamptz \
-               FROM \"new\" JOIN \"old\" AS \"profile\" ON \"profile\".\"id\" = \"new\".\"id\" CROSS JOIN \"commit_order\" \
+                 'null'::json, json_build_object('row', to_json(\"new\"), 'before', json_build_object({before}), \
+                 'relations', \"relations\".\"r\"), {at}::timestamptz \
+               FROM \"new\" JOIN \"old\" AS \"profile\" ON \"profile\".\"id\" = \"new\".\"id\" \
+                 CROSS JOIN \"relations\" CROSS JOIN \"commit_order\" \
                WHERE ({old_values}) IS DISTINCT FROM ({new_values}) \
                RETURNING \"id\", \"type\", \"profile_id\"), \
              \"deliveries\" AS ({deliveries})",
-            waiting = deferred::waiting("e"),
+            relations = read::relations_object(),
+            waiting = deferred::waiting(Some("e")),
             lock = param(COMMIT_ORDER_LOCK.into()),
             event_id = param(format!("evt_{}", Uuid::new_v4().simple()).into()),
-            kind = param(EventKind::Updated.to_value().into()),
+            kind = param(kind.to_value().into()),
             token_id = param(actor.as_ref().map(|a| a.token_id).into()),
             token_name = param(actor.as_ref().map(|a| a.token_name.clone()).into()),
             before = before.join(", "),

@@ -18,13 +18,20 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub clock: Clock,
     pub notifier: Notifier,
+    /// How writes are made (`one_statement`).
+    pub writes: WriteSettings,
 }
 
 impl Services {
     /// Services over `db` on `clock`, with a notifier of their own.
     pub fn new(db: DatabaseConnection, clock: Clock) -> Services {
         let notifier = Notifier::new(&db);
-        Services { db, clock, notifier }
+        Services { db, clock, notifier, writes: WriteSettings::default() }
+    }
+
+    /// These services, writing as `writes` says.
+    pub fn with_writes(self, writes: WriteSettings) -> Services {
+        Services { writes, ..self }
     }
 }
 
@@ -33,5 +40,28 @@ impl Deref for Services {
 
     fn deref(&self) -> &DatabaseConnection {
         &self.db
+    }
+}
+
+/// Whether updates and deletes of a profile's own columns are one statement.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct WriteSettings {
+    /// On PostgreSQL, `updateProfile` of a profile's own columns and `deleteProfile` in
+    /// one statement each, their events included. `off` while a replica of 0.1.0 still
+    /// serves the database: it cannot read the events written this way.
+    #[arg(
+        long,
+        env = "PROFILES_ONE_STATEMENT_WRITES",
+        default_value = "on",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub one_statement_writes: bool,
+}
+
+impl Default for WriteSettings {
+    fn default() -> Self {
+        crate::settings::defaults()
     }
 }

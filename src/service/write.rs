@@ -2,7 +2,9 @@
 //! their versions and their events.
 //!
 //! A write is a [`Write`]: [`Write::begin`] opens its transaction. A profile changes
-//! only through the seam's operations, each of which first locks the profile's row,
+//! only through the seam's operations (or, on PostgreSQL, through
+//! `service::one_statement`: an update of its own columns or a delete as one statement
+//! with its event, which uses the seam's version statement, [`bump`]), each of which first locks the profile's row,
 //! then *settles* its deferred events (writes the context it still has into them: see
 //! `service::events`, "Deferred contexts"), then bumps its version in the one version
 //! statement ([`bump`]), and records the change:
@@ -24,7 +26,7 @@
 //! [`Write::settle`] settles without a change of version, for a change that the
 //! contexts show but the profiles do not hold (renaming a tag they hold). The
 //! write's other statements — on what a profile owns, and the checks — run on
-//! [`Write::conn`]. The only way to commit is [`Write::commit`], which first writes
+//! [`Write::conn`]. The only way to commit a write is [`Write::commit`], which first writes
 //! the change events of the profiles the write changed into the outbox, in the same
 //! transaction: nothing that changes a profile can commit without its event, and a
 //! write that fails or changes nothing writes none.
@@ -54,6 +56,7 @@ use uuid::Uuid;
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
+use crate::service::events::deferred::WAITING_SINCE;
 
 /// Whether a profile a planned read locked is the row version the statement's
 /// snapshot has (PostgreSQL): after waiting for the lock, or when a write committed
@@ -62,7 +65,7 @@ use crate::service::error::{Error, Result};
 pub(crate) const FRESH: &str = "(\"profile\".\"xmin\" = (SELECT \"s\".\"xmin\" FROM \"profile\" AS \"s\" \
      WHERE \"s\".\"id\" = \"profile\".\"id\"))";
 use crate::service::events::outbox::Held;
-use crate::service::events::{deferred, outbox};
+use crate::service::events::{context, deferred, outbox};
 use crate::service::profiles::keys::visible;
 use crate::service::profiles::read::{self, Planned, Selection};
 use crate::service::runtime::Services;
@@ -257,11 +260,12 @@ impl Write {
         let condition = condition.into_condition();
         let query =
             || profile::Entity::find().filter(profile::Column::Id.eq(id)).filter(condition.clone()).lock_exclusive();
-        let backend = self.txn.get_database_backend();
-        let postgres = backend == DatabaseBackend::Postgres;
-        let waiting = deferred::waiting_sql(backend);
-        let with_fresh = [("waiting", waiting.as_str()), ("fresh", FRESH)];
-        let extra = if postgres { &with_fresh[..] } else { &with_fresh[..1] };
+        let postgres = self.txn.get_database_backend() == DatabaseBackend::Postgres;
+        let extra: &[(&str, &str)] = if postgres {
+            &[("waiting_since", WAITING_SINCE), ("fresh", FRESH)]
+        } else {
+            &[("waiting_since", WAITING_SINCE)]
+        };
         let mut found = read::rows_with(&self.txn, query(), &Selection::everything(), extra).await?.into_iter().next();
         // On PostgreSQL a row that changed after the statement began (it waited for the
         // lock, or a write committed in between) comes back as it is now, but the
@@ -277,7 +281,10 @@ impl Write {
             return Err(not_found(&self.txn, id, path, missing).await?);
         };
         if !self.settled.contains(&id) {
-            deferred::settle_held(&self.txn, &before, &deferred::waiting_of(&row)?).await?;
+            let waiting: Option<DateTime<Utc>> = row.try_get("", "waiting_since")?;
+            if let Some(since) = waiting {
+                deferred::settle_with(&self.txn, id, &context::text(&before, since.date_naive())).await?;
+            }
             self.settled.insert(id);
         }
         let current = before.model.clone();

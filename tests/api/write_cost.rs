@@ -1,9 +1,10 @@
 //! What a write costs the database: on PostgreSQL `updateProfile` of a profile's own
-//! columns is one statement in autocommit, its event and deliveries included;
-//! `deleteProfile` reads and locks the profile with all its context holds (and the
-//! events that wait for their context, which it settles with one statement more),
-//! changes its row, and writes the event with its deliveries, between BEGIN and
-//! COMMIT. A webhook another process created counts at the very
+//! columns and `deleteProfile` are one statement in autocommit each, the event and its
+//! deliveries included. Through the write seam (SQLite, the other changes, and those
+//! two with `PROFILES_ONE_STATEMENT_WRITES=off`) a write reads and locks the profile
+//! with all its context holds, changes its row, and writes the event with its
+//! deliveries, between BEGIN and COMMIT; the first change after a profile's creation
+//! settles its created event with one more. A webhook another process created counts at the very
 //! next write: no list of webhooks is kept.
 
 use entity::{webhook, webhook_delivery};
@@ -101,9 +102,9 @@ async fn an_update_is_one_statement_on_postgres_with_its_event_and_deliveries() 
     )
     .await;
     assert_eq!(data["deleteProfile"]["profile"]["profileType"], "DELETED");
-    // The write seam: read and lock; on PostgreSQL, settle the contexts of the three
-    // updates that wait for theirs; update; the event with its deliveries.
-    let expected = if on_postgres() { 4 } else { 5 };
+    // One statement on PostgreSQL too; SQLite's write seam: read and lock, update, the
+    // webhooks, the event with its deliveries.
+    let expected = if on_postgres() { 1 } else { 5 };
     assert_eq!(deleted.len(), expected, "{deleted:#?}");
     assert_eq!(deliveries_to(&app, hook).await, 2);
 }
@@ -205,54 +206,59 @@ async fn a_write_that_waited_for_the_profile_sees_what_the_other_write_left() {
     assert_eq!(last["changed"], json!(["first_name", "full_name"]));
 }
 
-/// On PostgreSQL each update of the row alone is one statement whose event waits for
-/// its context, at most 50 of them per profile: the next update takes the write seam,
-/// which settles them all. Whichever way they went, every event keeps its own row and
-/// the relations the profile had then.
+/// With `PROFILES_ONE_STATEMENT_WRITES=off` (while a replica of 0.1.0 serves the
+/// database) updates take the write seam and write events 0.1.0 reads; `settle-events`
+/// writes out the events written in one statement before, and the history reads the
+/// same before and after.
 #[tokio::test]
-async fn at_most_fifty_events_wait_and_each_keeps_what_the_profile_was() {
+async fn switched_off_writes_take_the_seam_and_settle_events_writes_the_rest_out() {
+    if !on_postgres() {
+        return; // one-statement writes are PostgreSQL's
+    }
     let app = TestApp::spawn().await;
-    let id = created(&app, "many@example.com").await;
-    // The created event waits too: 49 updates make 50 waiting.
-    for n in 1..50 {
-        let (_, statements) = statements_of(&app, UPDATE, json!({ "id": id, "name": format!("N{n}") })).await;
-        if on_postgres() {
-            assert_eq!(statements.len(), 1, "update {n}: {statements:#?}");
+    let id = created(&app, "switch@example.com").await;
+    app.data(UPDATE, json!({ "id": id, "name": "Bea" })).await;
+    let with_state = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            let statement = sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT COUNT(*) FILTER (WHERE state IS NOT NULL AND CAST(data AS TEXT) = 'null') AS n FROM profile_event",
+            );
+            let row = db.query_one_raw(statement).await.expect("a count").expect("a row");
+            row.try_get::<i64>("", "n").expect("a number")
         }
-    }
-    let (data, fiftieth) = statements_of(&app, UPDATE, json!({ "id": id, "name": "N50" })).await;
-    assert_eq!(data["updateProfile"]["profile"]["version"], 51);
-    if on_postgres() {
-        // The statement changed nothing; the seam read and locked, settled the 50,
-        // changed the row and wrote its event.
-        assert_eq!(fiftieth.len(), 5, "{fiftieth:#?}");
-        let (_, next) = statements_of(&app, UPDATE, json!({ "id": id, "name": "N51" })).await;
-        assert_eq!(next.len(), 1, "nothing waits any more: {next:#?}");
-    } else {
-        app.data(UPDATE, json!({ "id": id, "name": "N51" })).await;
-    }
-    app.data(
-        "mutation($id: UUID!) { addTags(profileId: $id, handles: [\"gold-card\"]) { userErrors { code } } }",
-        json!({ "id": id }),
-    )
-    .await;
-    let history = app
-        .data(
-            "query($id: UUID!) { profile(id: $id) { history(first: 100) { nodes { version changed data } } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let nodes = history["profile"]["history"]["nodes"].as_array().cloned().expect("a history");
-    assert_eq!(nodes.len(), 53, "created, 51 updates, the tag");
-    for (n, node) in nodes.iter().enumerate() {
-        let name = if n == 0 { "Ada".to_owned() } else { format!("N{}", n.min(51)) };
-        assert_eq!(node["version"], n + 1);
-        assert_eq!(node["data"]["first_name"], name.as_str(), "event {n}");
-        let tags = if n == 52 { json!(["gold-card", "vip"]) } else { json!(["vip"]) };
-        assert_eq!(node["data"]["flattened_tags"], tags, "event {n}");
-        if (1..=51).contains(&n) {
-            assert_eq!(node["changed"], json!(["first_name", "full_name"]), "event {n}");
-        }
-    }
-    assert_eq!(nodes[52]["changed"], json!(["flattened_tags", "tags"]));
+    };
+    // The created event and the update hold states.
+    assert_eq!(with_state(&app).await, 2);
+    let history = "query($id: UUID!) { profile(id: $id) { history(first: 10) { nodes { version changed data } } } }";
+    let before = app.data(history, json!({ "id": id })).await;
+
+    let server = crate::binary::Binary::start(&app.url, &[("PROFILES_ONE_STATEMENT_WRITES", "off")]);
+    let body = json!({ "query": UPDATE, "variables": { "id": id, "name": "Cleo" } }).to_string();
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/graphql", server.port))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers")
+        .text()
+        .await
+        .expect("a body");
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["data"]["updateProfile"]["profile"]["version"], 3, "{answer}");
+    drop(server);
+    assert_eq!(with_state(&app).await, 2, "switched off, the update wrote its context");
+
+    let out = crate::helpers::run_binary_with(&app.url, &["settle-events"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Wrote out the context of 2 events.\n");
+    assert_eq!(with_state(&app).await, 0);
+    let after = app.data(history, json!({ "id": id })).await;
+    let nodes = after["profile"]["history"]["nodes"].as_array().cloned().expect("a history");
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(nodes[..2], before["profile"]["history"]["nodes"].as_array().cloned().expect("a history")[..]);
+    assert_eq!(nodes[2]["data"]["first_name"], "Cleo");
+    assert_eq!(nodes[2]["changed"], json!(["first_name", "full_name"]));
 }

@@ -105,8 +105,13 @@ pub(crate) fn of_parts(model: &profile::Model, relations: &Relations, today: Nai
     }
 }
 
-/// The context [`of_parts`] gives, as JSON text, written straight from the row and its
-/// relations (no [`Value`] in between).
+/// The context [`of`] gives, as JSON text, written straight from the profile (no
+/// [`Value`] in between: a new profile's event needs nothing else).
+pub(crate) fn text(planned: &Planned, today: NaiveDate) -> String {
+    text_of_parts(&planned.model, &planned.relations, today)
+}
+
+/// [`text`] of a profile's row and its relations, read apart.
 #[allow(clippy::expect_used, reason = "`Context` is a struct of serialisable fields")]
 pub(crate) fn text_of_parts(model: &profile::Model, relations: &Relations, today: NaiveDate) -> String {
     serde_json::to_string(&context(model, relations, today)).expect("a context serialises")
@@ -256,8 +261,7 @@ mod tests {
         let model = profile::Model { email: Some("a@b.example".into()), birth_month: Some(2), ..Default::default() };
         let planned = Planned { model, relations: Default::default() };
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
-        let parsed: Value =
-            serde_json::from_str(&text_of_parts(&planned.model, &planned.relations, today)).unwrap_or_default();
+        let parsed: Value = serde_json::from_str(&text(&planned, today)).unwrap_or_default();
         assert_eq!(parsed, Value::Object(of(&planned, today)));
     }
 

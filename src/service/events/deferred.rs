@@ -1,20 +1,23 @@
-//! Deferred contexts (see `events`): reading a waiting event's context from its
-//! profile, and settling waiting events before their profile's relations change.
+//! Deferred contexts (see `events`): reading a created event's context from its profile,
+//! and settling waiting events before their profile changes.
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::NaiveDate;
-use entity::{profile, profile_event};
+use chrono::{DateTime, Utc};
+use entity::profile_event;
+use sea_orm::sea_query::CaseStatement;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::service::error::{Error, Result};
 use crate::service::events::feed::Event;
 use crate::service::events::{context, state};
-use crate::service::profiles::read::{self, Planned, Selection};
+use crate::service::profiles::read::Planned;
 
 /// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
 /// parameters of one statement, when a write changes many profiles (deleting a tag).
@@ -24,91 +27,38 @@ const CHUNK: usize = 500;
 pub(crate) const DEFERRED: &str = "null";
 
 /// The condition that an event's context is deferred; word for word the predicate of
-/// the partial index `ix_profile_event_deferred`, so that it is used.
+/// the partial index `ix_profile_event_deferred`, so that it is used. An event that
+/// holds its profile's state (`state`) waits for nothing.
 fn deferred() -> sea_orm::sea_query::SimpleExpr {
-    Expr::cust("CAST(\"data\" AS TEXT) = 'null'")
+    Expr::cust(waiting(None))
 }
 
-/// [`deferred`] for the events table named `table` in a statement.
-pub(crate) fn waiting(table: &str) -> String {
-    format!("CAST(\"{table}\".\"data\" AS TEXT) = 'null'")
+/// [`deferred`] as SQL, for the events table named `table` in a statement, else
+/// unqualified.
+pub(crate) fn waiting(table: Option<&str>) -> String {
+    let column = |name: &str| match table {
+        Some(table) => format!("\"{table}\".\"{name}\""),
+        None => format!("\"{name}\""),
+    };
+    format!("CAST({} AS TEXT) = 'null' AND {} IS NULL", column("data"), column("state"))
 }
 
-/// The events of the profile a planned read reads (`read::rows_with`) that wait for
-/// their context, in the statement's snapshot: an expression the read selects besides,
-/// named `waiting`, giving JSON text `[[seq, "YYYY-MM-DD", state], …]` (the event's day
-/// in UTC; `state` null unless the event holds the profile's row), NULL or `[]` when
-/// none waits ([`waiting_of`]). Its condition is the partial index's, so that the
-/// index answers it.
-pub(crate) fn waiting_sql(backend: DatabaseBackend) -> String {
-    let condition = "FROM \"profile_event\" AS \"e\" \
-        WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null'";
-    match backend {
-        DatabaseBackend::Postgres => format!(
-            "(SELECT json_agg(json_build_array(\"e\".\"seq\", \
-             to_char(\"e\".\"occurred_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD'), \"e\".\"state\"))::text {condition})"
-        ),
-        _ => format!(
-            "(SELECT json_group_array(json_array(\"e\".\"seq\", date(\"e\".\"occurred_at\"), json(\"e\".\"state\"))) \
-             {condition})"
-        ),
-    }
-}
+/// When the deferred event of the profile a planned read of profiles reads occurred, if
+/// one waits: an expression that read selects besides (`read::rows_with`). Its
+/// condition is the partial index's, so that the index answers it.
+pub(crate) const WAITING_SINCE: &str = "(SELECT MIN(\"e\".\"occurred_at\") FROM \"profile_event\" AS \"e\" \
+     WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null' \
+     AND \"e\".\"state\" IS NULL)";
 
-/// An event waiting for its context, as a planned read of its profile found it.
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct Waiting {
-    pub seq: i64,
-    /// The day the event occurred (UTC): its context is as of that day.
-    pub day: NaiveDate,
-    /// The profile's state the event holds (`events::state`), when its row is not
-    /// the profile's.
-    pub state: Option<Value>,
-}
-
-/// The waiting events a planned read selected with [`waiting_sql`].
-pub(crate) fn waiting_of(row: &sea_orm::QueryResult) -> Result<Vec<Waiting>> {
-    let text: Option<String> = row.try_get("", "waiting")?;
-    match text {
-        None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|error| Error::Invariant(format!("waiting events do not decode: {error}"))),
-    }
-}
-
-/// The context of `event`, a waiting event of `profile` (read with everything its
-/// context holds, in the snapshot that found the event waiting): the row the event
-/// holds, else the profile's, with the profile's relations, as of the event's day.
-/// While an event waits, its profile's relations have not changed since it.
-pub(crate) fn context_of(profile: &Planned, event: &Waiting) -> Result<Map<String, Value>> {
-    Ok(match &event.state {
-        None => context::of(profile, event.day),
-        Some(held) => context::of_parts(&state::row(held)?, &profile.relations, event.day),
-    })
-}
-
-/// Writes the context of each of `waiting`, events of `profile` whose row the change
-/// holds (read with them): before it changes the profile.
-pub(crate) async fn settle_held(db: &impl ConnectionTrait, profile: &Planned, waiting: &[Waiting]) -> Result<()> {
-    let contexts = waiting.iter().map(|event| Ok((event.seq, context_of(profile, event)?))).collect::<Result<_>>()?;
-    write(db, contexts).await
-}
-
-/// Writes each context into its event (by `seq`), in one statement.
-async fn write(db: &impl ConnectionTrait, contexts: Vec<(i64, Map<String, Value>)>) -> Result<()> {
-    if contexts.is_empty() {
-        return Ok(());
-    }
-    use profile_event::Column;
+/// Writes `context` (JSON text) into the deferred events of profile `id`, whose row the
+/// change holds: the context it found the profile with, before changing it.
+pub(crate) async fn settle_with(db: &impl ConnectionTrait, id: Uuid, context: &str) -> Result<()> {
     let backend = db.get_database_backend();
-    let mut data = sea_orm::sea_query::CaseStatement::new();
-    for (seq, context) in &contexts {
-        data = data.case(Expr::col(Column::Seq).eq(*seq), bound_json(backend, json(context)));
-    }
     let update = Query::update()
         .table(profile_event::Entity)
-        .value(Column::Data, data)
-        .and_where(Column::Seq.is_in(contexts.iter().map(|(seq, _)| *seq)))
+        .value(profile_event::Column::Data, bound_json(backend, context.to_owned()))
+        .and_where(profile_event::Column::ProfileId.eq(id))
+        .and_where(deferred())
         .to_owned();
     db.execute_raw(backend.build(&update)).await?;
     Ok(())
@@ -119,48 +69,45 @@ async fn write(db: &impl ConnectionTrait, contexts: Vec<(i64, Map<String, Value>
 pub(crate) struct Deferred {
     pub seq: i64,
     pub profile_id: Uuid,
+    pub version: i32,
+    pub occurred_at: DateTime<Utc>,
 }
 
 impl Deferred {
     /// The event's, when its context is deferred.
     pub(crate) fn of(event: &Event) -> Option<Deferred> {
-        Value::is_null(&event.data).then_some(Deferred { seq: event.seq, profile_id: event.profile_id })
+        Value::is_null(&event.data).then_some(Deferred {
+            seq: event.seq,
+            profile_id: event.profile_id,
+            version: event.version,
+            occurred_at: event.occurred_at,
+        })
     }
 }
 
-/// The profiles `ids` (deleted ones too) with everything their contexts hold, each with
-/// its waiting events, in one statement (one snapshot).
-async fn with_waiting(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, (Planned, Vec<Waiting>)>> {
-    let query = profile::Entity::find().filter(profile::Column::Id.is_in(ids.iter().copied()));
-    let waiting = waiting_sql(db.get_database_backend());
-    let rows = read::rows_with(db, query, &Selection::everything(), &[("waiting", &waiting)]).await?;
-    rows.into_iter().map(|(planned, row)| Ok((planned.model.id, (planned, waiting_of(&row)?)))).collect()
-}
-
 /// The contexts of deferred events, by `seq`, in one statement (two when a change
-/// settled one since it was read): each from its profile as it is while the event
-/// still waits ([`context_of`]).
+/// settled one since it was read): each is its profile's, as of the event's day.
 pub(crate) async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>> {
     if events.is_empty() {
         return Ok(HashMap::new());
     }
     let ids: Vec<Uuid> = events.iter().map(|e| e.profile_id).collect::<BTreeSet<_>>().into_iter().collect();
-    let profiles = with_waiting(db, &ids).await?;
+    let profiles: HashMap<Uuid, Planned> =
+        context::read(db, &ids).await?.into_iter().map(|p| (p.model.id, p)).collect();
     let mut found = HashMap::with_capacity(events.len());
     let mut settled = Vec::new();
     for event in events {
-        let waiting = profiles.get(&event.profile_id).and_then(|(planned, waiting)| {
-            waiting.iter().find(|w| w.seq == event.seq).map(|waiting| (planned, waiting))
-        });
-        match waiting {
-            Some((planned, waiting)) => {
-                found.insert(event.seq, Value::Object(context_of(planned, waiting)?));
+        match profiles.get(&event.profile_id) {
+            Some(planned) if planned.model.version == event.version => {
+                let context = context::of(planned, event.occurred_at.date_naive());
+                found.insert(event.seq, Value::Object(context));
             }
-            // Settled (or purged) since the event was read: the change wrote it.
-            None => settled.push(event.seq),
+            // Changed (or purged) since the event was read: the change wrote it.
+            _ => settled.push(event.seq),
         }
     }
     if !settled.is_empty() {
+        // Settled with its context, or with the profile's state (`state`).
         let rows = profile_event::Entity::find().filter(profile_event::Column::Seq.is_in(settled)).all(db).await?;
         for row in rows {
             let event = Event::try_from(row)?;
@@ -190,9 +137,9 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
         .from(entity::profile::Entity)
         .cond_where(profiles)
         .to_owned();
-    let waiting: Vec<(i64, Uuid)> = profile_event::Entity::find()
+    let waiting: Vec<(i64, Uuid, i32, DateTime<Utc>)> = profile_event::Entity::find()
         .select_only()
-        .columns([Column::Seq, Column::ProfileId])
+        .columns([Column::Seq, Column::ProfileId, Column::Version, Column::OccurredAt])
         .filter(deferred())
         .filter(Column::ProfileId.in_subquery(owners))
         // Locked in seq order, after their profiles (the one lock order: the caller
@@ -202,19 +149,70 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
         .into_tuple()
         .all(db)
         .await?;
+    let backend = db.get_database_backend();
     for chunk in waiting.chunks(CHUNK) {
-        let events: Vec<Deferred> = chunk.iter().map(|&(seq, profile_id)| Deferred { seq, profile_id }).collect();
-        let mut found = contexts(db, &events).await?;
-        let contexts = events
+        let events: Vec<Deferred> = chunk
             .iter()
-            .map(|event| match found.remove(&event.seq) {
-                Some(Value::Object(context)) => Ok((event.seq, context)),
-                _ => Err(Error::Invariant(format!("profile {} changed without settling its events", event.profile_id))),
-            })
-            .collect::<Result<_>>()?;
-        write(db, contexts).await?;
+            .map(|&(seq, profile_id, version, occurred_at)| Deferred { seq, profile_id, version, occurred_at })
+            .collect();
+        let found = contexts(db, &events).await?;
+        let mut data = sea_orm::sea_query::CaseStatement::new();
+        for event in &events {
+            let context = found.get(&event.seq).filter(|c| c.is_object()).ok_or_else(|| {
+                Error::Invariant(format!("profile {} changed without settling its events", event.profile_id))
+            })?;
+            data = data.case(Expr::col(Column::Seq).eq(event.seq), bound_json(backend, json(context)));
+        }
+        let update = Query::update()
+            .table(profile_event::Entity)
+            .value(Column::Data, data)
+            .and_where(Column::Seq.is_in(events.iter().map(|e| e.seq)))
+            .to_owned();
+        db.execute_raw(backend.build(&update)).await?;
     }
     Ok(())
+}
+
+/// Writes the context and `changed` of every event that holds its profile's state into
+/// its `data` and `changed`, as an event without a state has them: what a release that
+/// knows no states (0.1.0) reads. A state is complete when it is written and never
+/// changes, so no lock is needed; readers of this release take `data` once it is there.
+/// Returns how many it wrote.
+pub async fn write_out(db: &DatabaseConnection) -> Result<u64> {
+    use profile_event::Column;
+    let backend = db.get_database_backend();
+    let mut written = 0;
+    loop {
+        let rows: Vec<(i64, Value, DateTime<Utc>)> = profile_event::Entity::find()
+            .select_only()
+            .columns([Column::Seq, Column::State, Column::OccurredAt])
+            .filter(Column::State.is_not_null())
+            .filter(Expr::cust("CAST(\"data\" AS TEXT) = 'null'"))
+            .order_by_asc(Column::Seq)
+            .limit(CHUNK as u64)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            return Ok(written);
+        }
+        let (mut data, mut changed) = (CaseStatement::new(), CaseStatement::new());
+        let mut seqs = Vec::with_capacity(rows.len());
+        for (seq, state, occurred_at) in rows {
+            let (context, keys) = state::derive(state, occurred_at.date_naive())?;
+            data = data.case(Expr::col(Column::Seq).eq(seq), bound_json(backend, json(&context)));
+            changed = changed.case(Expr::col(Column::Seq).eq(seq), bound_json(backend, json(&keys)));
+            seqs.push(seq);
+        }
+        written += seqs.len() as u64;
+        let update = Query::update()
+            .table(profile_event::Entity)
+            .value(Column::Data, data)
+            .value(Column::Changed, changed)
+            .and_where(Column::Seq.is_in(seqs))
+            .to_owned();
+        db.execute_raw(backend.build(&update)).await?;
+    }
 }
 
 /// `value` as JSON text.

@@ -53,15 +53,20 @@ impl Event {
 impl TryFrom<profile_event::Model> for Event {
     type Error = Error;
 
-    /// The event a row holds; one that holds its profile's state has its `changed`
-    /// derived from that ([`state`]).
+    /// The event a row holds; one that holds its profile's state has its `data` and
+    /// `changed` derived from that ([`state`]).
     fn try_from(row: profile_event::Model) -> Result<Self> {
-        let changed = match (&row.state, row.changed) {
-            (Some(held), _) => state::changed(held, row.occurred_at.date_naive())?,
-            (None, Value::Array(keys)) => keys.into_iter().filter_map(|k| k.as_str().map(str::to_owned)).collect(),
+        let stored = |changed: Value| match changed {
+            Value::Array(keys) => keys.into_iter().filter_map(|k| k.as_str().map(str::to_owned)).collect(),
             // A created event's: every key.
-            (None, Value::Null) => context::keys().to_vec(),
-            (None, _) => Vec::new(),
+            Value::Null => context::keys().to_vec(),
+            _ => Vec::new(),
+        };
+        let (data, changed) = match row.state {
+            // Written out already (`settle-events`, for an older release): as stored.
+            Some(_) if !Value::is_null(&row.data) => (row.data, stored(row.changed)),
+            Some(held) => state::derive(held, row.occurred_at.date_naive())?,
+            None => (row.data, stored(row.changed)),
         };
         let actor = match (row.actor_token_id, row.actor_token_name) {
             (Some(token_id), Some(token_name)) => Some(Actor { token_id, token_name }),
@@ -75,7 +80,7 @@ impl TryFrom<profile_event::Model> for Event {
             version: row.version,
             changed,
             actor,
-            data: row.data,
+            data,
             occurred_at: row.occurred_at,
         })
     }

@@ -7,28 +7,25 @@
 //! (`data` holds JSON `null`): until the profile changes again, the profile *is* that
 //! context, so writing 5 KB of it per new profile (an import writes 100,000) would only
 //! copy what the rows already hold. Reading such an event reads the profile instead
-//! ([`contexts`]), as of the event's day. Every change to an existing profile through
-//! the write seam first [`settle`]s the profile's deferred events — [`Write::touch`](crate::service::write::Write::touch)
+//! ([`contexts`]), as of the event's day. Every change to an existing profile first
+//! [`settle`]s the profile's deferred events — [`Write::touch`](crate::service::write::Write::touch)
 //! and `touch_many` before they bump versions, purging, restoring, renaming what the
 //! context shows of a tag, status, tier or location, and an import for all its updates
 //! at once: they write the context the profile still has into them, in the same
-//! transaction. So while an event waits, its profile is as it was at the event (but
-//! for the row, where the event holds its own: see "States"). A reader reads the
-//! profile and the events still waiting in one statement; an event no longer among
-//! them raced with a change, and it reads the context that change settled. A context is computed by the code that reads it: were the derived
+//! transaction (a one-statement change writes the state instead). So a deferred
+//! event's profile is always at the event's version; a reader that finds it at another
+//! has raced with a change, and reads the context or state that change settled. A context is computed by the code that reads it: were the derived
 //! fields' rules (phone parts, completeness) to change in a later release, a deferred
 //! event would show them as that release derives them.
 //!
-//! **States.** On PostgreSQL a change of a profile's own columns alone is one
-//! statement (`service::one_statement`), its event included, and it reads nothing the
-//! profile holds. Its event holds the profile's *state* instead of a context: the row
-//! as changed and the set columns' old values, as PostgreSQL wrote them into JSON
-//! ([`state`], which also derives `changed` from them). It waits like a created event:
-//! its relations are the profile's until they change, and whatever changes them
-//! settles it first, with its own row ([`deferred::context_of`]). The same statement
-//! gives a waiting created event the row it was created with. At most
-//! `one_statement::MOST_WAITING` events of a profile wait: the next change takes the
-//! write seam, which settles them.
+//! **States.** On PostgreSQL `updateProfile` of a profile's own columns and
+//! `deleteProfile` are one statement each (`service::one_statement`), their events
+//! included. Such an event holds the profile's *state* instead of its context: the
+//! row, the set columns' old values and the relations, as PostgreSQL wrote them into
+//! JSON in that statement; its `data` is JSON `null` and its context and `changed` are
+//! derived from the state when it is read ([`state`]). It waits for nothing: the state
+//! is complete when it commits. The same statement gives a created event that still
+//! waits the state the profile had.
 //!
 //! **Commit order.** A reader of the whole feed pages with `seq > cursor`, so it must
 //! never see an event while one with a smaller `seq` is still uncommitted (it would

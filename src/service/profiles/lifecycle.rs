@@ -221,6 +221,9 @@ pub(crate) async fn write_columns(
 /// Soft delete: the profile becomes `DELETED`, hidden from reads, its unique values
 /// still reserved; `restore` brings back the type it had.
 pub(crate) async fn delete(db: &Services, id: Uuid) -> Result<profile::Model> {
+    if let Some(deleted) = one_statement::delete(db, id).await? {
+        return Ok(deleted);
+    }
     let mut txn = Write::begin(db).await?;
     let deleted = txn.delete(id, &Path::root("id")).await?;
     txn.commit().await?;

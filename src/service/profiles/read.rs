@@ -185,7 +185,7 @@ pub(crate) async fn rows_with(
     let backend = db.get_database_backend();
     let mut statement: SelectStatement = query.into_query();
     statement.clear_selects();
-    let sql = Sql(backend);
+    let sql = Sql(backend, Rows::Positional);
     let profile_columns = selection.profile.clone().with(profile::Column::Id);
     statement.expr_as(Expr::cust(sql.text(sql.row(PROFILE, &profile_columns))), Alias::new("profile"));
     for (name, subquery) in sql.relations(selection) {
@@ -320,9 +320,33 @@ enum Source {
     Keyed { key: &'static str, reference: &'static str },
 }
 
+/// Every relation of the profile row named `profile` as one JSON object (PostgreSQL):
+/// `{"addresses": [...], …, "tier": {...}, …}`, a list relation an array of its rows
+/// (`null` when it has none), a one-row relation its row or `null`, and each row an
+/// object of every column by name. What an event's state holds (`events::state`): by
+/// name, so that it still decodes after a column is added.
+pub(crate) fn relations_object() -> String {
+    let sql = Sql(DatabaseBackend::Postgres, Rows::Named);
+    let pairs: Vec<String> = sql
+        .relations(&Selection::everything())
+        .into_iter()
+        .map(|(name, subquery)| format!("'{name}', {subquery}"))
+        .collect();
+    format!("json_build_object({})", pairs.join(", "))
+}
+
+/// How a statement writes a row as JSON.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// An array of the selected columns ([`positional`]), as text.
+    Positional,
+    /// An object of every column by name, as JSON (PostgreSQL).
+    Named,
+}
+
 /// SQL text of one backend. Every identifier in it comes from the entities, never
 /// from a request; every value is a column.
-struct Sql(DatabaseBackend);
+struct Sql(DatabaseBackend, Rows);
 
 impl Sql {
     fn postgres(&self) -> bool {
@@ -354,6 +378,9 @@ impl Sql {
     /// PostgreSQL's `json_build_array` takes at most 100 arguments; no table has as
     /// many columns (a test checks).
     fn row<E: EntityTrait>(&self, table: &str, columns: &Columns<E>) -> String {
+        if self.1 == Rows::Named {
+            return format!("to_json(\"{table}\")");
+        }
         let values: Vec<String> = columns.columns.values().map(|column| self.value(table, *column)).collect();
         let function = if self.postgres() { "json_build_array" } else { "json_array" };
         format!("{function}({})", values.join(", "))
@@ -361,7 +388,7 @@ impl Sql {
 
     /// A JSON value as text (the driver reads `json` as text only on SQLite).
     fn text(&self, json: String) -> String {
-        if self.postgres() { format!("({json})::text") } else { json }
+        if self.postgres() && self.1 == Rows::Positional { format!("({json})::text") } else { json }
     }
 
     /// `FROM … WHERE …` of a relation's rows for the current profile row.
