@@ -45,6 +45,7 @@ fn webhooks(config: &Config) -> WebhookSettings {
 pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()> {
     crate::service::profiles::collisions::warn_of_email_collisions(&db).await?;
     let state = state(config, db.clone())?;
+    crate::service::one_statement::decide(&state.services).await?;
     let metrics = serve_metrics(config, &state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

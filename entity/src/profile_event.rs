@@ -27,8 +27,8 @@ pub struct Model {
     pub data: Json,
     /// The profile's state at the event, as PostgreSQL wrote it in the statement that
     /// changed the profile: `{"row", "before", "relations"}` (`service::events::state`;
-    /// no `before` for a created event). While `data` is JSON `null`, `data` and
-    /// `changed` are derived from it (`settle-events` writes them out).
+    /// no `before` for a created event). While it is set, `data` is `{}` and `data` and
+    /// `changed` are derived from it (`settle-events` writes them out and clears it).
     pub state: Option<Json>,
     pub occurred_at: DateTimeUtc,
 }

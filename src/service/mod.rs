@@ -6,8 +6,8 @@
 //! service; [`write`] uses [`events`] to write a write's events and settle deferred
 //! ones; [`profiles`], [`reference`] and [`bulk`] write through [`write`].
 //! [`one_statement`] is the one other way a profile changes: `updateProfile` of its
-//! own columns on PostgreSQL, in one statement with its event, falling back to
-//! [`write`] whenever it cannot.
+//! own columns and `deleteProfile` on PostgreSQL, in one statement with the event,
+//! falling back to [`write`] whenever it cannot.
 //!
 //! Services run with a [`runtime::Services`]: the database, the [`clock`] (the time of
 //! every write; tests advance it) and the notifier of committed events
@@ -20,7 +20,7 @@ pub mod clock;
 pub(crate) mod draft;
 pub mod error;
 pub mod events;
-pub(crate) mod one_statement;
+pub mod one_statement;
 pub(crate) mod page;
 pub mod profiles;
 pub mod reference;

@@ -21,17 +21,17 @@
 //! row was not fresh, makes the change. So nothing commits without its event, as
 //! through the seam, in one round trip instead of five.
 //!
-//! A release before this one cannot read such events (it took them for waiting created
-//! events): the setting `PROFILES_ONE_STATEMENT_WRITES` switches this off while one of
-//! its replicas still serves the database, and `settle-events` writes their contexts
-//! out before going back to it (docs/deploying.md).
+//! A release before this one cannot read such events (it shows `data: {}`): the
+//! setting `PROFILES_ONE_STATEMENT_WRITES` leaves this off on a database upgraded from
+//! one (`auto`) until it is `on`, and `settle-events` writes their contexts out before
+//! going back to it (docs/deploying.md).
 
 use entity::enums::{EventKind, ProfileType};
 use entity::profile;
 use sea_orm::sea_query::{ColumnType, Expr, IntoCondition};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
-    FromQueryResult, IdenStatic, Iterable, QueryTrait, Statement,
+    DatabaseConnection, FromQueryResult, IdenStatic, Iterable, QueryTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ use crate::service::events::deferred;
 use crate::service::events::subscribers::queue_sql;
 use crate::service::profiles::keys::visible;
 use crate::service::profiles::read;
-use crate::service::runtime::Services;
+use crate::service::runtime::{Services, Switch};
 use crate::service::write::{FRESH, bump};
 
 /// The columns a change may set to take this way: each is a key of the context by
@@ -63,9 +63,41 @@ const COLUMNS: [profile::Column; 12] = [
     profile::Column::CustomAttributes,
 ];
 
-/// Whether a change may take one statement: on PostgreSQL, unless switched off.
-fn applies(services: &Services) -> bool {
-    services.writes.one_statement_writes && services.db.get_database_backend() == DatabaseBackend::Postgres
+/// Decides now what the setting leaves to the database (`auto`), rather than at the
+/// first write: the composition root's, before it serves.
+pub async fn decide(services: &Services) -> Result<()> {
+    applies(services).await.map(|_| ())
+}
+
+/// Whether a change may take one statement: on PostgreSQL, as the setting says; for
+/// `auto`, when this release created the database (decided once per process).
+pub(crate) async fn applies(services: &Services) -> Result<bool> {
+    if services.db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(false);
+    }
+    match services.writes.one_statement_writes {
+        Switch::On => Ok(true),
+        Switch::Off => Ok(false),
+        Switch::Auto => services.one_statement.get_or_try_init(|| created_by_this_release(&services.db)).await.copied(),
+    }
+}
+
+/// The migration that brought states in.
+const STATES: &str = "m20261207_000005_event_state";
+
+/// Whether the database was created with the migration that brought states in, rather
+/// than upgraded to it: its migrations were all applied within a minute of that one.
+/// Only then can no replica of an earlier release (0.1.0) be serving it.
+async fn created_by_this_release(db: &DatabaseConnection) -> Result<bool> {
+    let sql = format!(
+        "SELECT (SELECT MIN(applied_at) FROM seaql_migrations) >= applied_at - 60 AS created \
+         FROM seaql_migrations WHERE version = '{STATES}'"
+    );
+    let row = db.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
+    Ok(match row {
+        Some(row) => row.try_get::<Option<bool>>("", "created")?.unwrap_or(false),
+        None => false,
+    })
 }
 
 /// Sets `columns` on visible profile `id` (at `expected_version`, if given) in one
@@ -77,7 +109,7 @@ pub(crate) async fn update(
     expected_version: Option<i32>,
     columns: &profile::ActiveModel,
 ) -> Result<Option<profile::Model>> {
-    if !applies(services) {
+    if !applies(services).await? {
         return Ok(None);
     }
     let mut set = Vec::new();
@@ -101,7 +133,7 @@ pub(crate) async fn update(
 /// or `None` when nothing was changed and the write seam must take it (`Write::delete`
 /// does the same).
 pub(crate) async fn delete(services: &Services, id: Uuid) -> Result<Option<profile::Model>> {
-    if !applies(services) {
+    if !applies(services).await? {
         return Ok(None);
     }
     let set = vec![
@@ -168,7 +200,7 @@ async fn change(
         let at = param(now.into());
         format!(
             "\"relations\" AS (SELECT {relations} AS \"r\" FROM \"old\" AS \"profile\"), \
-             \"settled\" AS (UPDATE \"profile_event\" AS \"e\" SET \"state\" = json_build_object(\
+             \"settled\" AS (UPDATE \"profile_event\" AS \"e\" SET \"data\" = '{{}}'::json, \"state\" = json_build_object(\
                'row', (to_jsonb(\"profile\") - 'fresh')::json, 'relations', \"relations\".\"r\") \
                FROM \"old\" AS \"profile\" CROSS JOIN \"relations\" \
                WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND {waiting} \
@@ -177,7 +209,7 @@ async fn change(
              \"event\" AS (INSERT INTO \"profile_event\" (\"id\", \"type\", \"profile_id\", \"version\", \"changed\", \
                \"actor_token_id\", \"actor_token_name\", \"data\", \"state\", \"occurred_at\") \
                SELECT {event_id}, {kind}, \"new\".\"id\", \"new\".\"version\", 'null'::json, {token_id}, {token_name}, \
-                 'null'::json, json_build_object('row', to_json(\"new\"), 'before', json_build_object({before}), \
+                 '{{}}'::json, json_build_object('row', to_json(\"new\"), 'before', json_build_object({before}), \
                  'relations', \"relations\".\"r\"), {at}::timestamptz \
                FROM \"new\" JOIN \"old\" AS \"profile\" ON \"profile\".\"id\" = \"new\".\"id\" \
                  CROSS JOIN \"relations\" CROSS JOIN \"commit_order\" \
@@ -185,7 +217,7 @@ async fn change(
                RETURNING \"id\", \"type\", \"profile_id\"), \
              \"deliveries\" AS ({deliveries})",
             relations = read::relations_object(),
-            waiting = deferred::waiting(Some("e")),
+            waiting = deferred::waiting("e"),
             lock = param(COMMIT_ORDER_LOCK.into()),
             event_id = param(format!("evt_{}", Uuid::new_v4().simple()).into()),
             kind = param(kind.to_value().into()),

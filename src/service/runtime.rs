@@ -5,6 +5,9 @@
 //! write seam tells its notifier of the events it commits.
 
 use std::ops::Deref;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 
 use sea_orm::DatabaseConnection;
 
@@ -20,18 +23,20 @@ pub struct Services {
     pub notifier: Notifier,
     /// How writes are made (`one_statement`).
     pub writes: WriteSettings,
+    /// Whether one-statement writes are on, once decided (`one_statement::applies`).
+    pub(crate) one_statement: Arc<OnceCell<bool>>,
 }
 
 impl Services {
     /// Services over `db` on `clock`, with a notifier of their own.
     pub fn new(db: DatabaseConnection, clock: Clock) -> Services {
         let notifier = Notifier::new(&db);
-        Services { db, clock, notifier, writes: WriteSettings::default() }
+        Services { db, clock, notifier, writes: WriteSettings::default(), one_statement: Arc::default() }
     }
 
     /// These services, writing as `writes` says.
     pub fn with_writes(self, writes: WriteSettings) -> Services {
-        Services { writes, ..self }
+        Services { writes, one_statement: Arc::default(), ..self }
     }
 }
 
@@ -47,21 +52,23 @@ impl Deref for Services {
 #[derive(clap::Args, Clone, Copy, Debug)]
 pub struct WriteSettings {
     /// On PostgreSQL, `updateProfile` of a profile's own columns and `deleteProfile` in
-    /// one statement each, their events included. `off` while a replica of 0.1.0 still
-    /// serves the database: it cannot read the events written this way.
-    #[arg(
-        long,
-        env = "PROFILES_ONE_STATEMENT_WRITES",
-        default_value = "on",
-        value_parser = clap::builder::BoolishValueParser::new(),
-        action = clap::ArgAction::Set,
-        global = true
-    )]
-    pub one_statement_writes: bool,
+    /// one statement each, their events included. `auto`: on for a database this
+    /// release created, off for one it upgraded (a replica of 0.1.0 may still serve it,
+    /// and cannot read those events); `on` once none does.
+    #[arg(long, env = "PROFILES_ONE_STATEMENT_WRITES", value_enum, default_value_t = Switch::Auto, global = true)]
+    pub one_statement_writes: Switch,
 }
 
 impl Default for WriteSettings {
     fn default() -> Self {
         crate::settings::defaults()
     }
+}
+
+/// A setting that is on, off, or decided by what the service finds.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    Auto,
+    On,
+    Off,
 }

@@ -182,6 +182,7 @@ impl TestApp {
         let state = AppState::new(db.clone(), schema, metrics).with_auth(options.auth_required).with_http(options.http);
         let router = router(state.clone());
         let services = state.services.clone();
+        profiles_gateway::service::one_statement::decide(&services).await.expect("the writes decided");
         let app = TestApp { router, state, db, services, url: direct_url, statements, _database: database };
         app.reset_statements();
         app

@@ -27,28 +27,21 @@ const CHUNK: usize = 500;
 pub(crate) const DEFERRED: &str = "null";
 
 /// The condition that an event's context is deferred; word for word the predicate of
-/// the partial index `ix_profile_event_deferred`, so that it is used. An event that
-/// holds its profile's state (`state`) waits for nothing.
+/// the partial index `ix_profile_event_deferred`, so that it is used.
 fn deferred() -> sea_orm::sea_query::SimpleExpr {
-    Expr::cust(waiting(None))
+    Expr::cust("CAST(\"data\" AS TEXT) = 'null'")
 }
 
-/// [`deferred`] as SQL, for the events table named `table` in a statement, else
-/// unqualified.
-pub(crate) fn waiting(table: Option<&str>) -> String {
-    let column = |name: &str| match table {
-        Some(table) => format!("\"{table}\".\"{name}\""),
-        None => format!("\"{name}\""),
-    };
-    format!("CAST({} AS TEXT) = 'null' AND {} IS NULL", column("data"), column("state"))
+/// [`deferred`] for the events table named `table` in a statement.
+pub(crate) fn waiting(table: &str) -> String {
+    format!("CAST(\"{table}\".\"data\" AS TEXT) = 'null'")
 }
 
 /// When the deferred event of the profile a planned read of profiles reads occurred, if
 /// one waits: an expression that read selects besides (`read::rows_with`). Its
 /// condition is the partial index's, so that the index answers it.
 pub(crate) const WAITING_SINCE: &str = "(SELECT MIN(\"e\".\"occurred_at\") FROM \"profile_event\" AS \"e\" \
-     WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null' \
-     AND \"e\".\"state\" IS NULL)";
+     WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null')";
 
 /// Writes `context` (JSON text) into the deferred events of profile `id`, whose row the
 /// change holds: the context it found the profile with, before changing it.
@@ -173,33 +166,36 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
     Ok(())
 }
 
+/// Events written out per statement by [`write_out`].
+const WRITTEN_OUT: u64 = 500;
+
 /// Writes the context and `changed` of every event that holds its profile's state into
-/// its `data` and `changed`, as an event without a state has them: what a release that
-/// knows no states (0.1.0) reads. A state is complete when it is written and never
-/// changes, so no lock is needed; readers of this release take `data` once it is there.
-/// Returns how many it wrote.
+/// its `data` and `changed`, and drops the state: the event is then as one written
+/// through the write seam, which a release that knows no states (0.1.0) reads. A state
+/// is complete when it commits and never changes, so nothing is locked; a reader of
+/// this release takes either form. Pages by `seq`: each event is read once. Returns how
+/// many it wrote out.
 pub async fn write_out(db: &DatabaseConnection) -> Result<u64> {
     use profile_event::Column;
     let backend = db.get_database_backend();
-    let mut written = 0;
+    let (mut written, mut after) = (0, 0);
     loop {
         let rows: Vec<(i64, Value, DateTime<Utc>)> = profile_event::Entity::find()
             .select_only()
             .columns([Column::Seq, Column::State, Column::OccurredAt])
+            .filter(Column::Seq.gt(after))
             .filter(Column::State.is_not_null())
-            .filter(Expr::cust("CAST(\"data\" AS TEXT) = 'null'"))
             .order_by_asc(Column::Seq)
-            .limit(CHUNK as u64)
+            .limit(WRITTEN_OUT)
             .into_tuple()
             .all(db)
             .await?;
-        if rows.is_empty() {
-            return Ok(written);
-        }
+        let Some(&(last, _, _)) = rows.last() else { return Ok(written) };
+        after = last;
         let (mut data, mut changed) = (CaseStatement::new(), CaseStatement::new());
         let mut seqs = Vec::with_capacity(rows.len());
-        for (seq, state, occurred_at) in rows {
-            let (context, keys) = state::derive(state, occurred_at.date_naive())?;
+        for (seq, held, occurred_at) in rows {
+            let (context, keys) = state::derive(held, occurred_at.date_naive())?;
             data = data.case(Expr::col(Column::Seq).eq(seq), bound_json(backend, json(&context)));
             changed = changed.case(Expr::col(Column::Seq).eq(seq), bound_json(backend, json(&keys)));
             seqs.push(seq);
@@ -209,6 +205,7 @@ pub async fn write_out(db: &DatabaseConnection) -> Result<u64> {
             .table(profile_event::Entity)
             .value(Column::Data, data)
             .value(Column::Changed, changed)
+            .value(Column::State, Expr::cust("NULL"))
             .and_where(Column::Seq.is_in(seqs))
             .to_owned();
         db.execute_raw(backend.build(&update)).await?;

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::service::actor::Actor;
@@ -63,10 +63,12 @@ impl TryFrom<profile_event::Model> for Event {
             _ => Vec::new(),
         };
         let (data, changed) = match row.state {
-            // Written out already (`settle-events`, for an older release): as stored.
-            Some(_) if !Value::is_null(&row.data) => (row.data, stored(row.changed)),
-            Some(held) => state::derive(held, row.occurred_at.date_naive())?,
-            None => (row.data, stored(row.changed)),
+            // `data` is `{}` while the state stands for it (never a context, which
+            // always has keys).
+            Some(held) if row.data.as_object().is_some_and(Map::is_empty) => {
+                state::derive(held, row.occurred_at.date_naive())?
+            }
+            _ => (row.data, stored(row.changed)),
         };
         let actor = match (row.actor_token_id, row.actor_token_name) {
             (Some(token_id), Some(token_name)) => Some(Actor { token_id, token_name }),

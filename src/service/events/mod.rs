@@ -22,7 +22,7 @@
 //! `deleteProfile` are one statement each (`service::one_statement`), their events
 //! included. Such an event holds the profile's *state* instead of its context: the
 //! row, the set columns' old values and the relations, as PostgreSQL wrote them into
-//! JSON in that statement; its `data` is JSON `null` and its context and `changed` are
+//! JSON in that statement; its `data` is `{}` and its context and `changed` are
 //! derived from the state when it is read ([`state`]). It waits for nothing: the state
 //! is complete when it commits. The same statement gives a created event that still
 //! waits the state the profile had.

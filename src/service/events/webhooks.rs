@@ -383,7 +383,9 @@ pub(crate) async fn redeliver(db: &Services, id: i64) -> Result<(webhook_deliver
     webhook::Entity::find_by_id(original.webhook_id).lock_shared().one(&txn).await?.ok_or_else(missing)?;
     let again = pending(original.webhook_id, original.event_id, original.profile_id, db.clock.now());
     let row = again.insert(&txn).await?;
+    // Read before the commit: a redelivery the answer cannot describe is none.
+    let event = Event::try_from(event)?;
     txn.commit().await?;
     db.notifier.committed();
-    Ok((row, Some(event.try_into()?)))
+    Ok((row, Some(event)))
 }
