@@ -114,6 +114,9 @@ def main():
         return Server(name, [binary], {
             "DATABASE_URL": url, "PROFILES_LISTEN": f"127.0.0.1:{port}", "PROFILES_AUTH": "off", "RUST_LOG": "warn",
             "PROFILES_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1", "PROFILES_WEBHOOK_POLL": "1s",
+            # As on a database this release created, whenever bench_writes was made
+            # (`auto` leaves them off on one upgraded from 0.1.0).
+            "PROFILES_ONE_STATEMENT_WRITES": "on",
         }, f"http://127.0.0.1:{port}/graphql", os.path.join(work, f"{name}.log"))
 
     theirs = Server("PostGraphile", [o.node, o.postgraphile, "-P", "postgraphile/presets/amber", "-c", url,
