@@ -67,6 +67,13 @@ pub struct Actor {
     pub token_name: String,
 }
 
+impl Actor {
+    /// The actor a row records in its two columns; none unless both are set.
+    pub fn from_columns(token_id: Option<i32>, token_name: Option<String>) -> Option<Actor> {
+        Some(Actor { token_id: token_id?, token_name: token_name? })
+    }
+}
+
 /// Who is calling: the scopes they hold, and the token they hold them by (none when
 /// authentication is off). Every request carries one.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //!    statement's snapshot has (else its relations, read from that snapshot, could be
 //!    older than the row: see `write`'s `FRESH`);
 //! 2. changes it (`new`) with the write seam's version statement (`write::bump`), only
-//!    if it is visible, at the expected version, and fresh;
+//!    if it is visible (a tombstone is not), at the expected version, and fresh;
 //! 3. reads its relations once (`relations`), and gives a created event that still
 //!    waits for its context the state the profile had (`settled`);
 //! 4. takes the commit-order lock and writes the event, when a set column's value
@@ -156,7 +156,6 @@ async fn change(
     let mut condition = Condition::all()
         .add(profile::Column::Id.eq(id))
         .add(visible())
-        .add(profile::Column::MergedInto.is_null())
         .add(Expr::cust("\"profile\".\"id\" IN (SELECT \"id\" FROM \"old\" WHERE \"fresh\")"));
     if let Some(version) = expected_version {
         condition = condition.add(profile::Column::Version.eq(version));

@@ -424,10 +424,11 @@ impl Write {
         if !purged.iter().any(|profile| profile.id == id) {
             return Err(not_found(&self.txn, id, path, "no such profile").await?);
         }
+        // After the rows are gone: a write that changed one of them before had to
+        // commit first, so its event is among those erased. Two statements in all.
+        let ids: Vec<Uuid> = purged.iter().map(|profile| profile.id).collect();
+        outbox::erase(&self.txn, &ids).await?;
         for profile in purged {
-            // After the profile's row is gone: a write that changed the profile before
-            // it had to commit first, so its event is among those erased.
-            outbox::erase(&self.txn, profile.id).await?;
             self.record(profile.id, ChangeKind::Purged, profile.version);
         }
         Ok(())

@@ -27,6 +27,12 @@ pub(crate) struct Actor {
     pub(crate) token_name: String,
 }
 
+impl From<&crate::service::actor::Actor> for Actor {
+    fn from(actor: &crate::service::actor::Actor) -> Self {
+        Actor { token_id: ID::from(actor.token_id), token_name: actor.token_name.clone() }
+    }
+}
+
 /// A change to a profile, as webhooks deliver it.
 #[Object]
 impl Event {
@@ -66,7 +72,7 @@ impl Event {
 
     /// The token that made the change; null when authentication is off.
     async fn actor(&self) -> Option<Actor> {
-        self.0.actor.as_ref().map(|a| Actor { token_id: ID::from(a.token_id), token_name: a.token_name.clone() })
+        self.0.actor.as_ref().map(Actor::from)
     }
 
     /// The profile's event context (the reference platform's snake_case keys) after

@@ -196,8 +196,7 @@ impl ProfileMerge {
 
     /// The token that made the merge; null when authentication is off.
     async fn actor(&self) -> Option<Actor> {
-        let actor = self.0.actor.as_ref()?;
-        Some(Actor { token_id: ID::from(actor.token_id), token_name: actor.token_name.clone() })
+        self.0.actor.as_ref().map(Actor::from)
     }
 
     /// The value the merge kept for each field, and where from.

@@ -204,6 +204,13 @@ pub(crate) fn changed(before: &Map<String, Value>, after: &Map<String, Value>) -
         .collect()
 }
 
+/// [`changed`] between two rows of one profile whose relations did not change: their
+/// keys compared without relations, as of `today`.
+pub(crate) fn row_changed(before: &profile::Model, after: &profile::Model, today: NaiveDate) -> Vec<String> {
+    let none = Relations::default();
+    changed(&of_parts(before, &none, today), &of_parts(after, &none, today))
+}
+
 /// Every key of a context, for `profile.created` (and for a change to a profile whose
 /// earlier context is unknown).
 pub(crate) fn all_keys(context: &Map<String, Value>) -> Vec<String> {

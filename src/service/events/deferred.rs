@@ -149,16 +149,18 @@ pub(crate) async fn settle(db: &impl ConnectionTrait, profiles: impl sea_orm::se
             .map(|&(seq, profile_id, version, occurred_at)| Deferred { seq, profile_id, version, occurred_at })
             .collect();
         let found = contexts(db, &events).await?;
-        let mut data = sea_orm::sea_query::CaseStatement::new();
-        for event in &events {
-            let context = found.get(&event.seq).filter(|c| c.is_object()).ok_or_else(|| {
-                Error::Invariant(format!("profile {} changed without settling its events", event.profile_id))
-            })?;
-            data = data.case(Expr::col(Column::Seq).eq(event.seq), bound_json(backend, json(context)));
-        }
+        let data = events
+            .iter()
+            .map(|event| {
+                let context = found.get(&event.seq).filter(|c| c.is_object()).ok_or_else(|| {
+                    Error::Invariant(format!("profile {} changed without settling its events", event.profile_id))
+                })?;
+                Ok((event.seq, json(context)))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let update = Query::update()
             .table(profile_event::Entity)
-            .value(Column::Data, data)
+            .value(Column::Data, by_seq(backend, data))
             .and_where(Column::Seq.is_in(events.iter().map(|e| e.seq)))
             .to_owned();
         db.execute_raw(backend.build(&update)).await?;
@@ -192,24 +194,30 @@ pub async fn write_out(db: &DatabaseConnection) -> Result<u64> {
             .await?;
         let Some(&(last, _, _)) = rows.last() else { return Ok(written) };
         after = last;
-        let (mut data, mut changed) = (CaseStatement::new(), CaseStatement::new());
-        let mut seqs = Vec::with_capacity(rows.len());
+        let (mut data, mut changed) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
         for (seq, held, occurred_at) in rows {
             let (context, keys) = state::derive(held, occurred_at.date_naive())?;
-            data = data.case(Expr::col(Column::Seq).eq(seq), bound_json(backend, json(&context)));
-            changed = changed.case(Expr::col(Column::Seq).eq(seq), bound_json(backend, json(&keys)));
-            seqs.push(seq);
+            data.push((seq, json(&context)));
+            changed.push((seq, json(&keys)));
         }
+        let seqs: Vec<i64> = data.iter().map(|(seq, _)| *seq).collect();
         written += seqs.len() as u64;
         let update = Query::update()
             .table(profile_event::Entity)
-            .value(Column::Data, data)
-            .value(Column::Changed, changed)
+            .value(Column::Data, by_seq(backend, data))
+            .value(Column::Changed, by_seq(backend, changed))
             .value(Column::State, Expr::cust("NULL"))
             .and_where(Column::Seq.is_in(seqs))
             .to_owned();
         db.execute_raw(backend.build(&update)).await?;
     }
+}
+
+/// A `json` column's value per event: `CASE` of `seq`, each JSON text bound as JSON.
+fn by_seq(backend: DatabaseBackend, values: Vec<(i64, String)>) -> CaseStatement {
+    values.into_iter().fold(CaseStatement::new(), |case, (seq, text)| {
+        case.case(Expr::col(profile_event::Column::Seq).eq(seq), bound_json(backend, text))
+    })
 }
 
 /// `value` as JSON text.

@@ -70,10 +70,7 @@ impl TryFrom<profile_event::Model> for Event {
             }
             _ => (row.data, stored(row.changed)),
         };
-        let actor = match (row.actor_token_id, row.actor_token_name) {
-            (Some(token_id), Some(token_name)) => Some(Actor { token_id, token_name }),
-            _ => None,
-        };
+        let actor = Actor::from_columns(row.actor_token_id, row.actor_token_name);
         Ok(Event {
             seq: row.seq,
             id: row.id,

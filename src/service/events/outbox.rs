@@ -19,7 +19,7 @@ use crate::service::events::context;
 use crate::service::events::deferred::{DEFERRED, bound_json, json};
 use crate::service::events::feed::Event;
 use crate::service::events::subscribers::queue_sql;
-use crate::service::profiles::read::{Planned, Relations};
+use crate::service::profiles::read::Planned;
 
 /// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
 /// parameters of one statement, when a write changes many profiles (deleting a tag).
@@ -77,11 +77,7 @@ pub(crate) async fn write(
                         // differ are those its columns give, compared without relations,
                         // and the context goes straight to text.
                         Some((held, row)) => {
-                            let none = Relations::default();
-                            let changed = context::changed(
-                                &context::of_parts(&held.before.model, &none, today),
-                                &context::of_parts(row, &none, today),
-                            );
+                            let changed = context::row_changed(&held.before.model, row, today);
                             let relations = &held.before.relations;
                             let data = match extra {
                                 None => context::text_of_parts(row, relations, today),
@@ -152,12 +148,13 @@ fn with_keys(mut context: Map<String, Value>, keys: &Map<String, Value>) -> Map<
     context
 }
 
-/// Deletes every event of profile `id` and every delivery of them, pending or done,
-/// in transaction `txn`: what a purge erases. Deliveries first, though the
-/// foreign key would cascade: the statement says what goes.
-pub(crate) async fn erase(txn: &impl ConnectionTrait, id: Uuid) -> Result<()> {
-    webhook_delivery::Entity::delete_many().filter(webhook_delivery::Column::ProfileId.eq(id)).exec(txn).await?;
-    profile_event::Entity::delete_many().filter(profile_event::Column::ProfileId.eq(id)).exec(txn).await?;
+/// Deletes every event of the profiles `ids` and every delivery of them, pending or
+/// done, in transaction `txn`: what a purge erases (a profile and its tombstones).
+/// Deliveries first, though the foreign key would cascade: the statement says what goes.
+pub(crate) async fn erase(txn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<()> {
+    let ids = || ids.iter().copied();
+    webhook_delivery::Entity::delete_many().filter(webhook_delivery::Column::ProfileId.is_in(ids())).exec(txn).await?;
+    profile_event::Entity::delete_many().filter(profile_event::Column::ProfileId.is_in(ids())).exec(txn).await?;
     Ok(())
 }
 

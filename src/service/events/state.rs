@@ -74,9 +74,8 @@ pub(crate) fn derive(state: Value, day: NaiveDate) -> Result<(Value, Vec<String>
             let mut old = row;
             old.extend(before);
             let old: profile::Model = decoded(Value::Object(old))?;
-            // Only the row changed: its keys are compared without relations.
-            let none = Relations::default();
-            context::changed(&context::of_parts(&old, &none, day), &context::of_parts(&after, &none, day))
+            // Only the row changed.
+            context::row_changed(&old, &after, day)
         }
     };
     Ok((Value::Object(data), changed))

@@ -324,15 +324,19 @@ enum Source {
 /// `{"addresses": [...], …, "tier": {...}, …}`, a list relation an array of its rows
 /// (`null` when it has none), a one-row relation its row or `null`, and each row an
 /// object of every column by name. What an event's state holds (`events::state`): by
-/// name, so that it still decodes after a column is added.
-pub(crate) fn relations_object() -> String {
-    let sql = Sql(DatabaseBackend::Postgres, Rows::Named);
-    let pairs: Vec<String> = sql
-        .relations(&Selection::everything())
-        .into_iter()
-        .map(|(name, subquery)| format!("'{name}', {subquery}"))
-        .collect();
-    format!("json_build_object({})", pairs.join(", "))
+/// name, so that it still decodes after a column is added. The same text every time:
+/// built once, not on every write.
+pub(crate) fn relations_object() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let sql = Sql(DatabaseBackend::Postgres, Rows::Named);
+        let pairs: Vec<String> = sql
+            .relations(&Selection::everything())
+            .into_iter()
+            .map(|(name, subquery)| format!("'{name}', {subquery}"))
+            .collect();
+        format!("json_build_object({})", pairs.join(", "))
+    });
+    &SQL
 }
 
 /// How a statement writes a row as JSON.

@@ -2,10 +2,13 @@
 //! become tombstones first (their email and phone released, so that the survivor may
 //! take them), what they own moves to the survivor, then the survivor changes once.
 
+use chrono::{DateTime, Utc};
 use entity::{address, appearance, comms, identity, profile, profile_date, profile_status, profile_tag};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use super::rules::Plan;
@@ -43,12 +46,7 @@ pub(super) async fn apply(write: &mut Write, survivor: Uuid, duplicates: &[Uuid]
         .await?;
 
     // Addresses: exact duplicates go, the rest move; one default.
-    if !plan.dropped_addresses.is_empty() {
-        address::Entity::delete_many()
-            .filter(address::Column::Id.is_in(plan.dropped_addresses.clone()))
-            .exec(db)
-            .await?;
-    }
+    delete_ids::<address::Entity>(db, address::Column::Id, &plan.dropped_addresses).await?;
     let mut undefaulted = address::Entity::update_many()
         .col_expr(address::Column::IsDefault, Expr::val(false))
         .filter(address::Column::ProfileId.is_in(dups().chain([survivor])))
@@ -57,12 +55,8 @@ pub(super) async fn apply(write: &mut Write, survivor: Uuid, duplicates: &[Uuid]
         undefaulted = undefaulted.filter(address::Column::Id.ne(default));
     }
     undefaulted.exec(db).await?;
-    address::Entity::update_many()
-        .col_expr(address::Column::ProfileId, Expr::val(survivor))
-        .col_expr(address::Column::UpdatedAt, Expr::val(now))
-        .filter(address::Column::ProfileId.is_in(dups()))
-        .exec(db)
-        .await?;
+    let (owner, updated) = (address::Column::ProfileId, address::Column::UpdatedAt);
+    move_rows::<address::Entity>(db, owner, updated, duplicates, survivor, now).await?;
     if let Some(default) = plan.default_address {
         address::Entity::update_many()
             .col_expr(address::Column::IsDefault, Expr::val(true))
@@ -73,18 +67,9 @@ pub(super) async fn apply(write: &mut Write, survivor: Uuid, duplicates: &[Uuid]
     }
 
     // Important dates: exact duplicates go, the rest move.
-    if !plan.dropped_dates.is_empty() {
-        profile_date::Entity::delete_many()
-            .filter(profile_date::Column::Id.is_in(plan.dropped_dates.clone()))
-            .exec(db)
-            .await?;
-    }
-    profile_date::Entity::update_many()
-        .col_expr(profile_date::Column::ProfileId, Expr::val(survivor))
-        .col_expr(profile_date::Column::UpdatedAt, Expr::val(now))
-        .filter(profile_date::Column::ProfileId.is_in(dups()))
-        .exec(db)
-        .await?;
+    delete_ids::<profile_date::Entity>(db, profile_date::Column::Id, &plan.dropped_dates).await?;
+    let (owner, updated) = (profile_date::Column::ProfileId, profile_date::Column::UpdatedAt);
+    move_rows::<profile_date::Entity>(db, owner, updated, duplicates, survivor, now).await?;
 
     // Tags and statuses: the union on the survivor; the tombstones keep none.
     if !plan.new_tags.is_empty() {
@@ -147,5 +132,32 @@ async fn key_kept_email(write: &Write, survivor: Uuid, columns: &mut profile::Ac
     if holders == 0 {
         columns.email = Set(Some(email));
     }
+    Ok(())
+}
+
+/// Deletes the rows of `E` whose `id` column is one of `ids` (none: no statement).
+async fn delete_ids<E: EntityTrait>(db: &impl ConnectionTrait, id: E::Column, ids: &[i32]) -> Result<()> {
+    if !ids.is_empty() {
+        E::delete_many().filter(id.is_in(ids.iter().copied())).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// Gives the rows of `E` that profiles `from` own (their `owner` column) to `to`, with
+/// `updated` at `now`: one statement.
+async fn move_rows<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    owner: E::Column,
+    updated: E::Column,
+    from: &[Uuid],
+    to: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    E::update_many()
+        .col_expr(owner, Expr::val(to))
+        .col_expr(updated, Expr::val(now))
+        .filter(owner.is_in(from.iter().copied()))
+        .exec(db)
+        .await?;
     Ok(())
 }

@@ -277,11 +277,8 @@ pub(crate) async fn merge(db: &Services, merge: MergeInput, mode: Mode) -> Resul
     let now = write.now();
     let record =
         record::insert(write.conn(), merge.survivor_id, &merge.duplicate_ids, &fields, moves, &released, now).await?;
-    let query = profile::Entity::find().filter(profile::Column::Id.eq(merge.survivor_id));
-    let survivor = read::rows(write.conn(), query, &Selection::everything())
+    let survivor = read::by_id(write.conn(), merge.survivor_id, &Selection::everything())
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| Error::Invariant(format!("the survivor {} cannot be read back", merge.survivor_id)))?;
     match mode {
         Mode::Preview => write.rollback().await?,

@@ -33,10 +33,7 @@ fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T>
 impl TryFrom<profile_merge::Model> for MergeRecord {
     type Error = Error;
     fn try_from(m: profile_merge::Model) -> Result<Self> {
-        let actor = match (m.actor_token_id, m.actor_token_name) {
-            (Some(token_id), Some(token_name)) => Some(actor::Actor { token_id, token_name }),
-            _ => None,
-        };
+        let actor = actor::Actor::from_columns(m.actor_token_id, m.actor_token_name);
         Ok(MergeRecord {
             id: m.id,
             survivor_id: m.survivor_id,

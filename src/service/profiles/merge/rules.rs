@@ -281,8 +281,10 @@ fn per_key<T: Serialize + for<'de> Deserialize<'de> + PartialEq>(
     (merged != *survivor).then_some(merged)
 }
 
-/// The keys of custom attributes across profiles, the survivor's first.
-fn attribute_keys(profiles: &[&Planned]) -> Vec<AttributeKey> {
+/// The keys of custom attributes across profiles, the survivor's first, then those a
+/// source names though no profile has them (in order: each gets a null value, which
+/// removes nothing).
+fn attribute_keys(profiles: &[&Planned], sources: &HashMap<SourceKey, usize>) -> Vec<AttributeKey> {
     let mut keys = Vec::new();
     let mut seen = BTreeSet::new();
     for p in profiles {
@@ -295,6 +297,12 @@ fn attribute_keys(profiles: &[&Planned]) -> Vec<AttributeKey> {
             }
         }
     }
+    let named: BTreeSet<&AttributeKey> = sources
+        .keys()
+        .filter_map(|(field, name)| name.as_ref().filter(|_| *field == MergeField::CustomAttribute))
+        .filter(|name| !seen.contains(*name))
+        .collect();
+    keys.extend(named.into_iter().cloned());
     keys
 }
 
@@ -334,10 +342,12 @@ pub(crate) fn plan(profiles: &[&Planned], sources: &HashMap<SourceKey, usize>) -
         let values = profiles.iter().map(|p| scalar(field, &p.model)).collect();
         let (at, chosen) = choice(&key, &ids, values, sources.get(&key).copied());
         take(field, &profiles[at].model, survivor, &mut columns);
-        for (unique, name) in [(MergeField::Email, "email"), (MergeField::MobilePhone, "mobilePhone")] {
-            if field != unique {
-                continue;
-            }
+        let unique = match field {
+            MergeField::Email => Some("email"),
+            MergeField::MobilePhone => Some("mobilePhone"),
+            _ => None,
+        };
+        if let Some(name) = unique {
             for (i, p) in profiles.iter().enumerate() {
                 if let Some(value) = scalar(field, &p.model).as_str().filter(|_| i != at) {
                     released.push(Released { field: name.to_owned(), profile_id: p.model.id, value: value.to_owned() });
@@ -360,7 +370,7 @@ pub(crate) fn plan(profiles: &[&Planned], sources: &HashMap<SourceKey, usize>) -
 
     // Custom attributes, key by key.
     let mut attributes = Map::new();
-    for name in attribute_keys(profiles) {
+    for name in attribute_keys(profiles, sources) {
         let key = (MergeField::CustomAttribute, Some(name.clone()));
         let values = profiles.iter().map(|p| attribute(p, &name)).collect();
         let (_, chosen) = choice(&key, &ids, values, sources.get(&key).copied());
@@ -371,15 +381,6 @@ pub(crate) fn plan(profiles: &[&Planned], sources: &HashMap<SourceKey, usize>) -
             }
         }
         fields.push(chosen);
-    }
-    // Named by a source though no profile has it: a null value, which removes nothing.
-    for (field, name) in sources.keys() {
-        if let (MergeField::CustomAttribute, Some(name)) = (field, name)
-            && !fields.iter().any(|f| f.custom_attribute.as_ref() == Some(name))
-        {
-            let key = (MergeField::CustomAttribute, Some(name.clone()));
-            fields.push(choice(&key, &ids, vec![Value::Null; ids.len()], sources.get(&key).copied()).1);
-        }
     }
     let attributes = Value::Object(attributes);
     if attributes != survivor.custom_attributes {
