@@ -6,6 +6,7 @@
 //! not parse or validate) is a 400; with `application/json` it is a 200, as the
 //! specification requires. A browser asking for HTML gets GraphiQL.
 
+use super::caching;
 use super::operation::operation;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql_axum::GraphQLProtocol;
@@ -91,12 +92,17 @@ async fn execute(
     let label = state.operation_labels.label(&name, !request_error);
     telemetry::record_operation(label, kind, started.elapsed(), codes);
     let mut http = if request_error {
-        request_errors(media, response.errors)
+        caching::no_store(request_errors(media, response.errors))
     } else {
         // Serialised as it is, so that fields keep the order of the selection.
         #[allow(clippy::expect_used, reason = "async-graphql's response is data and errors of JSON values")]
         let body = serde_json::to_vec(&response).expect("a GraphQL response serialises");
-        with_media(StatusCode::OK, body, media)
+        if via == Via::Get && kind == "query" {
+            let etag = caching::tag(&body);
+            caching::revalidated(headers, with_media(StatusCode::OK, body, media), etag)
+        } else {
+            caching::no_store(with_media(StatusCode::OK, body, media))
+        }
     };
     http.extensions_mut().insert(OperationName(name));
     http

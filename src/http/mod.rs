@@ -2,6 +2,7 @@
 //! ([`graphql`]), who is calling ([`auth`]), and accepting connections ([`serve`]).
 
 pub(crate) mod auth;
+mod caching;
 pub(crate) mod graphql;
 mod operation;
 pub mod prometheus;
@@ -145,7 +146,8 @@ pub fn router(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, header::IF_NONE_MATCH])
+                .expose_headers([header::ETAG])
                 .max_age(Duration::from_secs(600)),
         );
     }
@@ -163,7 +165,7 @@ pub(crate) fn reject(status: StatusCode, code: &str, message: &str) -> Response 
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
-    response
+    caching::no_store(response)
 }
 
 /// Counts the request as in flight while it is being served (also when dropped).

@@ -136,3 +136,73 @@ async fn operation_name_picks_the_operation_over_get_and_post() {
         assert_eq!(over_post, expected, "POST {name}");
     }
 }
+
+/// GETs `/graphql` with `query` and `variables`, and `If-None-Match` when given.
+async fn get_query(
+    app: &TestApp,
+    query: &str,
+    variables: serde_json::Value,
+    if_none_match: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("query", query)
+        .append_pair("variables", &variables.to_string())
+        .finish();
+    let mut request = Request::get(format!("/graphql?{query}")).header(header::ACCEPT, "application/json");
+    if let Some(etag) = if_none_match {
+        request = request.header(header::IF_NONE_MATCH, etag);
+    }
+    app.send(request.body(Body::empty()).expect("request")).await
+}
+
+#[tokio::test]
+async fn a_get_query_is_revalidated_by_its_etag_and_everything_else_is_no_store() {
+    let app = TestApp::spawn().await;
+    let id = crate::helpers::create_profile(&app, json!({ "firstName": "Ada", "email": "ada@example.com" })).await;
+    let query = "query($id: UUID!) { profile(id: $id) { firstName version } }";
+
+    let (status, headers, body) = get_query(&app, query, json!({ "id": id }), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
+    let etag = headers[header::ETAG].to_str().expect("ascii").to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 66, "a strong tag: {etag}");
+    assert!(String::from_utf8_lossy(&body).contains("Ada"));
+
+    // The same answer again: 304, no body, the same tag; a weak form of it matches too.
+    for held in [etag.clone(), format!("\"other\", W/{etag}")] {
+        let (status, headers, body) = get_query(&app, query, json!({ "id": id }), Some(&held)).await;
+        assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0), "{held}");
+        assert_eq!(headers[header::ETAG], etag.as_str());
+        assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
+    }
+
+    // A mutation's answer is never stored; a POSTed query's neither.
+    let body = json!({
+        "query": "mutation($id: UUID!) { updateProfile(id: $id, input: { firstName: \"Grace\" }) { userErrors { code } } }",
+        "variables": { "id": id },
+    });
+    let post = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    let (status, headers, _) = app.send(post.body(Body::from(body.to_string())).expect("request")).await;
+    assert_eq!((status, &headers[header::CACHE_CONTROL]), (StatusCode::OK, &"no-store".parse().expect("a value")));
+    assert!(headers.get(header::ETAG).is_none());
+    let body = json!({ "query": query, "variables": { "id": id } });
+    let post = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    let (_, headers, _) = app.send(post.body(Body::from(body.to_string())).expect("request")).await;
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+
+    // The changed profile answers in full, under another tag.
+    let (status, headers, body) = get_query(&app, query, json!({ "id": id }), Some(&etag)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(headers[header::ETAG], etag.as_str());
+    assert!(String::from_utf8_lossy(&body).contains("Grace"));
+
+    // Requests refused before GraphQL are not stored either, and nothing is public.
+    let (status, headers, _) = get_query(&app, "{ profiles( }", json!({}), None).await;
+    assert_eq!((status, &headers[header::CACHE_CONTROL]), (StatusCode::OK, &"no-store".parse().expect("a value")));
+    let get = Request::get("/graphql?query=mutation%7BdeleteProfile(id%3A%22x%22)%7BuserErrors%7Bcode%7D%7D%7D");
+    let (status, headers, _) = app.send(get.body(Body::empty()).expect("request")).await;
+    assert_eq!(
+        (status, &headers[header::CACHE_CONTROL]),
+        (StatusCode::METHOD_NOT_ALLOWED, &"no-store".parse().expect("a value"))
+    );
+}
