@@ -44,8 +44,12 @@ fn webhooks(config: &Config) -> WebhookSettings {
 /// Serves until Ctrl-C or SIGTERM.
 pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Result<()> {
     crate::service::profiles::collisions::warn_of_email_collisions(&db).await?;
-    let state = state(config, db.clone())?;
+    let state = state(config, db.clone())?
+        .with_documents(&config.documents)
+        .await
+        .map_err(|error| anyhow::anyhow!("persisted documents (PROFILES_DOCUMENT_MANIFEST): {error}"))?;
     crate::service::one_statement::decide(&state.services).await?;
+    let reloads = tokio::spawn(reload_on_hangup(state.clone()));
     let metrics = serve_metrics(config, &state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -57,6 +61,7 @@ pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Re
     if let Some(metrics) = metrics {
         metrics.abort();
     }
+    reloads.abort();
     // Deliveries in flight finish (each within the webhook timeout) and are recorded.
     worker.stop().await;
     db.close().await?;
@@ -113,6 +118,32 @@ pub async fn serve_until(
             tracing::warn!(grace = ?settings.grace, "grace period over: dropping the requests still in flight");
         }
     }
+}
+
+/// Reads the persisted documents' manifest again on each SIGHUP: a manifest with a
+/// document that fails its checks is not taken, and the one in use stays.
+async fn reload_on_hangup(state: AppState) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the documents' manifest is read only at start");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            match state.persisted.reload(&state.documents).await {
+                Ok(documents) => {
+                    metrics::counter!("graphql_document_manifest_reloads_total", "outcome" => "loaded").increment(1);
+                    tracing::info!(documents, "reloaded the persisted documents' manifest");
+                }
+                Err(error) => {
+                    metrics::counter!("graphql_document_manifest_reloads_total", "outcome" => "refused").increment(1);
+                    tracing::error!(%error, "the persisted documents' manifest was not reloaded; the one in use stays");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = state;
 }
 
 async fn shutdown_signal() {

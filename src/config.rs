@@ -63,4 +63,7 @@ pub struct Config {
 
     #[command(flatten)]
     pub writes: crate::service::runtime::WriteSettings,
+
+    #[command(flatten)]
+    pub documents: crate::graphql::persisted::DocumentSettings,
 }

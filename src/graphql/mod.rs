@@ -9,6 +9,7 @@ pub mod loaders;
 pub(crate) mod mutation;
 pub(crate) mod nesting;
 pub(crate) mod order;
+pub mod persisted;
 pub(crate) mod plan;
 pub(crate) mod query;
 pub(crate) mod subscription;

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use tracing::Instrument;
 
 use super::{AppState, reject};
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::graphql::loaders::Loaders;
 use crate::service::actor;
 use crate::telemetry::{self, OperationName, RequestId};
@@ -53,7 +53,7 @@ async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     id: RequestId,
-    mut request: async_graphql::Request,
+    (mut request, document_id): (async_graphql::Request, Option<String>),
     media: &'static str,
     via: Via,
 ) -> Response {
@@ -65,8 +65,10 @@ async fn execute(
     let started = std::time::Instant::now();
     // Then the bound on nesting, before anything recursive reads the document, the
     // parse (kept on the request: async-graphql reuses it), and the limits.
+    // The document a persisted id names, or the text, if the mode lets it run.
+    let resolved = state.persisted.resolve(&mut request, document_id.as_deref(), caller.may(Scope::Admin));
     let operation_name = request.operation_name.clone();
-    let (kind, name, mut response) = match state.documents.admit(&mut request) {
+    let (kind, name, mut response) = match resolved.and_then(|_| state.documents.admit(&mut request)) {
         Err(error) => ("unknown", "unparsed".to_owned(), async_graphql::Response::from_errors(vec![error])),
         Ok(parsed) => {
             let (kind, name) = operation(&parsed.document, operation_name);
@@ -184,8 +186,8 @@ pub(crate) async fn post(
             "accept `application/graphql-response+json` or `application/json`",
         );
     };
-    match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&state, &headers, id, request, media, Via::Post).await,
+    match serde_json::from_slice::<Body>(&body) {
+        Ok(body) => execute(&state, &headers, id, body.into_request(), media, Via::Post).await,
         Err(error) => {
             reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {error}"))
         }
@@ -225,16 +227,44 @@ pub(crate) async fn get(
             return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL GET request: {error}"));
         }
     };
-    request.operation_name = operation_name(query).or(request.operation_name);
-    execute(&state, &headers, id, request, media, Via::Get).await
+    request.operation_name = parameter(query, "operationName").or(request.operation_name);
+    let document_id = parameter(query, "documentId");
+    execute(&state, &headers, id, (request, document_id), media, Via::Get).await
 }
 
-/// The `operationName` parameter of a GET's query string. async-graphql 7.2's GET
-/// parser reads `operation_name` instead (no camelCase rename), so a document of several
-/// operations could not be run over GET without this.
-fn operation_name(query: &str) -> Option<String> {
+/// A parameter of a GET's query string that async-graphql 7.2's GET parser does not
+/// read: `operationName` (it reads `operation_name`, with no camelCase rename, so a
+/// document of several operations could not be run over GET without this) and
+/// `documentId`.
+fn parameter(query: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())
-        .find(|(key, _)| key == "operationName")
-        .map(|(_, name)| name.into_owned())
-        .filter(|name| !name.is_empty())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// A POST's body: a GraphQL request, and the `documentId` of GraphQL-over-HTTP's
+/// persisted documents (Appendix A), which `async_graphql::Request` does not read.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Body {
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: async_graphql::Variables,
+    #[serde(default)]
+    extensions: async_graphql::Extensions,
+    #[serde(default)]
+    document_id: Option<String>,
+}
+
+impl Body {
+    fn into_request(self) -> (async_graphql::Request, Option<String>) {
+        let mut request = async_graphql::Request::new(self.query).variables(self.variables);
+        request.operation_name = self.operation_name;
+        request.extensions = self.extensions;
+        (request, self.document_id)
+    }
 }

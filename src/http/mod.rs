@@ -73,6 +73,8 @@ pub struct AppState {
     pub http: HttpLimits,
     /// Admits documents within the limits, and keeps those it admitted (`graphql::documents`).
     pub documents: Arc<crate::graphql::documents::Documents>,
+    /// Which documents may run, and those persisted (`graphql::persisted`).
+    pub persisted: Arc<crate::graphql::persisted::Persisted>,
     /// Requests slower than this are logged at warn.
     pub slow_request: Duration,
     /// Operation names with a metrics series of their own.
@@ -97,6 +99,7 @@ impl AppState {
             crate::service::runtime::Services::new(db.clone(), options.clock.clone()).with_writes(options.writes);
         AppState {
             documents: Arc::new(crate::graphql::documents::Documents::new(options.limits.clone())),
+            persisted: Arc::new(crate::graphql::persisted::Persisted::new(&Default::default())),
             schema: build_schema(services.clone(), options),
             services,
             db,
@@ -115,6 +118,18 @@ impl AppState {
         self.websockets = Arc::new(Places::new(&http.websockets, &http.trusted_proxies));
         self.http = http;
         self
+    }
+
+    /// The same, running the documents `settings` allow: loads the manifest, if any
+    /// (an error names what is wrong with it).
+    pub async fn with_documents(
+        mut self,
+        settings: &crate::graphql::persisted::DocumentSettings,
+    ) -> Result<Self, String> {
+        let persisted = crate::graphql::persisted::Persisted::new(settings);
+        persisted.reload(&self.documents).await?;
+        self.persisted = Arc::new(persisted);
+        Ok(self)
     }
 
     /// The same, with tokens required.

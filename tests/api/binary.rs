@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// A running `profiles-gateway`, killed when dropped.
 pub struct Binary {
@@ -14,6 +15,8 @@ pub struct Binary {
     /// The port of the metrics listener.
     pub metrics_port: Option<u16>,
     log: Arc<Mutex<Vec<String>>>,
+    /// Told when a line is added to `log`.
+    logged: Arc<Condvar>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -51,13 +54,26 @@ impl Binary {
                 break port;
             }
         };
-        let kept = log.clone();
+        let (kept, logged) = (log.clone(), Arc::new(Condvar::new()));
+        let tell = logged.clone();
         let reader = std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
                 kept.lock().expect("log").push(line);
+                tell.notify_all();
             }
         });
-        Binary { child, port, metrics_port, log, reader: Some(reader) }
+        Binary { child, port, metrics_port, log, logged, reader: Some(reader) }
+    }
+
+    /// Waits (at most `within`) until the log has `count` lines containing `text`, and
+    /// says whether it has.
+    pub fn wait_for_log(&self, text: &str, count: usize, within: Duration) -> bool {
+        let log = self.log.lock().expect("log");
+        let (log, _) = self
+            .logged
+            .wait_timeout_while(log, within, |log| log.iter().filter(|line| line.contains(text)).count() < count)
+            .expect("log");
+        log.iter().filter(|line| line.contains(text)).count() >= count
     }
 
     pub fn alive(&mut self) -> bool {

@@ -114,6 +114,8 @@ pub struct Options {
     /// Rewrites the database URL the app (and `app.db`) connects with, e.g. through a
     /// proxy; migrations go straight to the database.
     pub via: Option<Rewrite>,
+    /// Which documents run (persisted documents).
+    pub documents: profiles_gateway::graphql::persisted::DocumentSettings,
 }
 
 impl Default for Options {
@@ -126,6 +128,7 @@ impl Default for Options {
             pool: profiles_gateway::db::PoolSettings { max_connections: 5, ..Default::default() },
             webhooks: Default::default(),
             via: None,
+            documents: Default::default(),
         }
     }
 }
@@ -179,7 +182,12 @@ impl TestApp {
             ..SchemaOptions::default()
         };
         let metrics = profiles_gateway::telemetry::install_metrics();
-        let state = AppState::new(db.clone(), schema, metrics).with_auth(options.auth_required).with_http(options.http);
+        let state = AppState::new(db.clone(), schema, metrics)
+            .with_auth(options.auth_required)
+            .with_http(options.http)
+            .with_documents(&options.documents)
+            .await
+            .expect("the documents' manifest loads");
         let router = router(state.clone());
         let services = state.services.clone();
         profiles_gateway::service::one_statement::decide(&services).await.expect("the writes decided");

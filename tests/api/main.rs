@@ -28,6 +28,7 @@ mod layers;
 mod merge;
 mod operations;
 mod owned_write;
+mod persisted;
 mod process;
 mod profile_read;
 mod profile_write;
