@@ -48,6 +48,11 @@ pub struct Model {
 
 #[ComplexObject]
 impl Model {
+    /// The address's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Address", self.id)
+    }
+
     /// The address's id.
     async fn id(&self) -> ID {
         self.id.into()

@@ -1,6 +1,6 @@
 //! `appearance`: one row per profile with its appearance and sizes, created with it.
 
-use async_graphql::SimpleObject;
+use async_graphql::{ComplexObject, ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 
 /// Appearance, sizes and measurements of the customer, as free text (units and size
@@ -10,7 +10,7 @@ use sea_orm::entity::prelude::*;
 )]
 #[serde(default)]
 #[sea_orm(table_name = "appearance")]
-#[graphql(name = "Appearance")]
+#[graphql(name = "Appearance", complex)]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     #[graphql(skip)]
@@ -89,6 +89,19 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the record last changed (UTC).
     pub updated_at: DateTimeUtc,
+}
+
+#[ComplexObject]
+impl Model {
+    /// Its profile's id: each profile has its own appearance.
+    async fn id(&self) -> ID {
+        ID(self.profile_id.to_string())
+    }
+
+    /// The global id of the profile's appearance (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Appearance", self.profile_id)
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

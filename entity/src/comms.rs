@@ -3,7 +3,7 @@
 //! Defaults: opt-outs, bounces and promotional consent false (no marketing
 //! consent until given); category flags true; verification `NOT_SENT`.
 
-use async_graphql::SimpleObject;
+use async_graphql::{ComplexObject, ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 
 use crate::enums::VerificationState;
@@ -16,7 +16,7 @@ use crate::enums::VerificationState;
 )]
 #[serde(default)]
 #[sea_orm(table_name = "comms")]
-#[graphql(name = "Comms")]
+#[graphql(name = "Comms", complex)]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     #[graphql(skip)]
@@ -147,6 +147,19 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the record last changed (UTC).
     pub updated_at: DateTimeUtc,
+}
+
+#[ComplexObject]
+impl Model {
+    /// Its profile's id: each profile has its own communication preferences.
+    async fn id(&self) -> ID {
+        ID(self.profile_id.to_string())
+    }
+
+    /// The global id of the profile's communication preferences (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Comms", self.profile_id)
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

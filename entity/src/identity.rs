@@ -38,6 +38,11 @@ pub struct Model {
 
 #[ComplexObject]
 impl Model {
+    /// The identity's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Identity", self.id)
+    }
+
     /// The identity's id.
     async fn id(&self) -> ID {
         self.id.into()

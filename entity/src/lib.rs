@@ -12,6 +12,7 @@ pub mod comms;
 pub mod enums;
 pub mod identity;
 pub mod location;
+pub mod node;
 pub mod prelude;
 pub mod profile;
 pub mod profile_date;

@@ -29,6 +29,11 @@ pub struct Model {
 
 #[ComplexObject]
 impl Model {
+    /// The location's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Location", self.id)
+    }
+
     /// The location's id.
     async fn id(&self) -> ID {
         self.id.into()

@@ -46,6 +46,11 @@ pub struct Model {
 
 #[ComplexObject]
 impl Model {
+    /// The date's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("ProfileDate", self.id)
+    }
+
     /// The record's id.
     async fn id(&self) -> ID {
         self.id.into()

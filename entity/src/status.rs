@@ -29,6 +29,11 @@ pub struct Model {
 
 #[ComplexObject]
 impl Model {
+    /// The status's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Status", self.id)
+    }
+
     /// The status's id.
     async fn id(&self) -> ID {
         self.id.into()

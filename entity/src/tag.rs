@@ -28,6 +28,11 @@ pub struct Model {
 
 #[ComplexObject]
 impl Model {
+    /// The tag's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Tag", self.id)
+    }
+
     /// The tag's id.
     async fn id(&self) -> ID {
         self.id.into()

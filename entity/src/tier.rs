@@ -29,6 +29,11 @@ pub struct Model {
 
 #[ComplexObject]
 impl Model {
+    /// The tier's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        crate::node::id("Tier", self.id)
+    }
+
     /// The tier's id.
     async fn id(&self) -> ID {
         self.id.into()

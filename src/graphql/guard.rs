@@ -84,7 +84,7 @@ impl async_graphql::Guard for Needs {
     }
 }
 
-fn forbidden(message: String) -> async_graphql::Error {
+pub(crate) fn forbidden(message: String) -> async_graphql::Error {
     async_graphql::Error::new(message)
         .extend_with(|_, extensions| extensions.set("code", ErrorCode::Forbidden.as_str()))
 }

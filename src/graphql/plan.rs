@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use async_graphql::{SelectionField, Value};
 use entity::profile::Column as P;
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, Iterable, PrimaryKeyToColumn};
 
 use crate::service::profiles::read::{Columns, Selection};
 
@@ -50,7 +50,7 @@ fn reads(name: &str) -> Option<Reads> {
     Some(match name {
         // `history` reads the outbox, `duplicates` the candidates and `merges` the merge
         // records through their loaders, by the profile's id.
-        "__typename" | "history" | "duplicates" | "merges" => Reads::Nothing,
+        "__typename" | "history" | "duplicates" | "merges" | "nodeId" => Reads::Nothing,
         "fullName" => C(&[P::FirstName, P::LastName]),
         "mobilePhoneCountry" | "mobilePhoneNational" | "mobilePhoneNationalPrefix" | "mobilePhoneE164" => {
             C(&[P::MobilePhone])
@@ -107,6 +107,11 @@ where
         match E::Column::from_str(name) {
             Ok(column) => columns.add(column),
             Err(_) if name == "__typename" => {}
+            // The global id, and the `id` of comms and appearance (their profile's), are
+            // the primary key.
+            Err(_) if name == "nodeId" || name == "id" => {
+                E::PrimaryKey::iter().for_each(|key| columns.add(key.into_column()));
+            }
             // Unknown here: fetch the whole row rather than guess.
             Err(_) => columns.add_all(),
         }
@@ -206,7 +211,8 @@ mod tests {
     where
         E::Column: FromStr,
     {
-        for field in fields(type_name) {
+        // The global id is the primary key's, and so is the `id` of comms and appearance.
+        for field in fields(type_name).into_iter().filter(|field| field != "nodeId" && field != "id") {
             assert!(E::Column::from_str(&field).is_ok(), "`{type_name}.{field}` is not a column: it would plan all");
         }
     }

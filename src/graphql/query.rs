@@ -13,6 +13,7 @@ use super::mutation::merge::{self, MergePreview, MergeProfilesInput};
 use super::types::connection::ProfileConnection;
 use super::types::event::EventConnection;
 use super::types::merge::ProfileMerge;
+use super::types::node::{self, Node};
 use super::types::profile::Profile;
 use super::types::webhook::Webhook;
 use super::{Clock, plan};
@@ -88,6 +89,29 @@ impl QueryRoot {
         let db = ctx.data::<DatabaseConnection>()?;
         let selection = plan::profile([ctx.field()]);
         Ok(read::by_id(db, id, &selection).await?.map(Profile::from))
+    }
+
+    /// A record by its global id (`nodeId`), as Relay refetches it; null when there is
+    /// none, or it is a profile deleted or merged away, or what such a profile owned.
+    /// Webhooks and their deliveries need the `admin` scope.
+    #[graphql(requires_scopes = "profiles:read")]
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The record's global id.")] node_id: ID,
+    ) -> Result<Option<Node>> {
+        Ok(node::resolve(ctx, std::slice::from_ref(&node_id)).await?.pop().flatten())
+    }
+
+    /// Records by their global ids, in their order (at most 100; one statement per
+    /// record type): null for each id that `node` answers null.
+    #[graphql(complexity = "node_ids.len() * child_complexity + 1", requires_scopes = "profiles:read")]
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The records' global ids (at most 100).")] node_ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        node::resolve(ctx, &node_ids).await
     }
 
     /// A profile by a unique key; null when there is none or it is deleted.

@@ -20,6 +20,7 @@ pub mod clock;
 pub(crate) mod draft;
 pub mod error;
 pub mod events;
+pub(crate) mod nodes;
 pub mod one_statement;
 pub(crate) mod page;
 pub mod profiles;

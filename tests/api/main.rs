@@ -26,6 +26,7 @@ mod import;
 mod import_rows;
 mod layers;
 mod merge;
+mod nodes;
 mod operations;
 mod owned_write;
 mod persisted;

@@ -16,6 +16,7 @@ use crate::service::events::feed as events;
 use crate::service::events::feed::FeedPage;
 
 /// A change to a profile, as webhooks deliver it.
+#[derive(Clone)]
 pub(crate) struct Event(pub events::Event);
 
 /// The API token a change was made with.
@@ -39,6 +40,11 @@ impl Event {
     /// `evt_` and 32 hex digits; the `webhook-id` of its deliveries.
     async fn id(&self) -> &str {
         &self.0.id
+    }
+
+    /// The event's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        entity::node::id("Event", &self.0.id)
     }
 
     /// `profile.created`, `profile.updated`, `profile.deleted`, `profile.restored`,

@@ -167,6 +167,7 @@ pub(crate) struct ProfileVersionInput {
 
 /// The record of a merge: which profiles were merged into which, when, by whom, and
 /// what it chose.
+#[derive(Clone)]
 pub(crate) struct ProfileMerge(pub MergeRecord);
 
 /// The record of a merge: which profiles were merged into which, when, by whom, and
@@ -176,6 +177,11 @@ impl ProfileMerge {
     /// The merge's id.
     async fn id(&self) -> ID {
         self.0.id.into()
+    }
+
+    /// The merge's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        entity::node::id("ProfileMerge", self.0.id)
     }
 
     /// The profile the others were merged into.

@@ -174,6 +174,11 @@ impl Profile {
         self.model.id
     }
 
+    /// The profile's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        entity::node::id("Profile", self.model.id)
+    }
+
     /// The identifier of the profile's primary identity (read-only).
     async fn external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.identity_rows(ctx).await?.iter().find(|i| i.is_primary).map(|i| i.identifier.clone()))

@@ -14,6 +14,7 @@ use crate::service::events::webhooks::{DeliveryPage, DeliveryQuery};
 use crate::service::events::{subscribers, webhooks as service};
 
 /// An endpoint that change events are delivered to.
+#[derive(Clone)]
 pub(crate) struct Webhook(pub webhook::Model);
 
 /// An endpoint that change events are delivered to, signed per Standard Webhooks. Its
@@ -23,6 +24,11 @@ impl Webhook {
     /// The webhook's id.
     async fn id(&self) -> uuid::Uuid {
         self.0.id
+    }
+
+    /// The webhook's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        entity::node::id("Webhook", self.0.id)
     }
 
     /// Where deliveries are POSTed.
@@ -83,6 +89,7 @@ impl Webhook {
 }
 
 /// One event sent to one webhook, and how its attempts went.
+#[derive(Clone)]
 pub(crate) struct WebhookDelivery {
     pub delivery: webhook_delivery::Model,
     pub event: Option<Event>,
@@ -94,6 +101,11 @@ impl WebhookDelivery {
     /// The delivery's id (for `redeliverWebhookDelivery`).
     async fn id(&self) -> ID {
         ID(self.delivery.id.to_string())
+    }
+
+    /// The delivery's global id (`Query.node`).
+    pub async fn node_id(&self) -> ID {
+        entity::node::id("WebhookDelivery", self.delivery.id)
     }
 
     /// The event delivered (its id is the `webhook-id` header).
