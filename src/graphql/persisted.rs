@@ -53,13 +53,13 @@ pub enum DocumentMode {
 #[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
 pub struct DocumentSettings {
     /// Which documents run: `open`, `apq`, `allowlist` or `hybrid`.
-    #[arg(long = "documents", env = "PROFILES_DOCUMENTS", value_enum, default_value_t = DocumentMode::Open, global = true)]
-    pub mode: DocumentMode,
+    #[arg(long, env = "PROFILES_DOCUMENTS", value_enum, default_value_t = DocumentMode::Open, global = true)]
+    pub documents: DocumentMode,
 
     /// A manifest of persisted documents (GraphQL Code Generator's or Apollo's form),
     /// validated at start and reloaded on SIGHUP.
-    #[arg(long = "document-manifest", env = "PROFILES_DOCUMENT_MANIFEST", global = true)]
-    pub manifest: Option<PathBuf>,
+    #[arg(long, env = "PROFILES_DOCUMENT_MANIFEST", global = true)]
+    pub document_manifest: Option<PathBuf>,
 }
 
 /// Most documents APQ keeps, and most text summed over them.
@@ -233,8 +233,8 @@ impl Persisted {
     pub(crate) fn new(settings: &DocumentSettings) -> Self {
         let entries = NonZeroUsize::new(APQ_ENTRIES).unwrap_or(NonZeroUsize::MIN);
         Persisted {
-            mode: settings.mode,
-            path: settings.manifest.clone(),
+            mode: settings.documents,
+            path: settings.document_manifest.clone(),
             manifest: RwLock::new(Arc::new(Manifest::default())),
             apq: Mutex::new(Apq { documents: LruCache::new(entries), text_bytes: 0 }),
         }

@@ -127,8 +127,12 @@ async fn serve(state: AppState, socket: WebSocket, waiting: Waiting) {
     let limits = state.http.websockets.clone();
     let session = Arc::new(Session::new(waiting));
     let running = Running::default();
-    let executor =
-        Checked { schema: state.schema.clone(), documents: state.documents.clone(), running: running.clone() };
+    let executor = Checked {
+        schema: state.schema.clone(),
+        documents: state.documents.clone(),
+        persisted: state.persisted.clone(),
+        running: running.clone(),
+    };
     let (mut sink, stream) = socket.split();
     let input = client_messages(stream, session.clone(), running);
     let initialising = session.clone();
@@ -360,11 +364,17 @@ impl Drop for Held {
 struct Checked {
     schema: AppSchema,
     documents: Arc<crate::graphql::documents::Documents>,
+    persisted: Arc<crate::graphql::persisted::Persisted>,
     running: Running,
 }
 
 impl Checked {
-    fn admit(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// The checks of an HTTP request: the documents the mode lets run (named by the
+    /// APQ extension, or sent as text: `admin` callers may send any in `hybrid`), the
+    /// limits, and a subscription.
+    fn admit(&self, request: &mut Request, caller: Option<&Caller>) -> Result<(), ServerError> {
+        let may_send_text = caller.is_some_and(|caller| caller.may(auth::Scope::Admin));
+        self.persisted.resolve(request, None, may_send_text)?;
         let operation_name = request.operation_name.clone();
         let parsed = self.documents.admit(request)?;
         parsed.admitted?;
@@ -380,7 +390,7 @@ impl Checked {
 
 impl Executor for Checked {
     async fn execute(&self, mut request: Request) -> Response {
-        match self.admit(&mut request) {
+        match self.admit(&mut request, None) {
             Ok(()) => self.schema.execute(request).await,
             Err(error) => Response::from_errors(vec![error]),
         }
@@ -389,7 +399,8 @@ impl Executor for Checked {
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
         let refused =
             |error: ServerError| futures_util::stream::once(async move { Response::from_errors(vec![error]) }).boxed();
-        if let Err(error) = self.admit(&mut request) {
+        let caller = session_data.as_ref().and_then(|data| data.get(&std::any::TypeId::of::<Caller>()));
+        if let Err(error) = self.admit(&mut request, caller.and_then(|caller| caller.downcast_ref::<Caller>())) {
             return refused(error);
         }
         let id = request.data.get(&std::any::TypeId::of::<SubscriptionId>());

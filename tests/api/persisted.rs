@@ -54,7 +54,8 @@ fn manifest(json: &Value) -> tempfile::NamedTempFile {
 }
 
 async fn spawn(mode: DocumentMode, manifest: Option<&tempfile::NamedTempFile>, auth_required: bool) -> TestApp {
-    let documents = DocumentSettings { mode, manifest: manifest.map(|file| file.path().to_owned()) };
+    let documents =
+        DocumentSettings { documents: mode, document_manifest: manifest.map(|file| file.path().to_owned()) };
     TestApp::spawn_with(Options { documents, auth_required, ..Options::default() }).await
 }
 
@@ -248,4 +249,35 @@ async fn sighup_reloads_the_manifest_and_keeps_the_old_one_when_the_new_is_inval
     hangup();
     assert!(binary.wait_for_log("was not reloaded", 1, Duration::from_secs(20)));
     assert_eq!(ask("profiles"), json!({ "data": { "profiles": { "nodes": [] } } }), "the old manifest stays");
+}
+
+#[tokio::test]
+async fn the_allowlist_holds_over_websocket_too() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listed = "subscription Events { profileEvents { type } }";
+    let file = manifest(&json!({ "events": listed, "create": CREATE }));
+    let app = spawn(DocumentMode::Allowlist, Some(&file), false).await;
+    let (address, _stop) = crate::webhooks::serve(&app).await;
+    let mut socket = crate::webhooks::connect(address, None).await;
+    assert_eq!(crate::webhooks::next(&mut socket).await.expect("an ack")["type"], "connection_ack");
+    let send = |id: &str, payload: Value| {
+        Message::Text(json!({ "id": id, "type": "subscribe", "payload": payload }).to_string().into())
+    };
+
+    // Text not in the manifest is refused; the manifest's, by hash, runs (no error).
+    let other = "subscription { profileEvents { id } }";
+    socket.send(send("1", json!({ "query": other }))).await.expect("sent");
+    let refused = crate::webhooks::next(&mut socket).await.expect("an answer");
+    // As the other checks refuse a subscription: its one result, with the error.
+    assert_eq!(refused["id"], "1", "{refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_REQUIRED", "{refused}");
+    let complete = crate::webhooks::next(&mut socket).await.expect("an answer");
+    assert_eq!(complete, json!({ "id": "1", "type": "complete" }));
+    socket.send(send("2", json!({ "query": "", "extensions": apq(&sha256(listed)) }))).await.expect("sent");
+    let (_, created) = post(&app, None, json!({ "documentId": "create" })).await;
+    assert_eq!(created["data"]["createProfile"]["profile"]["firstName"], "Ada", "{created}");
+    let event = crate::webhooks::next(&mut socket).await.expect("an event");
+    assert_eq!(event["payload"]["data"]["profileEvents"]["type"], "profile.created", "{event}");
 }
