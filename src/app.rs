@@ -49,7 +49,10 @@ pub(crate) async fn serve(config: &Config, db: DatabaseConnection) -> anyhow::Re
         .await
         .map_err(|error| anyhow::anyhow!("persisted documents (PROFILES_DOCUMENT_MANIFEST): {error}"))?;
     crate::service::one_statement::decide(&state.services).await?;
-    let reloads = tokio::spawn(reload_on_hangup(state.clone()));
+    if config.documents.documents == crate::graphql::persisted::DocumentMode::Hybrid && !state.auth_required {
+        tracing::warn!("PROFILES_DOCUMENTS=hybrid without tokens: every caller counts as admin and may send any text");
+    }
+    let reloads = tokio::spawn(reload_on_hangup(state.clone(), hangups()));
     let metrics = serve_metrics(config, &state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -120,31 +123,43 @@ pub async fn serve_until(
     }
 }
 
+/// SIGHUP, listened for from now on (so that one sent as soon as the server listens
+/// does not end the process); `None` where it cannot be.
+#[cfg(unix)]
+fn hangups() -> Option<tokio::signal::unix::Signal> {
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    if hangups.is_err() {
+        tracing::warn!("cannot listen for SIGHUP: the documents' manifest is read only at start");
+    }
+    hangups.ok()
+}
+
+#[cfg(not(unix))]
+fn hangups() -> Option<()> {
+    None
+}
+
 /// Reads the persisted documents' manifest again on each SIGHUP: a manifest with a
 /// document that fails its checks is not taken, and the one in use stays.
-async fn reload_on_hangup(state: AppState) {
-    #[cfg(unix)]
-    {
-        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: the documents' manifest is read only at start");
-            return;
-        };
-        while hangup.recv().await.is_some() {
-            match state.persisted.reload(&state.documents).await {
-                Ok(documents) => {
-                    metrics::counter!("graphql_document_manifest_reloads_total", "outcome" => "loaded").increment(1);
-                    tracing::info!(documents, "reloaded the persisted documents' manifest");
-                }
-                Err(error) => {
-                    metrics::counter!("graphql_document_manifest_reloads_total", "outcome" => "refused").increment(1);
-                    tracing::error!(%error, "the persisted documents' manifest was not reloaded; the one in use stays");
-                }
+#[cfg(unix)]
+async fn reload_on_hangup(state: AppState, hangups: Option<tokio::signal::unix::Signal>) {
+    let Some(mut hangup) = hangups else { return };
+    while hangup.recv().await.is_some() {
+        match state.persisted.reload(&state.documents).await {
+            Ok(documents) => {
+                metrics::counter!("graphql_document_manifest_reloads_total", "outcome" => "loaded").increment(1);
+                tracing::info!(documents, "reloaded the persisted documents' manifest");
+            }
+            Err(error) => {
+                metrics::counter!("graphql_document_manifest_reloads_total", "outcome" => "refused").increment(1);
+                tracing::error!(%error, "the persisted documents' manifest was not reloaded; the one in use stays");
             }
         }
     }
-    #[cfg(not(unix))]
-    let _ = state;
 }
+
+#[cfg(not(unix))]
+async fn reload_on_hangup(_: AppState, _: Option<()>) {}
 
 async fn shutdown_signal() {
     let ctrl_c = async {

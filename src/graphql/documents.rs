@@ -74,10 +74,12 @@ impl Documents {
 
     fn keep(&self, text: &str, document: Arc<ExecutableDocument>) {
         let mut cache = self.lock();
-        if cache.documents.put(text.into(), document).is_some() {
-            return; // the same text, admitted twice at once: its size is counted
-        }
         cache.text_bytes += text.len();
+        // What `push` puts out (the same text, admitted twice at once, or the least
+        // recently used when full) no longer counts.
+        if let Some((out, _)) = cache.documents.push(text.into(), document) {
+            cache.text_bytes -= out.len();
+        }
         while cache.text_bytes > MAX_TEXT_BYTES || cache.documents.len() > MAX_ENTRIES {
             match cache.documents.pop_lru() {
                 Some((text, _)) => cache.text_bytes -= text.len(),
@@ -130,6 +132,14 @@ mod tests {
             (cache.documents.len(), cache.text_bytes)
         };
         assert!(bytes <= MAX_TEXT_BYTES && entries <= MAX_ENTRIES, "{entries} documents, {bytes} bytes");
+        // More short documents than it has room for: the count stays what is held.
+        for n in 0..2 * MAX_ENTRIES {
+            documents.admit(&mut Request::new(format!("{{ short{n} }}"))).expect("parses");
+        }
+        let cache = documents.lock();
+        let held: usize = cache.documents.iter().map(|(text, _)| text.len()).sum();
+        assert_eq!(cache.text_bytes, held, "the count is what is held");
+        drop(cache);
         assert!(entries >= MAX_TEXT_BYTES / MAX_CACHED_BYTES, "{entries} documents");
         let too_long = format!("{{ a(s: \"{}\") }}", "b".repeat(MAX_CACHED_BYTES));
         documents.admit(&mut Request::new(too_long.clone())).expect("parses");

@@ -69,9 +69,11 @@ const APQ_TEXT_BYTES: usize = 4 * 1024 * 1024;
 /// The documents of a manifest, by every name a request may give them.
 #[derive(Default)]
 pub(crate) struct Manifest {
-    by_id: HashMap<String, Arc<str>>,
-    /// The number of documents (each is under two names or one).
-    documents: usize,
+    /// By the manifest's keys, as given.
+    by_key: HashMap<String, Arc<str>>,
+    /// By the SHA-256 of their text, in lowercase hex: a text is the manifest's when
+    /// its hash is here.
+    by_hash: HashMap<String, Arc<str>>,
 }
 
 /// Apollo's `apollo-persisted-query-manifest`.
@@ -113,23 +115,72 @@ impl Manifest {
     }
 
     /// Reads the manifest at `path`, and admits and validates each of its documents:
-    /// the first that fails is named in the error.
+    /// the first that fails is named in the error. A key that reads as a SHA-256 must
+    /// be its document's (else an edited document would stay reachable by the old
+    /// text's hash).
     pub(crate) async fn load(path: &Path, documents: &Documents, schema: &AppSchema) -> Result<Manifest, String> {
-        let json = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let json = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         let mut manifest = Manifest::default();
         for (key, text) in Manifest::parse(&json)? {
+            let hash = sha256(&text);
+            let hex = key.strip_prefix("sha256:").unwrap_or(&key);
+            if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && !hex.eq_ignore_ascii_case(&hash) {
+                return Err(format!("document `{key}`: its key is a SHA-256, but not its text's ({hash})"));
+            }
             check(&text, documents, schema).await.map_err(|error| format!("document `{key}`: {error}"))?;
             let text: Arc<str> = text.into();
-            manifest.by_id.insert(sha256(&text), text.clone());
-            manifest.by_id.insert(key, text);
-            manifest.documents += 1;
+            manifest.by_hash.insert(hash, text.clone());
+            manifest.by_key.insert(key, text);
         }
         Ok(manifest)
     }
 
+    /// The document `id` names: a key as given, or `sha256:<hex>` or `<hex>` of its text.
     fn get(&self, id: &str) -> Option<Arc<str>> {
-        self.by_id.get(id).or_else(|| self.by_id.get(id.strip_prefix("sha256:")?)).cloned()
+        let hex = id.strip_prefix("sha256:").unwrap_or(id).to_ascii_lowercase();
+        self.by_key.get(id).or_else(|| self.by_hash.get(&hex)).cloned()
     }
+
+    /// Whether `text` is one of the manifest's documents, exactly.
+    fn holds(&self, text: &str) -> bool {
+        self.by_hash.contains_key(&sha256(text))
+    }
+
+    /// How many documents it has.
+    fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+}
+
+/// Variables that let validation compute a document's cost without a request's values
+/// (async-graphql reads the arguments a complexity counts — page sizes, `nodeIds` —
+/// from the variables, and fails on one it cannot find): an empty list for a list, null
+/// for a nullable value, the zero of a required built-in scalar. A required value of
+/// another type is left out: no cost counts it, and validation checks a value it is
+/// given against its type.
+fn placeholders(document: &async_graphql::parser::types::ExecutableDocument) -> async_graphql::Variables {
+    use async_graphql::parser::types::BaseType;
+    use serde_json::{Value, json};
+    let mut variables = serde_json::Map::new();
+    for (_, operation) in document.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            let ty = &definition.node.var_type.node;
+            let value = match &ty.base {
+                BaseType::List(_) => json!([]),
+                BaseType::Named(_) if ty.nullable => Value::Null,
+                BaseType::Named(name) => match name.as_str() {
+                    "Int" | "Float" => json!(0),
+                    "String" | "ID" => json!(""),
+                    "Boolean" => json!(false),
+                    _ => continue,
+                },
+            };
+            variables.insert(definition.node.name.node.to_string(), value);
+        }
+    }
+    async_graphql::Variables::from_json(Value::Object(variables))
 }
 
 /// Admits `text` (nesting, parse, limits; it is then in the cache) and validates each
@@ -142,8 +193,9 @@ async fn check(text: &str, documents: &Documents, schema: &AppSchema) -> Result<
         DocumentOperations::Single(_) => vec![None],
         DocumentOperations::Multiple(operations) => operations.keys().map(|name| Some(name.to_string())).collect(),
     };
+    let variables = placeholders(&parsed.document);
     for name in names {
-        let mut request = Request::new(text).data(Validating);
+        let mut request = Request::new(text).variables(variables.clone()).data(Validating);
         request.operation_name = name;
         let response = schema.execute(request).await;
         if let Some(error) = response.errors.first() {
@@ -251,7 +303,7 @@ impl Persisted {
             return Ok(0);
         };
         let manifest = Manifest::load(path, documents, &validator(documents.limits())).await?;
-        let count = manifest.documents;
+        let count = manifest.len();
         *self.manifest.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(manifest);
         Ok(count)
     }
@@ -308,9 +360,9 @@ impl Persisted {
             if any_text {
                 return Ok(Source::Text);
             }
-            return match manifest.get(&sha256(&request.query)) {
-                Some(_) => Ok(Source::Manifest),
-                None => Err((Source::Text, Refusal::Required)),
+            return match manifest.holds(&request.query) {
+                true => Ok(Source::Manifest),
+                false => Err((Source::Text, Refusal::Required)),
             };
         };
         if request.query.is_empty() {
@@ -331,11 +383,10 @@ impl Persisted {
         // An id with its text: the text must be what the id names.
         let hash = sha256(&request.query);
         let named = id.strip_prefix("sha256:").unwrap_or(id);
-        let known = manifest.get(id);
-        if named != hash && known.as_deref() != Some(request.query.as_str()) {
+        if !named.eq_ignore_ascii_case(&hash) && manifest.get(id).as_deref() != Some(request.query.as_str()) {
             return Err((via, Refusal::Mismatch));
         }
-        if known.is_some() || manifest.get(&hash).is_some() {
+        if manifest.holds(&request.query) {
             return Ok(Source::Manifest);
         }
         if !any_text {
@@ -349,9 +400,11 @@ impl Persisted {
 
     fn keep(&self, hash: String, text: Arc<str>) {
         let mut apq = self.apq();
-        let bytes = text.len();
-        if apq.documents.put(hash, text).is_none() {
-            apq.text_bytes += bytes;
+        apq.text_bytes += text.len();
+        // What `push` puts out (the same hash's text, or the least recently used when
+        // full) no longer counts.
+        if let Some((_, out)) = apq.documents.push(hash, text) {
+            apq.text_bytes -= out.len();
         }
         while apq.text_bytes > APQ_TEXT_BYTES {
             match apq.documents.pop_lru() {
@@ -405,5 +458,30 @@ impl Refusal {
             Refusal::Malformed => "`extensions.persistedQuery` needs `version: 1` and a `sha256Hash`",
         };
         super::errors::coded(message, self.extensions_code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_apq_store_counts_what_it_holds_and_stays_within_its_bounds() {
+        let persisted = Persisted::new(&DocumentSettings { documents: DocumentMode::Apq, document_manifest: None });
+        for n in 0..3 * APQ_ENTRIES {
+            // Now and then a long one, and the same hash twice.
+            let text = if n % 100 == 0 {
+                format!("{{ a{n}(s: \"{}\") }}", "b".repeat(8 * 1024))
+            } else {
+                format!("{{ a{n} }}")
+            };
+            persisted.keep(sha256(&text), text.as_str().into());
+            persisted.keep(sha256(&text), text.as_str().into());
+        }
+        let apq = persisted.apq();
+        let held: usize = apq.documents.iter().map(|(_, text)| text.len()).sum();
+        assert_eq!(apq.text_bytes, held, "the count is what is held");
+        assert!(apq.documents.len() <= APQ_ENTRIES && held <= APQ_TEXT_BYTES);
+        assert!(apq.documents.len() > APQ_ENTRIES / 2, "still holds documents: {}", apq.documents.len());
     }
 }

@@ -135,6 +135,25 @@ fn visible_profiles() -> SelectStatement {
     Query::select().column(profile::Column::Id).from(profile::Entity).cond_where(visible()).to_owned()
 }
 
+/// The rows of `E` whose `key` is among `values`; with `owner`, only those of a
+/// visible profile. One statement.
+async fn find<E, V>(
+    db: &impl ConnectionTrait,
+    key: E::Column,
+    values: Vec<V>,
+    owner: Option<E::Column>,
+) -> Result<Vec<E::Model>>
+where
+    E: EntityTrait,
+    V: Into<sea_orm::Value>,
+{
+    let mut query = E::find().filter(key.is_in(values));
+    if let Some(owner) = owner {
+        query = query.filter(owner.in_subquery(visible_profiles()));
+    }
+    Ok(query.all(db).await?)
+}
+
 /// The records `ids` name that exist and are visible, by id: one statement per type
 /// among them; profiles read with `selection` (a planned read).
 pub(crate) async fn load(
@@ -160,64 +179,73 @@ pub(crate) async fn load(
                 }
             }
             Kind::Address => {
-                let rows = address::Entity::find()
-                    .filter(address::Column::Id.is_in(own::<i32>(&ids)))
-                    .filter(address::Column::ProfileId.in_subquery(visible_profiles()))
-                    .all(db)
-                    .await?;
+                let rows = find::<address::Entity, _>(
+                    db,
+                    address::Column::Id,
+                    own::<i32>(&ids),
+                    Some(address::Column::ProfileId),
+                )
+                .await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::Address(row)));
             }
             Kind::Identity => {
-                let rows = identity::Entity::find()
-                    .filter(identity::Column::Id.is_in(own::<i32>(&ids)))
-                    .filter(identity::Column::ProfileId.in_subquery(visible_profiles()))
-                    .all(db)
-                    .await?;
+                let rows = find::<identity::Entity, _>(
+                    db,
+                    identity::Column::Id,
+                    own::<i32>(&ids),
+                    Some(identity::Column::ProfileId),
+                )
+                .await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::Identity(row)));
             }
             Kind::ProfileDate => {
-                let rows = profile_date::Entity::find()
-                    .filter(profile_date::Column::Id.is_in(own::<i32>(&ids)))
-                    .filter(profile_date::Column::ProfileId.in_subquery(visible_profiles()))
-                    .all(db)
-                    .await?;
+                let rows = find::<profile_date::Entity, _>(
+                    db,
+                    profile_date::Column::Id,
+                    own::<i32>(&ids),
+                    Some(profile_date::Column::ProfileId),
+                )
+                .await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::ProfileDate(row)));
             }
             Kind::Comms => {
-                let rows = comms::Entity::find()
-                    .filter(comms::Column::ProfileId.is_in(own::<Uuid>(&ids)))
-                    .filter(comms::Column::ProfileId.in_subquery(visible_profiles()))
-                    .all(db)
-                    .await?;
+                let rows = find::<comms::Entity, _>(
+                    db,
+                    comms::Column::ProfileId,
+                    own::<Uuid>(&ids),
+                    Some(comms::Column::ProfileId),
+                )
+                .await?;
                 rows.into_iter().for_each(|row| put(row.profile_id.to_string(), Record::Comms(row)));
             }
             Kind::Appearance => {
-                let rows = appearance::Entity::find()
-                    .filter(appearance::Column::ProfileId.is_in(own::<Uuid>(&ids)))
-                    .filter(appearance::Column::ProfileId.in_subquery(visible_profiles()))
-                    .all(db)
-                    .await?;
+                let rows = find::<appearance::Entity, _>(
+                    db,
+                    appearance::Column::ProfileId,
+                    own::<Uuid>(&ids),
+                    Some(appearance::Column::ProfileId),
+                )
+                .await?;
                 rows.into_iter().for_each(|row| put(row.profile_id.to_string(), Record::Appearance(row)));
             }
             Kind::Tag => {
-                let rows = tag::Entity::find().filter(tag::Column::Id.is_in(own::<i32>(&ids))).all(db).await?;
+                let rows = find::<tag::Entity, _>(db, tag::Column::Id, own::<i32>(&ids), None).await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::Tag(row)));
             }
             Kind::Status => {
-                let rows = status::Entity::find().filter(status::Column::Id.is_in(own::<i32>(&ids))).all(db).await?;
+                let rows = find::<status::Entity, _>(db, status::Column::Id, own::<i32>(&ids), None).await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::Status(row)));
             }
             Kind::Tier => {
-                let rows = tier::Entity::find().filter(tier::Column::Id.is_in(own::<i32>(&ids))).all(db).await?;
+                let rows = find::<tier::Entity, _>(db, tier::Column::Id, own::<i32>(&ids), None).await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::Tier(row)));
             }
             Kind::Location => {
-                let rows =
-                    location::Entity::find().filter(location::Column::Id.is_in(own::<i32>(&ids))).all(db).await?;
+                let rows = find::<location::Entity, _>(db, location::Column::Id, own::<i32>(&ids), None).await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::Location(row)));
             }
             Kind::Webhook => {
-                let rows = webhook::Entity::find().filter(webhook::Column::Id.is_in(own::<Uuid>(&ids))).all(db).await?;
+                let rows = find::<webhook::Entity, _>(db, webhook::Column::Id, own::<Uuid>(&ids), None).await?;
                 rows.into_iter().for_each(|row| put(row.id.to_string(), Record::Webhook(row)));
             }
             Kind::WebhookDelivery => {

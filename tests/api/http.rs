@@ -164,6 +164,7 @@ async fn a_get_query_is_revalidated_by_its_etag_and_everything_else_is_no_store(
     let (status, headers, body) = get_query(&app, query, json!({ "id": id }), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
+    assert_eq!(headers[header::VARY], "Accept, Authorization", "the body depends on both");
     let etag = headers[header::ETAG].to_str().expect("ascii").to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 66, "a strong tag: {etag}");
     assert!(String::from_utf8_lossy(&body).contains("Ada"));
@@ -199,6 +200,7 @@ async fn a_get_query_is_revalidated_by_its_etag_and_everything_else_is_no_store(
     // Requests refused before GraphQL are not stored either, and nothing is public.
     let (status, headers, _) = get_query(&app, "{ profiles( }", json!({}), None).await;
     assert_eq!((status, &headers[header::CACHE_CONTROL]), (StatusCode::OK, &"no-store".parse().expect("a value")));
+    assert!(headers.get(header::ETAG).is_none(), "a refusal has no tag");
     let get = Request::get("/graphql?query=mutation%7BdeleteProfile(id%3A%22x%22)%7BuserErrors%7Bcode%7D%7D%7D");
     let (status, headers, _) = app.send(get.body(Body::empty()).expect("request")).await;
     assert_eq!(

@@ -149,8 +149,8 @@ async fn what_is_deleted_merged_away_unknown_or_out_of_scope_is_null_or_refused(
         let admin = admin.clone();
         async move { app.graphql_as(Some(&admin), query, variables).await.1 }
     };
-    let create =
-        "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id nodeId addresses { nodeId } } } }";
+    let create = "mutation($i: ProfileCreateInput!) { createProfile(input: $i) { profile { id nodeId \
+                  addresses { nodeId } attributes { comms { nodeId } } } } }";
     let mut made = Vec::new();
     for name in ["Kept", "Deleted", "Merged"] {
         let input = json!({ "firstName": name, "addresses": [{ "addressLine1": "1 Main St", "city": "Melbourne", "postcode": "3000", "country": "AU" }] });
@@ -179,7 +179,9 @@ async fn what_is_deleted_merged_away_unknown_or_out_of_scope_is_null_or_refused(
         made[0]["nodeId"],
         made[1]["nodeId"],
         made[1]["addresses"][0]["nodeId"],
+        made[1]["attributes"]["comms"]["nodeId"],
         made[2]["nodeId"],
+        made[2]["addresses"][0]["nodeId"],
         "bm90IG9uZSBvZiBvdXJz",
         "not base64 at all",
         made[0]["nodeId"],
@@ -187,7 +189,7 @@ async fn what_is_deleted_merged_away_unknown_or_out_of_scope_is_null_or_refused(
     let query = "query($ids: [ID!]!) { nodes(nodeIds: $ids) { nodeId } }";
     let (_, answer) = app.graphql_as(Some(&read), query, json!({ "ids": ids })).await;
     let kept = json!({ "nodeId": made[0]["nodeId"] });
-    assert_eq!(answer["data"]["nodes"], json!([kept, null, null, null, null, null, kept]), "{answer}");
+    assert_eq!(answer["data"]["nodes"], json!([kept, null, null, null, null, null, null, null, kept]), "{answer}");
 
     // Webhooks are the admin scope's: refused to a reader, answered to an admin.
     let (_, refused) = app.graphql_as(Some(&read), query, json!({ "ids": [made[0]["nodeId"], webhook] })).await;

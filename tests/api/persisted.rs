@@ -120,7 +120,10 @@ async fn the_open_mode_keeps_nothing_sent_by_hash() {
 #[tokio::test]
 async fn the_allowlist_runs_the_manifests_documents_by_every_name_and_nothing_else() {
     // GraphQL Code Generator's form, keyed by the documents' SHA-256, and a key of its own.
-    let file = manifest(&json!({ sha256(TIERS): TIERS, "profile-v1": PROFILE }));
+    // Documents whose variables set page sizes load too (their cost is computed without values).
+    let page = "query Page($n: Int) { profiles(first: $n) { nodes { firstName } } }";
+    let nodes = "query Nodes($ids: [ID!]!) { nodes(nodeIds: $ids) { nodeId } }";
+    let file = manifest(&json!({ sha256(TIERS): TIERS, "profile-v1": PROFILE, "page": page, "nodes": nodes }));
     let app = spawn(DocumentMode::Allowlist, Some(&file), false).await;
     // Written by a replica in the open mode: this one runs only the manifest.
     let id = create_profile(&TestApp::spawn_on_database(&app).await, json!({ "firstName": "Ada" })).await;
@@ -139,9 +142,15 @@ async fn the_allowlist_runs_the_manifests_documents_by_every_name_and_nothing_el
         post(&app, None, json!({ "documentId": "profile-v1", "variables": { "id": id }, "operationName": "Profile" }))
             .await;
     assert_eq!(by_key, json!({ "data": { "profile": { "firstName": "Ada" } } }));
+    let (_, paged) = post(&app, None, json!({ "documentId": "page", "variables": { "n": 1 } })).await;
+    assert_eq!(paged, json!({ "data": { "profiles": { "nodes": [{ "firstName": "Ada" }] } } }));
+    let (_, none) = post(&app, None, json!({ "documentId": "nodes", "variables": { "ids": [] } })).await;
+    assert_eq!(none, json!({ "data": { "nodes": [] } }));
     // The text of a manifest document is that document.
     let (_, text) = post(&app, None, json!({ "query": TIERS })).await;
     assert_eq!(text, tiers);
+    let (_, over_get) = get(&app, &[("query", "{ tiers { name } }".to_owned())]).await;
+    assert_eq!(error_codes(&over_get), vec!["PERSISTED_QUERY_REQUIRED"], "GET text is refused too");
 
     // Any other text is refused, with or without a hash; unknown ids are misses.
     let other = "{ tiers { name } }";
@@ -182,10 +191,13 @@ async fn an_apollo_manifest_loads_and_hybrid_lets_only_admin_tokens_send_text() 
 async fn a_manifest_document_that_is_invalid_or_over_a_limit_stops_the_start_naming_it() {
     let (url, _database) = TestDatabase::create().await;
     // 21 root fields, one over the limit.
+    // A key that is a SHA-256 but not its text's: an edited document, under its old hash.
+    let stale = sha256(TIERS);
     let wide = format!("{{ {} }}", (0..21).map(|n| format!("t{n}: tiers {{ handle }}")).collect::<Vec<_>>().join(" "));
     for (manifest_json, named) in [
         (json!({ "good": TIERS, "broken": "{ tiers { nope } }" }), "broken"),
         (json!({ "wide": wide }), "wide"),
+        (json!({ stale.clone(): "{ tiers { name } }" }), "its key is a SHA-256"),
         (json!({ "unparsed": "{ tiers {" }), "unparsed"),
         (
             json!({ "format": "apollo-persisted-query-manifest", "version": 1, "operations": [{ "id": "x", "body": 1 }] }),
@@ -275,7 +287,11 @@ async fn the_allowlist_holds_over_websocket_too() {
     assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_REQUIRED", "{refused}");
     let complete = crate::webhooks::next(&mut socket).await.expect("an answer");
     assert_eq!(complete, json!({ "id": "1", "type": "complete" }));
+    let mut waiters = app.services.notifier.waiters();
     socket.send(send("2", json!({ "query": "", "extensions": apq(&sha256(listed)) }))).await.expect("sent");
+    // It starts at the latest event: told once it has read it and waits.
+    let started = tokio::time::timeout(Duration::from_secs(20), waiters.changed()).await;
+    assert!(started.is_ok_and(|open| open.is_ok()), "the subscription is set up");
     let (_, created) = post(&app, None, json!({ "documentId": "create" })).await;
     assert_eq!(created["data"]["createProfile"]["profile"]["firstName"], "Ada", "{created}");
     let event = crate::webhooks::next(&mut socket).await.expect("an event");

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
 import { generatePersistedQueryIdsFromManifest } from "@apollo/persisted-query-lists";
-import { CREATE, PROFILE, TIERS } from "./src/operations.js";
+import { CREATE, FIRST_PROFILES, PROFILE, TIERS } from "./src/operations.js";
 
 const [apqUrl, allowlistUrl] = process.argv.slice(2);
 if (!apqUrl || !allowlistUrl) {
@@ -88,7 +88,9 @@ function client(link) {
   const read = await apollo.query({ query: PROFILE, variables: { id: created.data.createProfile.profile.id } });
   assert.equal(read.data.profile.firstName, "Grace");
   assert.deepEqual((await apollo.query({ query: TIERS })).data.tiers, []);
-  assert.equal(sent.length, 3, "one request each");
+  const page = await apollo.query({ query: FIRST_PROFILES, variables: { first: 5 } });
+  assert.deepEqual(page.data.profiles.nodes.map((p) => p.firstName), ["Grace"]);
+  assert.equal(sent.length, 4, "one request each");
   assert.ok(sent.every((r) => r.query === undefined), "no text was sent");
 
   // Text that is not in the manifest: refused, by a plain client.

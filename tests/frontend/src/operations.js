@@ -32,3 +32,14 @@ export const CREATE = gql`
     }
   }
 `;
+
+export const FIRST_PROFILES = gql`
+  query FirstProfiles($first: Int) {
+    profiles(first: $first) {
+      nodes {
+        id
+        firstName
+      }
+    }
+  }
+`;
