@@ -92,8 +92,10 @@ impl QueryRoot {
     }
 
     /// A record by its global id (`nodeId`), as Relay refetches it; null when there is
-    /// none, or it is a profile deleted or merged away, or what such a profile owned.
-    /// Webhooks and their deliveries need the `admin` scope.
+    /// none, or it is a profile deleted or merged away, or an address, identity, date,
+    /// preferences or appearance of one (events and merge records stay readable, as
+    /// through `events` and `profileMerge`). Webhooks and their deliveries need the
+    /// `admin` scope.
     #[graphql(requires_scopes = "profiles:read")]
     async fn node(
         &self,

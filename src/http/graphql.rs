@@ -73,7 +73,11 @@ async fn execute(
         Ok(parsed) => {
             let (kind, name) = operation(&parsed.document, operation_name);
             if via == Via::Get && kind != "query" {
-                return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST");
+                let message = match kind {
+                    "subscription" => "subscriptions run over WebSocket",
+                    _ => "mutations are sent with POST",
+                };
+                return reject(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", message);
             }
             match parsed.admitted {
                 Err(error) => (kind, name, async_graphql::Response::from_errors(vec![error])),
@@ -99,7 +103,9 @@ async fn execute(
         // Serialised as it is, so that fields keep the order of the selection.
         #[allow(clippy::expect_used, reason = "async-graphql's response is data and errors of JSON values")]
         let body = serde_json::to_vec(&response).expect("a GraphQL response serialises");
-        if via == Via::Get && kind == "query" {
+        // Only a whole answer: one with errors (a refusal, a database that was away) is
+        // asked again, never revalidated.
+        if via == Via::Get && kind == "query" && response.errors.is_empty() {
             let etag = caching::tag(&body);
             caching::revalidated(headers, with_media(StatusCode::OK, body, media), etag)
         } else {
@@ -186,6 +192,11 @@ pub(crate) async fn post(
             "accept `application/graphql-response+json` or `application/json`",
         );
     };
+    // An object: serde would also read an array as a request, field by field.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let message = "the body is not a GraphQL request: send one JSON object (batches are not taken)";
+        return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", message);
+    }
     match serde_json::from_slice::<Body>(&body) {
         Ok(body) => execute(&state, &headers, id, body.into_request(), media, Via::Post).await,
         Err(error) => {

@@ -240,13 +240,36 @@ fn client_messages(
                     session.close_with(4409, format!("Subscriber for {id} already exists"));
                     break;
                 }
-                Ok(ClientMessage::Start { id, payload }) => payload.data.insert(SubscriptionId(id.clone())),
+                Ok(ClientMessage::Start { id, payload }) => {
+                    payload.data.insert(SubscriptionId(id.clone()));
+                    if let Some(document_id) = document_id(&bytes) {
+                        payload.data.insert(DocumentId(document_id));
+                    }
+                }
                 _ => {}
             }
             yield message;
         }
     }
 }
+
+/// The `documentId` of a `subscribe` message's payload (persisted documents), which
+/// async-graphql's request does not read.
+fn document_id(message: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        payload: Option<Payload>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        #[serde(rename = "documentId")]
+        document_id: Option<String>,
+    }
+    serde_json::from_slice::<Message>(message).ok()?.payload?.document_id
+}
+
+/// A subscription's `documentId`, carried on its request to the checks.
+struct DocumentId(String);
 
 /// What the connection task and the protocol's callbacks share about one connection.
 struct Session {
@@ -369,12 +392,14 @@ struct Checked {
 }
 
 impl Checked {
-    /// The checks of an HTTP request: the documents the mode lets run (named by the
-    /// APQ extension, or sent as text: `admin` callers may send any in `hybrid`), the
-    /// limits, and a subscription.
+    /// The checks of an HTTP request: the documents the mode lets run (named by
+    /// `documentId` or the APQ extension, or sent as text: `admin` callers may send any
+    /// in `hybrid`), the limits, and a subscription.
     fn admit(&self, request: &mut Request, caller: Option<&Caller>) -> Result<(), ServerError> {
         let may_send_text = caller.is_some_and(|caller| caller.may(auth::Scope::Admin));
-        self.persisted.resolve(request, None, may_send_text)?;
+        let document_id = request.data.get(&std::any::TypeId::of::<DocumentId>());
+        let document_id = document_id.and_then(|id| id.downcast_ref::<DocumentId>()).map(|id| id.0.clone());
+        self.persisted.resolve(request, document_id.as_deref(), may_send_text)?;
         let operation_name = request.operation_name.clone();
         let parsed = self.documents.admit(request)?;
         parsed.admitted?;

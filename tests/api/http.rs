@@ -201,10 +201,29 @@ async fn a_get_query_is_revalidated_by_its_etag_and_everything_else_is_no_store(
     let (status, headers, _) = get_query(&app, "{ profiles( }", json!({}), None).await;
     assert_eq!((status, &headers[header::CACHE_CONTROL]), (StatusCode::OK, &"no-store".parse().expect("a value")));
     assert!(headers.get(header::ETAG).is_none(), "a refusal has no tag");
+    // An answer with errors is asked again, never revalidated.
+    let (status, headers, body) = get_query(&app, "{ profiles(first: 1000) { nodes { id } } }", json!({}), None).await;
+    assert_eq!(error_codes(&serde_json::from_slice(&body).expect("json")), vec!["BAD_USER_INPUT"]);
+    assert_eq!((status, &headers[header::CACHE_CONTROL]), (StatusCode::OK, &"no-store".parse().expect("a value")));
+    assert!(headers.get(header::ETAG).is_none(), "an answer with errors has no tag");
     let get = Request::get("/graphql?query=mutation%7BdeleteProfile(id%3A%22x%22)%7BuserErrors%7Bcode%7D%7D%7D");
     let (status, headers, _) = app.send(get.body(Body::empty()).expect("request")).await;
     assert_eq!(
         (status, &headers[header::CACHE_CONTROL]),
         (StatusCode::METHOD_NOT_ALLOWED, &"no-store".parse().expect("a value"))
     );
+}
+
+#[tokio::test]
+async fn a_json_array_is_not_a_request_and_a_get_subscription_is_told_where_to_go() {
+    let app = TestApp::spawn().await;
+    for body in [r#"["{ tiers { handle } }"]"#, "[]", r#"[{"query":"{ tiers { handle } }"}]"#] {
+        let post = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        let (status, _, answer) = app.send(post.body(Body::from(body)).expect("request")).await;
+        let answer: serde_json::Value = serde_json::from_slice(&answer).expect("json");
+        assert_eq!((status, error_codes(&answer)), (StatusCode::BAD_REQUEST, vec!["BAD_REQUEST".to_owned()]), "{body}");
+    }
+    let (status, _, answer) = get_query(&app, "subscription { profileEvents { id } }", json!({}), None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(String::from_utf8_lossy(&answer).contains("WebSocket"));
 }
