@@ -10,14 +10,12 @@
 //! [`MAX_TEXT_BYTES`] of their text, and drops the least recently used beyond either;
 //! a document longer than [`MAX_CACHED_BYTES`] is not kept.
 
-use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::bounded::Bounded;
+use super::{Limits, guard, nesting};
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, ServerError};
-use lru::LruCache;
-
-use super::{Limits, guard, nesting};
 
 /// Most documents kept.
 pub(crate) const MAX_ENTRIES: usize = 512;
@@ -34,18 +32,13 @@ pub(crate) struct Parsed {
 
 pub struct Documents {
     limits: Limits,
-    cache: Mutex<Cache>,
-}
-
-struct Cache {
-    documents: LruCache<Box<str>, Arc<ExecutableDocument>>,
-    text_bytes: usize,
+    /// Admitted documents by their text, bounded by the text's bytes.
+    cache: Bounded<Box<str>, Arc<ExecutableDocument>>,
 }
 
 impl Documents {
     pub(crate) fn new(limits: Limits) -> Self {
-        let entries = NonZeroUsize::new(MAX_ENTRIES).unwrap_or(NonZeroUsize::MIN);
-        Documents { limits, cache: Mutex::new(Cache { documents: LruCache::new(entries), text_bytes: 0 }) }
+        Documents { limits, cache: Bounded::new(MAX_ENTRIES, MAX_TEXT_BYTES, |text, _| text.len()) }
     }
 
     /// The limits documents are checked against.
@@ -57,7 +50,7 @@ impl Documents {
     /// fails), then checks the document's limits (`Parsed::admitted`). The parse is left
     /// on the request, where async-graphql takes it instead of parsing again.
     pub(crate) fn admit(&self, request: &mut Request) -> Result<Parsed, ServerError> {
-        let known = self.lock().documents.get(request.query.as_str()).cloned();
+        let known = self.cache.get(request.query.as_str());
         if let Some(document) = known {
             nesting::check_variables(&request.variables)?;
             request.set_parsed_query(ExecutableDocument::clone(&document));
@@ -67,30 +60,9 @@ impl Documents {
         let document = Arc::new(guard::parse(request, &self.limits)?.clone());
         let admitted = guard::check(&self.limits, &document);
         if admitted.is_ok() && request.query.len() <= MAX_CACHED_BYTES {
-            self.keep(&request.query, document.clone());
+            self.cache.put(request.query.as_str().into(), document.clone());
         }
         Ok(Parsed { document, admitted })
-    }
-
-    fn keep(&self, text: &str, document: Arc<ExecutableDocument>) {
-        let mut cache = self.lock();
-        cache.text_bytes += text.len();
-        // What `push` puts out (the same text, admitted twice at once, or the least
-        // recently used when full) no longer counts.
-        if let Some((out, _)) = cache.documents.push(text.into(), document) {
-            cache.text_bytes -= out.len();
-        }
-        while cache.text_bytes > MAX_TEXT_BYTES || cache.documents.len() > MAX_ENTRIES {
-            match cache.documents.pop_lru() {
-                Some((text, _)) => cache.text_bytes -= text.len(),
-                None => break,
-            }
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        // The cache holds no invariant a panic could break halfway: use it as it is.
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -114,7 +86,7 @@ mod tests {
         let strict = Documents::new(limits);
         let over = strict.admit(&mut Request::new("{ a b }")).expect("parses");
         assert!(over.admitted.is_err());
-        assert_eq!(strict.lock().documents.len(), 0);
+        assert_eq!(strict.cache.measure().0, 0);
         assert!(strict.admit(&mut Request::new("{ a b }")).expect("parses").admitted.is_err());
 
         // Variables are measured on every request, also for a kept document.
@@ -127,22 +99,17 @@ mod tests {
             let text = format!("{{ a{n}(s: \"{}\") }}", "b".repeat(MAX_CACHED_BYTES * 2 / 3));
             documents.admit(&mut Request::new(text)).expect("parses");
         }
-        let (entries, bytes) = {
-            let cache = documents.lock();
-            (cache.documents.len(), cache.text_bytes)
-        };
+        let (entries, bytes, _) = documents.cache.measure();
         assert!(bytes <= MAX_TEXT_BYTES && entries <= MAX_ENTRIES, "{entries} documents, {bytes} bytes");
         // More short documents than it has room for: the count stays what is held.
         for n in 0..2 * MAX_ENTRIES {
             documents.admit(&mut Request::new(format!("{{ short{n} }}"))).expect("parses");
         }
-        let cache = documents.lock();
-        let held: usize = cache.documents.iter().map(|(text, _)| text.len()).sum();
-        assert_eq!(cache.text_bytes, held, "the count is what is held");
-        drop(cache);
+        let (_, counted, held) = documents.cache.measure();
+        assert_eq!(counted, held, "the count is what is held");
         assert!(entries >= MAX_TEXT_BYTES / MAX_CACHED_BYTES, "{entries} documents");
         let too_long = format!("{{ a(s: \"{}\") }}", "b".repeat(MAX_CACHED_BYTES));
         documents.admit(&mut Request::new(too_long.clone())).expect("parses");
-        assert!(!documents.lock().documents.contains(too_long.as_str()));
+        assert!(!documents.cache.contains(too_long.as_str()));
     }
 }

@@ -1,5 +1,6 @@
 //! The GraphQL schema: its roots, per-request data, and limits.
 
+pub(crate) mod bounded;
 pub(crate) mod documents;
 pub(crate) mod errors;
 pub(crate) mod guard;

@@ -20,18 +20,17 @@
 //! which Apollo Client's persisted-queries link answers by sending the text.
 
 use std::collections::HashMap;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::parser::types::DocumentOperations;
 use async_graphql::{Request, Response, ServerError, Value};
-use lru::LruCache;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::AppSchema;
+use super::bounded::Bounded;
 use super::documents::{Documents, MAX_CACHED_BYTES};
 
 /// Which documents run (`PROFILES_DOCUMENTS`).
@@ -143,9 +142,9 @@ impl Manifest {
         self.by_key.get(id).or_else(|| self.by_hash.get(&hex)).cloned()
     }
 
-    /// Whether `text` is one of the manifest's documents, exactly.
-    fn holds(&self, text: &str) -> bool {
-        self.by_hash.contains_key(&sha256(text))
+    /// Whether the text whose SHA-256 is `hash` is one of the manifest's documents.
+    fn holds(&self, hash: &str) -> bool {
+        self.by_hash.contains_key(hash)
     }
 
     /// How many documents it has.
@@ -272,23 +271,18 @@ pub struct Persisted {
     /// Where the manifest is read from, at start and on SIGHUP.
     path: Option<PathBuf>,
     manifest: RwLock<Arc<Manifest>>,
-    apq: Mutex<Apq>,
-}
-
-struct Apq {
-    documents: LruCache<String, Arc<str>>,
-    text_bytes: usize,
+    /// APQ's documents by their SHA-256, bounded by the bytes of their text.
+    apq: Bounded<String, Arc<str>>,
 }
 
 impl Persisted {
     /// The documents `settings` allow, with an empty manifest until [`reload`](Self::reload).
     pub(crate) fn new(settings: &DocumentSettings) -> Self {
-        let entries = NonZeroUsize::new(APQ_ENTRIES).unwrap_or(NonZeroUsize::MIN);
         Persisted {
             mode: settings.documents,
             path: settings.document_manifest.clone(),
             manifest: RwLock::new(Arc::new(Manifest::default())),
-            apq: Mutex::new(Apq { documents: LruCache::new(entries), text_bytes: 0 }),
+            apq: Bounded::new(APQ_ENTRIES, APQ_TEXT_BYTES, |_, text| text.len()),
         }
     }
 
@@ -310,11 +304,6 @@ impl Persisted {
 
     fn manifest(&self) -> Arc<Manifest> {
         self.manifest.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
-    }
-
-    fn apq(&self) -> std::sync::MutexGuard<'_, Apq> {
-        // The cache holds no invariant a panic could break halfway.
-        self.apq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sets the text of the document `request` names (by `document_id`, or by the APQ
@@ -348,7 +337,6 @@ impl Persisted {
             DocumentMode::Hybrid => may_send_text,
             DocumentMode::Allowlist => false,
         };
-        let manifest = self.manifest();
         let id = match (document_id, apq_hash.as_deref()) {
             (Some(_), Some(_)) => return Err((Source::Text, Refusal::Both)),
             (Some(id), None) => Some((id, Source::Manifest)),
@@ -360,11 +348,12 @@ impl Persisted {
             if any_text {
                 return Ok(Source::Text);
             }
-            return match manifest.holds(&request.query) {
+            return match self.manifest().holds(&sha256(&request.query)) {
                 true => Ok(Source::Manifest),
                 false => Err((Source::Text, Refusal::Required)),
             };
         };
+        let manifest = self.manifest();
         if request.query.is_empty() {
             // An id alone: the manifest's, or one APQ kept.
             if let Some(text) = manifest.get(id) {
@@ -373,7 +362,7 @@ impl Persisted {
             }
             if via == Source::Apq
                 && self.mode == DocumentMode::Apq
-                && let Some(text) = self.apq().documents.get(id).cloned()
+                && let Some(text) = self.apq.get(id)
             {
                 request.query = text.to_string();
                 return Ok(Source::Apq);
@@ -386,32 +375,16 @@ impl Persisted {
         if !named.eq_ignore_ascii_case(&hash) && manifest.get(id).as_deref() != Some(request.query.as_str()) {
             return Err((via, Refusal::Mismatch));
         }
-        if manifest.holds(&request.query) {
+        if manifest.holds(&hash) {
             return Ok(Source::Manifest);
         }
         if !any_text {
             return Err((via, Refusal::Required));
         }
         if via == Source::Apq && self.mode == DocumentMode::Apq && request.query.len() <= MAX_CACHED_BYTES {
-            self.keep(hash, request.query.as_str().into());
+            self.apq.put(hash, request.query.as_str().into());
         }
         Ok(via)
-    }
-
-    fn keep(&self, hash: String, text: Arc<str>) {
-        let mut apq = self.apq();
-        apq.text_bytes += text.len();
-        // What `push` puts out (the same hash's text, or the least recently used when
-        // full) no longer counts.
-        if let Some((_, out)) = apq.documents.push(hash, text) {
-            apq.text_bytes -= out.len();
-        }
-        while apq.text_bytes > APQ_TEXT_BYTES {
-            match apq.documents.pop_lru() {
-                Some((_, text)) => apq.text_bytes -= text.len(),
-                None => break,
-            }
-        }
     }
 }
 
@@ -475,13 +448,12 @@ mod tests {
             } else {
                 format!("{{ a{n} }}")
             };
-            persisted.keep(sha256(&text), text.as_str().into());
-            persisted.keep(sha256(&text), text.as_str().into());
+            persisted.apq.put(sha256(&text), text.as_str().into());
+            persisted.apq.put(sha256(&text), text.as_str().into());
         }
-        let apq = persisted.apq();
-        let held: usize = apq.documents.iter().map(|(_, text)| text.len()).sum();
-        assert_eq!(apq.text_bytes, held, "the count is what is held");
-        assert!(apq.documents.len() <= APQ_ENTRIES && held <= APQ_TEXT_BYTES);
-        assert!(apq.documents.len() > APQ_ENTRIES / 2, "still holds documents: {}", apq.documents.len());
+        let (entries, counted, held) = persisted.apq.measure();
+        assert_eq!(counted, held, "the count is what is held");
+        assert!(entries <= APQ_ENTRIES && held <= APQ_TEXT_BYTES);
+        assert!(entries > APQ_ENTRIES / 2, "still holds documents: {entries}");
     }
 }

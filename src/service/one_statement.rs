@@ -138,7 +138,8 @@ pub(crate) async fn delete(services: &Services, id: Uuid) -> Result<Option<profi
     }
     let set = vec![
         (profile::Column::ProfileType, Expr::val(ProfileType::Deleted)),
-        (profile::Column::TypeBeforeDelete, Expr::cust("(SELECT \"profile_type\" FROM \"old\")")),
+        // An UPDATE's values see the row as it was.
+        (profile::Column::TypeBeforeDelete, Expr::col(profile::Column::ProfileType)),
     ];
     change(services, id, None, EventKind::Deleted, set).await
 }

@@ -56,7 +56,7 @@ use uuid::Uuid;
 use crate::domain::validate::{Path, UserErrorCode};
 use crate::service::change::{Change, ChangeKind};
 use crate::service::error::{Error, Result};
-use crate::service::events::deferred::WAITING_SINCE;
+use crate::service::events::deferred::waiting_since;
 
 /// Whether a profile a planned read locked is the row version the statement's
 /// snapshot has (PostgreSQL): after waiting for the lock, or when a write committed
@@ -262,9 +262,9 @@ impl Write {
             || profile::Entity::find().filter(profile::Column::Id.eq(id)).filter(condition.clone()).lock_exclusive();
         let postgres = self.txn.get_database_backend() == DatabaseBackend::Postgres;
         let extra: &[(&str, &str)] = if postgres {
-            &[("waiting_since", WAITING_SINCE), ("fresh", FRESH)]
+            &[("waiting_since", waiting_since()), ("fresh", FRESH)]
         } else {
-            &[("waiting_since", WAITING_SINCE)]
+            &[("waiting_since", waiting_since())]
         };
         let mut found = read::rows_with(&self.txn, query(), &Selection::everything(), extra).await?.into_iter().next();
         // On PostgreSQL a row that changed after the statement began (it waited for the

@@ -83,16 +83,17 @@ pub(crate) async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<
     }
     let wanted: Vec<NodeId> = parsed.iter().flatten().cloned().collect();
     let db = ctx.data::<sea_orm::DatabaseConnection>()?;
-    let mut found = nodes::load(db, &wanted, &plan::profile([ctx.field()])).await?;
-    let profiles: Vec<NodeId> = found.keys().filter(|id| id.kind == Kind::Profile).cloned().collect();
-    let planned = profiles.iter().filter_map(|id| match found.remove(id) {
-        Some(Record::Profile(planned)) => Some(Profile::from(planned)),
-        _ => None,
-    });
-    let mut records: HashMap<NodeId, Node> = Profile::siblings(planned.collect())
-        .into_iter()
-        .map(|profile| (NodeId { kind: Kind::Profile, id: profile.model.id.to_string() }, Node::Profile(profile)))
-        .collect();
-    records.extend(found.into_iter().map(|(id, record)| (id, Node::from(record))));
+    let mut records: HashMap<NodeId, Node> = HashMap::new();
+    let mut profiles = Vec::new();
+    for (id, record) in nodes::load(db, &wanted, &plan::profile([ctx.field()])).await? {
+        match record {
+            Record::Profile(planned) => profiles.push(Profile::from(planned)),
+            other => drop(records.insert(id, Node::from(other))),
+        }
+    }
+    // The profiles found know one another, as a page's do.
+    for profile in Profile::siblings(profiles) {
+        records.insert(NodeId { kind: Kind::Profile, id: profile.model.id.to_string() }, Node::Profile(profile));
+    }
     Ok(parsed.into_iter().map(|id| id.and_then(|id| records.get(&id).cloned())).collect())
 }

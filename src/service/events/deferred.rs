@@ -17,9 +17,9 @@ use uuid::Uuid;
 use crate::service::error::{Error, Result};
 use crate::service::events::feed::Event;
 use crate::service::events::{context, state};
-use crate::service::profiles::read::Planned;
+use crate::service::profiles::read::{self, Planned, Selection};
 
-/// Changes handled per round of [`write`]: bounds the contexts held in memory, and the
+/// Events settled per round of [`settle`]: bounds the contexts held in memory, and the
 /// parameters of one statement, when a write changes many profiles (deleting a tag).
 const CHUNK: usize = 500;
 
@@ -29,19 +29,27 @@ pub(crate) const DEFERRED: &str = "null";
 /// The condition that an event's context is deferred; word for word the predicate of
 /// the partial index `ix_profile_event_deferred`, so that it is used.
 fn deferred() -> sea_orm::sea_query::SimpleExpr {
-    Expr::cust("CAST(\"data\" AS TEXT) = 'null'")
+    Expr::cust(format!("CAST(\"data\" AS TEXT) = '{DEFERRED}'"))
 }
 
 /// [`deferred`] for the events table named `table` in a statement.
 pub(crate) fn waiting(table: &str) -> String {
-    format!("CAST(\"{table}\".\"data\" AS TEXT) = 'null'")
+    format!("CAST(\"{table}\".\"data\" AS TEXT) = '{DEFERRED}'")
 }
 
 /// When the deferred event of the profile a planned read of profiles reads occurred, if
 /// one waits: an expression that read selects besides (`read::rows_with`). Its
-/// condition is the partial index's, so that the index answers it.
-pub(crate) const WAITING_SINCE: &str = "(SELECT MIN(\"e\".\"occurred_at\") FROM \"profile_event\" AS \"e\" \
-     WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND CAST(\"e\".\"data\" AS TEXT) = 'null')";
+/// condition is the partial index's ([`waiting`]), so that the index answers it.
+pub(crate) fn waiting_since() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "(SELECT MIN(\"e\".\"occurred_at\") FROM \"profile_event\" AS \"e\" \
+             WHERE \"e\".\"profile_id\" = \"profile\".\"id\" AND {})",
+            waiting("e")
+        )
+    });
+    &SQL
+}
 
 /// Writes `context` (JSON text) into the deferred events of profile `id`, whose row the
 /// change holds: the context it found the profile with, before changing it.
@@ -79,14 +87,24 @@ impl Deferred {
 }
 
 /// The contexts of deferred events, by `seq`, in one statement (two when a change
-/// settled one since it was read): each is its profile's, as of the event's day.
+/// settled one since it was read): each is its profile's, as of the event's day. The
+/// same read says whether the profile's events still wait: a change that settles them
+/// without changing the profile (renaming a tag it has) leaves its version as it was.
 pub(crate) async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> Result<HashMap<i64, Value>> {
     if events.is_empty() {
         return Ok(HashMap::new());
     }
     let ids: Vec<Uuid> = events.iter().map(|e| e.profile_id).collect::<BTreeSet<_>>().into_iter().collect();
-    let profiles: HashMap<Uuid, Planned> =
-        context::read(db, &ids).await?.into_iter().map(|p| (p.model.id, p)).collect();
+    let query = entity::profile::Entity::find().filter(entity::profile::Column::Id.is_in(ids));
+    let mut profiles: HashMap<Uuid, Planned> = HashMap::new();
+    for (planned, row) in
+        read::rows_with(db, query, &Selection::everything(), &[("waiting_since", waiting_since())]).await?
+    {
+        let waiting: Option<DateTime<Utc>> = row.try_get("", "waiting_since")?;
+        if waiting.is_some() {
+            profiles.insert(planned.model.id, planned);
+        }
+    }
     let mut found = HashMap::with_capacity(events.len());
     let mut settled = Vec::new();
     for event in events {
@@ -95,7 +113,7 @@ pub(crate) async fn contexts(db: &impl ConnectionTrait, events: &[Deferred]) -> 
                 let context = context::of(planned, event.occurred_at.date_naive());
                 found.insert(event.seq, Value::Object(context));
             }
-            // Changed (or purged) since the event was read: the change wrote it.
+            // Settled, changed or purged since the event was read: the change wrote it.
             _ => settled.push(event.seq),
         }
     }

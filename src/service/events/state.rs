@@ -66,13 +66,17 @@ fn decoded<T: DeserializeOwned>(value: Value) -> Result<T> {
 /// The context (`data`) and `changed` of an event whose state is `state`, as of `day`.
 pub(crate) fn derive(state: Value, day: NaiveDate) -> Result<(Value, Vec<String>)> {
     let Stored { row, before, relations } = decoded(state)?;
-    let after: profile::Model = decoded(Value::Object(row.clone()))?;
+    // The row with its old values, only when there are old values.
+    let old = before.map(|before| {
+        let mut old = row.clone();
+        old.extend(before);
+        old
+    });
+    let after: profile::Model = decoded(Value::Object(row))?;
     let data = context::of_parts(&after, &relations.into(), day);
-    let changed = match before {
+    let changed = match old {
         None => context::keys().to_vec(),
-        Some(before) => {
-            let mut old = row;
-            old.extend(before);
+        Some(old) => {
             let old: profile::Model = decoded(Value::Object(old))?;
             // Only the row changed.
             context::row_changed(&old, &after, day)
